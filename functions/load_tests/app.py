@@ -1,0 +1,79 @@
+"""Load tests API: create (script becomes revision 1), list, read, edit metadata, delete; health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.logging import correlation_paths
+
+from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, error_docs, json_response
+from load_manager.models import CreateLoadTestRequest, Health, LoadTest, LoadTestPage, UpdateLoadTestRequest
+from load_manager.models import ScopeId
+from load_manager.observability import logger
+from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from load_manager.services import load_tests
+from load_manager.store import get_stores
+
+VERSION = "0.1.0"
+router = APIGatewayHttpRouter()
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
+
+
+@router.get("/v1/health", summary="Liveness (no auth)", tags=["health"])
+def health() -> Health:
+    return Health(version=VERSION)
+
+
+@router.post(
+    "/v1/load-tests",
+    summary="Create a load test; its script becomes revision 1",
+    tags=["load-tests"],
+    responses={201: {"description": "Created", "content": {"application/json": {"model": LoadTest}}}, **error_docs(*COMMON_ERRORS, 413)},
+)
+def create_load_test(body: CreateLoadTestRequest) -> Response[LoadTest]:
+    test = load_tests.create(get_stores(), current_caller(app), body)
+    return json_response(test, 201, headers={"Location": f"/v1/load-tests/{test.id}"})
+
+
+@router.get("/v1/load-tests", summary="List load tests, newest first", tags=["load-tests"], responses=error_docs(*COMMON_ERRORS))
+def list_load_tests(
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    project_id: Annotated[ScopeId | None, Query(alias="projectId")] = None,
+) -> LoadTestPage:
+    return load_tests.list_page(get_stores(), current_caller(app), project_id, limit, cursor)
+
+
+@router.get("/v1/load-tests/<testId>", summary="Read a load test", tags=["load-tests"], responses=error_docs(*COMMON_ERRORS, 404))
+def get_load_test(testId: str) -> LoadTest:  # noqa: N803 - the path parameter's name on the wire
+    return load_tests.get(get_stores(), current_caller(app), testId)
+
+
+@router.patch(
+    "/v1/load-tests/<testId>", summary="Edit a load test's metadata", tags=["load-tests"], responses=error_docs(*COMMON_ERRORS, 404)
+)
+def patch_load_test(testId: str, body: UpdateLoadTestRequest) -> LoadTest:  # noqa: N803
+    return load_tests.update(get_stores(), current_caller(app), testId, body)
+
+
+@router.delete(
+    "/v1/load-tests/<testId>",
+    summary="Delete a load test (its revisions are kept for the runs that used them)",
+    tags=["load-tests"],
+    responses={204: {"description": "Deleted"}, **error_docs(*COMMON_ERRORS, 404, 409)},
+)
+def delete_load_test(testId: str) -> Response[None]:  # noqa: N803
+    load_tests.delete(get_stores(), current_caller(app), testId)
+    return Response(status_code=204)
+
+
+app = build_resolver()
+app.include_router(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

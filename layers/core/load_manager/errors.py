@@ -1,0 +1,107 @@
+"""Named domain errors. They are mapped to HTTP in exactly one place (`http.py`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LoadManagerError(Exception):
+    """Base of every error a client can cause. `code` is machine-readable and stable."""
+
+    status = 400
+    code = "BadRequest"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class BadRequestError(LoadManagerError):
+    status, code = 400, "BadRequest"
+
+
+class InvalidCursorError(LoadManagerError):
+    status, code = 400, "InvalidCursor"
+
+
+class UnauthorizedError(LoadManagerError):
+    status, code = 401, "Unauthorized"
+
+
+class ForbiddenError(LoadManagerError):
+    status, code = 403, "Forbidden"
+
+
+class NotFoundError(LoadManagerError):
+    status, code = 404, "NotFound"
+
+
+class LoadTestNotFoundError(NotFoundError):
+    code = "LoadTestNotFound"
+
+
+class RevisionNotFoundError(NotFoundError):
+    code = "RevisionNotFound"
+
+
+class RunNotFoundError(NotFoundError):
+    code = "RunNotFound"
+
+
+class ClusterNotFoundError(NotFoundError):
+    code = "ClusterNotFound"
+
+
+class ConflictError(LoadManagerError):
+    status, code = 409, "Conflict"
+
+
+class RunActiveError(ConflictError):
+    code = "RunActive"
+
+
+class RunFinalError(ConflictError):
+    code = "RunAlreadyFinal"
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    code = "IdempotencyKeyReused"
+
+
+class PayloadTooLargeError(LoadManagerError):
+    status, code = 413, "PayloadTooLarge"
+
+
+class ScriptTooLargeError(PayloadTooLargeError):
+    code = "ScriptTooLarge"
+
+
+class UnprocessableError(LoadManagerError):
+    status, code = 422, "ValidationError"
+
+
+class InvalidScriptEncodingError(UnprocessableError):
+    code = "InvalidScriptEncoding"
+
+
+class ScriptSyntaxError(UnprocessableError):
+    code = "ScriptSyntaxError"
+
+
+class NoUserClassError(UnprocessableError):
+    code = "NoLocustUserClass"
+
+
+class ConcurrencyError(LoadManagerError):
+    """A write lost too many races in a row; safe for the client to retry."""
+
+    status, code = 503, "ConcurrentUpdate"

@@ -1,0 +1,97 @@
+"""HTTP plumbing shared by every API function: the resolver, error mapping, caller, responses.
+
+Domain errors become `{"code", "message", "details"}` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from load_manager.errors import LoadManagerError
+from load_manager.identity import Caller, caller_from_event
+from load_manager.models import IDENTITY_FIELDS, ErrorResponse
+from load_manager.observability import logger
+
+JSON = "application/json"
+
+
+def error_docs(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` entries for the error statuses a route can answer."""
+    docs = {}
+    for status in statuses:
+        docs[status] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {JSON: {"model": ErrorResponse}},
+        }
+    return docs
+
+
+# Every authenticated route can answer these.
+COMMON_ERRORS = (400, 401, 403, 422)
+
+
+def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A response whose body the resolver validates against the route's model and serialises by alias."""
+    return Response(status_code=status, content_type=JSON, body=model, headers=headers)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    body = ErrorResponse(code=code, message=message, details=details).model_dump(by_alias=True, exclude_none=True)
+    return Response(status_code=status, content_type=JSON, body=body)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        # Drop the "body"/"query" prefix noise but keep where the problem is.
+        details.append({"location": loc, "type": error.get("type"), "message": error.get("msg", "")})
+    return details
+
+
+def _validation_error(exc: RequestValidationError) -> Response:
+    details = _validation_details(exc)
+    if any(d["type"] == "json_invalid" for d in details):
+        return error_response(400, "MalformedJson", "the request body is not valid JSON")
+    smuggled = sorted({d["location"][-1] for d in details if d["type"] == "extra_forbidden" and d["location"][-1] in IDENTITY_FIELDS})
+    if smuggled:
+        return error_response(
+            422, "IdentityFieldNotAllowed",
+            f"{', '.join(smuggled)} come from the caller's token and cannot be set in the body", details,
+        )
+    first = details[0] if details else {"location": [], "message": "invalid request"}
+    where = ".".join(p for p in first["location"] if p not in ("body",)) or "request"
+    return error_response(422, "ValidationError", f"{where}: {first['message']}", details)
+
+
+def build_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(LoadManagerError)
+    def _domain_error(exc: LoadManagerError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _request_invalid(exc: RequestValidationError) -> Response:
+        return _validation_error(exc)
+
+    @app.exception_handler(Exception)
+    def _bug(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "InternalError", "internal error; the request id is in the logs")
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response:
+        return error_response(404, "RouteNotFound", "no such route")
+
+    return app
+
+
+def current_caller(app: APIGatewayHttpResolver) -> Caller:
+    return caller_from_event(app.current_event.raw_event)
+

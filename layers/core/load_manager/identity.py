@@ -1,0 +1,52 @@
+"""Who is calling: derived only from the authorizer's JWT claims, never from the request body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from load_manager.config import get_settings
+from load_manager.errors import ForbiddenError, UnauthorizedError
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    email: str | None
+    account_id: str
+    groups: frozenset[str]
+
+    @property
+    def actor(self) -> str:
+        """What `createdBy`/`updatedBy` record: the email when the token has one, else the subject."""
+        return self.email or self.subject
+
+    @property
+    def is_admin(self) -> bool:
+        return get_settings().admin_group in self.groups
+
+
+def claims_of(event: Mapping[str, Any]) -> dict[str, Any]:
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    jwt = authorizer.get("jwt") or {}
+    return dict(jwt.get("claims") or authorizer.get("claims") or {})
+
+
+def caller_from_event(event: Mapping[str, Any]) -> Caller:
+    claims = claims_of(event)
+    subject = str(claims.get("sub") or "")
+    email = claims.get("email")
+    if not subject and not email:
+        raise UnauthorizedError("no authenticated caller: the request carries no JWT claims")
+    account_id = claims.get(get_settings().tenant_claim)
+    if not account_id:
+        raise ForbiddenError(f"the token has no tenant claim {get_settings().tenant_claim!r}", code="MissingTenantClaim")
+    return Caller(subject=subject, email=str(email) if email else None, account_id=str(account_id), groups=_groups(claims))
+
+
+def _groups(claims: Mapping[str, Any]) -> frozenset[str]:
+    # HTTP API flattens array claims into strings like "[admins readers]".
+    raw = claims.get("cognito:groups") or claims.get("groups") or []
+    if isinstance(raw, str):
+        raw = raw.strip("[]").replace(",", " ").split()
+    return frozenset(str(g) for g in raw)

@@ -1,0 +1,70 @@
+"""Load tests: create (with revision 1), list, read, edit metadata, delete."""
+
+from __future__ import annotations
+
+from load_manager.errors import BadRequestError, LoadTestNotFoundError
+from load_manager.identity import Caller
+from load_manager.ids import is_id, new_id, now_ms
+from load_manager.models import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
+from load_manager.pagination import decode_cursor, encode_cursor
+from load_manager.services import scripts
+from load_manager.store import Stores
+
+def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> LoadTest:
+    analysis = scripts.check_script(request.script_content)
+    test_id, now = new_id(), now_ms()
+    draft = scripts.draft_revision(caller, test_id, analysis, request.script_description or scripts.INITIAL_DESCRIPTION)
+    # Revision first: if the test insert then fails, an unreachable revision is all that is left,
+    # never a test without a script.
+    revision, _ = stores.revisions.append(draft, skip_if_same_as_latest=False)
+    test = LoadTest(
+        id=test_id,
+        account_id=caller.account_id,
+        **request.model_dump(exclude={"script_content", "script_description"}),
+        latest_revision_id=revision.id,
+        latest_revision_number=revision.revision_number,
+        created_at=now,
+        created_by=caller.actor,
+        updated_at=now,
+        updated_by=caller.actor,
+    )
+    stores.load_tests.insert(test)
+    return test
+
+
+def get(stores: Stores, caller: Caller, test_id: str) -> LoadTest:
+    test = stores.load_tests.get(caller.account_id, test_id) if is_id(test_id) else None
+    if test is None:
+        raise LoadTestNotFoundError(f"load test {test_id!r} not found")
+    return test
+
+
+def list_page(stores: Stores, caller: Caller, project_id: str | None, limit: int, cursor: str | None) -> LoadTestPage:
+    after = decode_cursor(cursor, int, str)
+    rows = stores.load_tests.list(caller.account_id, project_id=project_id, limit=limit + 1, after=after)
+    page, more = rows[:limit], len(rows) > limit
+    return LoadTestPage(items=page, next_cursor=encode_cursor([page[-1].created_at, page[-1].id]) if more else None)
+
+
+NOT_NULLABLE = {"name"}
+
+
+def update(stores: Stores, caller: Caller, test_id: str, request: UpdateLoadTestRequest) -> LoadTest:
+    get(stores, caller, test_id)
+    changes = {field: getattr(request, field) for field in request.model_fields_set}
+    if not changes:
+        raise BadRequestError("the body changes nothing: send at least one field", code="EmptyUpdate")
+    nulled = sorted(f for f in NOT_NULLABLE if f in changes and changes[f] is None)
+    if nulled:
+        raise BadRequestError(f"{', '.join(nulled)} cannot be null", code="NotNullable")
+    changes |= {"updated_at": now_ms(), "updated_by": caller.actor}
+    test = stores.load_tests.update(caller.account_id, test_id, changes)
+    if test is None:
+        raise LoadTestNotFoundError(f"load test {test_id!r} not found")
+    return test
+
+
+def delete(stores: Stores, caller: Caller, test_id: str) -> None:
+    get(stores, caller, test_id)
+    if not stores.load_tests.delete(caller.account_id, test_id, now_ms(), caller.actor):
+        raise LoadTestNotFoundError(f"load test {test_id!r} not found")

@@ -1,0 +1,52 @@
+"""Store factory: one set of stores per execution environment, created lazily on first use."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from load_manager.config import get_settings
+from load_manager.store.ports import LoadTestStore, RevisionStore, StoredRevision
+
+__all__ = ["Stores", "get_stores", "set_stores", "reset_stores", "StoredRevision"]
+
+
+@dataclass
+class Stores:
+    load_tests: LoadTestStore
+    revisions: RevisionStore
+
+
+_lock = threading.Lock()
+_stores: Stores | None = None
+
+
+def get_stores() -> Stores:
+    global _stores
+    if _stores is None:
+        with _lock:
+            if _stores is None:
+                _stores = _build()
+    return _stores
+
+
+def set_stores(stores: Stores | None) -> None:
+    """Install stores explicitly (tests, the local runtime)."""
+    global _stores
+    _stores = stores
+
+
+def reset_stores() -> None:
+    set_stores(None)
+
+
+def _build() -> Stores:
+    settings = get_settings()
+    if settings.store_backend == "mongo":
+        from load_manager.store.mongo import build_mongo_stores, get_database
+
+        return build_mongo_stores(get_database(settings.mongodb_uri, settings.mongodb_database))
+    if settings.store_backend == "sqlite":
+        from load_manager.store.sqlite import build_sqlite_stores
+
+        return build_sqlite_stores(settings.sqlite_path)
+    raise RuntimeError(f"unknown STORE_BACKEND {settings.store_backend!r} (expected mongo or sqlite)")

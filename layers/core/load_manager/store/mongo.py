@@ -1,0 +1,178 @@
+"""MongoDB adapter (pymongo): what AWS runs, against Atlas or any MongoDB >= 6.
+
+One MongoClient per execution environment, created lazily on first use with serverless pool
+settings; indexes are created idempotently at that moment (cold start), never at import.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+
+from load_manager.errors import ConcurrencyError
+from load_manager.models import LoadTest
+from load_manager.store.ports import MAX_APPEND_ATTEMPTS, StoredRevision
+
+_client_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+NO_ID = {"_id": False}
+WITHOUT_CONTENT = {"_id": False, "content": False}
+LIVE = {"deletedAt": None}  # matches documents without the field too
+
+
+def get_client(uri: str):
+    """The execution environment's client for `uri`. `mongomock://` gives an in-memory fake (tests, local)."""
+    with _client_lock:
+        if uri not in _clients:
+            if uri.startswith("mongomock://"):
+                import mongomock
+
+                _clients[uri] = mongomock.MongoClient()
+            else:
+                from pymongo import MongoClient
+
+                # Lambda: few concurrent requests per environment, environments come and go.
+                _clients[uri] = MongoClient(
+                    uri,
+                    maxPoolSize=10,
+                    minPoolSize=0,
+                    maxIdleTimeMS=60_000,
+                    serverSelectionTimeoutMS=5_000,
+                    connectTimeoutMS=5_000,
+                    retryWrites=True,
+                    appname="load-manager",
+                )
+        return _clients[uri]
+
+
+def get_database(uri: str, name: str):
+    return get_client(uri)[name]
+
+
+def ensure_indexes(db) -> None:
+    from pymongo import ASCENDING, DESCENDING
+
+    db.load_tests.create_index([("id", ASCENDING)], unique=True, name="id_unique")
+    db.load_tests.create_index([("accountId", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)], name="by_account")
+    db.load_tests.create_index(
+        [("accountId", ASCENDING), ("projectId", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)], name="by_project"
+    )
+    db.script_revisions.create_index([("id", ASCENDING)], unique=True, name="id_unique")
+    db.script_revisions.create_index(
+        [("loadTestId", ASCENDING), ("revisionNumber", ASCENDING)], unique=True, name="number_unique"
+    )
+    db.script_revisions.create_index([("loadTestId", ASCENDING), ("createdAt", ASCENDING)], name="by_time")
+
+
+class MongoLoadTestStore:
+    def __init__(self, db):
+        self.collection = db.load_tests
+
+    def insert(self, test: LoadTest) -> None:
+        self.collection.insert_one(test.model_dump(by_alias=True))
+
+    def get(self, account_id: str, test_id: str) -> LoadTest | None:
+        doc = self.collection.find_one({"id": test_id, "accountId": account_id, **LIVE}, NO_ID)
+        return LoadTest.model_validate(doc) if doc else None
+
+    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTest]:
+        query: dict[str, Any] = {"accountId": account_id, **LIVE}
+        if project_id is not None:
+            query["projectId"] = project_id
+        if after is not None:
+            query["$or"] = [{"createdAt": {"$lt": after[0]}}, {"createdAt": after[0], "id": {"$lt": after[1]}}]
+        cursor = self.collection.find(query, NO_ID).sort([("createdAt", -1), ("id", -1)]).limit(limit)
+        return [LoadTest.model_validate(d) for d in cursor]
+
+    def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
+        from pymongo import ReturnDocument
+
+        wire = LoadTest.model_construct(**changes).model_dump(by_alias=True, include=set(changes))
+        doc = self.collection.find_one_and_update(
+            {"id": test_id, "accountId": account_id, **LIVE}, {"$set": wire}, NO_ID, return_document=ReturnDocument.AFTER
+        )
+        return LoadTest.model_validate(doc) if doc else None
+
+    def advance_latest_revision(self, account_id: str, test_id: str, revision: StoredRevision) -> None:
+        # Conditional: a slower writer of an older revision can never move `latest` backwards.
+        self.collection.update_one(
+            {"id": test_id, "accountId": account_id, "latestRevisionNumber": {"$lt": revision.revision_number}},
+            {
+                "$set": {
+                    "latestRevisionId": revision.id,
+                    "latestRevisionNumber": revision.revision_number,
+                    "updatedAt": revision.created_at,
+                    "updatedBy": revision.created_by,
+                }
+            },
+        )
+
+    def delete(self, account_id: str, test_id: str, deleted_at: int, deleted_by: str) -> bool:
+        result = self.collection.update_one(
+            {"id": test_id, "accountId": account_id, **LIVE}, {"$set": {"deletedAt": deleted_at, "deletedBy": deleted_by}}
+        )
+        return result.modified_count == 1
+
+
+class MongoRevisionStore:
+    def __init__(self, db):
+        self.collection = db.script_revisions
+
+    def append(self, draft: StoredRevision, *, skip_if_same_as_latest: bool) -> tuple[StoredRevision, bool]:
+        """Optimistic: take latest+1 and let the unique (loadTestId, revisionNumber) index arbitrate.
+
+        A number is only consumed by a successful insert, so numbers stay contiguous even when a
+        writer dies midway (a counter incremented before the insert could leave a gap).
+        """
+        from pymongo.errors import DuplicateKeyError
+
+        for attempt in range(MAX_APPEND_ATTEMPTS):
+            latest = self.collection.find_one(
+                {"loadTestId": draft.load_test_id}, {"_id": False, "revisionNumber": True, "sha256": True, "id": True},
+                sort=[("revisionNumber", -1)],
+            )
+            if latest and skip_if_same_as_latest and latest["sha256"] == draft.sha256:
+                return self._full(latest["id"]), False
+            revision = draft.model_copy(update={"revision_number": (latest["revisionNumber"] if latest else 0) + 1})
+            try:
+                self.collection.insert_one(revision.model_dump(by_alias=True))
+                return revision, True
+            except DuplicateKeyError:
+                # A retried insert of our own id (retryWrites after a lost ack) already succeeded.
+                mine = self.collection.find_one({"id": draft.id}, NO_ID)
+                if mine:
+                    return StoredRevision.model_validate(mine), True
+                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+        raise ConcurrencyError("too many concurrent script updates; retry the request")
+
+    def latest(self, account_id: str, test_id: str) -> StoredRevision | None:
+        doc = self.collection.find_one({"loadTestId": test_id, "accountId": account_id}, NO_ID, sort=[("revisionNumber", -1)])
+        return StoredRevision.model_validate(doc) if doc else None
+
+    def get(self, account_id: str, test_id: str, revision_id: str) -> StoredRevision | None:
+        doc = self.collection.find_one({"id": revision_id, "loadTestId": test_id, "accountId": account_id}, NO_ID)
+        return StoredRevision.model_validate(doc) if doc else None
+
+    def get_by_number(self, account_id: str, test_id: str, number: int) -> StoredRevision | None:
+        doc = self.collection.find_one({"loadTestId": test_id, "revisionNumber": number, "accountId": account_id}, NO_ID)
+        return StoredRevision.model_validate(doc) if doc else None
+
+    def list(self, account_id: str, test_id: str, *, limit: int, before_number: int | None) -> list[StoredRevision]:
+        query: dict[str, Any] = {"loadTestId": test_id, "accountId": account_id}
+        if before_number is not None:
+            query["revisionNumber"] = {"$lt": before_number}
+        cursor = self.collection.find(query, WITHOUT_CONTENT).sort("revisionNumber", -1).limit(limit)
+        return [StoredRevision.model_validate(d) for d in cursor]
+
+    def _full(self, revision_id: str) -> StoredRevision:
+        return StoredRevision.model_validate(self.collection.find_one({"id": revision_id}, NO_ID))
+
+
+def build_mongo_stores(db):
+    from load_manager.store import Stores
+
+    ensure_indexes(db)
+    return Stores(load_tests=MongoLoadTestStore(db), revisions=MongoRevisionStore(db))

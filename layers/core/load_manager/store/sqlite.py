@@ -1,0 +1,232 @@
+"""SQLite adapter: the embedded default of the local runtime. Durable in one file, indexed.
+
+One connection per thread (sqlite3 objects are not shareable), WAL so readers never block the
+writer, and `BEGIN IMMEDIATE` around read-then-write sequences so they are serialised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from load_manager.models import LoadTest
+from load_manager.store.ports import StoredRevision
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS load_tests (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    project_id TEXT,
+    created_at INTEGER NOT NULL,
+    deleted_at INTEGER,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS load_tests_by_account ON load_tests (account_id, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS load_tests_by_project ON load_tests (account_id, project_id, created_at DESC, id DESC);
+
+CREATE TABLE IF NOT EXISTS script_revisions (
+    id TEXT PRIMARY KEY,
+    load_test_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    revision_number INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    content TEXT NOT NULL,
+    UNIQUE (load_test_id, revision_number)
+);
+CREATE INDEX IF NOT EXISTS script_revisions_by_time ON script_revisions (load_test_id, created_at);
+"""
+
+
+class SQLiteDatabase:
+    """Connection-per-thread access to one database file, with the schema applied once."""
+
+    def __init__(self, path: str):
+        self.path = path
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._local = threading.local()
+        self._schema_lock = threading.Lock()
+        self._schemas: set[str] = set()
+        self.apply_schema(SCHEMA)
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def apply_schema(self, schema: str) -> None:
+        """Idempotent (CREATE ... IF NOT EXISTS); later features add their own tables."""
+        with self._schema_lock:
+            if schema not in self._schemas:
+                self.connection().executescript(schema)
+                self._schemas.add(schema)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A serialised read-then-write transaction."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
+        return self.connection().execute(sql, params).fetchall()
+
+
+def _load_test_row(doc: dict[str, Any]) -> tuple:
+    return (doc["id"], doc["accountId"], doc.get("projectId"), doc["createdAt"], doc.get("deletedAt"), json.dumps(doc))
+
+
+class SQLiteLoadTestStore:
+    def __init__(self, db: SQLiteDatabase):
+        self.db = db
+
+    def insert(self, test: LoadTest) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO load_tests (id, account_id, project_id, created_at, deleted_at, doc) VALUES (?, ?, ?, ?, ?, ?)",
+                _load_test_row(test.model_dump(by_alias=True)),
+            )
+
+    def get(self, account_id: str, test_id: str) -> LoadTest | None:
+        rows = self.db.query(
+            "SELECT doc FROM load_tests WHERE id = ? AND account_id = ? AND deleted_at IS NULL", (test_id, account_id)
+        )
+        return LoadTest.model_validate_json(rows[0]["doc"]) if rows else None
+
+    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTest]:
+        sql = "SELECT doc FROM load_tests WHERE account_id = ? AND deleted_at IS NULL"
+        params: list[Any] = [account_id]
+        if project_id is not None:
+            sql += " AND project_id = ?"
+            params.append(project_id)
+        if after is not None:
+            sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            params += [after[0], after[0], after[1]]
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(limit)
+        return [LoadTest.model_validate_json(r["doc"]) for r in self.db.query(sql, params)]
+
+    def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT doc FROM load_tests WHERE id = ? AND account_id = ? AND deleted_at IS NULL", (test_id, account_id)
+            ).fetchone()
+            if row is None:
+                return None
+            test = LoadTest.model_validate_json(row["doc"]).model_copy(update=changes)
+            self._replace(conn, test.model_dump(by_alias=True))
+            return test
+
+    def advance_latest_revision(self, account_id: str, test_id: str, revision: StoredRevision) -> None:
+        with self.db.write() as conn:
+            row = conn.execute("SELECT doc FROM load_tests WHERE id = ? AND account_id = ?", (test_id, account_id)).fetchone()
+            if row is None:
+                return
+            doc = json.loads(row["doc"])
+            if doc["latestRevisionNumber"] >= revision.revision_number:
+                return
+            doc.update(
+                latestRevisionId=revision.id,
+                latestRevisionNumber=revision.revision_number,
+                updatedAt=revision.created_at,
+                updatedBy=revision.created_by,
+            )
+            self._replace(conn, doc)
+
+    def delete(self, account_id: str, test_id: str, deleted_at: int, deleted_by: str) -> bool:
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT doc FROM load_tests WHERE id = ? AND account_id = ? AND deleted_at IS NULL", (test_id, account_id)
+            ).fetchone()
+            if row is None:
+                return False
+            doc = json.loads(row["doc"]) | {"deletedAt": deleted_at, "deletedBy": deleted_by}
+            self._replace(conn, doc)
+            return True
+
+    @staticmethod
+    def _replace(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+        conn.execute(
+            "UPDATE load_tests SET project_id = ?, deleted_at = ?, doc = ? WHERE id = ?",
+            (doc.get("projectId"), doc.get("deletedAt"), json.dumps(doc), doc["id"]),
+        )
+
+
+class SQLiteRevisionStore:
+    def __init__(self, db: SQLiteDatabase):
+        self.db = db
+
+    def append(self, draft: StoredRevision, *, skip_if_same_as_latest: bool) -> tuple[StoredRevision, bool]:
+        # BEGIN IMMEDIATE serialises writers, so reading the max and inserting max+1 is atomic.
+        with self.db.write() as conn:
+            latest = conn.execute(
+                "SELECT doc, content FROM script_revisions WHERE load_test_id = ? ORDER BY revision_number DESC LIMIT 1",
+                (draft.load_test_id,),
+            ).fetchone()
+            if latest is not None:
+                current = _revision(latest)
+                if skip_if_same_as_latest and current.sha256 == draft.sha256:
+                    return current, False
+            number = _revision(latest).revision_number + 1 if latest is not None else 1
+            revision = draft.model_copy(update={"revision_number": number})
+            doc = revision.model_dump(by_alias=True, exclude={"content"})
+            conn.execute(
+                "INSERT INTO script_revisions (id, load_test_id, account_id, revision_number, created_at, doc, content)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (revision.id, revision.load_test_id, revision.account_id, number, revision.created_at, json.dumps(doc), revision.content),
+            )
+            return revision, True
+
+    def latest(self, account_id: str, test_id: str) -> StoredRevision | None:
+        return self._one(
+            "WHERE load_test_id = ? AND account_id = ? ORDER BY revision_number DESC LIMIT 1", (test_id, account_id)
+        )
+
+    def get(self, account_id: str, test_id: str, revision_id: str) -> StoredRevision | None:
+        return self._one("WHERE id = ? AND load_test_id = ? AND account_id = ?", (revision_id, test_id, account_id))
+
+    def get_by_number(self, account_id: str, test_id: str, number: int) -> StoredRevision | None:
+        return self._one(
+            "WHERE load_test_id = ? AND revision_number = ? AND account_id = ?", (test_id, number, account_id)
+        )
+
+    def list(self, account_id: str, test_id: str, *, limit: int, before_number: int | None) -> list[StoredRevision]:
+        sql = "SELECT doc FROM script_revisions WHERE load_test_id = ? AND account_id = ?"
+        params: list[Any] = [test_id, account_id]
+        if before_number is not None:
+            sql += " AND revision_number < ?"
+            params.append(before_number)
+        sql += " ORDER BY revision_number DESC LIMIT ?"
+        params.append(limit)
+        return [StoredRevision.model_validate_json(r["doc"]) for r in self.db.query(sql, params)]
+
+    def _one(self, where: str, params: tuple) -> StoredRevision | None:
+        rows = self.db.query(f"SELECT doc, content FROM script_revisions {where}", params)
+        return _revision(rows[0]) if rows else None
+
+
+def _revision(row: sqlite3.Row) -> StoredRevision:
+    return StoredRevision.model_validate_json(row["doc"]).model_copy(update={"content": row["content"]})
+
+
+def build_sqlite_stores(path: str):
+    from load_manager.store import Stores
+
+    db = SQLiteDatabase(path)
+    return Stores(load_tests=SQLiteLoadTestStore(db), revisions=SQLiteRevisionStore(db))

@@ -1,0 +1,80 @@
+"""API Gateway HTTP API (payload 2.0) events, as the real service builds them."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+
+DEFAULT_CLAIMS = {"sub": "local-user", "email": "local@localhost", "custom:accountId": "local"}
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    route_key: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes | str | None = None,
+    claims: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway v2 event. `claims=None` means an unauthenticated route (no authorizer)."""
+    raw = body.encode() if isinstance(body, str) else body
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        # API Gateway joins repeated parameters with commas.
+        params[key] = f"{params[key]},{value}" if key in params else value
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key or f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "")},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": route_key or f"{method} {path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if params:
+        event["queryStringParameters"] = params
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    if raw is not None:
+        try:
+            event["body"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+    return event
+
+
+class LambdaContext:
+    """The attributes of a Lambda context that Powertools and our handlers read."""
+
+    def __init__(self, function_name: str, timeout_seconds: float = 30.0, memory_mb: int = 512):
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = uuid.uuid4().hex
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
