@@ -1,0 +1,84 @@
+"""The HTTP API in process: route like API Gateway, build the v2 event, call the real handler.
+
+Used by `load-manager serve` and by the tests, so both exercise exactly what Lambda would run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from load_manager_local.events import DEFAULT_CLAIMS, LambdaContext, http_event
+from load_manager_local.functions import load_function, project_root
+from load_manager_local.template import HttpRoute, http_routes
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass
+class InProcessApi:
+    routes: list[HttpRoute] = field(default_factory=lambda: http_routes(project_root() / "template.yaml"))
+
+    def resolve(self, method: str, path: str) -> tuple[HttpRoute | None, dict[str, str], bool]:
+        """(route, path parameters, path exists with another method)."""
+        path_known = False
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if route.method == method.upper():
+                return route, params, True
+            path_known = True
+        return None, {}, path_known
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+        body: bytes | str | dict | list | None = None,
+        claims: dict[str, Any] | None = None,
+    ) -> ApiResponse:
+        """`claims` are what the JWT authorizer would pass on; None uses the local default caller."""
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            headers = {"content-type": "application/json", **(headers or {})}
+        route, params, path_known = self.resolve(method, path)
+        if route is None:
+            # API Gateway answers these itself, before any Lambda runs.
+            status, message = (405, "Method Not Allowed") if path_known else (404, "Not Found")
+            return ApiResponse(status, {"content-type": "application/json"}, json.dumps({"message": message}).encode())
+        event = http_event(
+            method.upper(),
+            path,
+            route_key=route.route_key,
+            path_parameters=params,
+            query=query,
+            headers=headers,
+            body=body,
+            claims=(claims if claims is not None else DEFAULT_CLAIMS) if route.authorized else None,
+        )
+        module = load_function(route.function)
+        result = module.lambda_handler(event, LambdaContext(route.function_logical_id))
+        return to_api_response(result)
+
+
+def to_api_response(result: dict[str, Any]) -> ApiResponse:
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
+    headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name.lower()] = ",".join(values)
+    return ApiResponse(int(result.get("statusCode", 200)), headers, body)

@@ -1,0 +1,72 @@
+"""Read the HTTP routes that `template.yaml` declares, so the local runtime serves exactly those."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Accepts CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values."""
+
+
+def _any_tag(loader: yaml.Loader, _suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)
+
+
+_CfnLoader.add_multi_constructor("!", _any_tag)
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: str
+    path: str  # API Gateway syntax: /v1/load-tests/{testId}
+    function: str  # directory under functions/
+    function_logical_id: str
+    authorized: bool
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, path: str) -> dict[str, str] | None:
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def http_routes(template_path: Path) -> list[HttpRoute]:
+    template = load_template(template_path)
+    routes = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        code_uri = resource["Properties"]["CodeUri"].rstrip("/")
+        for event in (resource["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            props = event["Properties"]
+            auth = (props.get("Auth") or {}).get("Authorizer")
+            routes.append(
+                HttpRoute(
+                    method=props["Method"].upper(),
+                    path=props["Path"],
+                    function=code_uri.split("/")[-1],
+                    function_logical_id=logical_id,
+                    authorized=auth != "NONE",
+                )
+            )
+    # Literal segments win over parameters, as in API Gateway.
+    return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))

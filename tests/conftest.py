@@ -1,0 +1,87 @@
+"""Shared fixtures: isolated stores per test and the HTTP API in process (same handlers as Lambda)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+# Quiet, deterministic Powertools during tests; no AWS credentials ever leave the process.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "load-manager-test")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+from load_manager.store import set_stores  # noqa: E402
+from load_manager.store.mongo import build_mongo_stores  # noqa: E402
+from load_manager.store.sqlite import build_sqlite_stores  # noqa: E402
+from load_manager_local.api import InProcessApi  # noqa: E402
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _mongomock_stores():
+    import mongomock
+
+    return build_mongo_stores(mongomock.MongoClient()["load_manager_test"])
+
+
+def _real_mongo_stores():
+    from pymongo import MongoClient
+
+    client = MongoClient(os.environ["MONGODB_URI"], serverSelectionTimeoutMS=5000)
+    name = f"load_manager_test_{os.getpid()}_{os.urandom(4).hex()}"
+    return build_mongo_stores(client[name]), lambda: client.drop_database(name)
+
+
+STORE_KINDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("MONGODB_URI") else [])
+
+
+@pytest.fixture(params=STORE_KINDS)
+def any_stores(request, tmp_path):
+    """Each store adapter in turn: the contract suite runs against all of them."""
+    cleanup = None
+    if request.param == "sqlite":
+        stores = build_sqlite_stores(str(tmp_path / "lm.db"))
+    elif request.param == "mongomock":
+        stores = _mongomock_stores()
+    else:
+        stores, cleanup = _real_mongo_stores()
+    set_stores(stores)
+    yield stores
+    set_stores(None)
+    if cleanup:
+        cleanup()
+
+
+@pytest.fixture
+def stores(tmp_path):
+    stores = build_sqlite_stores(str(tmp_path / "lm.db"))
+    set_stores(stores)
+    yield stores
+    set_stores(None)
+
+
+@pytest.fixture(scope="session")
+def _routes():
+    return InProcessApi().routes
+
+
+@pytest.fixture
+def api(stores, _routes):
+    """The whole HTTP API in process, on a fresh SQLite store."""
+    return InProcessApi(routes=_routes)
+
+
+@pytest.fixture
+def api_any_store(any_stores, _routes):
+    return InProcessApi(routes=_routes)

@@ -1,0 +1,21 @@
+"""Locust scripts used across tests."""
+
+SIMPLE = """from locust import HttpUser, task, between
+
+
+class WebsiteUser(HttpUser):
+    wait_time = between(0.1, 0.2)
+
+    @task
+    def index(self):
+        self.client.get("/")
+"""
+
+
+def simple_variant(n: int) -> str:
+    """A distinct valid script per n (a different request path)."""
+    return SIMPLE.replace('self.client.get("/")', f'self.client.get("/items/{n}")')
+
+
+AUTH_A = {"sub": "user-a", "email": "alice@example.com", "custom:accountId": "acct-a"}
+AUTH_B = {"sub": "user-b", "email": "bob@example.com", "custom:accountId": "acct-b"}
