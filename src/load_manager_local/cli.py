@@ -1,0 +1,48 @@
+"""The `load-manager` command: run the control plane on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="load-manager", description="Load Manager local runtime")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--data-dir", default=".data", help="SQLite database, reports and run files live here")
+    serve.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return _serve(args)
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from load_manager_local.runtime import configure_local_runtime
+    from load_manager_local.server import LocalApiServer
+
+    data = configure_local_runtime(args.data_dir)
+    server = LocalApiServer(port=args.port)
+    # SIGTERM ends the server like Ctrl-C does, so callers can stop it cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    print(f"Load Manager API listening on {server.url} (data in {data})", flush=True)
+    logging.getLogger("load_manager_local").warning(
+        "local mode: Bearer JWTs are decoded WITHOUT signature verification; without one you are local@localhost in tenant 'local'"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

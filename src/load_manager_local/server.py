@@ -1,0 +1,95 @@
+"""`load-manager serve`: every HTTP route of template.yaml on 127.0.0.1, through the real handlers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from load_manager_local.api import ApiResponse, InProcessApi
+from load_manager_local.auth import InvalidTokenError, claims_from_authorization
+
+log = logging.getLogger("load_manager_local")
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
+
+
+def _handler_class(api: InProcessApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "load-manager-local"
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._send(ApiResponse(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}'))
+                self.close_connection = True
+                return
+            body = self.rfile.read(length) if length else None
+            route, _, _ = api.resolve(self.command, url.path)
+            try:
+                claims = claims_from_authorization(self.headers.get("Authorization")) if route and route.authorized else None
+            except InvalidTokenError as exc:
+                self._send(ApiResponse(401, {"content-type": "application/json"}, json.dumps({"message": f"Unauthorized: {exc}"}).encode()))
+                return
+            try:
+                response = api.request(
+                    self.command, url.path, query=url.query, headers=dict(self.headers.items()), body=body, claims=claims
+                )
+            except Exception:  # a bug must not kill the server; Lambda would answer 500 too
+                log.exception("handler failed")
+                response = ApiResponse(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
+            self._send(response)
+
+        def _send(self, response: ApiResponse) -> None:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                if name not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def log_message(self, fmt: str, *args) -> None:
+            log.info("%s %s", self.address_string(), fmt % args)
+
+    return Handler
+
+
+class LocalApiServer:
+    """A threaded HTTP server on loopback; `start()` runs it in the background, `stop()` ends it."""
+
+    def __init__(self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1"):
+        self.httpd = ThreadingHTTPServer((host, port), _handler_class(api or InProcessApi()))
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "LocalApiServer":
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="load-manager-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "LocalApiServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
