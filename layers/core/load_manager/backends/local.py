@@ -1,0 +1,463 @@
+"""The local backend: real Locust processes on this machine, driven through their web API on loopback.
+
+Layout of one cluster, all in one new process group (so teardown can reach every process):
+
+    sh (group leader: waits for Locust, writes its exit code to a file)
+     └─ python -m locust  (single process, or master + `--processes N` forked workers)
+
+Nothing lives in this object between calls: the handle carries pids, ports and paths, so a fresh
+instance (another Lambda invocation) can sample, stop, collect and tear down. Liveness is read
+from /proc, checking each process still runs our work dir: a recycled pid is never mistaken for
+(or killed as) ours, and zombies (this machine's init does not reap orphans) count as dead.
+
+Requires Locust installed for `python` (it is never imported here) and a POSIX shell.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from typing import Any, Callable
+
+import requests
+
+from .base import (
+    LOAD_ACTIVE_STATES,
+    STATE_READY,
+    STATE_STOPPED,
+    BackendError,
+    ClusterHandle,
+    ClusterSpec,
+    EndpointStats,
+    ErrorStats,
+    FinalResults,
+    LiveStats,
+    LocustCrashedError,
+    LocustStartError,
+    ProcessStatus,
+)
+
+LOOPBACK = "127.0.0.1"
+LOG_TAIL_LINES = 40
+STATS_CACHE_SECONDS = 2.0  # Locust memoizes GET /stats/requests for this long
+WORKER_REPORT_SECONDS = 3.0  # workers push their stats to the master this often
+_API_TIMEOUT = (1.0, 5.0)  # (connect, read) seconds for ordinary web API calls
+_REPORT_TIMEOUT = (1.0, 30.0)  # the HTML report is rendered on demand, about 1 MB
+
+# Two shells, so that a later call with only the handle can learn both Locust's pid and its exit
+# code: the inner shell records its own pid and execs Locust; the outer one waits and records the
+# exit code (128+N when killed by signal N). Locust runs in the foreground on purpose: a
+# backgrounded (`&`) command starts with SIGINT ignored, which would hang the master when it
+# interrupts its forked workers on exit. Values are passed as arguments, never spliced in.
+_OUTER_SHELL = '"$@"; echo $? > "$0.tmp" && mv "$0.tmp" "$0"'
+_INNER_SHELL = 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec "$@"'
+
+# Popen objects of clusters started by this process, by pgid: lets us reap our own children
+# (a stateless call from another process simply finds nothing here).
+_children: dict[int, subprocess.Popen] = {}
+
+
+class LocalLocustBackend:
+    name = "local"
+
+    def __init__(
+        self,
+        *,
+        python: str = sys.executable,
+        base_dir: str | None = None,
+        web_api_timeout: float = 30.0,
+        workers_timeout: float = 30.0,
+        swarm_timeout: float = 15.0,
+        stop_timeout: float = 30.0,
+        grace_seconds: float = 5.0,
+    ):
+        self._python = python
+        self._base_dir = base_dir
+        self._web_api_timeout = web_api_timeout
+        self._workers_timeout = workers_timeout
+        self._swarm_timeout = swarm_timeout
+        self._stop_timeout = stop_timeout
+        self._grace_seconds = grace_seconds
+
+    # ---- the port ------------------------------------------------------------------------------
+
+    def start(self, spec: ClusterSpec) -> ClusterHandle:
+        work_dir = tempfile.mkdtemp(prefix=f"locust-{_slug(spec.run_id)}-", dir=self._base_dir)  # 0700
+        web_port, master_port = _free_loopback_ports(2)
+        details = {
+            "work_dir": work_dir,
+            "script_path": os.path.join(work_dir, spec.script_name),
+            "log_path": os.path.join(work_dir, "locust.log"),
+            "pid_path": os.path.join(work_dir, "locust.pid"),
+            "exit_code_path": os.path.join(work_dir, "exit_code"),
+            "web_port": web_port,
+            "master_port": master_port if spec.workers > 1 else None,
+            "pgid": None,
+            "pid": None,
+        }
+        handle = ClusterHandle(
+            backend=self.name,
+            run_id=spec.run_id,
+            web_url=f"http://{LOOPBACK}:{web_port}",
+            workers=spec.workers,
+            started_at=time.time(),
+            details=details,
+        )
+        try:
+            _write_private_file(details["script_path"], spec.script)
+            with open(details["log_path"], "ab") as log:
+                process = subprocess.Popen(
+                    ["/bin/sh", "-c", _OUTER_SHELL, details["exit_code_path"],
+                     "/bin/sh", "-c", _INNER_SHELL, details["pid_path"],
+                     *self._locust_command(spec, details)],
+                    cwd=work_dir,
+                    env=_child_env(spec.env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # own session and process group: teardown kills it whole
+                )
+            _children[process.pid] = process
+            details["pgid"] = process.pid
+            details["pid"] = self._wait_for_locust_pid(handle)
+            self._wait_for_web_api(handle)
+            if spec.workers > 1:
+                self._wait_for_workers(handle, spec.workers)
+            self._start_swarm(handle, spec)
+            self._wait_until_load_active(handle)
+            return handle
+        except BaseException as exc:
+            final = self.teardown(handle)  # never leave an orphan behind a failed start
+            if isinstance(exc, LocustStartError):
+                raise LocustStartError(
+                    exc.message,
+                    exit_code=exc.exit_code if exc.exit_code is not None else final.exit_code,
+                    log_tail=final.log_tail or exc.log_tail,
+                ) from None
+            if isinstance(exc, Exception):
+                raise LocustStartError(
+                    f"could not start Locust: {exc}", exit_code=final.exit_code, log_tail=final.log_tail
+                ) from exc
+            raise
+
+    def sample(self, handle: ClusterHandle) -> LiveStats:
+        return LiveStats.from_locust_json(self._stats_payload(handle))
+
+    def status(self, handle: ClusterHandle) -> ProcessStatus:
+        details = handle.details
+        _reap(details.get("pgid"))
+        exit_code = _read_int(details.get("exit_code_path"))
+        pid = details.get("pid")
+        alive = exit_code is None and pid is not None and _is_ours(pid, details.get("work_dir"))
+        if not alive and exit_code is None and details.get("pgid"):
+            # Locust just died: give the waiting shell a moment to write the exit code down.
+            exit_code = _poll(lambda: _read_int(details.get("exit_code_path")), timeout=1.0)
+        return ProcessStatus(alive=alive, exit_code=exit_code, log_tail=_tail(details.get("log_path")))
+
+    def stop_load(self, handle: ClusterHandle) -> None:
+        # A master answers only once every worker has stopped its users: allow for it.
+        self._call(handle, "POST", "/stop", timeout=(_API_TIMEOUT[0], self._stop_timeout))
+
+    def collect(self, handle: ClusterHandle) -> FinalResults:
+        payload = self._final_stats_payload(handle)
+        report = self._call(handle, "GET", "/stats/report", params={"download": "1"}, timeout=_REPORT_TIMEOUT)
+        aggregated, endpoints = _rows(payload)
+        status = self.status(handle)
+        return FinalResults(
+            aggregated=aggregated,
+            endpoints=endpoints,
+            errors=[ErrorStats.from_locust_row(row) for row in payload.get("errors") or []],
+            fail_ratio=float(payload.get("fail_ratio") or 0.0),
+            html_report=report.text or None,
+            exit_code=status.exit_code,
+            log_tail=status.log_tail,
+        )
+
+    def teardown(self, handle: ClusterHandle) -> ProcessStatus:
+        details = handle.details
+        pgid, pid, work_dir = details.get("pgid"), details.get("pid"), details.get("work_dir")
+        if pgid and work_dir:
+            # Ask Locust first: the master stops its own workers and the shell records the exit code.
+            if pid and _is_ours(pid, work_dir):
+                _send_signal(lambda: os.kill(pid, signal.SIGTERM))
+            if not _poll(lambda: not _group_is_ours(pgid, work_dir) or None, timeout=self._grace_seconds):
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    if not _group_is_ours(pgid, work_dir):
+                        break
+                    _send_signal(lambda: os.killpg(pgid, sig))
+                    _poll(lambda: not _group_is_ours(pgid, work_dir) or None, timeout=2.0)
+            _reap(pgid, wait_seconds=2.0)
+        final = self.status(handle)  # read exit code and log before the directory goes
+        if work_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        return ProcessStatus(alive=False, exit_code=final.exit_code, log_tail=final.log_tail)
+
+    # ---- start, step by step -------------------------------------------------------------------
+
+    def _locust_command(self, spec: ClusterSpec, details: dict[str, Any]) -> list[str]:
+        command = [
+            self._python, "-m", "locust",
+            "-f", details["script_path"],
+            "--host", spec.target_url,
+            "--web-host", LOOPBACK,
+            "--web-port", str(details["web_port"]),
+        ]  # fmt: skip
+        if spec.workers > 1:
+            # `--processes N` forks N workers under this master. The master port must be private
+            # too: the default (5557) would collide with any other cluster on this machine.
+            port = str(details["master_port"])
+            command += ["--processes", str(spec.workers), "--master-bind-host", LOOPBACK,
+                        "--master-bind-port", port, "--master-port", port]  # fmt: skip
+        return command
+
+    def _wait_for_locust_pid(self, handle: ClusterHandle) -> int:
+        pid = _poll(lambda: _read_int(handle.details["pid_path"]) or self._fail_if_exited(handle), timeout=10.0)
+        if pid is None:
+            raise LocustStartError("Locust's process did not start within 10 s")
+        return pid
+
+    def _wait_for_web_api(self, handle: ClusterHandle) -> None:
+        def answered() -> bool | None:
+            self._fail_if_exited(handle)
+            try:
+                return requests.get(f"{handle.web_url}/stats/requests", timeout=(0.5, 2.0)).ok or None
+            except requests.RequestException:
+                return None
+
+        if not _poll(answered, timeout=self._web_api_timeout, interval=0.2):
+            raise LocustStartError(f"Locust's web API did not answer within {self._web_api_timeout:g} s")
+
+    def _wait_for_workers(self, handle: ClusterHandle, expected: int) -> None:
+        # A master with no worker yet answers /swarm with success and then never starts.
+        def connected() -> bool | None:
+            self._fail_if_exited(handle)
+            return (self._stats_payload(handle).get("worker_count") or 0) >= expected or None
+
+        if not _poll(connected, timeout=self._workers_timeout, interval=0.5):
+            raise LocustStartError(f"{expected} Locust workers did not connect within {self._workers_timeout:g} s")
+
+    def _start_swarm(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
+        # Form-encoded, as Locust's UI sends it. No run_time: the orchestrator owns the deadline.
+        form = {"user_count": spec.users, "spawn_rate": spec.spawn_rate, "host": spec.target_url}
+        answer = _json(self._call(handle, "POST", "/swarm", data=form))
+        if not answer.get("success"):
+            raise LocustStartError(f"Locust refused to swarm: {answer.get('message')}")
+
+    def _wait_until_load_active(self, handle: ClusterHandle) -> None:
+        # /swarm's success only means the request was accepted; the state says whether users spawn.
+        def active() -> bool | None:
+            self._fail_if_exited(handle)
+            return self._stats_payload(handle).get("state") in LOAD_ACTIVE_STATES or None
+
+        if not _poll(active, timeout=self._swarm_timeout, interval=0.25):
+            raise LocustStartError(f"the swarm did not start within {self._swarm_timeout:g} s")
+
+    def _fail_if_exited(self, handle: ClusterHandle) -> None:
+        exit_code = _read_int(handle.details["exit_code_path"])
+        if exit_code is not None:
+            raise LocustStartError("Locust exited during start", exit_code=exit_code, log_tail=_tail(handle.details["log_path"]))
+
+    # ---- web API -------------------------------------------------------------------------------
+
+    def _final_stats_payload(self, handle: ClusterHandle) -> dict[str, Any]:
+        """Stats once the load has stopped and the numbers can no longer move."""
+        stop_requested = False
+
+        def stopped_payload() -> dict[str, Any] | None:
+            nonlocal stop_requested
+            payload = self._stats_payload(handle)
+            if payload.get("state") in LOAD_ACTIVE_STATES and not stop_requested:
+                self.stop_load(handle)
+                stop_requested = True
+            # `ready`: no swarm ever ran, so what is there is all there will be.
+            return payload if payload.get("state") in (STATE_STOPPED, STATE_READY) else None
+
+        payload = _poll(stopped_payload, timeout=self._stop_timeout, interval=0.5)
+        if payload is None:
+            raise BackendError(f"Locust did not stop within {self._stop_timeout:g} s")
+        if handle.workers > 1:
+            # Stopped workers still push their last samples on their next report tick, and the
+            # master's answer is cached: wait out both, then read the settled numbers.
+            time.sleep(WORKER_REPORT_SECONDS + STATS_CACHE_SECONDS + 0.5)
+            payload = self._stats_payload(handle)
+        return payload
+
+    def _stats_payload(self, handle: ClusterHandle) -> dict[str, Any]:
+        return _json(self._call(handle, "GET", "/stats/requests"))
+
+    def _call(self, handle: ClusterHandle, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", _API_TIMEOUT)
+        try:
+            response = requests.request(method, handle.web_url + path, **kwargs)
+        except requests.RequestException as exc:
+            status = self.status(handle)
+            if not status.alive:
+                raise LocustCrashedError(
+                    "Locust is not running", exit_code=status.exit_code, log_tail=status.log_tail
+                ) from exc
+            raise BackendError(f"Locust's web API failed on {method} {path}: {exc}") from exc
+        if not response.ok:
+            raise BackendError(f"Locust's web API answered {response.status_code} to {method} {path}")
+        return response
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _rows(payload: dict[str, Any]) -> tuple[EndpointStats, list[EndpointStats]]:
+    live = LiveStats.from_locust_json(payload)
+    aggregated = next(
+        (EndpointStats.from_locust_row(row) for row in payload.get("stats") or [] if row.get("name") == "Aggregated" and not row.get("method")),
+        EndpointStats.from_locust_row({"name": "Aggregated"}),
+    )
+    return aggregated, live.endpoints
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise BackendError(f"Locust's web API answered something that is not JSON: {response.text[:200]!r}") from exc
+    if not isinstance(body, dict):
+        raise BackendError("Locust's web API answered JSON that is not an object")
+    return body
+
+
+def _poll(check: Callable[[], Any], *, timeout: float, interval: float = 0.1) -> Any:
+    """Call `check` until it returns something other than None, or `timeout` passes (→ None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result is not None:
+            return result
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+def _free_loopback_ports(count: int) -> list[int]:
+    # Hold every socket until all are bound, so the ports differ. Another program may still take
+    # one before Locust binds it; Locust then exits and start() reports it.
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((LOOPBACK, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _write_private_file(path: str, content: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(content)
+
+
+def _child_env(extra: Any) -> dict[str, str]:
+    # LOCUST_* variables of the caller would silently change how Locust runs (headless, run time…).
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOCUST_")}
+    env.update({str(key): str(value) for key, value in dict(extra or {}).items()})
+    env["PYTHONUNBUFFERED"] = "1"  # a crash's last words must reach the log
+    return env
+
+
+def _slug(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", run_id)[:40] or "run"
+
+
+def _read_int(path: str | None) -> int | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="ascii") as file:
+            return int(file.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return "".join(deque(file, maxlen=lines))
+    except OSError:
+        return ""
+
+
+def _reap(pgid: int | None, wait_seconds: float = 0.0) -> None:
+    process = _children.get(pgid) if pgid else None
+    if process is None:
+        return
+    try:
+        process.wait(timeout=wait_seconds) if wait_seconds else process.poll()
+    except subprocess.TimeoutExpired:
+        return
+    if process.returncode is not None:
+        _children.pop(pgid, None)
+
+
+def _send_signal(send: Callable[[], None]) -> None:
+    try:
+        send()
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone (or, after pid reuse, not ours)
+
+
+# ---- /proc: who is alive and ours ---------------------------------------------------------------
+
+
+def _process_info(pid: int) -> tuple[str, int] | None:
+    """(state, process group) of a live process, None when gone. Linux /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[2])
+
+
+def _runs_in(pid: int, work_dir: str | None) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return bool(work_dir) and os.fsencode(work_dir) in file.read()
+    except OSError:
+        return False
+
+
+def _is_ours(pid: int, work_dir: str | None) -> bool:
+    if not os.path.isdir("/proc"):  # not Linux: trust the pid
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return False
+    info = _process_info(pid)
+    return info is not None and info[0] != "Z" and _runs_in(pid, work_dir)
+
+
+def _group_is_ours(pgid: int, work_dir: str | None) -> bool:
+    """True while a live member of the group still runs our work dir (so killpg is safe)."""
+    if not os.path.isdir("/proc"):
+        try:
+            os.killpg(pgid, 0)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            info = _process_info(int(entry))
+            if info and info[1] == pgid and info[0] != "Z" and _runs_in(int(entry), work_dir):
+                return True
+    return False
