@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import sys
 from pathlib import Path
@@ -23,10 +22,6 @@ from load_manager.store import set_stores  # noqa: E402
 from load_manager.store.mongo import build_mongo_stores  # noqa: E402
 from load_manager.store.sqlite import build_sqlite_stores  # noqa: E402
 from load_manager_local.api import InProcessApi  # noqa: E402
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def _mongomock_stores():

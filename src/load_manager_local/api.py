@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from load_manager_local.events import DEFAULT_CLAIMS, LambdaContext, http_event
-from load_manager_local.functions import load_function, project_root
+from load_manager_local.functions import ExecutionEnvironments, project_root
 from load_manager_local.template import HttpRoute, http_routes
 
 
@@ -28,6 +28,7 @@ class ApiResponse:
 @dataclass
 class InProcessApi:
     routes: list[HttpRoute] = field(default_factory=lambda: http_routes(project_root() / "template.yaml"))
+    environments: ExecutionEnvironments = field(default_factory=ExecutionEnvironments)
 
     def resolve(self, method: str, path: str) -> tuple[HttpRoute | None, dict[str, str], bool]:
         """(route, path parameters, path exists with another method)."""
@@ -70,8 +71,8 @@ class InProcessApi:
             body=body,
             claims=(claims if claims is not None else DEFAULT_CLAIMS) if route.authorized else None,
         )
-        module = load_function(route.function)
-        result = module.lambda_handler(event, LambdaContext(route.function_logical_id))
+        with self.environments.acquire(route.function) as module:
+            result = module.lambda_handler(event, LambdaContext(route.function_logical_id))
         return to_api_response(result)
 
 

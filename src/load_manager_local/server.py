@@ -61,12 +61,16 @@ def _handler_class(api: InProcessApi) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default (5) resets connections under a burst of parallel clients
+
+
 class LocalApiServer:
     """A threaded HTTP server on loopback; `start()` runs it in the background, `stop()` ends it."""
 
     def __init__(self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1"):
-        self.httpd = ThreadingHTTPServer((host, port), _handler_class(api or InProcessApi()))
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), _handler_class(api or InProcessApi()))
         self._thread: threading.Thread | None = None
 
     @property

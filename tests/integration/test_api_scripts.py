@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from support.scripts import AUTH_A, AUTH_B, SIMPLE, simple_variant
-from conftest import b64
+from support.scripts import b64
 
 
 def snapshot(stores) -> tuple:

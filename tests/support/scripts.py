@@ -19,3 +19,9 @@ def simple_variant(n: int) -> str:
 
 AUTH_A = {"sub": "user-a", "email": "alice@example.com", "custom:accountId": "acct-a"}
 AUTH_B = {"sub": "user-b", "email": "bob@example.com", "custom:accountId": "acct-b"}
+
+
+def b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()

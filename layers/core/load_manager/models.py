@@ -176,3 +176,179 @@ class ScriptDiff(ApiModel):
 class Health(ApiModel):
     status: Literal["ok"] = "ok"
     version: str
+
+
+# ---- runs ---------------------------------------------------------------------------------------
+
+RunStatus = Literal["Pending", "Starting", "Running", "Stopping", "Finished", "Failed", "Cancelled"]
+RunResult = Literal["Passed", "Failed", "NotEvaluated"]
+FINAL_STATUSES: frozenset[str] = frozenset({"Finished", "Failed", "Cancelled"})
+ACTIVE_STATUSES: frozenset[str] = frozenset({"Pending", "Starting", "Running", "Stopping"})
+Workers = Annotated[int, Field(ge=1, le=64)]
+
+
+class StartRunRequest(RequestModel):
+    """Every field falls back to the load test's defaults; `revision` to the latest."""
+
+    target_users: Users | None = None
+    spawn_rate: SpawnRate | None = None
+    duration_seconds: DurationSeconds | None = None
+    workers: Workers | None = None
+    env_id: ScopeId | None = None
+    target_url: TargetUrl | None = None
+    revision: Annotated[str, StringConstraints(min_length=1, max_length=64)] | Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Revision id or number to run; the latest by default"
+    )
+
+
+class StatusChange(ApiModel):
+    status: RunStatus
+    at: int = Field(description="Epoch milliseconds")
+    actor: str = Field(description="Who caused it: a user, or 'system'")
+    reason: str | None = None
+
+
+class LiveFigures(ApiModel):
+    sampled_at: int
+    state: str = Field(description="Locust's own state (spawning, running, ...)")
+    users: int
+    rps: float
+    failures_per_second: float
+    fail_ratio: float
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    total_requests: int
+    total_failures: int
+
+
+class EndpointSummary(ApiModel):
+    method: str
+    name: str
+    requests: int
+    failures: int
+    avg_ms: float
+    min_ms: float
+    max_ms: float
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    rps: float
+
+
+class ErrorSummary(ApiModel):
+    method: str
+    name: str
+    error: str
+    occurrences: int
+
+
+class RunSummary(ApiModel):
+    total_requests: int
+    total_failures: int
+    fail_ratio: float
+    rps: float
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    duration_seconds: float
+
+
+class Run(ApiModel):
+    id: str
+    account_id: str
+    load_test_id: str
+    status: RunStatus
+    result: RunResult = "NotEvaluated"
+    status_history: list[StatusChange]
+    script_revision_id: str
+    revision_number: int
+    script_sha256: str
+    target_url: str
+    target_users: int
+    spawn_rate: float
+    duration_seconds: int
+    workers: int
+    org_id: str | None = None
+    project_id: str | None = None
+    env_id: str | None = None
+    backend: str | None = Field(default=None, description="Locust backend that ran it: local or ecs")
+    cluster_id: str | None = None
+    execution_arn: str | None = None
+    poll_seconds: int | None = None
+    created_at: int
+    created_by: str
+    started_at: int | None = Field(default=None, description="When load began (epoch ms)")
+    ended_at: int | None = None
+    stop_requested_at: int | None = None
+    stop_requested_by: str | None = None
+    failure_reason: str | None = None
+    live: LiveFigures | None = None
+    summary: RunSummary | None = None
+    endpoints: list[EndpointSummary] = Field(default_factory=list)
+    errors: list[ErrorSummary] = Field(default_factory=list)
+    report_location: str | None = None
+
+
+class RunPage(Page[Run]):
+    pass
+
+
+class MetricsSample(ApiModel):
+    run_id: str
+    at: int
+    users: int
+    rps: float
+    failures_per_second: float
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    endpoints: list[dict[str, Any]] = Field(default_factory=list, description="Cumulative per-endpoint counts")
+
+
+class MetricsPage(ApiModel):
+    items: list[MetricsSample]
+
+
+# ---- clusters -----------------------------------------------------------------------------------
+
+BackendKind = Literal["local", "ecs"]
+
+
+class EcsClusterSettings(RequestModel):
+    cluster: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    master_task_definition: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    worker_task_definition: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    subnets: Annotated[list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]+$")]], Field(min_length=1, max_length=16)]
+    security_groups: Annotated[list[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]+$")]], Field(min_length=1, max_length=5)]
+    assign_public_ip: bool = False
+    container_name: Annotated[str, StringConstraints(min_length=1, max_length=255)] = "locust"
+    script_bucket: Annotated[str, StringConstraints(min_length=3, max_length=63)] | None = None
+
+
+class PutClusterRequest(RequestModel):
+    """Scope: account-wide when org/project/env are absent; each level narrows it."""
+
+    org_id: ScopeId | None = None
+    project_id: ScopeId | None = None
+    env_id: ScopeId | None = None
+    backend: BackendKind
+    max_workers: Workers = 8
+    ecs: EcsClusterSettings | None = None
+
+
+class ClusterConfig(ApiModel):
+    id: str
+    account_id: str
+    org_id: str | None = None
+    project_id: str | None = None
+    env_id: str | None = None
+    backend: BackendKind
+    max_workers: int
+    ecs: dict[str, Any] | None = None
+    updated_at: int
+    updated_by: str
+
+
+class ClusterPage(ApiModel):
+    items: list[ClusterConfig]

@@ -12,6 +12,7 @@ import ast
 import base64
 import binascii
 import hashlib
+import threading
 from dataclasses import dataclass, field
 
 from load_manager.errors import InvalidScriptEncodingError, NoUserClassError, ScriptSyntaxError, ScriptTooLargeError
@@ -24,6 +25,9 @@ NON_USER_BASES = TASKSET_BASES | SHAPE_BASES | frozenset(
     {"object", "Exception", "BaseException", "ValueError", "RuntimeError", "dict", "list", "str", "int",
      "Enum", "IntEnum", "NamedTuple", "TypedDict", "Protocol", "ABC", "BaseModel", "Generic"}
 )
+# CPython 3.11's compiler is not safe for concurrent ast.parse calls ("AST constructor recursion
+# depth mismatch", gh-106905); Lambda is single-threaded, the local runtime is not.
+_parse_lock = threading.Lock()
 
 
 @dataclass
@@ -72,7 +76,8 @@ def sha256_of(text: str) -> str:
 
 def parse_script(text: str) -> ast.Module:
     try:
-        return ast.parse(text, filename="locustfile.py")
+        with _parse_lock:
+            return ast.parse(text, filename="locustfile.py")
     except SyntaxError as exc:
         raise ScriptSyntaxError(
             f"syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}",

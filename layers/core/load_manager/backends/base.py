@@ -191,10 +191,7 @@ class LiveStats:
 
     @classmethod
     def from_locust_json(cls, payload: Mapping[str, Any]) -> LiveStats:
-        rows = [row for row in payload.get("stats") or [] if isinstance(row, Mapping)]
-        endpoints = [EndpointStats.from_locust_row(row) for row in rows if not _is_aggregated(row)]
-        aggregated_row = next((row for row in reversed(rows) if _is_aggregated(row)), None)
-        aggregated = EndpointStats.from_locust_row(aggregated_row or {"name": AGGREGATED_ROW})
+        aggregated, endpoints = _split_rows(payload)
         current = payload.get("current_response_time_percentiles") or {}
         worker_count = payload.get("worker_count")
         return cls(
@@ -213,7 +210,7 @@ class LiveStats:
             current_p50_ms=_optional_number(current.get("response_time_percentile_0.5")),
             current_p95_ms=_optional_number(current.get("response_time_percentile_0.95")),
             endpoints=endpoints,
-            errors=[ErrorStats.from_locust_row(row) for row in payload.get("errors") or [] if isinstance(row, Mapping)],
+            errors=_errors(payload),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -231,6 +228,21 @@ class FinalResults:
     html_report: str | None  # Locust's self-contained HTML report (about 1 MB)
     exit_code: int | None  # None while Locust is still up, which it normally is at collect time
     log_tail: str
+
+    @classmethod
+    def from_locust_json(
+        cls, payload: Mapping[str, Any], *, html_report: str | None, exit_code: int | None, log_tail: str
+    ) -> FinalResults:
+        aggregated, endpoints = _split_rows(payload)
+        return cls(
+            aggregated=aggregated,
+            endpoints=endpoints,
+            errors=_errors(payload),
+            fail_ratio=_number(payload.get("fail_ratio")),
+            html_report=html_report,
+            exit_code=exit_code,
+            log_tail=log_tail,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -276,6 +288,19 @@ class LocustBackend(Protocol):
         """Stop everything and delete what start created. Idempotent; never raises for "already gone".
         Returns the last known status (the log is gone afterwards)."""
         ...
+
+
+def _split_rows(payload: Mapping[str, Any]) -> tuple[EndpointStats, list[EndpointStats]]:
+    """(the Aggregated row, every other row). Locust puts Aggregated last, with no method."""
+    rows = [row for row in payload.get("stats") or [] if isinstance(row, Mapping)]
+    endpoints = [EndpointStats.from_locust_row(row) for row in rows if not _is_aggregated(row)]
+    aggregated_row = next((row for row in reversed(rows) if _is_aggregated(row)), None)
+    return EndpointStats.from_locust_row(aggregated_row or {"name": AGGREGATED_ROW}), endpoints
+
+
+def _errors(payload: Mapping[str, Any]) -> list[ErrorStats]:
+    rows = payload.get("errors") or []
+    return [ErrorStats.from_locust_row(row) for row in rows if isinstance(row, Mapping)]
 
 
 def _is_aggregated(row: Mapping[str, Any]) -> bool:

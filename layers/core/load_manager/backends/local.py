@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from functools import partial
 from typing import Any, Callable
 
 import requests
@@ -36,8 +37,6 @@ from .base import (
     BackendError,
     ClusterHandle,
     ClusterSpec,
-    EndpointStats,
-    ErrorStats,
     FinalResults,
     LiveStats,
     LocustCrashedError,
@@ -135,17 +134,14 @@ class LocalLocustBackend:
             self._wait_until_load_active(handle)
             return handle
         except BaseException as exc:
-            final = self.teardown(handle)  # never leave an orphan behind a failed start
+            # Never leave an orphan behind a failed start. The exit code of a Locust we stopped
+            # ourselves says nothing about the failure, so only one Locust chose is reported.
+            final = self.teardown(handle)
             if isinstance(exc, LocustStartError):
-                raise LocustStartError(
-                    exc.message,
-                    exit_code=exc.exit_code if exc.exit_code is not None else final.exit_code,
-                    log_tail=final.log_tail or exc.log_tail,
-                ) from None
+                exc.log_tail = final.log_tail or exc.log_tail  # the log as it ended
+                raise
             if isinstance(exc, Exception):
-                raise LocustStartError(
-                    f"could not start Locust: {exc}", exit_code=final.exit_code, log_tail=final.log_tail
-                ) from exc
+                raise LocustStartError(f"could not start Locust: {exc}", log_tail=final.log_tail) from exc
             raise
 
     def sample(self, handle: ClusterHandle) -> LiveStats:
@@ -157,8 +153,9 @@ class LocalLocustBackend:
         exit_code = _read_int(details.get("exit_code_path"))
         pid = details.get("pid")
         alive = exit_code is None and pid is not None and _is_ours(pid, details.get("work_dir"))
-        if not alive and exit_code is None and details.get("pgid"):
-            # Locust just died: give the waiting shell a moment to write the exit code down.
+        pgid = details.get("pgid")
+        if not alive and exit_code is None and pgid and _is_ours(pgid, details.get("work_dir")):
+            # Locust just died and its shell still runs: give it a moment to write the exit code.
             exit_code = _poll(lambda: _read_int(details.get("exit_code_path")), timeout=1.0)
         return ProcessStatus(alive=alive, exit_code=exit_code, log_tail=_tail(details.get("log_path")))
 
@@ -168,32 +165,28 @@ class LocalLocustBackend:
 
     def collect(self, handle: ClusterHandle) -> FinalResults:
         payload = self._final_stats_payload(handle)
+        # `download=1` renders the report without its "download" link, which would point here.
         report = self._call(handle, "GET", "/stats/report", params={"download": "1"}, timeout=_REPORT_TIMEOUT)
-        aggregated, endpoints = _rows(payload)
         status = self.status(handle)
-        return FinalResults(
-            aggregated=aggregated,
-            endpoints=endpoints,
-            errors=[ErrorStats.from_locust_row(row) for row in payload.get("errors") or []],
-            fail_ratio=float(payload.get("fail_ratio") or 0.0),
-            html_report=report.text or None,
-            exit_code=status.exit_code,
-            log_tail=status.log_tail,
+        return FinalResults.from_locust_json(
+            payload, html_report=report.text or None, exit_code=status.exit_code, log_tail=status.log_tail
         )
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         details = handle.details
         pgid, pid, work_dir = details.get("pgid"), details.get("pid"), details.get("work_dir")
         if pgid and work_dir:
-            # Ask Locust first: the master stops its own workers and the shell records the exit code.
+            group_gone = partial(_group_gone, pgid, work_dir)
             if pid and _is_ours(pid, work_dir):
+                # Ask Locust first: the master stops its workers, the shell records the exit code.
                 _send_signal(lambda: os.kill(pid, signal.SIGTERM))
-            if not _poll(lambda: not _group_is_ours(pgid, work_dir) or None, timeout=self._grace_seconds):
-                for sig in (signal.SIGTERM, signal.SIGKILL):
-                    if not _group_is_ours(pgid, work_dir):
-                        break
-                    _send_signal(lambda: os.killpg(pgid, sig))
-                    _poll(lambda: not _group_is_ours(pgid, work_dir) or None, timeout=2.0)
+                _poll(group_gone, timeout=self._grace_seconds)
+            # Whatever is left (workers orphaned by a dead master keep sending load!) goes hard.
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                if group_gone():
+                    break
+                _send_signal(lambda: os.killpg(pgid, sig))
+                _poll(group_gone, timeout=2.0)
             _reap(pgid, wait_seconds=2.0)
         final = self.status(handle)  # read exit code and log before the directory goes
         if work_dir:
@@ -219,9 +212,14 @@ class LocalLocustBackend:
         return command
 
     def _wait_for_locust_pid(self, handle: ClusterHandle) -> int:
-        pid = _poll(lambda: _read_int(handle.details["pid_path"]) or self._fail_if_exited(handle), timeout=10.0)
+        def recorded_pid() -> int | None:
+            if _read_int(handle.details["exit_code_path"]) is not None:
+                raise self._start_error(handle, "Locust exited during start")
+            return _read_int(handle.details["pid_path"])
+
+        pid = _poll(recorded_pid, timeout=10.0)
         if pid is None:
-            raise LocustStartError("Locust's process did not start within 10 s")
+            raise self._start_error(handle, "Locust's process did not start within 10 s")
         return pid
 
     def _wait_for_web_api(self, handle: ClusterHandle) -> None:
@@ -233,7 +231,8 @@ class LocalLocustBackend:
                 return None
 
         if not _poll(answered, timeout=self._web_api_timeout, interval=0.2):
-            raise LocustStartError(f"Locust's web API did not answer within {self._web_api_timeout:g} s")
+            message = f"Locust's web API did not answer within {self._web_api_timeout:g} s"
+            raise self._start_error(handle, message)
 
     def _wait_for_workers(self, handle: ClusterHandle, expected: int) -> None:
         # A master with no worker yet answers /swarm with success and then never starts.
@@ -242,14 +241,15 @@ class LocalLocustBackend:
             return (self._stats_payload(handle).get("worker_count") or 0) >= expected or None
 
         if not _poll(connected, timeout=self._workers_timeout, interval=0.5):
-            raise LocustStartError(f"{expected} Locust workers did not connect within {self._workers_timeout:g} s")
+            message = f"{expected} Locust workers did not connect within {self._workers_timeout:g} s"
+            raise self._start_error(handle, message)
 
     def _start_swarm(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
         # Form-encoded, as Locust's UI sends it. No run_time: the orchestrator owns the deadline.
         form = {"user_count": spec.users, "spawn_rate": spec.spawn_rate, "host": spec.target_url}
         answer = _json(self._call(handle, "POST", "/swarm", data=form))
         if not answer.get("success"):
-            raise LocustStartError(f"Locust refused to swarm: {answer.get('message')}")
+            raise self._start_error(handle, f"Locust refused to swarm: {answer.get('message')}")
 
     def _wait_until_load_active(self, handle: ClusterHandle) -> None:
         # /swarm's success only means the request was accepted; the state says whether users spawn.
@@ -258,12 +258,15 @@ class LocalLocustBackend:
             return self._stats_payload(handle).get("state") in LOAD_ACTIVE_STATES or None
 
         if not _poll(active, timeout=self._swarm_timeout, interval=0.25):
-            raise LocustStartError(f"the swarm did not start within {self._swarm_timeout:g} s")
+            raise self._start_error(handle, f"the swarm did not start within {self._swarm_timeout:g} s")
 
     def _fail_if_exited(self, handle: ClusterHandle) -> None:
-        exit_code = _read_int(handle.details["exit_code_path"])
-        if exit_code is not None:
-            raise LocustStartError("Locust exited during start", exit_code=exit_code, log_tail=_tail(handle.details["log_path"]))
+        if not self.status(handle).alive:
+            raise self._start_error(handle, "Locust exited during start")
+
+    def _start_error(self, handle: ClusterHandle, message: str) -> LocustStartError:
+        status = self.status(handle)
+        return LocustStartError(message, exit_code=status.exit_code, log_tail=status.log_tail)
 
     # ---- web API -------------------------------------------------------------------------------
 
@@ -312,20 +315,11 @@ class LocalLocustBackend:
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def _rows(payload: dict[str, Any]) -> tuple[EndpointStats, list[EndpointStats]]:
-    live = LiveStats.from_locust_json(payload)
-    aggregated = next(
-        (EndpointStats.from_locust_row(row) for row in payload.get("stats") or [] if row.get("name") == "Aggregated" and not row.get("method")),
-        EndpointStats.from_locust_row({"name": "Aggregated"}),
-    )
-    return aggregated, live.endpoints
-
-
 def _json(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError as exc:
-        raise BackendError(f"Locust's web API answered something that is not JSON: {response.text[:200]!r}") from exc
+        raise BackendError(f"Locust's web API answered something not JSON: {response.text[:200]!r}") from exc
     if not isinstance(body, dict):
         raise BackendError("Locust's web API answered JSON that is not an object")
     return body
@@ -439,12 +433,14 @@ def _is_ours(pid: int, work_dir: str | None) -> bool:
         try:
             os.kill(pid, 0)
             return True
-        except ProcessLookupError:
-            return False
-        except PermissionError:
+        except (ProcessLookupError, PermissionError):
             return False
     info = _process_info(pid)
     return info is not None and info[0] != "Z" and _runs_in(pid, work_dir)
+
+
+def _group_gone(pgid: int, work_dir: str | None) -> bool | None:
+    return not _group_is_ours(pgid, work_dir) or None  # None: keep polling
 
 
 def _group_is_ours(pgid: int, work_dir: str | None) -> bool:

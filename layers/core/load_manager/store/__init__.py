@@ -5,15 +5,28 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from load_manager.config import get_settings
-from load_manager.store.ports import LoadTestStore, RevisionStore, StoredRevision
+from load_manager.store.ports import (
+    ClusterStore,
+    IdempotencyRecord,
+    IdempotencyStore,
+    LoadTestStore,
+    MetricsStore,
+    RevisionStore,
+    RunStore,
+    StoredRevision,
+)
 
-__all__ = ["Stores", "get_stores", "set_stores", "reset_stores", "StoredRevision"]
+__all__ = ["Stores", "get_stores", "set_stores", "reset_stores", "StoredRevision", "IdempotencyRecord"]
 
 
 @dataclass
 class Stores:
     load_tests: LoadTestStore
     revisions: RevisionStore
+    runs: RunStore
+    metrics: MetricsStore
+    clusters: ClusterStore
+    idempotency: IdempotencyStore
 
 
 _lock = threading.Lock()

@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from load_manager.errors import ConcurrencyError
-from load_manager.models import LoadTest
-from load_manager.store.ports import MAX_APPEND_ATTEMPTS, StoredRevision
+from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
+from load_manager.store.ports import MAX_APPEND_ATTEMPTS, IdempotencyRecord, StoredRevision
 
 _client_lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -65,6 +65,19 @@ def ensure_indexes(db) -> None:
         [("loadTestId", ASCENDING), ("revisionNumber", ASCENDING)], unique=True, name="number_unique"
     )
     db.script_revisions.create_index([("loadTestId", ASCENDING), ("createdAt", ASCENDING)], name="by_time")
+    db.load_test_runs.create_index([("id", ASCENDING)], unique=True, name="id_unique")
+    db.load_test_runs.create_index(
+        [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)], name="by_test"
+    )
+    db.load_test_runs.create_index(
+        [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("status", ASCENDING), ("createdAt", DESCENDING)], name="by_status"
+    )
+    db.run_metrics.create_index([("runId", ASCENDING), ("at", ASCENDING)], name="by_run")
+    db.locust_clusters.create_index([("id", ASCENDING)], unique=True, name="id_unique")
+    db.locust_clusters.create_index([("accountId", ASCENDING), ("scopeKey", ASCENDING)], unique=True, name="scope_unique")
+    db.idempotency_keys.create_index([("accountId", ASCENDING), ("key", ASCENDING)], unique=True, name="key_unique")
+    # MongoDB's TTL monitor removes expired keys (the code also ignores expired ones in between).
+    db.idempotency_keys.create_index([("expiresAtDate", ASCENDING)], expireAfterSeconds=0, name="ttl")
 
 
 class MongoLoadTestStore:
@@ -171,8 +184,149 @@ class MongoRevisionStore:
         return StoredRevision.model_validate(self.collection.find_one({"id": revision_id}, NO_ID))
 
 
+class MongoRunStore:
+    def __init__(self, db):
+        self.collection = db.load_test_runs
+
+    def insert(self, run: Run) -> bool:
+        from pymongo.errors import DuplicateKeyError
+
+        try:
+            self.collection.insert_one(run.model_dump(by_alias=True))
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def get(self, account_id: str, run_id: str) -> Run | None:
+        doc = self.collection.find_one({"id": run_id, "accountId": account_id}, {"_id": False, "clusterHandle": False})
+        return Run.model_validate(doc) if doc else None
+
+    def list(self, account_id: str, test_id: str, *, status: str | None, limit: int, after: tuple[int, str] | None) -> list[Run]:
+        query: dict[str, Any] = {"accountId": account_id, "loadTestId": test_id}
+        if status is not None:
+            query["status"] = status
+        if after is not None:
+            query["$or"] = [{"createdAt": {"$lt": after[0]}}, {"createdAt": after[0], "id": {"$lt": after[1]}}]
+        cursor = self.collection.find(query, {"_id": False, "clusterHandle": False}).sort([("createdAt", -1), ("id", -1)]).limit(limit)
+        return [Run.model_validate(d) for d in cursor]
+
+    def transition(self, account_id, run_id, from_statuses, change: StatusChange, fields=None) -> Run | None:
+        wire = _run_fields(fields or {})
+        wire["status"] = change.status
+        return self._conditional(
+            account_id, run_id, from_statuses, {"$set": wire, "$push": {"statusHistory": change.model_dump(by_alias=True)}}
+        )
+
+    def update(self, account_id, run_id, fields, *, when_status_in) -> Run | None:
+        return self._conditional(account_id, run_id, when_status_in, {"$set": _run_fields(fields)})
+
+    def has_active(self, account_id: str, test_id: str) -> bool:
+        query = {"accountId": account_id, "loadTestId": test_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
+        return self.collection.find_one(query, {"_id": True}) is not None
+
+    def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
+        result = self.collection.update_one(
+            {"id": run_id, "accountId": account_id, "clusterHandle": None}, {"$set": {"clusterHandle": handle}}
+        )
+        return result.modified_count == 1
+
+    def get_handle(self, account_id: str, run_id: str) -> dict[str, Any] | None:
+        doc = self.collection.find_one({"id": run_id, "accountId": account_id}, {"_id": False, "clusterHandle": True})
+        return (doc or {}).get("clusterHandle")
+
+    def _conditional(self, account_id: str, run_id: str, statuses, update: dict[str, Any]) -> Run | None:
+        from pymongo import ReturnDocument
+
+        doc = self.collection.find_one_and_update(
+            {"id": run_id, "accountId": account_id, "status": {"$in": sorted(set(statuses))}},
+            update,
+            {"_id": False, "clusterHandle": False},
+            return_document=ReturnDocument.AFTER,
+        )
+        return Run.model_validate(doc) if doc else None
+
+
+def _run_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """snake_case model fields -> their camelCase wire form (nested models dumped too)."""
+    if not fields:
+        return {}
+    return Run.model_construct(**fields).model_dump(by_alias=True, include=set(fields))
+
+
+class MongoMetricsStore:
+    def __init__(self, db):
+        self.collection = db.run_metrics
+
+    def append(self, account_id: str, sample: MetricsSample) -> None:
+        self.collection.insert_one({**sample.model_dump(by_alias=True), "accountId": account_id})
+
+    def list(self, account_id: str, run_id: str, *, limit: int) -> list[MetricsSample]:
+        cursor = self.collection.find({"runId": run_id, "accountId": account_id}, {"_id": False, "accountId": False})
+        return [MetricsSample.model_validate(d) for d in cursor.sort("at", 1).limit(limit)]
+
+
+class MongoClusterStore:
+    def __init__(self, db):
+        self.collection = db.locust_clusters
+
+    def put(self, config: ClusterConfig) -> ClusterConfig:
+        from pymongo import ReturnDocument
+
+        key = "/".join(part or "*" for part in (config.org_id, config.project_id, config.env_id))
+        doc = config.model_dump(by_alias=True)
+        stored = self.collection.find_one_and_update(
+            {"accountId": config.account_id, "scopeKey": key},
+            {"$set": {k: v for k, v in doc.items() if k != "id"}, "$setOnInsert": {"id": config.id}},
+            {"_id": False, "scopeKey": False},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return ClusterConfig.model_validate(stored)
+
+    def list(self, account_id: str) -> list[ClusterConfig]:
+        cursor = self.collection.find({"accountId": account_id}, {"_id": False, "scopeKey": False}).sort("scopeKey", 1)
+        return [ClusterConfig.model_validate(d) for d in cursor]
+
+    def delete(self, account_id: str, cluster_id: str) -> bool:
+        return self.collection.delete_one({"id": cluster_id, "accountId": account_id}).deleted_count == 1
+
+
+class MongoIdempotencyStore:
+    def __init__(self, db):
+        self.collection = db.idempotency_keys
+
+    def claim(self, account_id: str, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
+        from datetime import datetime, timezone
+
+        from pymongo import ReturnDocument
+        from pymongo.errors import DuplicateKeyError
+
+        fields = {
+            "fingerprint": record.fingerprint, "runId": record.run_id, "expiresAt": record.expires_at,
+            "expiresAtDate": datetime.fromtimestamp(record.expires_at / 1000, tz=timezone.utc),
+        }
+        try:
+            # Take over an expired key, or insert a new one; a live key makes the upsert collide.
+            doc = self.collection.find_one_and_update(
+                {"accountId": account_id, "key": record.key, "expiresAt": {"$lte": now}},
+                {"$set": fields},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            doc = self.collection.find_one({"accountId": account_id, "key": record.key})
+        return IdempotencyRecord(key=doc["key"], fingerprint=doc["fingerprint"], run_id=doc["runId"], expires_at=doc["expiresAt"])
+
+
 def build_mongo_stores(db):
     from load_manager.store import Stores
 
     ensure_indexes(db)
-    return Stores(load_tests=MongoLoadTestStore(db), revisions=MongoRevisionStore(db))
+    return Stores(
+        load_tests=MongoLoadTestStore(db),
+        revisions=MongoRevisionStore(db),
+        runs=MongoRunStore(db),
+        metrics=MongoMetricsStore(db),
+        clusters=MongoClusterStore(db),
+        idempotency=MongoIdempotencyStore(db),
+    )

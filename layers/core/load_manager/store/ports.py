@@ -6,9 +6,10 @@ indistinguishable from a missing one.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Iterable, Protocol
 
-from load_manager.models import LoadTest, ScriptRevisionSummary
+from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, ScriptRevisionSummary, StatusChange
 
 # Optimistic appends retry on a lost race; this bounds the worst case under heavy contention.
 MAX_APPEND_ATTEMPTS = 200
@@ -60,4 +61,69 @@ class RevisionStore(Protocol):
 
     def list(self, account_id: str, test_id: str, *, limit: int, before_number: int | None) -> list[StoredRevision]:
         """Newest first, without content."""
+        ...
+
+
+class RunStore(Protocol):
+    """Runs. Every status write is conditional on the current status, so a retried task or a late
+    poll can never move a run out of a final state."""
+
+    def insert(self, run: Run) -> bool:
+        """False (and no change) when a run with this id exists already: inserts are retry-safe."""
+        ...
+
+    def get(self, account_id: str, run_id: str) -> Run | None: ...
+
+    def list(
+        self, account_id: str, test_id: str, *, status: str | None, limit: int, after: tuple[int, str] | None
+    ) -> list[Run]: ...
+
+    def transition(
+        self, account_id: str, run_id: str, from_statuses: Iterable[str], change: StatusChange, fields: dict[str, Any] | None = None
+    ) -> Run | None:
+        """Move to `change.status` only if the run is in one of `from_statuses`; None otherwise."""
+        ...
+
+    def update(self, account_id: str, run_id: str, fields: dict[str, Any], *, when_status_in: Iterable[str]) -> Run | None:
+        """Set fields (snake_case) only while the run is in one of the given statuses."""
+        ...
+
+    def has_active(self, account_id: str, test_id: str) -> bool: ...
+
+    def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
+        """Record the backend's cluster handle unless one is recorded already (one cluster per run)."""
+        ...
+
+    def get_handle(self, account_id: str, run_id: str) -> dict[str, Any] | None: ...
+
+
+class MetricsStore(Protocol):
+    def append(self, account_id: str, sample: MetricsSample) -> None: ...
+
+    def list(self, account_id: str, run_id: str, *, limit: int) -> list[MetricsSample]:
+        """Oldest first."""
+        ...
+
+
+class ClusterStore(Protocol):
+    def put(self, config: ClusterConfig) -> ClusterConfig:
+        """Upsert by scope (account, org, project, env); keeps the id of an existing config."""
+        ...
+
+    def list(self, account_id: str) -> list[ClusterConfig]: ...
+
+    def delete(self, account_id: str, cluster_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str
+    fingerprint: str
+    run_id: str
+    expires_at: int
+
+
+class IdempotencyStore(Protocol):
+    def claim(self, account_id: str, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
+        """Store `record` unless a live record for the key exists; return whichever is in force."""
         ...

@@ -13,8 +13,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from load_manager.models import LoadTest
-from load_manager.store.ports import StoredRevision
+from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
+from load_manager.store.ports import IdempotencyRecord, StoredRevision
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS load_tests (
@@ -39,6 +39,43 @@ CREATE TABLE IF NOT EXISTS script_revisions (
     UNIQUE (load_test_id, revision_number)
 );
 CREATE INDEX IF NOT EXISTS script_revisions_by_time ON script_revisions (load_test_id, created_at);
+
+CREATE TABLE IF NOT EXISTS load_test_runs (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    load_test_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    cluster_handle TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_test ON load_test_runs (account_id, load_test_id, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS runs_by_status ON load_test_runs (account_id, load_test_id, status, created_at DESC, id DESC);
+
+CREATE TABLE IF NOT EXISTS run_metrics (
+    run_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_metrics_by_run ON run_metrics (run_id, at);
+
+CREATE TABLE IF NOT EXISTS locust_clusters (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    scope_key TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (account_id, scope_key)
+);
+
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    account_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+);
 """
 
 
@@ -225,8 +262,156 @@ def _revision(row: sqlite3.Row) -> StoredRevision:
     return StoredRevision.model_validate_json(row["doc"]).model_copy(update={"content": row["content"]})
 
 
+class SQLiteRunStore:
+    def __init__(self, db: SQLiteDatabase):
+        self.db = db
+
+    def insert(self, run: Run) -> bool:
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO load_test_runs (id, account_id, load_test_id, status, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)",
+                (run.id, run.account_id, run.load_test_id, run.status, run.created_at, run.model_dump_json(by_alias=True)),
+            )
+            return cursor.rowcount == 1
+
+    def get(self, account_id: str, run_id: str) -> Run | None:
+        rows = self.db.query("SELECT doc FROM load_test_runs WHERE id = ? AND account_id = ?", (run_id, account_id))
+        return Run.model_validate_json(rows[0]["doc"]) if rows else None
+
+    def list(self, account_id: str, test_id: str, *, status: str | None, limit: int, after: tuple[int, str] | None) -> list[Run]:
+        sql = "SELECT doc FROM load_test_runs WHERE account_id = ? AND load_test_id = ?"
+        params: list[Any] = [account_id, test_id]
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status)
+        if after is not None:
+            sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            params += [after[0], after[0], after[1]]
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(limit)
+        return [Run.model_validate_json(r["doc"]) for r in self.db.query(sql, params)]
+
+    def transition(self, account_id, run_id, from_statuses, change: StatusChange, fields=None) -> Run | None:
+        def apply(run: Run) -> Run:
+            history = [*run.status_history, change]
+            return run.model_copy(update={**(fields or {}), "status": change.status, "status_history": history})
+
+        return self._conditional(account_id, run_id, set(from_statuses), apply)
+
+    def update(self, account_id, run_id, fields, *, when_status_in) -> Run | None:
+        return self._conditional(account_id, run_id, set(when_status_in), lambda run: run.model_copy(update=fields))
+
+    def has_active(self, account_id: str, test_id: str) -> bool:
+        from load_manager.models import ACTIVE_STATUSES
+
+        marks = ",".join("?" * len(ACTIVE_STATUSES))
+        rows = self.db.query(
+            f"SELECT 1 FROM load_test_runs WHERE account_id = ? AND load_test_id = ? AND status IN ({marks}) LIMIT 1",
+            (account_id, test_id, *sorted(ACTIVE_STATUSES)),
+        )
+        return bool(rows)
+
+    def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                "UPDATE load_test_runs SET cluster_handle = ? WHERE id = ? AND account_id = ? AND cluster_handle IS NULL",
+                (json.dumps(handle), run_id, account_id),
+            )
+            return cursor.rowcount == 1
+
+    def get_handle(self, account_id: str, run_id: str) -> dict[str, Any] | None:
+        rows = self.db.query("SELECT cluster_handle FROM load_test_runs WHERE id = ? AND account_id = ?", (run_id, account_id))
+        return json.loads(rows[0]["cluster_handle"]) if rows and rows[0]["cluster_handle"] else None
+
+    def _conditional(self, account_id: str, run_id: str, statuses: set[str], apply) -> Run | None:
+        with self.db.write() as conn:
+            row = conn.execute("SELECT doc FROM load_test_runs WHERE id = ? AND account_id = ?", (run_id, account_id)).fetchone()
+            if row is None:
+                return None
+            run = Run.model_validate_json(row["doc"])
+            if run.status not in statuses:
+                return None
+            updated = apply(run)
+            conn.execute(
+                "UPDATE load_test_runs SET status = ?, doc = ? WHERE id = ?",
+                (updated.status, updated.model_dump_json(by_alias=True), run_id),
+            )
+            return updated
+
+
+class SQLiteMetricsStore:
+    def __init__(self, db: SQLiteDatabase):
+        self.db = db
+
+    def append(self, account_id: str, sample: MetricsSample) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO run_metrics (run_id, account_id, at, doc) VALUES (?, ?, ?, ?)",
+                (sample.run_id, account_id, sample.at, sample.model_dump_json(by_alias=True)),
+            )
+
+    def list(self, account_id: str, run_id: str, *, limit: int) -> list[MetricsSample]:
+        rows = self.db.query(
+            "SELECT doc FROM run_metrics WHERE run_id = ? AND account_id = ? ORDER BY at LIMIT ?", (run_id, account_id, limit)
+        )
+        return [MetricsSample.model_validate_json(r["doc"]) for r in rows]
+
+
+def scope_key(config: ClusterConfig) -> str:
+    return "/".join(part or "*" for part in (config.org_id, config.project_id, config.env_id))
+
+
+class SQLiteClusterStore:
+    def __init__(self, db: SQLiteDatabase):
+        self.db = db
+
+    def put(self, config: ClusterConfig) -> ClusterConfig:
+        key = scope_key(config)
+        with self.db.write() as conn:
+            row = conn.execute("SELECT id FROM locust_clusters WHERE account_id = ? AND scope_key = ?", (config.account_id, key)).fetchone()
+            if row is not None:
+                config = config.model_copy(update={"id": row["id"]})
+            conn.execute(
+                "INSERT OR REPLACE INTO locust_clusters (id, account_id, scope_key, doc) VALUES (?, ?, ?, ?)",
+                (config.id, config.account_id, key, config.model_dump_json(by_alias=True)),
+            )
+        return config
+
+    def list(self, account_id: str) -> list[ClusterConfig]:
+        rows = self.db.query("SELECT doc FROM locust_clusters WHERE account_id = ? ORDER BY scope_key", (account_id,))
+        return [ClusterConfig.model_validate_json(r["doc"]) for r in rows]
+
+    def delete(self, account_id: str, cluster_id: str) -> bool:
+        with self.db.write() as conn:
+            return conn.execute("DELETE FROM locust_clusters WHERE id = ? AND account_id = ?", (cluster_id, account_id)).rowcount == 1
+
+
+class SQLiteIdempotencyStore:
+    def __init__(self, db: SQLiteDatabase):
+        self.db = db
+
+    def claim(self, account_id: str, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND expires_at <= ?", (account_id, record.key, now))
+            conn.execute(
+                "INSERT OR IGNORE INTO idempotency_keys (account_id, key, fingerprint, run_id, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (account_id, record.key, record.fingerprint, record.run_id, record.expires_at),
+            )
+            row = conn.execute(
+                "SELECT key, fingerprint, run_id, expires_at FROM idempotency_keys WHERE account_id = ? AND key = ?", (account_id, record.key)
+            ).fetchone()
+        return IdempotencyRecord(key=row["key"], fingerprint=row["fingerprint"], run_id=row["run_id"], expires_at=row["expires_at"])
+
+
 def build_sqlite_stores(path: str):
     from load_manager.store import Stores
 
     db = SQLiteDatabase(path)
-    return Stores(load_tests=SQLiteLoadTestStore(db), revisions=SQLiteRevisionStore(db))
+    return Stores(
+        load_tests=SQLiteLoadTestStore(db),
+        revisions=SQLiteRevisionStore(db),
+        runs=SQLiteRunStore(db),
+        metrics=SQLiteMetricsStore(db),
+        clusters=SQLiteClusterStore(db),
+        idempotency=SQLiteIdempotencyStore(db),
+    )

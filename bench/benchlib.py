@@ -1,0 +1,92 @@
+"""Shared helpers for the benchmark modules: paths, statistics, the figure record, progress output.
+
+A benchmark module is `bench/<name>.py` exposing `run(quick: bool) -> list[dict]`, each dict made
+by `figure(...)`. Register it in `BENCHMARKS` in `bench/run.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER = ROOT / "layers" / "core"  # what the Lambda layer puts on sys.path (/opt/python)
+LOCAL_SRC = ROOT / "src"  # the local runtime (load_manager_local); never deployed
+
+
+def venv_python() -> str:
+    """The project's interpreter for subprocesses: .venv/bin/python if present, else this one."""
+    candidate = ROOT / ".venv" / "bin" / "python"
+    return str(candidate) if candidate.exists() else sys.executable
+
+
+def use_project_tree() -> None:
+    """Import `load_manager` / `load_manager_local` from this checkout, ahead of any installed copy.
+
+    The editable install already points here; putting the tree first on sys.path also makes the
+    benchmark measure the tree it lives in when run from a copy of the repository.
+    """
+    for path in (str(LOCAL_SRC), str(LAYER)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    os.environ.setdefault("LOAD_MANAGER_ROOT", str(ROOT))
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Robust spread of samples: quartiles, so a reader can judge how noisy a median is."""
+    if len(values) < 2:
+        return {"p25": values[0], "p75": values[0]} if values else {}
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return {"p25": q[0], "p75": q[2]}
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr: stdout carries only the JSON document."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def figure(
+    name: str,
+    *,
+    measured: str,
+    anchor: str,
+    value: float,
+    anchor_value: float,
+    unit: str,
+    max_ratio: float | None = None,
+    min_ratio: float | None = None,
+    samples: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One performance figure: `value / anchor_value` compared with the target ratio.
+
+    Lower-is-better figures (latency, import time) give `max_ratio`; higher-is-better ones
+    (throughput) give `min_ratio`.
+    """
+    if (max_ratio is None) == (min_ratio is None):
+        raise ValueError("give exactly one of max_ratio / min_ratio")
+    ratio = value / anchor_value if anchor_value else float("inf")
+    if max_ratio is not None:
+        target, met = {"max_ratio": max_ratio}, ratio <= max_ratio
+    else:
+        target, met = {"min_ratio": min_ratio}, ratio >= min_ratio
+    return {
+        "name": name,
+        "measured": measured,
+        "anchor": anchor,
+        "unit": unit,
+        "value": round(value, 4),
+        "anchor_value": round(anchor_value, 4),
+        "ratio": round(ratio, 4),
+        "target": target,
+        "met": bool(met),
+        "samples": samples,
+        "details": details or {},
+    }

@@ -1,0 +1,52 @@
+"""Run `load-manager serve` as a real subprocess on a free loopback port, always stopped after."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).parent / "load-manager"
+
+
+@contextmanager
+def serve(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    proc = subprocess.Popen(
+        [str(CLI), "serve", "--port", "0", "--data-dir", str(data_dir), "--log-level", "WARNING"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env, start_new_session=True,
+    )
+    try:
+        url = _wait_for_url(proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def _wait_for_url(proc: subprocess.Popen, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            raise RuntimeError(f"load-manager serve exited with {proc.returncode}")
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            url = found.group(1)
+            requests.get(f"{url}/v1/health", timeout=5).raise_for_status()
+            return url
+    raise RuntimeError("load-manager serve did not start in time")
