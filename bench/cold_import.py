@@ -31,6 +31,8 @@ import pymongo
 """
 ANCHOR_DESCRIPTION = "import of a bare `APIGatewayHttpResolver(enable_validation=True)` plus `import pymongo`, fresh interpreter"
 HANDLER_IMPORT = "import app\n"
+# Context only: the handlers build their Mongo store lazily, so pymongo is paid on the first request.
+WITH_MONGO_IMPORT = "import app\nimport pymongo\nimport load_manager.store.mongo\n"
 
 # Modules whose presence after the handler import is worth flagging (the cold path should not pay them).
 WATCHED = ("pymongo", "boto3", "botocore", "requests", "urllib3", "locust", "gevent", "moto", "aws_xray_sdk")
@@ -38,7 +40,7 @@ WATCHED = ("pymongo", "boto3", "botocore", "requests", "urllib3", "locust", "gev
 CHILD = """\
 import sys, time, json
 sys.path.insert(0, {path!r})
-sys.stderr.write({start!r} + "\n"); sys.stderr.flush()  # -X importtime rows after this are the timed import
+print({start!r}, file=sys.stderr, flush=True)  # -X importtime rows after this are the timed import
 _t0 = time.perf_counter()
 {body}
 _t1 = time.perf_counter()
@@ -162,21 +164,27 @@ def run(quick: bool) -> list[dict]:
     anchor_dir = handlers[0].parent  # same cwd/sys.path shape as a handler run; imports nothing from it
     anchor_s: list[float] = []
     handler_s: dict[Path, list[float]] = {h: [] for h in handlers}
+    with_mongo_s: dict[Path, list[float]] = {h: [] for h in handlers}
     last_info: dict[Path, dict] = {}
     anchor_info: dict = {}
+    kinds = ["anchor", "handler", "with_mongo"]
     for rep in range(reps + 1):  # repetition 0 warms the OS file cache and writes .pyc files; discarded
         for handler in handlers:
-            order = ["anchor", "handler"] if rep % 2 == 0 else ["handler", "anchor"]
-            for kind in order:
+            shift = rep % len(kinds)  # rotate the order so no kind always runs first
+            for kind in kinds[shift:] + kinds[:shift]:
                 if kind == "anchor":
                     anchor_info, _ = _child(anchor_dir, ANCHOR_IMPORT)
                     if rep:
                         anchor_s.append(anchor_info["seconds"])
-                else:
+                elif kind == "handler":
                     info, _ = _child(handler.parent, HANDLER_IMPORT)
                     last_info[handler] = info
                     if rep:
                         handler_s[handler].append(info["seconds"])
+                else:
+                    info, _ = _child(handler.parent, WITH_MONGO_IMPORT)
+                    if rep:
+                        with_mongo_s[handler].append(info["seconds"])
 
     _, anchor_stderr = _child(anchor_dir, ANCHOR_IMPORT, importtime=True)
     anchor_modules = {node["module"] for node in _walk(parse_importtime(anchor_stderr))}
@@ -209,6 +217,12 @@ def run(quick: bool) -> list[dict]:
                     "mongo_clients_at_import": info["mongo_clients"],
                     "watched_modules_imported": info["watched"],
                     "anchor_watched_modules_imported": anchor_info.get("watched"),
+                    "with_mongo_driver": {
+                        "note": "context, no target: `import app` + pymongo + load_manager.store.mongo, i.e. what the "
+                        "first request adds on AWS (STORE_BACKEND=mongo builds its store lazily); connecting is extra",
+                        "median_ms": round(median(with_mongo_s[handler]) * 1000, 1),
+                        "ratio": round(median(with_mongo_s[handler]) * 1000 / anchor_ms, 4),
+                    },
                     "import_profile": import_profile(handler.parent, anchor_modules, profile_runs),
                 },
             )

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from load_manager_local.events import DEFAULT_CLAIMS, LambdaContext, http_event
-from load_manager_local.functions import ExecutionEnvironments, project_root
+from load_manager_local.functions import load_function, project_root
 from load_manager_local.template import HttpRoute, http_routes
 
 
@@ -28,7 +29,10 @@ class ApiResponse:
 @dataclass
 class InProcessApi:
     routes: list[HttpRoute] = field(default_factory=lambda: http_routes(project_root() / "template.yaml"))
-    environments: ExecutionEnvironments = field(default_factory=ExecutionEnvironments)
+    # Powertools keeps the current event on the resolver CLASS (BaseRouter.current_event), so two
+    # API handlers may never run at once in one process: each process is one execution environment,
+    # as in Lambda. Concurrency across environments = several `load-manager serve` processes.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def resolve(self, method: str, path: str) -> tuple[HttpRoute | None, dict[str, str], bool]:
         """(route, path parameters, path exists with another method)."""
@@ -71,7 +75,8 @@ class InProcessApi:
             body=body,
             claims=(claims if claims is not None else DEFAULT_CLAIMS) if route.authorized else None,
         )
-        with self.environments.acquire(route.function) as module:
+        module = load_function(route.function)
+        with self.lock:
             result = module.lambda_handler(event, LambdaContext(route.function_logical_id))
         return to_api_response(result)
 

@@ -43,7 +43,11 @@ def build_openapi() -> dict[str, Any]:
         module = load_function(name)
         if not hasattr(module, "router"):
             raise AttributeError(f"functions/{name}/app.py serves HTTP routes but exposes no `router`")
+        owner = getattr(module.router, "api_resolver", None)
         resolver.include_router(module.router)
+        # include_router re-points the router at this resolver; give it back to the function's own
+        # `app`, or handlers reading `router.current_event` would see this document-only resolver.
+        module.router.api_resolver = owner
     raw = resolver.get_openapi_json_schema(
         title=TITLE,
         version=api_version(),

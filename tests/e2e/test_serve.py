@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import pytest
 import requests
@@ -37,16 +38,21 @@ def test_history_workflow_survives_a_restart(tmp_path):
 
 
 def test_32_concurrent_updates_get_32_distinct_contiguous_numbers(tmp_path):
-    with serve(tmp_path) as url:
+    # One serve process is one execution environment (its API handlers run one at a time, as in
+    # Lambda); four of them on one data directory race for real, across processes.
+    with ExitStack() as stack:
+        urls = [stack.enter_context(serve(tmp_path)) for _ in range(4)]
+        url = urls[0]
         tid = requests.post(f"{url}/v1/load-tests", json={"name": "race", "scriptContent": b64(SIMPLE)}, timeout=10).json()["id"]
 
         def put(n: int) -> requests.Response:
             body = {"scriptContent": b64(simple_variant(n)), "description": f"writer {n}"}
-            return requests.put(f"{url}/v1/load-tests/{tid}/script", json=body, timeout=60)
+            return requests.put(f"{urls[n % 4]}/v1/load-tests/{tid}/script", json=body, timeout=60)
 
         with ThreadPoolExecutor(max_workers=32) as pool:
             responses = list(pool.map(put, range(100, 132)))
         assert [r.status_code for r in responses] == [201] * 32
+        assert [r.json()["description"] for r in responses] == [f"writer {n}" for n in range(100, 132)]
         numbers = sorted(r.json()["revisionNumber"] for r in responses)
         assert numbers == list(range(2, 34))
         listed = requests.get(f"{url}/v1/load-tests/{tid}/script/revisions", params={"limit": 100}, timeout=10).json()["items"]

@@ -1,0 +1,152 @@
+"""template.yaml: cfn-lint and `sam validate --lint` clean, `sam build` works without Docker, and
+the properties the design relies on hold (shared layer, JWT on every route but health, secret URI)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+PUBLIC_ROUTES = {("GET", "/v1/health")}
+
+
+def _tool(name: str, *candidates: Path) -> str:
+    for candidate in candidates:
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} not found: run `make setup`")
+    return found
+
+
+def _sam() -> str:
+    # `make test` puts .venv-sam/bin on PATH; sam-cli pins its own deps, so it is never in .venv.
+    return shutil.which("sam") or _tool("sam", ROOT / ".venv-sam" / "bin" / "sam")
+
+
+def _sam_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1", **extra}
+
+
+def _run(*cmd: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    # cfn-lint's decoder turns short-form intrinsics (!Ref X) into their long form ({"Ref": "X"}).
+    decoded, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    return decoded
+
+
+def _functions(template: dict) -> dict[str, dict]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def _http_events(template: dict):
+    for logical_id, function in _functions(template).items():
+        for name, event in (function["Properties"].get("Events") or {}).items():
+            if event["Type"] == "HttpApi":
+                yield logical_id, name, event["Properties"]
+
+
+def test_cfn_lint_is_clean():
+    cfn_lint = _tool("cfn-lint", Path(sys.executable).with_name("cfn-lint"), ROOT / ".venv" / "bin" / "cfn-lint")
+    _run(cfn_lint, str(TEMPLATE))
+
+
+def test_sam_validate_lint_is_clean():
+    _run(_sam(), "validate", "--lint", "--template", str(TEMPLATE), "--region", "us-east-1", env=_sam_env())
+
+
+def _python312_dir() -> str:
+    """A directory holding a *working* python3.12 (the template's runtime), which `sam build` needs.
+
+    A pyenv shim named python3.12 may exist yet refuse to run, so ask the interpreter where it lives.
+    """
+    probe = "import sys; print(sys.executable)"
+    if shutil.which("python3.12"):
+        found = subprocess.run(["python3.12", "-c", probe], capture_output=True, text=True)
+        if found.returncode == 0:
+            return str(Path(found.stdout.strip()).parent)
+    if shutil.which("pyenv"):
+        versions = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True).stdout.split()
+        for version in sorted((v for v in versions if v.startswith("3.12")), reverse=True):
+            prefix = subprocess.run(["pyenv", "prefix", version], capture_output=True, text=True).stdout.strip()
+            if prefix and (Path(prefix) / "bin" / "python3.12").exists():
+                return str(Path(prefix) / "bin")
+    pytest.fail("sam build needs python3.12 (the template's runtime) on PATH")
+
+
+def test_sam_build_without_docker(tmp_path, template):
+    build = tmp_path / "build"
+    env = _sam_env(PATH=f"{_python312_dir()}{os.pathsep}{os.environ['PATH']}")
+    # --cache-dir too, so nothing is written into the repository.
+    _run(
+        _sam(), "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache"), "--template", str(TEMPLATE),
+        env=env, timeout=600,
+    )
+    assert (build / "CoreLayer" / "python" / "load_manager" / "__init__.py").is_file()
+    assert (build / "CoreLayer" / "python" / "aws_lambda_powertools").is_dir(), "layer dependencies were not installed"
+    for logical_id in _functions(template):
+        assert (build / logical_id / "app.py").is_file(), f"{logical_id} artifact has no app.py"
+        # The package comes from the layer only: a second copy in a function would shadow it.
+        assert not (build / logical_id / "load_manager").exists(), f"{logical_id} bundles its own load_manager"
+
+
+def test_every_function_uses_the_core_layer(template):
+    layer = {"Ref": "CoreLayer"}
+    assert template["Resources"]["CoreLayer"]["Type"] == "AWS::Serverless::LayerVersion"
+    global_layers = template["Globals"]["Function"].get("Layers", [])
+    assert layer in global_layers, "CoreLayer belongs in Globals.Function.Layers so every function shares it"
+    runtime = template["Globals"]["Function"]["Runtime"]
+    assert runtime in template["Resources"]["CoreLayer"]["Properties"]["CompatibleRuntimes"]
+    for logical_id, function in _functions(template).items():
+        # A function's own Layers are added to the global ones (CoreLayer stays); its runtime must match the layer's.
+        assert function["Properties"].get("Runtime", runtime) == runtime, logical_id
+
+
+def test_every_route_but_health_is_behind_the_jwt_authorizer(template):
+    api = template["Resources"]["HttpApi"]["Properties"]
+    assert api["Auth"]["DefaultAuthorizer"] == "JwtAuthorizer"
+    jwt = api["Auth"]["Authorizers"]["JwtAuthorizer"]
+    assert jwt["IdentitySource"] == "$request.header.Authorization"
+    assert {"issuer", "audience"} <= set(jwt["JwtConfiguration"])
+    routes = list(_http_events(template))
+    assert routes, "no HttpApi routes"
+    for logical_id, name, props in routes:
+        where = f"{logical_id}.{name} ({props['Method']} {props['Path']})"
+        # Without ApiId, SAM attaches the route to an implicit API that has no authorizer at all.
+        assert props.get("ApiId") == {"Ref": "HttpApi"}, f"{where} is not on HttpApi"
+        authorizer = (props.get("Auth") or {}).get("Authorizer", "JwtAuthorizer")
+        if (props["Method"].upper(), props["Path"]) in PUBLIC_ROUTES:
+            assert authorizer == "NONE", f"{where} should be public"
+        else:
+            assert authorizer == "JwtAuthorizer", f"{where} is not behind the JWT authorizer"
+
+
+def test_mongodb_uri_comes_from_secrets_manager(template):
+    # Resolved by CloudFormation at deploy time; the secret name may be a ${Parameter}.
+    dynamic_ref = re.compile(r"^\{\{resolve:secretsmanager:.+:SecretString:\w+.*\}\}$")
+
+    def is_secret(value) -> bool:
+        text = value.get("Fn::Sub") if isinstance(value, dict) else value
+        return isinstance(text, str) and bool(dynamic_ref.match(text))
+
+    assert is_secret(template["Globals"]["Function"]["Environment"]["Variables"]["MONGODB_URI"])
+    for logical_id, function in _functions(template).items():
+        variables = (function["Properties"].get("Environment") or {}).get("Variables") or {}
+        if "MONGODB_URI" in variables:
+            assert is_secret(variables["MONGODB_URI"]), f"{logical_id} overrides MONGODB_URI with a plain value"
