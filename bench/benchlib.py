@@ -47,6 +47,17 @@ def spread(values: list[float]) -> dict[str, float]:
     return {"p25": q[0], "p75": q[2]}
 
 
+def paired_ratio(values: list[float], anchors: list[float]) -> float:
+    """Median of per-pair ratios: sample i of the measured thing against the anchor run next to it.
+
+    Load from other processes that drifts during the run hits both members of a pair alike, so it
+    cancels here, where a ratio of two medians would carry it.
+    """
+    if len(values) != len(anchors) or not values:
+        raise ValueError("paired_ratio needs two equally long, non-empty sample lists")
+    return median(v / a for v, a in zip(values, anchors))
+
+
 def log(message: str) -> None:
     """Progress goes to stderr: stdout carries only the JSON document."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)
@@ -63,16 +74,22 @@ def figure(
     max_ratio: float | None = None,
     min_ratio: float | None = None,
     samples: int | None = None,
+    ratio: float | None = None,
+    ratio_method: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One performance figure: `value / anchor_value` compared with the target ratio.
+    """One performance figure: the ratio of `value` to `anchor_value`, compared with the target.
 
     Lower-is-better figures (latency, import time) give `max_ratio`; higher-is-better ones
-    (throughput) give `min_ratio`.
+    (throughput) give `min_ratio`. `ratio` defaults to `value / anchor_value`; pass
+    `paired_ratio(...)` instead when samples were taken in pairs (more robust on a busy machine)
+    and say so in `ratio_method`.
     """
     if (max_ratio is None) == (min_ratio is None):
         raise ValueError("give exactly one of max_ratio / min_ratio")
-    ratio = value / anchor_value if anchor_value else float("inf")
+    ratio_of_values = value / anchor_value if anchor_value else float("inf")
+    if ratio is None:
+        ratio, ratio_method = ratio_of_values, "value / anchor_value"
     if max_ratio is not None:
         target, met = {"max_ratio": max_ratio}, ratio <= max_ratio
     else:
@@ -85,6 +102,8 @@ def figure(
         "value": round(value, 4),
         "anchor_value": round(anchor_value, 4),
         "ratio": round(ratio, 4),
+        "ratio_method": ratio_method,
+        "ratio_of_medians": round(ratio_of_values, 4),
         "target": target,
         "met": bool(met),
         "samples": samples,

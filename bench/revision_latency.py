@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from benchlib import ROOT, figure, log, median, spread, use_project_tree
+from benchlib import ROOT, figure, log, median, paired_ratio, spread, use_project_tree
 
 TARGET_MAX_RATIO = 2.0
 LARGE, SMALL = 10_000, 10
@@ -167,6 +167,8 @@ def run(quick: bool) -> list[dict]:
                         unit="ms",
                         max_ratio=TARGET_MAX_RATIO,
                         samples=calls,
+                        ratio=paired_ratio(api_ms[LARGE], api_ms[SMALL]),
+                        ratio_method=f"median over iterations of the {LARGE:,}-revision call / the {SMALL}-revision call beside it",
                         details={
                             "median_ms": {str(LARGE): round(large_ms, 3), str(SMALL): round(small_ms, 3)},
                             "quartiles_ms": {
@@ -174,7 +176,7 @@ def run(quick: bool) -> list[dict]:
                                 str(SMALL): {k: round(v, 3) for k, v in spread(api_ms[SMALL]).items()},
                             },
                             "store_only_median_ms": {str(LARGE): round(store_large, 3), str(SMALL): round(store_small, 3)},
-                            "store_only_ratio": round(store_large / store_small, 3) if store_small else None,
+                            "store_only_ratio": round(paired_ratio(store_ms[LARGE], store_ms[SMALL]), 3),
                             "populate_seconds": {str(LARGE): round(large.populate_s, 2), str(SMALL): round(small.populate_s, 3)},
                         },
                     )

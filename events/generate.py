@@ -110,7 +110,7 @@ CASES = [
     Case("POST /v1/load-tests", "create_base64_body", 201, expect={"latestRevisionNumber": 1}, body=CREATE_BODY, base64_body=True),
     Case("POST /v1/load-tests", "create_invalid_base64", 422, "InvalidScriptEncoding", body={**CREATE_BODY, "scriptContent": "not base64!"}),
     Case("POST /v1/load-tests", "create_malformed_json", 400, "MalformedJson", body='{"name": "Checkout API", "scriptContent": '),
-    Case("POST /v1/load-tests", "create_non_utf8_body", 400, "MalformedJson", body=b'{"name": "Checkout \xff"}'),
+    Case("POST /v1/load-tests", "create_non_utf8_body", 400, "MalformedBody", body=b'{"name": "Checkout \xff"}'),
     Case("POST /v1/load-tests", "create_identity_field", 422, "IdentityFieldNotAllowed", body={**CREATE_BODY, "createdBy": "mallory@example.com"}),
     Case("POST /v1/load-tests", "create_missing_script", 422, "ValidationError", body={"name": "Checkout API"}),
     Case("POST /v1/load-tests", "create_syntax_error", 422, "ScriptSyntaxError", expect={"details": {"line": 6}}, body={**CREATE_BODY, "scriptContent": b64(SYNTAX_ERROR)}),

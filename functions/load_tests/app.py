@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, error_docs, json_response
+from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, json_response, responses
 from load_manager.models import CreateLoadTestRequest, Health, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.models import ScopeId
 from load_manager.observability import logger
@@ -22,7 +22,7 @@ router = APIGatewayHttpRouter()
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
 
 
-@router.get("/v1/health", summary="Liveness (no auth)", tags=["health"])
+@router.get("/v1/health", summary="Liveness (no auth)", tags=["health"], responses=responses(Health))
 def health() -> Health:
     return Health(version=VERSION)
 
@@ -31,14 +31,14 @@ def health() -> Health:
     "/v1/load-tests",
     summary="Create a load test; its script becomes revision 1",
     tags=["load-tests"],
-    responses={201: {"description": "Created", "content": {"application/json": {"model": LoadTest}}}, **error_docs(*COMMON_ERRORS, 413)},
+    responses=responses(LoadTest, *COMMON_ERRORS, 413, status=201, description="Created"),
 )
 def create_load_test(body: CreateLoadTestRequest) -> Response[LoadTest]:
     test = load_tests.create(get_stores(), current_caller(app), body)
     return json_response(test, 201, headers={"Location": f"/v1/load-tests/{test.id}"})
 
 
-@router.get("/v1/load-tests", summary="List load tests, newest first", tags=["load-tests"], responses=error_docs(*COMMON_ERRORS))
+@router.get("/v1/load-tests", summary="List load tests, newest first", tags=["load-tests"], responses=responses(LoadTestPage, *COMMON_ERRORS))
 def list_load_tests(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -47,13 +47,13 @@ def list_load_tests(
     return load_tests.list_page(get_stores(), current_caller(app), project_id, limit, cursor)
 
 
-@router.get("/v1/load-tests/<testId>", summary="Read a load test", tags=["load-tests"], responses=error_docs(*COMMON_ERRORS, 404))
+@router.get("/v1/load-tests/<testId>", summary="Read a load test", tags=["load-tests"], responses=responses(LoadTest, *COMMON_ERRORS, 404))
 def get_load_test(testId: str) -> LoadTest:  # noqa: N803 - the path parameter's name on the wire
     return load_tests.get(get_stores(), current_caller(app), testId)
 
 
 @router.patch(
-    "/v1/load-tests/<testId>", summary="Edit a load test's metadata", tags=["load-tests"], responses=error_docs(*COMMON_ERRORS, 404)
+    "/v1/load-tests/<testId>", summary="Edit a load test's metadata", tags=["load-tests"], responses=responses(LoadTest, *COMMON_ERRORS, 404)
 )
 def patch_load_test(testId: str, body: UpdateLoadTestRequest) -> LoadTest:  # noqa: N803
     return load_tests.update(get_stores(), current_caller(app), testId, body)
@@ -63,7 +63,7 @@ def patch_load_test(testId: str, body: UpdateLoadTestRequest) -> LoadTest:  # no
     "/v1/load-tests/<testId>",
     summary="Delete a load test (its revisions are kept for the runs that used them)",
     tags=["load-tests"],
-    responses={204: {"description": "Deleted"}, **error_docs(*COMMON_ERRORS, 404, 409)},
+    responses=responses(None, *COMMON_ERRORS, 404, 409, status=204, description="Deleted"),
 )
 def delete_load_test(testId: str) -> Response[None]:  # noqa: N803
     load_tests.delete(get_stores(), current_caller(app), testId)

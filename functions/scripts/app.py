@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, error_docs, json_response
+from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, error_docs, json_response, responses
 from load_manager.models import (
     RevisionPage,
     RollbackRequest,
@@ -42,7 +42,7 @@ def update_script(testId: str, body: UpdateScriptRequest) -> Response[ScriptRevi
     return _written(*scripts.update_script(get_stores(), current_caller(app), testId, body.script_content, body.description))
 
 
-@router.get("/v1/load-tests/<testId>/script", summary="The latest revision, with content", tags=["scripts"], responses=error_docs(*COMMON_ERRORS, 404))
+@router.get("/v1/load-tests/<testId>/script", summary="The latest revision, with content", tags=["scripts"], responses=responses(ScriptRevision, *COMMON_ERRORS, 404))
 def get_latest_script(testId: str) -> ScriptRevision:  # noqa: N803
     return scripts.latest(get_stores(), current_caller(app), testId)
 
@@ -51,7 +51,7 @@ def get_latest_script(testId: str) -> ScriptRevision:  # noqa: N803
     "/v1/load-tests/<testId>/script/revisions",
     summary="Revision metadata, newest first (no content)",
     tags=["scripts"],
-    responses=error_docs(*COMMON_ERRORS, 404),
+    responses=responses(RevisionPage, *COMMON_ERRORS, 404),
 )
 def list_revisions(
     testId: str,  # noqa: N803
@@ -65,7 +65,7 @@ def list_revisions(
     "/v1/load-tests/<testId>/script/revisions/<revisionId>",
     summary="One revision, with content (by id or by number)",
     tags=["scripts"],
-    responses=error_docs(*COMMON_ERRORS, 404),
+    responses=responses(ScriptRevision, *COMMON_ERRORS, 404),
 )
 def get_revision(testId: str, revisionId: str) -> ScriptRevision:  # noqa: N803
     return scripts.get_revision(get_stores(), current_caller(app), testId, revisionId)
@@ -75,7 +75,7 @@ def get_revision(testId: str, revisionId: str) -> ScriptRevision:  # noqa: N803
     "/v1/load-tests/<testId>/script/diff",
     summary="Unified diff between two revisions",
     tags=["scripts"],
-    responses=error_docs(*COMMON_ERRORS, 404),
+    responses=responses(ScriptDiff, *COMMON_ERRORS, 404),
 )
 def diff_revisions(
     testId: str,  # noqa: N803
@@ -99,7 +99,7 @@ def rollback(testId: str, body: RollbackRequest) -> Response[ScriptRevision]:  #
     "/v1/scripts/validate",
     summary="Validate a script statically; nothing is saved",
     tags=["scripts"],
-    responses=error_docs(*COMMON_ERRORS, 413),
+    responses=responses(ValidationReport, *COMMON_ERRORS, 413),
 )
 def validate_script(body: ValidateScriptRequest) -> ValidationReport:
     current_caller(app)  # authenticated like every other route

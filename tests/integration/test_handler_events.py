@@ -24,11 +24,9 @@ from load_manager_local.template import http_routes
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 FILES = sorted(EVENTS.glob("*/*.json"))
-# Reproduced bugs, reported with a fix; strict, so the fix turns these red until the entry is removed.
-KNOWN_BUGS = {
-    "load_tests/create_non_utf8_body.json": "500: Powertools' decoded_body raises UnicodeDecodeError; map it to 400 in http.build_resolver",
-    "scripts/rollback_boolean_revision.json": "true is coerced to revision 1; RollbackRequest.revision should be StrictStr | StrictInt",
-}
+# Reproduced bugs awaiting a fix ("<function>/<case>.json": why). Strict: the fix turns the case red
+# until its entry is removed here.
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _load_generator():

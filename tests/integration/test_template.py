@@ -145,7 +145,8 @@ def test_mongodb_uri_comes_from_secrets_manager(template):
         text = value.get("Fn::Sub") if isinstance(value, dict) else value
         return isinstance(text, str) and bool(dynamic_ref.match(text))
 
-    assert is_secret(template["Globals"]["Function"]["Environment"]["Variables"]["MONGODB_URI"])
+    uri = template["Globals"]["Function"]["Environment"]["Variables"]["MONGODB_URI"]
+    assert is_secret(uri), f"MONGODB_URI must be a {{{{resolve:secretsmanager:...}}}} reference, not {uri!r}"
     for logical_id, function in _functions(template).items():
         variables = (function["Properties"].get("Environment") or {}).get("Variables") or {}
         if "MONGODB_URI" in variables:

@@ -31,6 +31,14 @@ def error_docs(*statuses: int) -> dict[int, dict[str, Any]]:
     return docs
 
 
+def responses(model: type[BaseModel] | None, *errors: int, status: int = 200, description: str = "OK") -> dict[int, dict[str, Any]]:
+    """A route's documented responses: its success (with its model) and its error statuses."""
+    success: dict[str, Any] = {"description": description}
+    if model is not None:
+        success["content"] = {JSON: {"model": model}}
+    return {status: success, **error_docs(*errors)}
+
+
 # Every authenticated route can answer these.
 COMMON_ERRORS = (400, 401, 403, 422)
 
@@ -62,7 +70,8 @@ def _validation_error(exc: RequestValidationError) -> Response:
     if smuggled:
         return error_response(
             422, "IdentityFieldNotAllowed",
-            f"{', '.join(smuggled)} come from the caller's token and cannot be set in the body", details,
+            f"{', '.join(smuggled)} {'is' if len(smuggled) == 1 else 'are'} taken from the caller's token and cannot be set in the body",
+            details,
         )
     first = details[0] if details else {"location": [], "message": "invalid request"}
     where = ".".join(p for p in first["location"] if p not in ("body",)) or "request"
@@ -79,6 +88,10 @@ def build_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)
     def _request_invalid(exc: RequestValidationError) -> Response:
         return _validation_error(exc)
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _body_not_utf8(_exc: UnicodeDecodeError) -> Response:
+        return error_response(400, "MalformedBody", "the request body is not UTF-8 text")
 
     @app.exception_handler(Exception)
     def _bug(exc: Exception) -> Response:

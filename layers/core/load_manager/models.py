@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 from pydantic.alias_generators import to_camel
 
 # Scope ids and free-text limits: generous for users, bounded for the store.
@@ -112,8 +112,12 @@ class UpdateScriptRequest(RequestModel):
     description: Description | None = None
 
 
+# A revision named by id (string) or number; strict, so `true` is not taken for revision 1.
+RevisionSelector = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)] | Annotated[StrictInt, Field(ge=1)]
+
+
 class RollbackRequest(RequestModel):
-    revision: str | int = Field(description="Revision id, or revision number, to restore")
+    revision: RevisionSelector = Field(description="Revision id, or revision number, to restore")
     description: Description | None = None
 
 
@@ -196,7 +200,7 @@ class StartRunRequest(RequestModel):
     workers: Workers | None = None
     env_id: ScopeId | None = None
     target_url: TargetUrl | None = None
-    revision: Annotated[str, StringConstraints(min_length=1, max_length=64)] | Annotated[int, Field(ge=1)] | None = Field(
+    revision: RevisionSelector | None = Field(
         default=None, description="Revision id or number to run; the latest by default"
     )
 

@@ -28,4 +28,6 @@ def decode_cursor(cursor: str | None, *types: type) -> tuple | None:
         isinstance(v, t) and not isinstance(v, bool) for v, t in zip(key, types)
     ):
         raise InvalidCursorError("cursor is malformed; pass back the nextCursor of a previous page")
+    if any(isinstance(v, int) and v < 0 for v in key):
+        raise InvalidCursorError("cursor is malformed; pass back the nextCursor of a previous page")
     return tuple(key)

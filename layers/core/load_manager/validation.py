@@ -84,7 +84,8 @@ def parse_script(text: str) -> ast.Module:
             details={"line": exc.lineno, "column": exc.offset, "message": exc.msg},
         ) from None
     except (ValueError, RecursionError, MemoryError) as exc:  # e.g. too deeply nested
-        raise ScriptSyntaxError(f"script cannot be parsed: {exc}", details={"line": None, "column": None, "message": str(exc)}) from None
+        message = str(exc) or "expression too large or too deeply nested"
+        raise ScriptSyntaxError(f"script cannot be parsed: {message}", details={"line": None, "column": None, "message": message}) from None
 
 
 def analyse_script(text: str) -> ScriptAnalysis:

@@ -262,8 +262,17 @@ class LocustBackend(Protocol):
     name: str
 
     def start(self, spec: ClusterSpec) -> ClusterHandle:
-        """Start Locust and the swarm; return once the swarm is confirmed spawning or running.
-        Raises LocustStartError (after tearing down whatever it started)."""
+        """launch + begin. Raises LocustStartError (after tearing down whatever it started)."""
+        ...
+
+    def launch(self, spec: ClusterSpec) -> ClusterHandle:
+        """Create the cluster (processes or tasks) and return its handle without waiting for it,
+        so the orchestrator records the handle before anything slow can time out."""
+        ...
+
+    def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
+        """Wait for the cluster, start the swarm, return once the load is confirmed active.
+        Idempotent on an active cluster. Raises LocustStartError after tearing the cluster down."""
         ...
 
     def sample(self, handle: ClusterHandle) -> LiveStats:

@@ -89,6 +89,12 @@ class LocalLocustBackend:
     # ---- the port ------------------------------------------------------------------------------
 
     def start(self, spec: ClusterSpec) -> ClusterHandle:
+        handle = self.launch(spec)
+        self.begin(handle, spec)
+        return handle
+
+    def launch(self, spec: ClusterSpec) -> ClusterHandle:
+        """Spawn Locust and return its handle at once, so the caller can record it before waiting."""
         work_dir = tempfile.mkdtemp(prefix=f"locust-{_slug(spec.run_id)}-", dir=self._base_dir)  # 0700
         web_port, master_port = _free_loopback_ports(2)
         details = {
@@ -126,13 +132,27 @@ class LocalLocustBackend:
                 )
             _children[process.pid] = process
             details["pgid"] = process.pid
-            details["pid"] = self._wait_for_locust_pid(handle)
+            return handle
+        except BaseException as exc:
+            self.teardown(handle)
+            if isinstance(exc, Exception):
+                raise LocustStartError(f"could not launch Locust: {exc}") from exc
+            raise
+
+    def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
+        """Wait for Locust's web API and workers, start the swarm, and confirm the load is on.
+
+        Idempotent: a retried call on a cluster whose load is already active changes nothing.
+        """
+        try:
+            handle.details["pid"] = handle.details.get("pid") or self._wait_for_locust_pid(handle)
             self._wait_for_web_api(handle)
+            if LiveStats.from_locust_json(self._stats_payload(handle)).load_active:
+                return
             if spec.workers > 1:
                 self._wait_for_workers(handle, spec.workers)
             self._start_swarm(handle, spec)
             self._wait_until_load_active(handle)
-            return handle
         except BaseException as exc:
             # Never leave an orphan behind a failed start. The exit code of a Locust we stopped
             # ourselves says nothing about the failure, so only one Locust chose is reported.
