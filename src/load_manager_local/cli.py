@@ -24,10 +24,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from load_manager_local.runtime import configure_local_runtime
+    from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
     from load_manager_local.server import LocalApiServer
 
     data = configure_local_runtime(args.data_dir)
+    lifecycle = LocalRunLifecycle().start()
     server = LocalApiServer(port=args.port)
     # SIGTERM ends the server like Ctrl-C does, so callers can stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -41,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.httpd.server_close()
+        lifecycle.stop()  # stops running executions: Finalize/MarkFailed never get to run
     return 0
 
 

@@ -8,7 +8,13 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-DEFAULT_CLAIMS = {"sub": "local-user", "email": "local@localhost", "custom:accountId": "local"}
+# The local caller administers its own tenant (it may configure clusters).
+DEFAULT_CLAIMS = {
+    "sub": "local-user",
+    "email": "local@localhost",
+    "custom:accountId": "local",
+    "cognito:groups": "[load-manager-admins]",
+}
 
 
 def http_event(

@@ -18,6 +18,13 @@ class Settings:
     tenant_claim: str
     max_script_bytes: int
     admin_group: str
+    # Runs
+    state_machine_arn: str
+    default_backend: str  # "local" | "ecs": the cluster used when no configuration matches a scope
+    min_poll_seconds: int
+    reports_bucket: str
+    data_dir: str
+    run_deadline_margin_seconds: int
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -31,6 +38,12 @@ class Settings:
             tenant_claim=os.environ.get("TENANT_CLAIM", "custom:accountId"),
             max_script_bytes=int(os.environ.get("MAX_SCRIPT_BYTES", DEFAULT_MAX_SCRIPT_BYTES)),
             admin_group=os.environ.get("ADMIN_GROUP", "load-manager-admins"),
+            state_machine_arn=os.environ.get("RUN_STATE_MACHINE_ARN", ""),
+            default_backend=os.environ.get("DEFAULT_CLUSTER_BACKEND", "local").lower(),
+            min_poll_seconds=int(os.environ.get("MIN_POLL_SECONDS", "5")),
+            reports_bucket=os.environ.get("REPORTS_BUCKET", ""),
+            data_dir=os.environ.get("LOAD_MANAGER_DATA_DIR", os.path.join(os.getcwd(), ".data")),
+            run_deadline_margin_seconds=int(os.environ.get("RUN_DEADLINE_MARGIN_SECONDS", "120")),
         )
 
 

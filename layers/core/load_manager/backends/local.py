@@ -171,7 +171,7 @@ class LocalLocustBackend:
         details = handle.details
         _reap(details.get("pgid"))
         exit_code = _read_int(details.get("exit_code_path"))
-        pid = details.get("pid")
+        pid = _locust_pid(details)
         alive = exit_code is None and pid is not None and _is_ours(pid, details.get("work_dir"))
         pgid = details.get("pgid")
         if not alive and exit_code is None and pgid and _is_ours(pgid, details.get("work_dir")):
@@ -194,7 +194,7 @@ class LocalLocustBackend:
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         details = handle.details
-        pgid, pid, work_dir = details.get("pgid"), details.get("pid"), details.get("work_dir")
+        pgid, pid, work_dir = details.get("pgid"), _locust_pid(details), details.get("work_dir")
         if pgid and work_dir:
             group_gone = partial(_group_gone, pgid, work_dir)
             if pid and _is_ours(pid, work_dir):
@@ -386,6 +386,11 @@ def _child_env(extra: Any) -> dict[str, str]:
 
 def _slug(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", run_id)[:40] or "run"
+
+
+def _locust_pid(details: dict[str, Any]) -> int | None:
+    """Locust's pid; a handle recorded right after launch has only the file the shell writes it to."""
+    return details.get("pid") or _read_int(details.get("pid_path"))
 
 
 def _read_int(path: str | None) -> int | None:

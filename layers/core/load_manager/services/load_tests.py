@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from load_manager.errors import BadRequestError, LoadTestNotFoundError
+from load_manager.errors import BadRequestError, LoadTestNotFoundError, RunActiveError
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
@@ -66,5 +66,7 @@ def update(stores: Stores, caller: Caller, test_id: str, request: UpdateLoadTest
 
 def delete(stores: Stores, caller: Caller, test_id: str) -> None:
     get(stores, caller, test_id)
+    if stores.runs.has_active(caller.account_id, test_id):
+        raise RunActiveError("the load test has an active run; stop it or wait for it to end")
     if not stores.load_tests.delete(caller.account_id, test_id, now_ms(), caller.actor):
         raise LoadTestNotFoundError(f"load test {test_id!r} not found")

@@ -224,6 +224,10 @@ class MongoRunStore:
         query = {"accountId": account_id, "loadTestId": test_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
         return self.collection.find_one(query, {"_id": True}) is not None
 
+    def list_active(self) -> list[Run]:
+        cursor = self.collection.find({"status": {"$in": sorted(ACTIVE_STATUSES)}}, {"_id": False, "clusterHandle": False})
+        return [Run.model_validate(d) for d in cursor]
+
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
         result = self.collection.update_one(
             {"id": run_id, "accountId": account_id, "clusterHandle": None}, {"$set": {"clusterHandle": handle}}

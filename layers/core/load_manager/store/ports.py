@@ -90,6 +90,10 @@ class RunStore(Protocol):
 
     def has_active(self, account_id: str, test_id: str) -> bool: ...
 
+    def list_active(self) -> list[Run]:
+        """Active runs of every tenant (for the local runtime's recovery after a restart)."""
+        ...
+
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
         """Record the backend's cluster handle unless one is recorded already (one cluster per run)."""
         ...

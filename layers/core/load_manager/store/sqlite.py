@@ -311,6 +311,13 @@ class SQLiteRunStore:
         )
         return bool(rows)
 
+    def list_active(self) -> list[Run]:
+        from load_manager.models import ACTIVE_STATUSES
+
+        marks = ",".join("?" * len(ACTIVE_STATUSES))
+        rows = self.db.query(f"SELECT doc FROM load_test_runs WHERE status IN ({marks})", sorted(ACTIVE_STATUSES))
+        return [Run.model_validate_json(r["doc"]) for r in rows]
+
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
         with self.db.write() as conn:
             cursor = conn.execute(

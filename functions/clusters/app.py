@@ -1,0 +1,50 @@
+"""Locust cluster configuration per scope (account, org, project, env). Writes are admin-only."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.logging import correlation_paths
+
+from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, responses
+from load_manager.models import ClusterConfig, ClusterPage, PutClusterRequest
+from load_manager.observability import logger
+from load_manager.orchestration import clusters
+from load_manager.store import get_stores
+
+router = APIGatewayHttpRouter()
+
+
+@router.get("/v1/clusters", summary="Cluster configurations of the caller's account", tags=["clusters"], responses=responses(ClusterPage, *COMMON_ERRORS))
+def list_clusters() -> ClusterPage:
+    return clusters.list_clusters(get_stores(), current_caller(app))
+
+
+@router.put(
+    "/v1/clusters",
+    summary="Create or replace the cluster configuration of a scope (admin)",
+    tags=["clusters"],
+    responses=responses(ClusterConfig, *COMMON_ERRORS),
+)
+def put_cluster(body: PutClusterRequest) -> ClusterConfig:
+    return clusters.put_cluster(get_stores(), current_caller(app), body)
+
+
+@router.delete(
+    "/v1/clusters/<clusterId>",
+    summary="Delete a cluster configuration (admin)",
+    tags=["clusters"],
+    responses=responses(None, *COMMON_ERRORS, 404, status=204, description="Deleted"),
+)
+def delete_cluster(clusterId: str) -> Response[None]:  # noqa: N803
+    clusters.delete_cluster(get_stores(), current_caller(app), clusterId)
+    return Response(status_code=204)
+
+
+app = build_resolver()
+app.include_router(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,89 @@
+"""Runs API: start a run of a pinned script revision, read it live, list, stop, its script and metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.logging import correlation_paths
+
+from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, json_response, responses
+from load_manager.models import MetricsPage, Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
+from load_manager.observability import logger
+from load_manager.orchestration import runs
+from load_manager.orchestration.executions import default_starter
+from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from load_manager.store import get_stores
+
+router = APIGatewayHttpRouter()
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
+
+
+@router.post(
+    "/v1/load-tests/<testId>/runs",
+    summary="Start a run of the latest (or a named) script revision",
+    tags=["runs"],
+    responses={
+        **responses(Run, *COMMON_ERRORS, 404, 409, 503, status=201, description="Run created and its lifecycle started"),
+        200: {"description": "Replay of an earlier request with the same Idempotency-Key", "content": {"application/json": {"model": Run}}},
+    },
+)
+def start_run(
+    testId: str,  # noqa: N803 - the path parameter's name on the wire
+    body: StartRunRequest,
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", description="Repeat-safe key, up to 64 chars, kept 24 h")] = None,
+) -> Response[Run]:
+    run, created = runs.start_run(get_stores(), default_starter(), current_caller(app), testId, body, idempotency_key)
+    return json_response(run, 201 if created else 200, headers={"Location": f"/v1/runs/{run.id}"})
+
+
+@router.get(
+    "/v1/load-tests/<testId>/runs", summary="A test's runs, newest first", tags=["runs"], responses=responses(RunPage, *COMMON_ERRORS, 404)
+)
+def list_runs(
+    testId: str,  # noqa: N803
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    status: Annotated[RunStatus | None, Query()] = None,
+) -> RunPage:
+    return runs.list_runs(get_stores(), current_caller(app), testId, status, limit, cursor)
+
+
+@router.get("/v1/runs/<runId>", summary="One run: status, history, live figures, results", tags=["runs"], responses=responses(Run, *COMMON_ERRORS, 404))
+def get_run(runId: str) -> Run:  # noqa: N803
+    return runs.get_run(get_stores(), current_caller(app), runId)
+
+
+@router.get(
+    "/v1/runs/<runId>/script", summary="The exact script revision the run used", tags=["runs"], responses=responses(ScriptRevision, *COMMON_ERRORS, 404)
+)
+def get_run_script(runId: str) -> ScriptRevision:  # noqa: N803
+    return runs.run_script(get_stores(), current_caller(app), runId)
+
+
+@router.get(
+    "/v1/runs/<runId>/metrics", summary="The run's metrics samples, oldest first", tags=["runs"], responses=responses(MetricsPage, *COMMON_ERRORS, 404)
+)
+def get_run_metrics(runId: str, limit: Annotated[int, Query(ge=1, le=10_000)] = 2_000) -> MetricsPage:  # noqa: N803
+    return runs.run_metrics(get_stores(), current_caller(app), runId, limit)
+
+
+@router.post(
+    "/v1/runs/<runId>/stop",
+    summary="Stop a run; it ends Cancelled",
+    tags=["runs"],
+    responses=responses(Run, *COMMON_ERRORS, 404, 409, status=202, description="Stop requested"),
+)
+def stop_run(runId: str) -> Response[Run]:  # noqa: N803
+    return json_response(runs.stop_run(get_stores(), current_caller(app), runId), 202)
+
+
+app = build_resolver()
+app.include_router(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Runs: starting them, the Step Functions lifecycle steps, clusters and reports."""

@@ -1,0 +1,84 @@
+"""Which Locust cluster runs a test: configured per scope, the most specific match wins.
+
+Scopes nest account -> org -> project -> env. A configuration matches a run when each scope field
+it sets equals the run's; among matches the one that sets the deepest level wins (the seed's
+GetLocustCluster(accountID, orgID, projectID, envID)). No match: the deployment's default.
+"""
+
+from __future__ import annotations
+
+from load_manager.config import get_settings
+from load_manager.errors import ClusterNotFoundError, ForbiddenError, UnprocessableError
+from load_manager.identity import Caller
+from load_manager.ids import new_id, now_ms
+from load_manager.models import ClusterConfig, ClusterPage, PutClusterRequest
+from load_manager.store import Stores
+
+DEFAULT_CLUSTER_ID = "default"
+DEFAULT_MAX_WORKERS = 8
+
+
+def _specificity(config: ClusterConfig) -> int:
+    for level, value in ((3, config.env_id), (2, config.project_id), (1, config.org_id)):
+        if value:
+            return level
+    return 0
+
+
+def _matches(config: ClusterConfig, org_id: str | None, project_id: str | None, env_id: str | None) -> bool:
+    return all(
+        wanted is None or wanted == actual
+        for wanted, actual in ((config.org_id, org_id), (config.project_id, project_id), (config.env_id, env_id))
+    )
+
+
+def resolve_cluster(stores: Stores, account_id: str, org_id: str | None, project_id: str | None, env_id: str | None) -> ClusterConfig:
+    candidates = [c for c in stores.clusters.list(account_id) if _matches(c, org_id, project_id, env_id)]
+    if candidates:
+        return max(candidates, key=_specificity)
+    return ClusterConfig(
+        id=DEFAULT_CLUSTER_ID,
+        account_id=account_id,
+        backend=get_settings().default_backend,  # type: ignore[arg-type]
+        max_workers=DEFAULT_MAX_WORKERS,
+        updated_at=0,
+        updated_by="deployment",
+    )
+
+
+def _require_admin(caller: Caller) -> None:
+    if not caller.is_admin:
+        raise ForbiddenError(f"managing clusters needs the {get_settings().admin_group!r} group", code="AdminOnly")
+
+
+def put_cluster(stores: Stores, caller: Caller, request: PutClusterRequest) -> ClusterConfig:
+    _require_admin(caller)
+    if request.backend == "ecs" and request.ecs is None:
+        raise UnprocessableError("an ecs cluster needs its `ecs` settings", code="MissingEcsSettings")
+    if request.backend == "local" and request.ecs is not None:
+        raise UnprocessableError("`ecs` settings only apply to the ecs backend", code="UnexpectedEcsSettings")
+    if request.env_id and not request.project_id or request.project_id and not request.org_id:
+        raise UnprocessableError("scopes nest org -> project -> env: set the levels above", code="InvalidScope")
+    config = ClusterConfig(
+        id=new_id(),
+        account_id=caller.account_id,
+        org_id=request.org_id,
+        project_id=request.project_id,
+        env_id=request.env_id,
+        backend=request.backend,
+        max_workers=request.max_workers,
+        ecs=request.ecs.model_dump(by_alias=True) if request.ecs else None,
+        updated_at=now_ms(),
+        updated_by=caller.actor,
+    )
+    return stores.clusters.put(config)
+
+
+def list_clusters(stores: Stores, caller: Caller) -> ClusterPage:
+    return ClusterPage(items=stores.clusters.list(caller.account_id))
+
+
+def delete_cluster(stores: Stores, caller: Caller, cluster_id: str) -> None:
+    _require_admin(caller)
+    if not stores.clusters.delete(caller.account_id, cluster_id):
+        raise ClusterNotFoundError(f"cluster configuration {cluster_id!r} not found")

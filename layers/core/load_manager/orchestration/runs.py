@@ -1,0 +1,176 @@
+"""The runs API: start a run of a pinned revision, read, list, stop, and the exact script it used."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from load_manager.errors import (
+    BadRequestError,
+    IdempotencyKeyReusedError,
+    LoadManagerError,
+    RunFinalError,
+    RunNotFoundError,
+    UnprocessableError,
+)
+from load_manager.identity import Caller
+from load_manager.ids import is_id, new_id, now_ms
+from load_manager.models import (
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    MetricsPage,
+    Run,
+    RunPage,
+    ScriptRevision,
+    StartRunRequest,
+    StatusChange,
+)
+from load_manager.orchestration.clusters import resolve_cluster
+from load_manager.orchestration.executions import ExecutionStarter
+from load_manager.pagination import decode_cursor, encode_cursor
+from load_manager.services import load_tests, scripts
+from load_manager.store import IdempotencyRecord, Stores
+
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
+DEFAULT_USERS = 10
+DEFAULT_DURATION_SECONDS = 60
+
+
+class WorkflowStartError(LoadManagerError):
+    status, code = 503, "RunStartFailed"
+
+
+def start_run(
+    stores: Stores, starter: ExecutionStarter, caller: Caller, test_id: str, request: StartRunRequest, idempotency_key: str | None
+) -> tuple[Run, bool]:
+    """Returns (run, created). A repeated Idempotency-Key returns the first run, created=False."""
+    test = load_tests.get(stores, caller, test_id)
+    run_id = new_id()
+    if idempotency_key is not None:
+        if not IDEMPOTENCY_KEY.match(idempotency_key):
+            raise BadRequestError("Idempotency-Key must be 1-64 printable ASCII characters", code="InvalidIdempotencyKey")
+        fingerprint = hashlib.sha256(
+            json.dumps([test_id, request.model_dump(mode="json", exclude_none=True)], sort_keys=True).encode()
+        ).hexdigest()
+        now = now_ms()
+        record = stores.idempotency.claim(
+            caller.account_id, IdempotencyRecord(idempotency_key, fingerprint, run_id, now + IDEMPOTENCY_TTL_MS), now
+        )
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different request")
+        run_id = record.run_id
+        existing = stores.runs.get(caller.account_id, run_id)
+        if existing is not None:
+            return _ensure_started(stores, starter, existing), False
+
+    run = _new_run(stores, caller, test, run_id, request)
+    if not stores.runs.insert(run):  # a concurrent retry with the same key inserted it first
+        return _ensure_started(stores, starter, stores.runs.get(caller.account_id, run_id)), False
+    return _ensure_started(stores, starter, run), True
+
+
+def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRunRequest) -> Run:
+    revision = (
+        scripts.resolve_revision(stores, caller, test.id, request.revision)
+        if request.revision is not None
+        else stores.revisions.latest(caller.account_id, test.id)
+    )
+    target_url = request.target_url or test.target_url
+    if not target_url:
+        raise UnprocessableError("no target: set the test's targetUrl or pass targetUrl", code="MissingTargetUrl")
+    users = request.target_users or test.default_users or DEFAULT_USERS
+    env_id = request.env_id or test.env_id
+    cluster = resolve_cluster(stores, caller.account_id, test.org_id, test.project_id, env_id)
+    workers = request.workers or 1
+    if workers > cluster.max_workers:
+        raise UnprocessableError(
+            f"{workers} workers exceed the cluster's limit of {cluster.max_workers}", code="TooManyWorkers",
+            details={"maxWorkers": cluster.max_workers},
+        )
+    now = now_ms()
+    return Run(
+        id=run_id,
+        account_id=caller.account_id,
+        load_test_id=test.id,
+        status="Pending",
+        status_history=[StatusChange(status="Pending", at=now, actor=caller.actor, reason="run requested")],
+        script_revision_id=revision.id,
+        revision_number=revision.revision_number,
+        script_sha256=revision.sha256,
+        target_url=target_url,
+        target_users=users,
+        spawn_rate=request.spawn_rate or test.default_spawn_rate or float(users),
+        duration_seconds=request.duration_seconds or test.default_duration_seconds or DEFAULT_DURATION_SECONDS,
+        workers=workers,
+        org_id=test.org_id,
+        project_id=test.project_id,
+        env_id=env_id,
+        backend=cluster.backend,
+        cluster_id=cluster.id,
+        created_at=now,
+        created_by=caller.actor,
+    )
+
+
+def _ensure_started(stores: Stores, starter: ExecutionStarter, run: Run) -> Run:
+    """Start the run's execution unless it has one. Safe to repeat: the execution name is the run id."""
+    if run.execution_arn or run.status != "Pending":
+        return run
+    try:
+        arn = starter.start(run)
+    except Exception as exc:
+        reason = f"could not start the run workflow: {exc}"
+        stores.runs.transition(
+            run.account_id, run.id, {"Pending"},
+            StatusChange(status="Failed", at=now_ms(), actor="system", reason=reason),
+            {"failure_reason": reason, "ended_at": now_ms()},
+        )
+        raise WorkflowStartError("the run could not be started; it is recorded as Failed", details={"runId": run.id}) from exc
+    return stores.runs.update(run.account_id, run.id, {"execution_arn": arn}, when_status_in=ACTIVE_STATUSES | FINAL_STATUSES) or run
+
+
+def get_run(stores: Stores, caller: Caller, run_id: str) -> Run:
+    run = stores.runs.get(caller.account_id, run_id) if is_id(run_id) else None
+    if run is None:
+        raise RunNotFoundError(f"run {run_id!r} not found")
+    return run
+
+
+def list_runs(stores: Stores, caller: Caller, test_id: str, status: str | None, limit: int, cursor: str | None) -> RunPage:
+    load_tests.get(stores, caller, test_id)
+    after = decode_cursor(cursor, int, str)
+    rows = stores.runs.list(caller.account_id, test_id, status=status, limit=limit + 1, after=after)
+    page, more = rows[:limit], len(rows) > limit
+    return RunPage(items=page, next_cursor=encode_cursor([page[-1].created_at, page[-1].id]) if more else None)
+
+
+def stop_run(stores: Stores, caller: Caller, run_id: str) -> Run:
+    """Ask the lifecycle to stop the run; PollRun (or StartRun) acts on it and ends it Cancelled."""
+    run = get_run(stores, caller, run_id)
+    if run.status in FINAL_STATUSES:
+        raise RunFinalError(f"run {run_id!r} is already {run.status}")
+    now = now_ms()
+    requested = stores.runs.update(
+        caller.account_id, run_id, {"stop_requested_at": now, "stop_requested_by": caller.actor}, when_status_in=ACTIVE_STATUSES
+    )
+    if requested is None:
+        raise RunFinalError(f"run {run_id!r} ended before it could be stopped")
+    stopping = stores.runs.transition(
+        caller.account_id, run_id, {"Running"}, StatusChange(status="Stopping", at=now, actor=caller.actor, reason="stop requested")
+    )
+    return stopping or requested
+
+
+def run_script(stores: Stores, caller: Caller, run_id: str) -> ScriptRevision:
+    run = get_run(stores, caller, run_id)
+    revision = stores.revisions.get(caller.account_id, run.load_test_id, run.script_revision_id)
+    if revision is None:  # revisions are never deleted; this would be data loss
+        raise RunNotFoundError(f"the script of run {run_id!r} is missing")
+    return scripts.to_api(revision)
+
+
+def run_metrics(stores: Stores, caller: Caller, run_id: str, limit: int) -> MetricsPage:
+    get_run(stores, caller, run_id)
+    return MetricsPage(items=stores.metrics.list(caller.account_id, run_id, limit=limit))
