@@ -41,8 +41,11 @@ class _LocustProcessError(BackendError):
         self.log_tail = log_tail
 
     def __str__(self) -> str:
+        # This text becomes the run's failureReason (through Step Functions' error cause): the
+        # last log lines are what tells a user why Locust died.
         code = "" if self.exit_code is None else f" (exit code {self.exit_code})"
-        return f"{self.message}{code}"
+        tail = "\n".join(self.log_tail.strip().splitlines()[-12:])[-2000:]
+        return f"{self.message}{code}" + (f"; last Locust log lines:\n{tail}" if tail else "")
 
 
 class LocustStartError(_LocustProcessError):

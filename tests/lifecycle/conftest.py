@@ -1,0 +1,32 @@
+"""The local runtime as `load-manager serve` runs it, in process: SQLite in a temp data dir, the
+run lifecycle state machine executed by moto's ASL interpreter, real Locust, a real target."""
+
+from __future__ import annotations
+
+import pytest
+
+from load_manager_local.api import InProcessApi
+from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
+
+
+@pytest.fixture
+def runtime(tmp_path, monkeypatch):
+    for name in ("LOAD_MANAGER_DATA_DIR", "DEFAULT_CLUSTER_BACKEND", "MIN_POLL_SECONDS", "RUN_STATE_MACHINE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MIN_POLL_SECONDS", "1")
+    configure_local_runtime(tmp_path)
+    lifecycle = LocalRunLifecycle().start()
+    try:
+        yield lifecycle
+    finally:
+        lifecycle.stop()
+        from load_manager.config import get_settings
+        from load_manager.store import set_stores
+
+        set_stores(None)
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(runtime, _routes):
+    return InProcessApi(routes=_routes)
