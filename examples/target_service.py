@@ -130,6 +130,8 @@ def _item(item_id: int) -> dict[str, Any]:
 
 class _TargetHTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # a lingering keep-alive connection must never block shutdown
+    # The default backlog (5) drops SYNs when many users connect at once: a 1 s retransmit each.
+    request_queue_size = 1024
     allow_reuse_address = True
 
     def __init__(self, port: int) -> None:
