@@ -37,6 +37,8 @@ from benchlib import ROOT, log  # noqa: E402
 BENCHMARKS: list[str] = [
     "cold_import",
     "revision_latency",
+    "run_start_latency",
+    "run_throughput",
 ]
 
 WORKER_TIMEOUT_S = 900

@@ -9,21 +9,32 @@ template: the function folder, routeKey and whether the route carries JWT claims
 does not churn the committed files.
 
 Conventions
-- `__TEST_ID__` stands for an existing load test's id, in rawPath, requestContext.http.path and
-  pathParameters.testId. The tests create one first, for the tenant of `CLAIMS`, with `SEED_SCRIPTS`
-  as revisions 1 and 2, then replace the placeholder in the whole event. With `sam local invoke`,
-  replace it yourself: `sed 's/__TEST_ID__/<id>/g' events/scripts/get_latest.json | sam local invoke
-  ScriptsFunction -e -`.
-- Authorized routes carry `requestContext.authorizer.jwt.claims` (sub, email, custom:accountId):
-  API Gateway's JWT authorizer has already checked the token. /v1/health carries none.
+- Placeholders stand for records that must exist first; the tests create them (only those an event
+  mentions) for the tenant of `CLAIMS`, then replace the placeholder in the whole event:
+  - `__TEST_ID__`: a load test made from `SEED_TEST` (it has a targetUrl), with `SEED_SCRIPTS` as
+    revisions 1 and 2;
+  - `__BARE_TEST_ID__`: a load test without a targetUrl (`BARE_TEST`), so a run of it has no target;
+  - `__RUN_ID__`: a run of `__TEST_ID__` started with `SEED_RUN`: Pending, with its Step Functions
+    execution started (the tests use moto, which does not execute the definition);
+  - `__FINAL_RUN_ID__`: another such run, then ended Failed by the workflow's `fail` step;
+  - `__CLUSTER_ID__`: a cluster configuration made from `SEED_CLUSTER` by an admin.
+  With `sam local invoke`, create the records and replace the placeholders yourself:
+  `sed 's/__TEST_ID__/<id>/g' events/scripts/get_latest.json | sam local invoke ScriptsFunction -e -`.
+- Authorized routes carry `requestContext.authorizer.jwt.claims` (sub, email, custom:accountId;
+  `ADMIN_CLAIMS` adds the admin group as HTTP API flattens it: "[load-manager-admins]"): API
+  Gateway's JWT authorizer has already checked the token. /v1/health carries none.
 - Each case also declares what the handler must answer (status, error code, a subset of the JSON
-  body); the test reads that from `CASES` here. A hand-written event file is exercised too, with
-  the generic checks only (no 5xx, error shape, bad input changes nothing).
+  body, placeholders allowed); the test reads that from `CASES` here. A hand-written event file is
+  exercised too, with the generic checks only (no 5xx, error shape, bad input changes nothing).
+- `events/run_workflow/<case>.json` (`WORKFLOW_CASES`) are not HTTP events: they are the inputs the
+  run lifecycle state machine hands `RunWorkflowFunction` for each step (start, poll, finalize,
+  fail), samples for `sam local invoke RunWorkflowFunction -e ...` against a store holding the run.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sys
 import uuid
@@ -38,9 +49,18 @@ EVENTS_DIR = Path(__file__).resolve().parent
 TEMPLATE = EVENTS_DIR.parent / "template.yaml"
 
 TEST_ID = "__TEST_ID__"
+BARE_TEST_ID = "__BARE_TEST_ID__"
+RUN_ID = "__RUN_ID__"
+FINAL_RUN_ID = "__FINAL_RUN_ID__"
+CLUSTER_ID = "__CLUSTER_ID__"
+PLACEHOLDERS = (TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID)
+# Path parameters filled with a placeholder unless a case names them.
+DEFAULT_PARAMS = {"testId": TEST_ID, "runId": RUN_ID, "clusterId": CLUSTER_ID}
 MISSING_ID = "0" * 32  # well-formed, never created
 CLAIMS = {"sub": "3f1c2a9e-5b7d-4e21-9c1a-0d6b8e4f7a21", "email": "alice@example.com", "custom:accountId": "acct-example"}
+ADMIN_CLAIMS = {**CLAIMS, "cognito:groups": "[load-manager-admins]"}
 OTHER_TENANT = {"sub": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "email": "bob@example.org", "custom:accountId": "acct-other"}
+OTHER_TENANT_ADMIN = {**OTHER_TENANT, "cognito:groups": "[load-manager-admins]"}
 # Fixed so the files do not change on every run.
 TIME, TIME_EPOCH_MS = "24/Nov/2025:07:00:00 +0000", 1763967600000
 API_ID = "abc123def4"
@@ -71,12 +91,17 @@ SCRIPT_V3 = SCRIPT_V2 + """
         self.client.get("/items")
 """
 SEED_SCRIPTS = (SCRIPT_V1, SCRIPT_V2)  # revisions 1 and 2 of the test behind __TEST_ID__
+TARGET_URL = "https://staging.example.com"
 SYNTAX_ERROR = "from locust import HttpUser, task\n\n\nclass Broken(HttpUser):\n    @task\n    def index(self)\n        pass\n"
 NO_USER_CLASS = "from locust import TaskSet, task\n\n\nclass Browse(TaskSet):\n    @task\n    def index(self):\n        self.client.get('/')\n"
 
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,16 +116,36 @@ class Case:
     body: Any = None  # dict/list -> JSON; str -> sent as is; non-UTF-8 bytes -> base64, as API Gateway does
     claims: dict[str, Any] | None = None  # None: CLAIMS on authorized routes
     base64_body: bool = False  # as API Gateway sends a body it treats as binary
+    headers: dict[str, str] = field(default_factory=dict)  # extra request headers (lower-case), e.g. idempotency-key
+    # Sent once (same event, this body) before the checked request: an Idempotency-Key replay.
+    first_body: Any = None
+    # Whether a success changes the store. None: 201/202/204 and PATCH 200 do, other 2xx do not
+    # (a no-op PUT, an idempotent replay). Set it where that rule is wrong (PUT /v1/clusters: 200).
+    writes: bool | None = None
 
 
 CREATE_BODY = {
     "name": "Checkout API",
     "description": "Browse and checkout",
-    "targetUrl": "https://staging.example.com",
+    "targetUrl": TARGET_URL,
     "projectId": "shop",
     "defaultUsers": 50,
     "scriptContent": b64(SCRIPT_V1),
     "scriptDescription": "Initial version",
+}
+# What the tests create for the placeholders (see the module docstring).
+SEED_TEST = {"name": "Seeded", "targetUrl": TARGET_URL, "defaultUsers": 20, "scriptContent": b64(SCRIPT_V1)}
+BARE_TEST = {"name": "Seeded without target", "scriptContent": b64(SCRIPT_V1)}
+SEED_RUN = {"targetUsers": 3, "durationSeconds": 60}
+SEED_CLUSTER = {"orgId": "seed-org", "backend": "local", "maxWorkers": 2}  # an org no seeded test is in
+START_BODY = {"targetUsers": 5, "durationSeconds": 30}
+IDEMPOTENCY_KEY = "5e0c1d2a-7f3b-4c8e-9a6d-1b2c3d4e5f60"
+ECS_SETTINGS = {
+    "cluster": "load-manager",
+    "masterTaskDefinition": "locust-master:3",
+    "workerTaskDefinition": "locust-worker:3",
+    "subnets": ["subnet-0a1b2c3d"],
+    "securityGroups": ["sg-0a1b2c3d"],
 }
 
 CASES = [
@@ -144,7 +189,80 @@ CASES = [
     Case("POST /v1/scripts/validate", "validate", 200, expect={"valid": True, "userClasses": ["WebsiteUser"]}, body={"scriptContent": b64(SCRIPT_V3)}),
     Case("POST /v1/scripts/validate", "validate_syntax_error", 200, expect={"valid": False}, body={"scriptContent": b64(SYNTAX_ERROR)}),
     Case("POST /v1/scripts/validate", "validate_invalid_base64", 422, "InvalidScriptEncoding", body={"scriptContent": "%%%"}),
+    # runs
+    Case("POST /v1/load-tests/{testId}/runs", "start_run", 201, body=START_BODY, expect={
+        "status": "Pending", "loadTestId": TEST_ID, "accountId": CLAIMS["custom:accountId"], "revisionNumber": 2,
+        "scriptSha256": sha256(SCRIPT_V2), "targetUrl": TARGET_URL, "targetUsers": 5, "durationSeconds": 30, "workers": 1,
+        "result": "NotEvaluated", "createdBy": CLAIMS["email"],
+    }),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_defaults", 201, body={}, expect={"status": "Pending", "revisionNumber": 2, "targetUsers": SEED_TEST["defaultUsers"]}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_named_revision", 201, body={**START_BODY, "revision": 1}, expect={"revisionNumber": 1, "scriptSha256": sha256(SCRIPT_V1)}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_idempotent", 200, body=START_BODY, headers={"idempotency-key": IDEMPOTENCY_KEY}, first_body=START_BODY, expect={"status": "Pending"}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_idempotency_key_reused", 409, "IdempotencyKeyReused", body=START_BODY, headers={"idempotency-key": IDEMPOTENCY_KEY}, first_body={**START_BODY, "targetUsers": 7}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_invalid_idempotency_key", 400, "InvalidIdempotencyKey", body=START_BODY, headers={"idempotency-key": "not a valid key"}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_missing_target", 422, "MissingTargetUrl", params={"testId": BARE_TEST_ID}, body=START_BODY),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_missing_target_with_key", 422, "MissingTargetUrl", params={"testId": BARE_TEST_ID}, body=START_BODY, headers={"idempotency-key": IDEMPOTENCY_KEY}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_unknown_revision", 404, "RevisionNotFound", body={**START_BODY, "revision": 99}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_too_many_workers", 422, "TooManyWorkers", expect={"details": {"maxWorkers": 8}}, body={**START_BODY, "workers": 9}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_invalid_users", 422, "ValidationError", body={"targetUsers": 0}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_identity_field", 422, "IdentityFieldNotAllowed", body={**START_BODY, "createdBy": "mallory@example.com"}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_not_found", 404, "LoadTestNotFound", params={"testId": MISSING_ID}, body=START_BODY),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT, body=START_BODY),
+    Case("GET /v1/load-tests/{testId}/runs", "list_runs", 200, expect={"nextCursor": None}, query="limit=10&status=Pending"),
+    Case("GET /v1/load-tests/{testId}/runs", "list_runs_bad_status", 422, "ValidationError", query="status=Done"),
+    Case("GET /v1/load-tests/{testId}/runs", "list_runs_invalid_cursor", 400, "InvalidCursor", query="cursor=not-a-cursor"),
+    Case("GET /v1/load-tests/{testId}/runs", "list_runs_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT),
+    Case("GET /v1/runs/{runId}", "get_run", 200, expect={
+        "id": RUN_ID, "loadTestId": TEST_ID, "status": "Pending", "revisionNumber": 2, "scriptSha256": sha256(SCRIPT_V2),
+        "targetUsers": SEED_RUN["targetUsers"], "durationSeconds": SEED_RUN["durationSeconds"], "targetUrl": TARGET_URL,
+    }),
+    Case("GET /v1/runs/{runId}", "get_run_final", 200, params={"runId": FINAL_RUN_ID}, expect={"id": FINAL_RUN_ID, "status": "Failed"}),
+    Case("GET /v1/runs/{runId}", "get_run_not_found", 404, "RunNotFound", params={"runId": MISSING_ID}),
+    Case("GET /v1/runs/{runId}", "get_run_malformed_id", 404, "RunNotFound", params={"runId": "not-a-run-id"}),
+    Case("GET /v1/runs/{runId}", "get_run_other_tenant", 404, "RunNotFound", claims=OTHER_TENANT),
+    Case("GET /v1/runs/{runId}/script", "get_run_script", 200, expect={"loadTestId": TEST_ID, "revisionNumber": 2, "scriptContent": b64(SCRIPT_V2)}),
+    Case("GET /v1/runs/{runId}/script", "get_run_script_not_found", 404, "RunNotFound", params={"runId": MISSING_ID}),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics", 200, expect={"items": []}, query="limit=100"),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_invalid_limit", 422, "ValidationError", query="limit=0"),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_other_tenant", 404, "RunNotFound", claims=OTHER_TENANT),
+    Case("POST /v1/runs/{runId}/stop", "stop_run", 202, expect={"id": RUN_ID, "stopRequestedBy": CLAIMS["email"]}),
+    Case("POST /v1/runs/{runId}/stop", "stop_run_final", 409, "RunAlreadyFinal", params={"runId": FINAL_RUN_ID}),
+    Case("POST /v1/runs/{runId}/stop", "stop_run_not_found", 404, "RunNotFound", params={"runId": MISSING_ID}),
+    Case("POST /v1/runs/{runId}/stop", "stop_run_other_tenant", 404, "RunNotFound", claims=OTHER_TENANT),
+    # clusters
+    Case("GET /v1/clusters", "list_clusters", 200, expect={"items": []}),
+    Case("PUT /v1/clusters", "put_cluster", 200, claims=ADMIN_CLAIMS, writes=True, body={"orgId": "shop", "backend": "local", "maxWorkers": 4}, expect={
+        "accountId": CLAIMS["custom:accountId"], "orgId": "shop", "backend": "local", "maxWorkers": 4, "updatedBy": CLAIMS["email"],
+    }),
+    Case("PUT /v1/clusters", "put_cluster_ecs", 200, claims=ADMIN_CLAIMS, writes=True, body={"orgId": "shop", "projectId": "checkout", "backend": "ecs", "maxWorkers": 16, "ecs": ECS_SETTINGS}, expect={
+        "backend": "ecs", "maxWorkers": 16, "ecs": {"cluster": ECS_SETTINGS["cluster"], "subnets": ECS_SETTINGS["subnets"]},
+    }),
+    Case("PUT /v1/clusters", "put_cluster_not_admin", 403, "AdminOnly", body={"backend": "local"}),
+    Case("PUT /v1/clusters", "put_cluster_ecs_missing_settings", 422, "MissingEcsSettings", claims=ADMIN_CLAIMS, body={"backend": "ecs"}),
+    Case("PUT /v1/clusters", "put_cluster_local_with_ecs_settings", 422, "UnexpectedEcsSettings", claims=ADMIN_CLAIMS, body={"backend": "local", "ecs": ECS_SETTINGS}),
+    Case("PUT /v1/clusters", "put_cluster_invalid_scope", 422, "InvalidScope", claims=ADMIN_CLAIMS, body={"envId": "prod", "backend": "local"}),
+    Case("PUT /v1/clusters", "put_cluster_unknown_backend", 422, "ValidationError", claims=ADMIN_CLAIMS, body={"backend": "kubernetes"}),
+    Case("PUT /v1/clusters", "put_cluster_identity_field", 422, "IdentityFieldNotAllowed", claims=ADMIN_CLAIMS, body={"backend": "local", "accountId": "acct-other"}),
+    Case("DELETE /v1/clusters/{clusterId}", "delete_cluster", 204, claims=ADMIN_CLAIMS),
+    Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_admin", 403, "AdminOnly"),
+    Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_found", 404, "ClusterNotFound", claims=ADMIN_CLAIMS, params={"clusterId": MISSING_ID}),
+    Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_other_tenant", 404, "ClusterNotFound", claims=OTHER_TENANT_ADMIN),
 ]
+
+# Inputs of RunWorkflowFunction, exactly as statemachine/run_lifecycle.asl.json builds them.
+WORKFLOW_FUNCTION = "run_workflow"
+WORKFLOW_STEPS = ("start", "poll", "finalize", "fail")
+_LAMBDA_ERROR = {"errorMessage": "Locust master exited with code 1 before the swarm started", "errorType": "LocustCrashedError"}
+WORKFLOW_CASES: dict[str, dict[str, Any]] = {
+    "start": {"action": "start", "runId": RUN_ID, "accountId": CLAIMS["custom:accountId"]},
+    "poll": {"action": "poll", "runId": RUN_ID, "accountId": CLAIMS["custom:accountId"]},
+    "finalize": {"action": "finalize", "runId": RUN_ID, "accountId": CLAIMS["custom:accountId"]},
+    # MarkFailed: the Catch's `$.error` (Step Functions' {Error, Cause}; a Lambda's Cause is its error as JSON).
+    "fail": {
+        "action": "fail", "runId": RUN_ID, "accountId": CLAIMS["custom:accountId"],
+        "error": {"Error": "LocustCrashedError", "Cause": json.dumps(_LAMBDA_ERROR)},
+    },
+}
 
 
 def routes_by_key() -> dict[str, HttpRoute]:
@@ -152,9 +270,9 @@ def routes_by_key() -> dict[str, HttpRoute]:
 
 
 def build_event(case: Case, route: HttpRoute) -> dict[str, Any]:
-    params = {name: TEST_ID if name == "testId" else "" for name in _path_params(route.path)} | case.params
+    params = {name: DEFAULT_PARAMS.get(name, "") for name in _path_params(route.path)} | case.params
     path = route.path.format(**params)
-    headers = dict(HEADERS)
+    headers = dict(HEADERS) | case.headers
     body = case.body
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
@@ -185,12 +303,17 @@ def _path_params(path: str) -> list[str]:
 
 
 def build_all() -> dict[Path, dict[str, Any]]:
-    """Relative path (`<function>/<case>.json`) -> event, for every case."""
+    """Relative path (`<function>/<case>.json`) -> event, for every case (HTTP and workflow)."""
     routes = routes_by_key()
     events = {}
     for case in CASES:
         route = routes[case.route]  # KeyError: the case names a route the template no longer has
-        events[Path(route.function) / f"{case.name}.json"] = build_event(case, route)
+        relative = Path(route.function) / f"{case.name}.json"
+        if relative in events:
+            raise ValueError(f"two cases write {relative}")
+        events[relative] = build_event(case, route)
+    for name, event in WORKFLOW_CASES.items():
+        events[Path(WORKFLOW_FUNCTION) / f"{name}.json"] = event
     return events
 
 

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, build_resolver, current_caller, responses
 from load_manager.models import ClusterConfig, ClusterPage, PutClusterRequest
 from load_manager.observability import logger
 from load_manager.orchestration import clusters
@@ -24,7 +24,7 @@ def list_clusters() -> ClusterPage:
     "/v1/clusters",
     summary="Create or replace the cluster configuration of a scope (admin)",
     tags=["clusters"],
-    responses=responses(ClusterConfig, *COMMON_ERRORS),
+    responses=responses(ClusterConfig, *BODY_ERRORS),
 )
 def put_cluster(body: PutClusterRequest) -> ClusterConfig:
     return clusters.put_cluster(get_stores(), current_caller(app), body)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, build_resolver, current_caller, json_response, responses
 from load_manager.models import CreateLoadTestRequest, Health, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.models import ScopeId
 from load_manager.observability import logger
@@ -31,7 +31,7 @@ def health() -> Health:
     "/v1/load-tests",
     summary="Create a load test; its script becomes revision 1",
     tags=["load-tests"],
-    responses=responses(LoadTest, *COMMON_ERRORS, 413, status=201, description="Created"),
+    responses=responses(LoadTest, *BODY_ERRORS, 413, status=201, description="Created"),
 )
 def create_load_test(body: CreateLoadTestRequest) -> Response[LoadTest]:
     test = load_tests.create(get_stores(), current_caller(app), body)
@@ -53,7 +53,7 @@ def get_load_test(testId: str) -> LoadTest:  # noqa: N803 - the path parameter's
 
 
 @router.patch(
-    "/v1/load-tests/<testId>", summary="Edit a load test's metadata", tags=["load-tests"], responses=responses(LoadTest, *COMMON_ERRORS, 404)
+    "/v1/load-tests/<testId>", summary="Edit a load test's metadata", tags=["load-tests"], responses=responses(LoadTest, *BODY_ERRORS, 404)
 )
 def patch_load_test(testId: str, body: UpdateLoadTestRequest) -> LoadTest:  # noqa: N803
     return load_tests.update(get_stores(), current_caller(app), testId, body)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, build_resolver, current_caller, json_response, responses
 from load_manager.models import MetricsPage, Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
 from load_manager.observability import logger
 from load_manager.orchestration import runs
@@ -26,16 +26,17 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
     summary="Start a run of the latest (or a named) script revision",
     tags=["runs"],
     responses={
-        **responses(Run, *COMMON_ERRORS, 404, 409, 503, status=201, description="Run created and its lifecycle started"),
+        **responses(Run, *BODY_ERRORS, 404, 409, 503, status=201, description="Run created and its lifecycle started"),
         200: {"description": "Replay of an earlier request with the same Idempotency-Key", "content": {"application/json": {"model": Run}}},
     },
 )
 def start_run(
     testId: str,  # noqa: N803 - the path parameter's name on the wire
-    body: StartRunRequest,
+    body: StartRunRequest | None = None,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", description="Repeat-safe key, up to 64 chars, kept 24 h")] = None,
 ) -> Response[Run]:
-    run, created = runs.start_run(get_stores(), default_starter(), current_caller(app), testId, body, idempotency_key)
+    request = body or StartRunRequest()  # no body: every setting from the test's defaults
+    run, created = runs.start_run(get_stores(), default_starter, current_caller(app), testId, request, idempotency_key)
     return json_response(run, 201 if created else 200, headers={"Location": f"/v1/runs/{run.id}"})
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import COMMON_ERRORS, build_resolver, current_caller, error_docs, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, build_resolver, current_caller, error_docs, json_response, responses
 from load_manager.models import (
     RevisionPage,
     RollbackRequest,
@@ -29,7 +29,7 @@ RevisionRef = Annotated[str, Query(min_length=1, max_length=64, description="Rev
 WRITE_RESPONSES = {
     200: {"description": "Identical to the latest revision: nothing created", "content": {"application/json": {"model": ScriptRevision}}},
     201: {"description": "New revision created", "content": {"application/json": {"model": ScriptRevision}}},
-    **error_docs(*COMMON_ERRORS, 404, 413),
+    **error_docs(*BODY_ERRORS, 404, 413),
 }
 
 
@@ -99,7 +99,7 @@ def rollback(testId: str, body: RollbackRequest) -> Response[ScriptRevision]:  #
     "/v1/scripts/validate",
     summary="Validate a script statically; nothing is saved",
     tags=["scripts"],
-    responses=responses(ValidationReport, *COMMON_ERRORS, 413),
+    responses=responses(ValidationReport, *BODY_ERRORS, 413),
 )
 def validate_script(body: ValidateScriptRequest) -> ValidationReport:
     current_caller(app)  # authenticated like every other route

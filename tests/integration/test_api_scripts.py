@@ -65,7 +65,8 @@ def test_history_workflow(api):
 
 
 def test_list_paginates_and_filters_by_project(api):
-    ids = [create(api, projectId="p1" if i % 2 else "p2")["id"] for i in range(5)]
+    created = [create(api, projectId="p1" if i % 2 else "p2") for i in range(5)]
+    ids = [t["id"] for t in sorted(created, key=lambda t: (t["createdAt"], t["id"]))]  # ties broken by id
     create(api, claims=AUTH_B)
     first = api.request("GET", "/v1/load-tests", query="limit=2", claims=AUTH_A).json()
     second = api.request("GET", "/v1/load-tests", query=f"limit=2&cursor={first['nextCursor']}", claims=AUTH_A).json()
@@ -73,7 +74,7 @@ def test_list_paginates_and_filters_by_project(api):
     listed = [t["id"] for page in (first, second, third) for t in page["items"]]
     assert listed == list(reversed(ids)) and third["nextCursor"] is None
     p1 = api.request("GET", "/v1/load-tests", query="projectId=p1", claims=AUTH_A).json()["items"]
-    assert sorted(t["id"] for t in p1) == sorted(ids[1::2])
+    assert sorted(t["id"] for t in p1) == sorted(t["id"] for t in created if t["projectId"] == "p1")
 
 
 def test_patch_edits_metadata_and_records_the_editor(api):

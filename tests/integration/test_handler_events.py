@@ -2,7 +2,12 @@
 
 Every file on disk is a test case (a new file is picked up without touching this module). Cases
 that `events/generate.py` declares are also checked against their expected status, error code and
-body; see that module for the conventions (`__TEST_ID__`, seed revisions, claims).
+body; see that module for the conventions (placeholders and what stands behind them, claims).
+
+The runs function starts a Step Functions execution per run: here that is moto's Step Functions,
+with a one-Pass-state machine that moto does not execute, so starting a run runs nothing. The
+`events/run_workflow/` samples (state machine task inputs, not HTTP events) are only checked for
+shape here; the lifecycle itself is tested under tests/lifecycle.
 """
 
 from __future__ import annotations
@@ -13,17 +18,23 @@ import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+import boto3
 import pytest
+from moto import mock_aws
+from moto.core.config import default_user_config
 
+from load_manager.config import get_settings
+from load_manager.orchestration.executions import default_starter
 from load_manager_local.api import to_api_response
 from load_manager_local.events import LambdaContext
 from load_manager_local.functions import load_function
-from load_manager_local.template import http_routes
+from load_manager_local.template import http_routes, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-FILES = sorted(EVENTS.glob("*/*.json"))
+ALL_FILES = sorted(EVENTS.glob("*/*.json"))
 # Reproduced bugs awaiting a fix ("<function>/<case>.json": why). Strict: the fix turns the case red
 # until its entry is removed here.
 KNOWN_BUGS: dict[str, str] = {}
@@ -39,7 +50,34 @@ def _load_generator():
 
 gen = _load_generator()
 ROUTES = {route.route_key: route for route in http_routes(ROOT / "template.yaml")}
+HTTP_FUNCTIONS = {route.function for route in ROUTES.values()}
 CASES = {f"{ROUTES[c.route].function}/{c.name}.json": c for c in gen.CASES}
+FILES = [p for p in ALL_FILES if p.parent.name != gen.WORKFLOW_FUNCTION]  # API Gateway events
+WORKFLOW_FILES = [p for p in ALL_FILES if p.parent.name == gen.WORKFLOW_FUNCTION]
+REGION = "us-east-1"
+# Never executed (moto runs definitions only with `stepfunctions.execute_state_machine`).
+NOOP_DEFINITION = {"StartAt": "Noop", "States": {"Noop": {"Type": "Pass", "End": True}}}
+
+
+@pytest.fixture
+def state_machine(monkeypatch):
+    """moto's Step Functions with a state machine it will not execute; the runs handler starts runs on it."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with patch.dict(default_user_config, {"stepfunctions": {"execute_state_machine": False}}), mock_aws():
+        client = boto3.client("stepfunctions", region_name=REGION)
+        arn = client.create_state_machine(
+            name="load-manager-run-lifecycle-test",
+            definition=json.dumps(NOOP_DEFINITION),
+            roleArn="arn:aws:iam::123456789012:role/load-manager-states",
+        )["stateMachineArn"]
+        monkeypatch.setenv("RUN_STATE_MACHINE_ARN", arn)
+        get_settings.cache_clear()
+        default_starter.cache_clear()
+        try:
+            yield client, arn
+        finally:
+            default_starter.cache_clear()  # its boto3 client belongs to this mock
+            get_settings.cache_clear()
 
 
 def _snapshot(stores) -> dict[str, list[tuple]]:
@@ -49,16 +87,40 @@ def _snapshot(stores) -> dict[str, list[tuple]]:
     return {t: sorted(tuple(row) for row in conn.execute(f'SELECT * FROM "{t}"')) for t in tables}
 
 
-def _seed(api) -> str:
-    """The load test behind `__TEST_ID__`: revisions 1 and 2 are the generator's SEED_SCRIPTS."""
+def _create(api, path: str, body: dict[str, Any], claims=gen.CLAIMS, method: str = "POST", status: int = 201) -> dict[str, Any]:
+    response = api.request(method, path, body=body, claims=claims)
+    assert response.status == status, response.json()
+    return response.json()
+
+
+def _seed(api, text: str) -> dict[str, str]:
+    """Create what the event's placeholders stand for (only those it mentions); placeholder -> id."""
     first, *rest = gen.SEED_SCRIPTS
-    created = api.request("POST", "/v1/load-tests", body={"name": "Seeded", "scriptContent": gen.b64(first)}, claims=gen.CLAIMS)
-    assert created.status == 201, created.json()
-    test_id = created.json()["id"]
+    test_id = _create(api, "/v1/load-tests", {**gen.SEED_TEST, "scriptContent": gen.b64(first)})["id"]
     for script in rest:
-        updated = api.request("PUT", f"/v1/load-tests/{test_id}/script", body={"scriptContent": gen.b64(script)}, claims=gen.CLAIMS)
-        assert updated.status == 201, updated.json()
-    return test_id
+        _create(api, f"/v1/load-tests/{test_id}/script", {"scriptContent": gen.b64(script)}, method="PUT")
+    ids = {gen.TEST_ID: test_id}
+    if gen.BARE_TEST_ID in text:
+        ids[gen.BARE_TEST_ID] = _create(api, "/v1/load-tests", gen.BARE_TEST)["id"]
+    if gen.RUN_ID in text:
+        ids[gen.RUN_ID] = _create(api, f"/v1/load-tests/{test_id}/runs", gen.SEED_RUN)["id"]
+    if gen.FINAL_RUN_ID in text:
+        run_id = _create(api, f"/v1/load-tests/{test_id}/runs", gen.SEED_RUN)["id"]
+        # Ended as the lifecycle ends it: the state machine's MarkFailed step.
+        failed = load_function(gen.WORKFLOW_FUNCTION).lambda_handler(
+            {**gen.WORKFLOW_CASES["fail"], "runId": run_id}, LambdaContext("RunWorkflowFunction")
+        )
+        assert failed["done"] is True, failed
+        ids[gen.FINAL_RUN_ID] = run_id
+    if gen.CLUSTER_ID in text:
+        ids[gen.CLUSTER_ID] = _create(api, "/v1/clusters", gen.SEED_CLUSTER, claims=gen.ADMIN_CLAIMS, method="PUT", status=200)["id"]
+    return ids
+
+
+def _fill(text: str, ids: dict[str, str]) -> str:
+    for placeholder, value in ids.items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 def _invoke(function: str, event: dict[str, Any]):
@@ -80,14 +142,33 @@ def _params():
         yield pytest.param(path, id=name, marks=marks)
 
 
+def _writes(method: str, status: int, case) -> bool:
+    """Whether the request must have changed the store (else it must have changed nothing)."""
+    if status >= 300:
+        return False  # bad input changes nothing
+    if case is not None and case.writes is not None:
+        return case.writes
+    # A no-op write (PUT of unchanged content, an idempotent replay) answers 200 and changes nothing.
+    return status in (201, 202, 204) or (method == "PATCH" and status == 200)
+
+
 @pytest.mark.parametrize("path", _params())
-def test_event_file(path: Path, api, stores):
+def test_event_file(path: Path, api, stores, state_machine):
     function = path.parent.name
-    test_id = _seed(api)
-    event = json.loads(path.read_text().replace(gen.TEST_ID, test_id))
+    case = CASES.get(f"{function}/{path.name}")
+    text = path.read_text()
+    ids = _seed(api, text)
+    event = json.loads(_fill(text, ids))
     route = ROUTES.get(event["routeKey"])
     assert route is not None, f"{event['routeKey']} is not a route of template.yaml"
     assert route.function == function, f"{path.name} belongs in events/{route.function}/"
+    method = event["requestContext"]["http"]["method"]
+
+    first = None
+    if case is not None and case.first_body is not None:
+        # The same request sent before with the same Idempotency-Key (same body or not).
+        first = _invoke(function, {**event, "body": json.dumps(case.first_body), "isBase64Encoded": False})
+        assert first.status == 201, first.json()
 
     before = _snapshot(stores)
     response = _invoke(function, event)
@@ -98,24 +179,62 @@ def test_event_file(path: Path, api, stores):
         assert response.headers.get("content-type", "").startswith("application/json")
         assert set(body) <= {"code", "message", "details"} and {"code", "message"} <= set(body), body
         assert isinstance(body["code"], str) and body["code"] and isinstance(body["message"], str) and body["message"]
-    # Bad input changes nothing; neither does any read, nor a write that turns out to be a no-op (200 on PUT/POST).
-    writes = response.status in (201, 204) or (event["requestContext"]["http"]["method"] == "PATCH" and response.status == 200)
-    if not writes:
+    # Bad input changes nothing; neither does any read, nor a write that turns out to be a no-op.
+    if method == "GET" or not _writes(method, response.status, case):
         assert _snapshot(stores) == before, "the store changed"
     else:
         assert _snapshot(stores) != before, "a successful write left the store as it was"
+    if route.route_key == "POST /v1/load-tests/{testId}/runs" and response.status in (200, 201):
+        _check_started(state_machine, stores, response, body)
+        if first is not None and first.status == 201:
+            assert body["id"] == first.json()["id"], "an Idempotency-Key replay must return the first run"
 
-    case = CASES.get(f"{function}/{path.name}")
     if case is None:
         return  # hand-written event: the generic checks above are all we can say
     assert response.status == case.status, body
     if case.code:
         assert body["code"] == case.code, body
     if case.expect:
-        assert _is_subset(case.expect, body), body
+        assert _is_subset(json.loads(_fill(json.dumps(case.expect), ids)), body), body
+
+
+def _check_started(state_machine, stores, response, body: dict[str, Any]) -> None:
+    """A started run is Pending (nothing executes the definition here) with its execution, named after it."""
+    client, arn = state_machine
+    assert body["status"] == "Pending", body
+    assert response.headers.get("location") == f"/v1/runs/{body['id']}"
+    assert body["executionArn"], body
+    execution = client.describe_execution(executionArn=body["executionArn"])
+    assert execution["stateMachineArn"] == arn and execution["name"] == body["id"]
+    assert json.loads(execution["input"]) == {"runId": body["id"], "accountId": body["accountId"]}
+    stored = stores.runs.get(body["accountId"], body["id"])
+    assert stored is not None and stored.execution_arn == body["executionArn"] and stored.status == "Pending"
+    assert [change.status for change in stored.status_history] == ["Pending"]
+
+
+def test_workflow_event_files():
+    """events/run_workflow/ holds state machine task inputs for RunWorkflowFunction (samples, not run here)."""
+    template = load_template(ROOT / "template.yaml")
+    functions = {r["Properties"]["CodeUri"].rstrip("/").split("/")[-1]: r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"}
+    workflow = functions.get(gen.WORKFLOW_FUNCTION)
+    assert workflow is not None, f"template.yaml has no functions/{gen.WORKFLOW_FUNCTION}"
+    assert not any(e.get("Type") == "HttpApi" for e in (workflow["Properties"].get("Events") or {}).values())
+    steps = load_function(gen.WORKFLOW_FUNCTION).STEPS
+    assert {p.stem for p in WORKFLOW_FILES} >= set(steps), "a sample event per workflow step"
+    asl = (ROOT / "statemachine" / "run_lifecycle.asl.json").read_text()
+    for path in WORKFLOW_FILES:
+        event = json.loads(path.read_text())
+        assert isinstance(event, dict), path
+        assert event.get("action") in steps, path
+        assert f'"action": "{event["action"]}"' in asl, f"{path}: the state machine never sends this action"
+        assert isinstance(event.get("runId"), str) and event["runId"], path
+        assert isinstance(event.get("accountId"), str) and event["accountId"], path
+        if event["action"] == "fail":
+            assert set(event.get("error") or {}) == {"Error", "Cause"}, path
 
 
 def test_every_route_has_an_event_file():
+    assert {p.parent.name for p in FILES} <= HTTP_FUNCTIONS, "events/<function>/ for a function with no HTTP route"
     covered = {json.loads(p.read_text())["routeKey"] for p in FILES}
     missing = sorted(set(ROUTES) - covered)
     assert not missing, f"no events/<function>/<case>.json for {missing}: add a Case to events/generate.py and run it"

@@ -178,9 +178,12 @@ def test_same_idempotency_key_gives_one_run_one_execution_one_locust(client, run
     assert [e["name"] for e in executions if e["name"] == run_id] == [run_id]
 
 
-def test_delete_is_refused_while_a_run_is_active(client, runtime, target):
-    test_id = create_test(client, SIMPLE, target.url)
-    run = start_run(client, test_id, targetUsers=1, durationSeconds=60)
+def test_a_bare_start_uses_the_tests_defaults_and_delete_waits_for_the_run(client, runtime, target):
+    test_id = create_test(client, SIMPLE, target.url, defaultUsers=2, defaultSpawnRate=2, defaultDurationSeconds=60)
+    response = client.request("POST", f"/v1/load-tests/{test_id}/runs")  # no body at all
+    assert response.status == 201, response.json()
+    run = response.json()
+    assert (run["targetUsers"], run["spawnRate"], run["durationSeconds"], run["workers"]) == (2, 2.0, 60, 1)
     wait_for_status(client, run["id"], {"Running"})
     refused = client.request("DELETE", f"/v1/load-tests/{test_id}")
     assert refused.status == 409 and refused.json()["code"] == "RunActive"

@@ -9,7 +9,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from pydantic import BaseModel
 
 from load_manager.errors import LoadManagerError
@@ -41,6 +41,8 @@ def responses(model: type[BaseModel] | None, *errors: int, status: int = 200, de
 
 # Every authenticated route can answer these.
 COMMON_ERRORS = (400, 401, 403, 422)
+# ... and every route with a JSON body these.
+BODY_ERRORS = (*COMMON_ERRORS, 415)
 
 
 def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -88,6 +90,10 @@ def build_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)
     def _request_invalid(exc: RequestValidationError) -> Response:
         return _validation_error(exc)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_media(_exc: RequestUnsupportedContentType) -> Response:
+        return error_response(415, "UnsupportedMediaType", "send the body as JSON with Content-Type: application/json")
 
     @app.exception_handler(UnicodeDecodeError)
     def _body_not_utf8(_exc: UnicodeDecodeError) -> Response:

@@ -28,13 +28,8 @@ from collections import deque
 from functools import partial
 from typing import Any, Callable
 
-import requests
-
 from .base import (
     LOAD_ACTIVE_STATES,
-    STATE_READY,
-    STATE_STOPPED,
-    BackendError,
     ClusterHandle,
     ClusterSpec,
     FinalResults,
@@ -43,13 +38,11 @@ from .base import (
     LocustStartError,
     ProcessStatus,
 )
+from .locust_web import LocustWebApi, SwarmRefusedError
+from .locust_web import poll as _poll
 
 LOOPBACK = "127.0.0.1"
 LOG_TAIL_LINES = 40
-STATS_CACHE_SECONDS = 2.0  # Locust memoizes GET /stats/requests for this long
-WORKER_REPORT_SECONDS = 3.0  # workers push their stats to the master this often
-_API_TIMEOUT = (1.0, 5.0)  # (connect, read) seconds for ordinary web API calls
-_REPORT_TIMEOUT = (1.0, 30.0)  # the HTML report is rendered on demand, about 1 MB
 
 # Two shells, so that a later call with only the handle can learn both Locust's pid and its exit
 # code: the inner shell records its own pid and execs Locust; the outer one waits and records the
@@ -180,16 +173,15 @@ class LocalLocustBackend:
         return ProcessStatus(alive=alive, exit_code=exit_code, log_tail=_tail(details.get("log_path")))
 
     def stop_load(self, handle: ClusterHandle) -> None:
-        # A master answers only once every worker has stopped its users: allow for it.
-        self._call(handle, "POST", "/stop", timeout=(_API_TIMEOUT[0], self._stop_timeout))
+        self._api(handle).stop(timeout=self._stop_timeout)
 
     def collect(self, handle: ClusterHandle) -> FinalResults:
-        payload = self._final_stats_payload(handle)
-        # `download=1` renders the report without its "download" link, which would point here.
-        report = self._call(handle, "GET", "/stats/report", params={"download": "1"}, timeout=_REPORT_TIMEOUT)
+        api = self._api(handle)
+        payload = api.final_stats(workers=handle.workers, stop_timeout=self._stop_timeout)
+        report = api.report()
         status = self.status(handle)
         return FinalResults.from_locust_json(
-            payload, html_report=report.text or None, exit_code=status.exit_code, log_tail=status.log_tail
+            payload, html_report=report, exit_code=status.exit_code, log_tail=status.log_tail
         )
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
@@ -245,10 +237,7 @@ class LocalLocustBackend:
     def _wait_for_web_api(self, handle: ClusterHandle) -> None:
         def answered() -> bool | None:
             self._fail_if_exited(handle)
-            try:
-                return requests.get(f"{handle.web_url}/stats/requests", timeout=(0.5, 2.0)).ok or None
-            except requests.RequestException:
-                return None
+            return self._api(handle).answers() or None
 
         if not _poll(answered, timeout=self._web_api_timeout, interval=0.2):
             message = f"Locust's web API did not answer within {self._web_api_timeout:g} s"
@@ -265,11 +254,10 @@ class LocalLocustBackend:
             raise self._start_error(handle, message)
 
     def _start_swarm(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
-        # Form-encoded, as Locust's UI sends it. No run_time: the orchestrator owns the deadline.
-        form = {"user_count": spec.users, "spawn_rate": spec.spawn_rate, "host": spec.target_url}
-        answer = _json(self._call(handle, "POST", "/swarm", data=form))
-        if not answer.get("success"):
-            raise self._start_error(handle, f"Locust refused to swarm: {answer.get('message')}")
+        try:
+            self._api(handle).swarm(spec.users, spec.spawn_rate, spec.target_url)
+        except SwarmRefusedError as exc:
+            raise self._start_error(handle, str(exc)) from exc
 
     def _wait_until_load_active(self, handle: ClusterHandle) -> None:
         # /swarm's success only means the request was accepted; the state says whether users spawn.
@@ -290,71 +278,19 @@ class LocalLocustBackend:
 
     # ---- web API -------------------------------------------------------------------------------
 
-    def _final_stats_payload(self, handle: ClusterHandle) -> dict[str, Any]:
-        """Stats once the load has stopped and the numbers can no longer move."""
-        stop_requested = False
-
-        def stopped_payload() -> dict[str, Any] | None:
-            nonlocal stop_requested
-            payload = self._stats_payload(handle)
-            if payload.get("state") in LOAD_ACTIVE_STATES and not stop_requested:
-                self.stop_load(handle)
-                stop_requested = True
-            # `ready`: no swarm ever ran, so what is there is all there will be.
-            return payload if payload.get("state") in (STATE_STOPPED, STATE_READY) else None
-
-        payload = _poll(stopped_payload, timeout=self._stop_timeout, interval=0.5)
-        if payload is None:
-            raise BackendError(f"Locust did not stop within {self._stop_timeout:g} s")
-        if handle.workers > 1:
-            # Stopped workers still push their last samples on their next report tick, and the
-            # master's answer is cached: wait out both, then read the settled numbers.
-            time.sleep(WORKER_REPORT_SECONDS + STATS_CACHE_SECONDS + 0.5)
-            payload = self._stats_payload(handle)
-        return payload
-
     def _stats_payload(self, handle: ClusterHandle) -> dict[str, Any]:
-        return _json(self._call(handle, "GET", "/stats/requests"))
+        return self._api(handle).stats()
 
-    def _call(self, handle: ClusterHandle, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", _API_TIMEOUT)
-        try:
-            response = requests.request(method, handle.web_url + path, **kwargs)
-        except requests.RequestException as exc:
+    def _api(self, handle: ClusterHandle) -> LocustWebApi:
+        def unreachable() -> None:
             status = self.status(handle)
             if not status.alive:
-                raise LocustCrashedError(
-                    "Locust is not running", exit_code=status.exit_code, log_tail=status.log_tail
-                ) from exc
-            raise BackendError(f"Locust's web API failed on {method} {path}: {exc}") from exc
-        if not response.ok:
-            raise BackendError(f"Locust's web API answered {response.status_code} to {method} {path}")
-        return response
+                raise LocustCrashedError("Locust is not running", exit_code=status.exit_code, log_tail=status.log_tail)
+
+        return LocustWebApi(handle.web_url, unreachable=unreachable)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise BackendError(f"Locust's web API answered something not JSON: {response.text[:200]!r}") from exc
-    if not isinstance(body, dict):
-        raise BackendError("Locust's web API answered JSON that is not an object")
-    return body
-
-
-def _poll(check: Callable[[], Any], *, timeout: float, interval: float = 0.1) -> Any:
-    """Call `check` until it returns something other than None, or `timeout` passes (→ None)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result is not None:
-            return result
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(interval)
 
 
 def _free_loopback_ports(count: int) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Callable
 
 from load_manager.errors import (
     BadRequestError,
@@ -43,32 +44,46 @@ class WorkflowStartError(LoadManagerError):
 
 
 def start_run(
-    stores: Stores, starter: ExecutionStarter, caller: Caller, test_id: str, request: StartRunRequest, idempotency_key: str | None
+    stores: Stores,
+    starter: Callable[[], ExecutionStarter],
+    caller: Caller,
+    test_id: str,
+    request: StartRunRequest,
+    idempotency_key: str | None,
 ) -> tuple[Run, bool]:
-    """Returns (run, created). A repeated Idempotency-Key returns the first run, created=False."""
-    test = load_tests.get(stores, caller, test_id)
-    run_id = new_id()
-    if idempotency_key is not None:
-        if not IDEMPOTENCY_KEY.match(idempotency_key):
-            raise BadRequestError("Idempotency-Key must be 1-64 printable ASCII characters", code="InvalidIdempotencyKey")
-        fingerprint = hashlib.sha256(
-            json.dumps([test_id, request.model_dump(mode="json", exclude_none=True)], sort_keys=True).encode()
-        ).hexdigest()
-        now = now_ms()
-        record = stores.idempotency.claim(
-            caller.account_id, IdempotencyRecord(idempotency_key, fingerprint, run_id, now + IDEMPOTENCY_TTL_MS), now
-        )
-        if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different request")
-        run_id = record.run_id
-        existing = stores.runs.get(caller.account_id, run_id)
-        if existing is not None:
-            return _ensure_started(stores, starter, existing), False
+    """Returns (run, created). A repeated Idempotency-Key returns the first run, created=False.
 
-    run = _new_run(stores, caller, test, run_id, request)
-    if not stores.runs.insert(run):  # a concurrent retry with the same key inserted it first
-        return _ensure_started(stores, starter, stores.runs.get(caller.account_id, run_id)), False
-    return _ensure_started(stores, starter, run), True
+    The key is only claimed once the request is known to be good: a rejected request leaves no
+    trace, and the client may correct it and retry with the same key.
+    """
+    test = load_tests.get(stores, caller, test_id)
+    if idempotency_key is None:
+        run = _new_run(stores, caller, test, new_id(), request)
+        stores.runs.insert(run)
+        return _ensure_started(stores, starter, run), True
+
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise BadRequestError("Idempotency-Key must be 1-64 printable ASCII characters", code="InvalidIdempotencyKey")
+    fingerprint = hashlib.sha256(
+        json.dumps([test_id, request.model_dump(mode="json", exclude_none=True)], sort_keys=True).encode()
+    ).hexdigest()
+    now = now_ms()
+    record = stores.idempotency.get(caller.account_id, idempotency_key, now)
+    if record is None:
+        run = _new_run(stores, caller, test, new_id(), request)
+        record = stores.idempotency.claim(
+            caller.account_id, IdempotencyRecord(idempotency_key, fingerprint, run.id, now + IDEMPOTENCY_TTL_MS), now
+        )
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different request")
+    existing = stores.runs.get(caller.account_id, record.run_id)
+    if existing is None:
+        # Ours, or a claimer that died before inserting its run: insert it under the recorded id.
+        run = _new_run(stores, caller, test, record.run_id, request)
+        if stores.runs.insert(run):
+            return _ensure_started(stores, starter, run), True
+        existing = stores.runs.get(caller.account_id, record.run_id)
+    return _ensure_started(stores, starter, existing), False
 
 
 def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRunRequest) -> Run:
@@ -114,12 +129,12 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
     )
 
 
-def _ensure_started(stores: Stores, starter: ExecutionStarter, run: Run) -> Run:
+def _ensure_started(stores: Stores, starter: Callable[[], ExecutionStarter], run: Run) -> Run:
     """Start the run's execution unless it has one. Safe to repeat: the execution name is the run id."""
     if run.execution_arn or run.status != "Pending":
         return run
     try:
-        arn = starter.start(run)
+        arn = starter().start(run)  # a misconfigured starter fails the run too, not the request
     except Exception as exc:
         reason = f"could not start the run workflow: {exc}"
         stores.runs.transition(

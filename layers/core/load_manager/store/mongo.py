@@ -299,6 +299,10 @@ class MongoIdempotencyStore:
     def __init__(self, db):
         self.collection = db.idempotency_keys
 
+    def get(self, account_id: str, key: str, now: int) -> IdempotencyRecord | None:
+        doc = self.collection.find_one({"accountId": account_id, "key": key, "expiresAt": {"$gt": now}})
+        return _idempotency_record(doc) if doc else None
+
     def claim(self, account_id: str, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
         from datetime import datetime, timezone
 
@@ -319,7 +323,11 @@ class MongoIdempotencyStore:
             )
         except DuplicateKeyError:
             doc = self.collection.find_one({"accountId": account_id, "key": record.key})
-        return IdempotencyRecord(key=doc["key"], fingerprint=doc["fingerprint"], run_id=doc["runId"], expires_at=doc["expiresAt"])
+        return _idempotency_record(doc)
+
+
+def _idempotency_record(doc: dict[str, Any]) -> IdempotencyRecord:
+    return IdempotencyRecord(key=doc["key"], fingerprint=doc["fingerprint"], run_id=doc["runId"], expires_at=doc["expiresAt"])
 
 
 def build_mongo_stores(db):

@@ -128,6 +128,10 @@ class IdempotencyRecord:
 
 
 class IdempotencyStore(Protocol):
+    def get(self, account_id: str, key: str, now: int) -> IdempotencyRecord | None:
+        """The live record for `key`, if any."""
+        ...
+
     def claim(self, account_id: str, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
         """Store `record` unless a live record for the key exists; return whichever is in force."""
         ...

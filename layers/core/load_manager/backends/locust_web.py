@@ -1,0 +1,131 @@
+"""Locust's web API, as every backend drives it: the local one on loopback, ecs on the master task's IP.
+
+What the API does not say, and both backends must respect:
+- it is form-encoded (`POST /swarm` takes `user_count`, `spawn_rate`, `host` as a form, like the UI);
+- `/swarm` answers `success` for a swarm that never starts (a master with no worker yet, a user
+  class that raises in `on_start`…): only the `state` of `/stats/requests` confirms the load;
+- `/stats/requests` is memoized for ~2 s, and a master hears from each worker every ~3 s: after the
+  load stops, wait out both before reading final numbers;
+- a new `/swarm` (or `/stats/reset`) wipes the stats: collect first.
+
+`requests` is the only dependency (no boto3, no Locust): this module is imported by Lambdas.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import requests
+
+from .base import LOAD_ACTIVE_STATES, STATE_READY, STATE_STOPPED, BackendError
+
+STATS_CACHE_SECONDS = 2.0  # Locust memoizes GET /stats/requests for this long
+WORKER_REPORT_SECONDS = 3.0  # workers push their stats to the master this often
+# After the load stops on a master: every worker's last report, then a fresh (uncached) answer.
+SETTLE_SECONDS = WORKER_REPORT_SECONDS + STATS_CACHE_SECONDS + 0.5
+API_TIMEOUT = (1.0, 5.0)  # (connect, read) seconds for ordinary web API calls
+REPORT_TIMEOUT = (1.0, 30.0)  # the HTML report is rendered on demand, about 1 MB
+PROBE_TIMEOUT = (0.5, 2.0)  # "is it up yet?"
+
+
+class SwarmRefusedError(BackendError):
+    """`POST /swarm` answered `success: false` (bad arguments, no user class…)."""
+
+
+class LocustWebApi:
+    """One Locust master's (or single process's) web API at `base_url`.
+
+    `unreachable` is called when a request cannot reach Locust at all (connection refused, timeout):
+    a backend uses it to check whether Locust is still alive and raise `LocustCrashedError` if not.
+    If it returns, a plain `BackendError` is raised."""
+
+    def __init__(self, base_url: str, *, unreachable: Callable[[], None] | None = None):
+        self.base_url = base_url.rstrip("/")
+        self._unreachable = unreachable
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", API_TIMEOUT)
+        try:
+            response = requests.request(method, self.base_url + path, **kwargs)
+        except requests.RequestException as exc:
+            if self._unreachable is not None:
+                self._unreachable()
+            raise BackendError(f"Locust's web API failed on {method} {path}: {exc}") from exc
+        if not response.ok:
+            raise BackendError(f"Locust's web API answered {response.status_code} to {method} {path}")
+        return response
+
+    def stats(self) -> dict[str, Any]:
+        """`GET /stats/requests` (parse it with LiveStats / FinalResults)."""
+        return json_object(self.call("GET", "/stats/requests"))
+
+    def answers(self) -> bool:
+        """True once the web API serves stats; never raises."""
+        try:
+            return requests.get(f"{self.base_url}/stats/requests", timeout=PROBE_TIMEOUT).ok
+        except requests.RequestException:
+            return False
+
+    def swarm(self, users: int, spawn_rate: float, host: str) -> None:
+        """Ask for a swarm. Success only means "accepted": confirm with `state` (see the module doc).
+        No run_time: whoever drives the run owns its deadline."""
+        form = {"user_count": users, "spawn_rate": spawn_rate, "host": host}
+        answer = json_object(self.call("POST", "/swarm", data=form))
+        if not answer.get("success"):
+            raise SwarmRefusedError(f"Locust refused to swarm: {answer.get('message')}")
+
+    def stop(self, *, timeout: float) -> None:
+        # A master answers only once every worker has stopped its users: allow for it.
+        self.call("POST", "/stop", timeout=(API_TIMEOUT[0], timeout))
+
+    def report(self) -> str | None:
+        # `download=1` renders the report without its "download" link, which would point here.
+        return self.call("GET", "/stats/report", params={"download": "1"}, timeout=REPORT_TIMEOUT).text or None
+
+    def final_stats(
+        self, *, workers: int, stop_timeout: float, settle_seconds: float = SETTLE_SECONDS, interval: float = 0.5
+    ) -> dict[str, Any]:
+        """Stats once the load has stopped and the numbers can no longer move (stops it if needed)."""
+        stop_requested = False
+
+        def stopped_payload() -> dict[str, Any] | None:
+            nonlocal stop_requested
+            payload = self.stats()
+            if payload.get("state") in LOAD_ACTIVE_STATES and not stop_requested:
+                self.stop(timeout=stop_timeout)
+                stop_requested = True
+            # `ready`: no swarm ever ran, so what is there is all there will be.
+            return payload if payload.get("state") in (STATE_STOPPED, STATE_READY) else None
+
+        payload = poll(stopped_payload, timeout=stop_timeout, interval=interval)
+        if payload is None:
+            raise BackendError(f"Locust did not stop within {stop_timeout:g} s")
+        if workers > 1 and settle_seconds > 0:
+            # Stopped workers still push their last samples on their next report tick, and the
+            # master's answer is cached: wait out both, then read the settled numbers.
+            time.sleep(settle_seconds)
+            payload = self.stats()
+        return payload
+
+
+def json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise BackendError(f"Locust's web API answered something not JSON: {response.text[:200]!r}") from exc
+    if not isinstance(body, dict):
+        raise BackendError("Locust's web API answered JSON that is not an object")
+    return body
+
+
+def poll(check: Callable[[], Any], *, timeout: float, interval: float = 0.1) -> Any:
+    """Call `check` until it returns something other than None, or `timeout` passes (→ None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result is not None:
+            return result
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
