@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, build_resolver, current_caller, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, responses
 from load_manager.models import ClusterConfig, ClusterPage, PutClusterRequest
-from load_manager.observability import logger
 from load_manager.orchestration import clusters
 from load_manager.store import get_stores
 
@@ -41,10 +39,4 @@ def delete_cluster(clusterId: str) -> Response[None]:  # noqa: N803
     return Response(status_code=204)
 
 
-app = build_resolver()
-app.include_router(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+app, lambda_handler = api_function(router)

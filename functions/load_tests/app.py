@@ -7,12 +7,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, build_resolver, current_caller, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
 from load_manager.models import CreateLoadTestRequest, Health, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.models import ScopeId
-from load_manager.observability import logger
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.services import load_tests
 from load_manager.store import get_stores
@@ -70,10 +68,4 @@ def delete_load_test(testId: str) -> Response[None]:  # noqa: N803
     return Response(status_code=204)
 
 
-app = build_resolver()
-app.include_router(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+app, lambda_handler = api_function(router)

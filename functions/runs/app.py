@@ -7,11 +7,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, build_resolver, current_caller, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
 from load_manager.models import MetricsPage, Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
-from load_manager.observability import logger
 from load_manager.orchestration import runs
 from load_manager.orchestration.executions import default_starter
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -81,10 +79,4 @@ def stop_run(runId: str) -> Response[Run]:  # noqa: N803
     return json_response(runs.stop_run(get_stores(), current_caller(app), runId), 202)
 
 
-app = build_resolver()
-app.include_router(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+app, lambda_handler = api_function(router)

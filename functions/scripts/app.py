@@ -7,9 +7,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.logging import correlation_paths
 
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, build_resolver, current_caller, error_docs, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, error_docs, json_response, responses
 from load_manager.models import (
     RevisionPage,
     RollbackRequest,
@@ -19,7 +18,6 @@ from load_manager.models import (
     ValidateScriptRequest,
     ValidationReport,
 )
-from load_manager.observability import logger
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.services import scripts
 from load_manager.store import get_stores
@@ -106,10 +104,4 @@ def validate_script(body: ValidateScriptRequest) -> ValidationReport:
     return scripts.validation_report(body.script_content)
 
 
-app = build_resolver()
-app.include_router(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+app, lambda_handler = api_function(router)

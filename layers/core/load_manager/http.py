@@ -6,9 +6,10 @@ Domain errors become `{"code", "message", "details"}` here and nowhere else.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from pydantic import BaseModel
 
@@ -109,6 +110,20 @@ def build_resolver() -> APIGatewayHttpResolver:
         return error_response(404, "RouteNotFound", "no such route")
 
     return app
+
+
+def api_function(router: APIGatewayHttpRouter) -> tuple[APIGatewayHttpResolver, Callable[[dict, Any], dict]]:
+    """An API function's resolver (with the shared error mapping) and its Lambda handler."""
+    from aws_lambda_powertools.logging import correlation_paths
+
+    app = build_resolver()
+    app.include_router(router)
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    def lambda_handler(event: dict, context: Any) -> dict:
+        return app.resolve(event, context)
+
+    return app, lambda_handler
 
 
 def current_caller(app: APIGatewayHttpResolver) -> Caller:
