@@ -1,0 +1,52 @@
+"""Cluster resolution: the seed's GetLocustCluster(account, org, project, env), most specific wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from load_manager.errors import ForbiddenError, UnprocessableError
+from load_manager.identity import Caller
+from load_manager.models import PutClusterRequest
+from load_manager.orchestration.clusters import put_cluster, resolve_cluster
+
+ADMIN = Caller(subject="a", email="admin@example.com", account_id="acct", groups=frozenset({"load-manager-admins"}))
+USER = Caller(subject="u", email="user@example.com", account_id="acct", groups=frozenset())
+ECS = {"cluster": "locust", "masterTaskDefinition": "m:1", "workerTaskDefinition": "w:1", "subnets": ["subnet-0a1b"], "securityGroups": ["sg-0a1b"]}
+
+
+def put(stores, **scope):
+    body = {"backend": "ecs", "ecs": ECS, **scope}
+    return put_cluster(stores, ADMIN, PutClusterRequest.model_validate(body))
+
+
+def test_most_specific_configuration_wins(stores):
+    account = put(stores, maxWorkers=4)
+    org = put(stores, orgId="o1", maxWorkers=8)
+    project = put(stores, orgId="o1", projectId="p1", maxWorkers=16)
+    env = put(stores, orgId="o1", projectId="p1", envId="prod", maxWorkers=32)
+    assert resolve_cluster(stores, "acct", "o1", "p1", "prod").id == env.id
+    assert resolve_cluster(stores, "acct", "o1", "p1", "staging").id == project.id
+    assert resolve_cluster(stores, "acct", "o1", "p2", "prod").id == org.id
+    assert resolve_cluster(stores, "acct", "o2", None, None).id == account.id
+    assert resolve_cluster(stores, "acct", None, None, "prod").id == account.id
+
+
+def test_no_configuration_falls_back_to_the_deployment_default(stores):
+    put(stores, orgId="o1")
+    default = resolve_cluster(stores, "other-account", "o1", None, None)
+    assert default.id == "default" and default.backend == "local"  # DEFAULT_CLUSTER_BACKEND
+
+
+def test_put_replaces_the_configuration_of_a_scope(stores):
+    first = put(stores, orgId="o1", maxWorkers=2)
+    second = put(stores, orgId="o1", maxWorkers=6)
+    assert second.id == first.id and [c.max_workers for c in stores.clusters.list("acct")] == [6]
+
+
+def test_writes_need_the_admin_group_and_a_consistent_request(stores):
+    with pytest.raises(ForbiddenError):
+        put_cluster(stores, USER, PutClusterRequest.model_validate({"backend": "local"}))
+    with pytest.raises(UnprocessableError):
+        put_cluster(stores, ADMIN, PutClusterRequest.model_validate({"backend": "ecs"}))  # no ecs settings
+    with pytest.raises(UnprocessableError):
+        put_cluster(stores, ADMIN, PutClusterRequest.model_validate({"backend": "local", "envId": "prod"}))  # env without project
