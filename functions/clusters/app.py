@@ -32,7 +32,7 @@ def put_cluster(body: PutClusterRequest) -> ClusterConfig:
     "/v1/clusters/<clusterId>",
     summary="Delete a cluster configuration (admin)",
     tags=["clusters"],
-    responses=responses(None, *COMMON_ERRORS, 404, status=204, description="Deleted"),
+    responses=responses(None, *COMMON_ERRORS, 404, 409, status=204, description="Deleted"),
 )
 def delete_cluster(clusterId: str) -> Response[None]:  # noqa: N803
     clusters.delete_cluster(get_stores(), current_caller(app), clusterId)

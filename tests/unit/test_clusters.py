@@ -50,3 +50,23 @@ def test_writes_need_the_admin_group_and_a_consistent_request(stores):
         put_cluster(stores, ADMIN, PutClusterRequest.model_validate({"backend": "ecs"}))  # no ecs settings
     with pytest.raises(UnprocessableError):
         put_cluster(stores, ADMIN, PutClusterRequest.model_validate({"backend": "local", "envId": "prod"}))  # env without project
+
+
+def test_a_cluster_in_use_by_an_active_run_cannot_be_deleted(stores):
+    from load_manager.errors import RunActiveError
+    from load_manager.models import Run, StatusChange
+    from load_manager.orchestration.clusters import delete_cluster
+
+    cluster = put(stores, orgId="o1")
+    run = Run(
+        id="r" * 32, account_id="acct", load_test_id="t" * 32, status="Running",
+        status_history=[StatusChange(status="Running", at=1, actor="system")], script_revision_id="x", revision_number=1,
+        script_sha256="0" * 64, target_url="http://127.0.0.1:9", target_users=1, spawn_rate=1, duration_seconds=10, workers=1,
+        cluster_id=cluster.id, created_at=1, created_by="a",
+    )
+    stores.runs.insert(run)
+    with pytest.raises(RunActiveError):
+        delete_cluster(stores, ADMIN, cluster.id)
+    stores.runs.transition("acct", run.id, {"Running"}, StatusChange(status="Finished", at=2, actor="system"))
+    delete_cluster(stores, ADMIN, cluster.id)
+    assert stores.clusters.list("acct") == []

@@ -409,7 +409,8 @@ class EcsLocustBackend:
         ]  # fmt: skip
 
     def _worker_command(self, master_ip: str) -> list[str]:
-        # `-f -`: the worker asks the master for the locustfile (it retries until the master is up).
+        # `-f -`: the worker asks the master for the locustfile over 5557, retrying for up to 5 minutes
+        # (Locust's CONNECT_TIMEOUT x CONNECT_RETRY_COUNT) while the master's container starts.
         return ["--worker", "-f", "-", "--master-host", master_ip, "--master-port", str(self.settings.master_port)]
 
     def _run_tasks(

@@ -8,7 +8,7 @@ GetLocustCluster(accountID, orgID, projectID, envID)). No match: the deployment'
 from __future__ import annotations
 
 from load_manager.config import get_settings
-from load_manager.errors import ClusterNotFoundError, ForbiddenError, UnprocessableError
+from load_manager.errors import ClusterNotFoundError, ForbiddenError, RunActiveError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import new_id, now_ms
 from load_manager.models import ClusterConfig, ClusterPage, PutClusterRequest
@@ -80,5 +80,7 @@ def list_clusters(stores: Stores, caller: Caller) -> ClusterPage:
 
 def delete_cluster(stores: Stores, caller: Caller, cluster_id: str) -> None:
     _require_admin(caller)
+    if any(r.account_id == caller.account_id and r.cluster_id == cluster_id for r in stores.runs.list_active()):
+        raise RunActiveError("a run on this cluster is active; stop it or wait for it to end")
     if not stores.clusters.delete(caller.account_id, cluster_id):
         raise ClusterNotFoundError(f"cluster configuration {cluster_id!r} not found")
