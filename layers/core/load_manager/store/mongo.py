@@ -241,13 +241,18 @@ class MongoRunStore:
     def _conditional(self, account_id: str, run_id: str, statuses, update: dict[str, Any]) -> Run | None:
         from pymongo import ReturnDocument
 
+        # No projection here: mongomock loses the document when a projection meets a filter on a
+        # field the update changes; the internal fields are dropped below instead.
         doc = self.collection.find_one_and_update(
             {"id": run_id, "accountId": account_id, "status": {"$in": sorted(set(statuses))}},
             update,
-            {"_id": False, "clusterHandle": False},
             return_document=ReturnDocument.AFTER,
         )
-        return Run.model_validate(doc) if doc else None
+        if doc is None:
+            return None
+        doc.pop("_id", None)
+        doc.pop("clusterHandle", None)
+        return Run.model_validate(doc)
 
 
 def _run_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +311,6 @@ class MongoIdempotencyStore:
     def claim(self, account_id: str, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
         from datetime import datetime, timezone
 
-        from pymongo import ReturnDocument
         from pymongo.errors import DuplicateKeyError
 
         fields = {
@@ -314,16 +318,15 @@ class MongoIdempotencyStore:
             "expiresAtDate": datetime.fromtimestamp(record.expires_at / 1000, tz=timezone.utc),
         }
         try:
-            # Take over an expired key, or insert a new one; a live key makes the upsert collide.
-            doc = self.collection.find_one_and_update(
-                {"accountId": account_id, "key": record.key, "expiresAt": {"$lte": now}},
-                {"$set": fields},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
+            self.collection.insert_one({"accountId": account_id, "key": record.key, **fields})
+            return record
         except DuplicateKeyError:
-            doc = self.collection.find_one({"accountId": account_id, "key": record.key})
-        return _idempotency_record(doc)
+            pass
+        # The key exists: take it over only if it has expired (the TTL monitor may not have run yet).
+        taken = self.collection.update_one({"accountId": account_id, "key": record.key, "expiresAt": {"$lte": now}}, {"$set": fields})
+        if taken.modified_count == 1:
+            return record
+        return _idempotency_record(self.collection.find_one({"accountId": account_id, "key": record.key}))
 
 
 def _idempotency_record(doc: dict[str, Any]) -> IdempotencyRecord:
