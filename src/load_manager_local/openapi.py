@@ -15,12 +15,16 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+from load_manager.models import GatewayError
 from load_manager_local.functions import load_function, project_root
 from load_manager_local.template import HttpRoute, http_routes
 
 TITLE = "Load Manager API"
 BEARER = "bearerAuth"
 ERROR_REF = "#/components/schemas/ErrorResponse"
+GATEWAY_ERROR_REF = "#/components/schemas/GatewayError"
+# Statuses API Gateway may answer itself, before any Lambda runs, with its own body.
+GATEWAY_STATUSES = ("401", "413")
 # Powertools' own error schemas; our resolver never answers with them (see `_fix_errors`).
 POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ResponseValidationError", "ValidationError")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -84,10 +88,14 @@ def _fix_errors(doc: dict[str, Any]) -> None:
                 if status == "204":
                     response.pop("content", None)
                     continue
-                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                content = response.get("content", {}).get("application/json", {})
+                schema = content.get("schema", {})
                 if schema.get("$ref", "").rsplit("/", 1)[-1] in POWERTOOLS_ERROR_SCHEMAS:
                     schema["$ref"] = ERROR_REF
+                if status in GATEWAY_STATUSES and schema.get("$ref") == ERROR_REF:
+                    content["schema"] = {"anyOf": [{"$ref": ERROR_REF}, {"$ref": GATEWAY_ERROR_REF}]}
     schemas = doc.get("components", {}).get("schemas", {})
+    schemas["GatewayError"] = GatewayError.model_json_schema(by_alias=True)
     for name in POWERTOOLS_ERROR_SCHEMAS:
         # Prune once unreferenced; in this order, ValidationError (used only by the other two) goes last.
         if name in schemas and f'"#/components/schemas/{name}"' not in json.dumps(doc):

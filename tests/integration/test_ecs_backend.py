@@ -24,7 +24,9 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 from moto import mock_aws
+from moto.moto_api import state_manager
 
 from load_manager.backends.base import (
     ClusterHandle,
@@ -194,8 +196,14 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield
+    # moto's tasks otherwise jump to their last state (STOPPED) the first time they are read: keep
+    # them RUNNING until StopTask, as a healthy Fargate task stays.
+    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
+    try:
+        with mock_aws():
+            yield
+    finally:
+        state_manager.unset_transition("ecs::task")
 
 
 @pytest.fixture
@@ -204,6 +212,9 @@ def infra(aws) -> dict[str, Any]:
     (as deploy/ecs-resources.yaml defines them), their IAM roles and the scripts bucket."""
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    # As Fargate VPCs usually have it (and moto's task ENIs need it for their private DNS name).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName="locust", Description="Locust tasks", VpcId=vpc)["GroupId"]
 
@@ -345,7 +356,9 @@ def test_is_a_locust_backend(backend):
 
 def test_launch_uploads_the_script_and_runs_the_master(settings, infra, spec, run_task_calls):
     calls, session = run_task_calls
-    backend = make_backend(settings, ecs_client=session.client("ecs"), s3_client=session.client("s3"))
+    # Injected clients are used as given: S3 must sign with SigV4, as the backend's own client does.
+    s3 = session.client("s3", config=Config(signature_version="s3v4"))
+    backend = make_backend(settings, ecs_client=session.client("ecs"), s3_client=s3)
     handle = backend.launch(spec)
     try:
         details = handle.details
@@ -403,6 +416,8 @@ def test_begin_starts_the_workers_once_then_swarms(backend, infra, fake, spec):
         backend.begin(handle, spec)
 
         assert handle.details["master_ip"] == "127.0.0.1"
+        master = _tasks(infra["ecs"], [handle.details["master_task_arn"]])[handle.details["master_task_arn"]]
+        assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in _command(master)[1]  # the backend's own S3 client signs SigV4
         assert handle.web_url == f"http://127.0.0.1:{fake.port}"
         workers = _running_workers(infra["ecs"])
         assert sorted(workers) == sorted(handle.details["worker_task_arns"]) and len(workers) == 3

@@ -121,9 +121,25 @@ def api_function(router: APIGatewayHttpRouter) -> tuple[APIGatewayHttpResolver, 
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     def lambda_handler(event: dict, context: Any) -> dict:
-        return app.resolve(event, context)
+        return _reject_non_json_body(event) or app.resolve(event, context)
 
     return app, lambda_handler
+
+
+def _reject_non_json_body(event: dict) -> dict | None:
+    """415 for a body that is not JSON, before Powertools tries to parse it as a form (a multipart
+    type without a boundary makes it raise). Normalises the media type's case for it too."""
+    if not event.get("body"):
+        return None
+    headers = event.get("headers") or {}
+    name = next((k for k in headers if k.lower() == "content-type"), None)
+    media = (headers.get(name) or "").split(";")[0].strip().lower() if name else ""
+    if media in ("", "application/json"):
+        if name:
+            headers[name] = "application/json"
+        return None
+    body = ErrorResponse(code="UnsupportedMediaType", message="send the body as JSON with Content-Type: application/json")
+    return {"statusCode": 415, "headers": {"Content-Type": JSON}, "body": body.model_dump_json(by_alias=True, exclude_none=True)}
 
 
 def current_caller(app: APIGatewayHttpResolver) -> Caller:

@@ -41,6 +41,12 @@ class ErrorResponse(ApiModel):
     details: Any | None = Field(default=None, description="Structured details (validation errors, line/column)")
 
 
+class GatewayError(ApiModel):
+    """What API Gateway itself answers (a rejected token: 401; a body over 10 MB: 413)."""
+
+    message: str
+
+
 # ---- load tests ---------------------------------------------------------------------------------
 
 
