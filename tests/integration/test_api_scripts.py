@@ -125,7 +125,7 @@ BAD_INPUTS = [
     ("negative users", "PATCH", "/v1/load-tests/{tid}", {"defaultUsers": -1}, "", 422, "ValidationError"),
     ("huge users", "PATCH", "/v1/load-tests/{tid}", {"defaultUsers": 10**12}, "", 422, "ValidationError"),
     ("huge duration", "PATCH", "/v1/load-tests/{tid}", {"defaultDurationSeconds": 10**30}, "", 422, "ValidationError"),
-    ("null name", "PATCH", "/v1/load-tests/{tid}", {"name": None}, "", 400, "NotNullable"),
+    ("null name", "PATCH", "/v1/load-tests/{tid}", {"name": None}, "", 422, "ValidationError"),
     ("empty patch", "PATCH", "/v1/load-tests/{tid}", {}, "", 400, "EmptyUpdate"),
     ("bad target url", "PATCH", "/v1/load-tests/{tid}", {"targetUrl": "ftp://x"}, "", 422, "ValidationError"),
     ("unknown test", "GET", "/v1/load-tests/" + "0" * 32, None, "", 404, "LoadTestNotFound"),

@@ -68,9 +68,11 @@ class CreateLoadTestRequest(LoadSettings):
 
 
 class UpdateLoadTestRequest(LoadSettings):
-    """PATCH: only the fields sent change; null clears an optional field."""
+    """PATCH: only the fields sent change; null clears an optional field (never the name)."""
 
-    name: Name | None = None
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid", json_schema_extra={"minProperties": 1})
+
+    name: Name = None  # type: ignore[assignment] - absent means unchanged; null is refused
     description: Description | None = None
     target_url: TargetUrl | None = None
     org_id: ScopeId | None = None

@@ -46,17 +46,11 @@ def list_page(stores: Stores, caller: Caller, project_id: str | None, limit: int
     return LoadTestPage(items=page, next_cursor=encode_cursor([page[-1].created_at, page[-1].id]) if more else None)
 
 
-NOT_NULLABLE = {"name"}
-
-
 def update(stores: Stores, caller: Caller, test_id: str, request: UpdateLoadTestRequest) -> LoadTest:
     get(stores, caller, test_id)
     changes = {field: getattr(request, field) for field in request.model_fields_set}
     if not changes:
         raise BadRequestError("the body changes nothing: send at least one field", code="EmptyUpdate")
-    nulled = sorted(f for f in NOT_NULLABLE if f in changes and changes[f] is None)
-    if nulled:
-        raise BadRequestError(f"{', '.join(nulled)} cannot be null", code="NotNullable")
     changes |= {"updated_at": now_ms(), "updated_by": caller.actor}
     test = stores.load_tests.update(caller.account_id, test_id, changes)
     if test is None:
