@@ -63,7 +63,7 @@ class CreateLoadTestRequest(LoadSettings):
     org_id: ScopeId | None = None
     project_id: ScopeId | None = None
     env_id: ScopeId | None = None
-    script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8")
+    script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8", json_schema_extra={"contentEncoding": "base64"})
     script_description: Description | None = Field(default=None, description='Revision 1 description ("Initial version")')
 
 
@@ -116,7 +116,7 @@ class LoadTestPage(Page[LoadTest]):
 
 
 class UpdateScriptRequest(RequestModel):
-    script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8")
+    script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8", json_schema_extra={"contentEncoding": "base64"})
     description: Description | None = None
 
 
@@ -130,7 +130,7 @@ class RollbackRequest(RequestModel):
 
 
 class ValidateScriptRequest(RequestModel):
-    script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8")
+    script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8", json_schema_extra={"contentEncoding": "base64"})
 
 
 class SyntaxErrorDetail(ApiModel):
