@@ -1,6 +1,7 @@
 """Locust backends: how a run's Locust cluster is started, watched, collected and torn down.
 
-`base` is the port (stdlib only); `local` runs real Locust processes on this machine.
+`base` is the port (stdlib only); `local` runs real Locust processes on this machine; `ecs` runs a
+Fargate master and workers; `locust_web` is the client of Locust's web API both use.
 """
 
 from __future__ import annotations

@@ -33,10 +33,6 @@ from load_manager.store import Stores
 SYSTEM = "system"
 
 
-class RunNotReadyError(Exception):
-    """Transient: the step should be retried (the name is matched by the state machine's Retry)."""
-
-
 class RunDeadlineExceededError(Exception):
     """The run outlived its duration plus the margin: it is failed, whatever Locust says."""
 
