@@ -12,10 +12,12 @@ with Popen: the Popen call to the first request at the target, then the process 
 
 Context (no target), to tell where a miss comes from: `backend_only` drives the product's local
 backend (`LocalLocustBackend.launch` + `begin`: Locust with its web UI, wait for the web API, POST
-/swarm) from the bench process without the control plane, and each Load Manager sample is split
-by the run's status history (POST → Starting → first request → Running).
+/swarm) from the bench process without the control plane; `autostart_what_if` starts Locust by hand
+with its web UI and `--autostart -u N -r N` (a launch that needs no web API round trip to swarm);
+each Load Manager sample is split by the run's status history (POST → Starting → first request →
+Running).
 
-The three kinds alternate, their order rotated each repetition, after one discarded warm-up round;
+The four kinds alternate, their order rotated each repetition, after one discarded warm-up round;
 medians and the median of paired ratios are reported.
 
 Also the shared plumbing of the run benchmarks (`run_throughput` imports it): the in-process timed
@@ -30,6 +32,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -318,10 +321,18 @@ class Client:
 
 def raw_locust(
     script: Path, host: str, users: int, *, log_path: Path, processes: int = 1, run_time_s: int | None = None,
-    csv_prefix: Path | None = None,
+    csv_prefix: Path | None = None, web_ui_autostart: bool = False,
 ) -> subprocess.Popen:
-    """`python -m locust --headless` by hand, in its own process group (stop it with stop_group)."""
-    cmd = [venv_python(), "-m", "locust", "--headless", "-f", str(script), "--host", host, "-u", str(users), "-r", str(users)]
+    """`python -m locust --headless` by hand, in its own process group (stop it with stop_group).
+    `web_ui_autostart`: instead of --headless, keep the web UI on a free loopback port and pass
+    `--autostart` (Locust swarms as soon as it is up, as headless does, and still serves its API)."""
+    mode = ["--headless"]
+    if web_ui_autostart:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        mode = ["--autostart", "--web-host", "127.0.0.1", "--web-port", str(port)]
+    cmd = [venv_python(), "-m", "locust", *mode, "-f", str(script), "--host", host, "-u", str(users), "-r", str(users)]
     if processes > 1:
         cmd += ["--processes", str(processes)]
     if run_time_s is not None:
@@ -371,10 +382,10 @@ def _lm_sample(client: Client, target: TimedTarget, test_id: str) -> dict[str, A
     }
 
 
-def _raw_sample(script: Path, target: TimedTarget, log_path: Path) -> dict[str, Any]:
+def _raw_sample(script: Path, target: TimedTarget, log_path: Path, *, web_ui_autostart: bool = False) -> dict[str, Any]:
     target.reset()
     t0 = time.monotonic()
-    proc = raw_locust(script, target.url, USERS, log_path=log_path)
+    proc = raw_locust(script, target.url, USERS, log_path=log_path, web_ui_autostart=web_ui_autostart)
     try:
         first = target.wait_first(timeout=60)
     finally:
@@ -409,8 +420,8 @@ def _backend_sample(script: str, target: TimedTarget, base_dir: Path, n: int) ->
 def run(quick: bool) -> list[dict]:
     use_project_tree()
     reps = 3 if quick else 5
-    log(f"run_start_latency: {reps} repetitions + 1 warm-up of Load Manager / raw Locust / backend only, {USERS} users")
-    samples: dict[str, list[dict]] = {"lm": [], "raw": [], "backend": []}
+    log(f"run_start_latency: {reps} repetitions + 1 warm-up of Load Manager / raw Locust / backend only / autostart, {USERS} users")
+    samples: dict[str, list[dict]] = {"lm": [], "raw": [], "backend": [], "autostart": []}
     backend_error: str | None = None
     target = TimedTarget()
     try:
@@ -425,7 +436,7 @@ def run(quick: bool) -> list[dict]:
                 with serve(tmp) as srv:
                     client = Client(srv)
                     test_id = client.create_test("bench-start-latency", target.url, START_SCRIPT)
-                    kinds = ["lm", "raw", "backend"]
+                    kinds = ["lm", "raw", "backend", "autostart"]
                     for rep in range(reps + 1):  # rep 0 warms caches (.pyc, page cache); discarded
                         shift = rep % len(kinds)
                         for kind in kinds[shift:] + kinds[:shift]:
@@ -433,6 +444,8 @@ def run(quick: bool) -> list[dict]:
                                 sample = _lm_sample(client, target, test_id)
                             elif kind == "raw":
                                 sample = _raw_sample(script, target, tmp / "raw" / "locust.log")
+                            elif kind == "autostart":
+                                sample = _raw_sample(script, target, tmp / "raw" / "locust.log", web_ui_autostart=True)
                             else:
                                 if backend_error:
                                     continue
@@ -468,6 +481,7 @@ def run(quick: bool) -> list[dict]:
         "first_request_before_running_s": round(-median(first_after_running), 4) if first_after_running else None,
     }
     backend = [s["seconds"] for s in samples["backend"]]
+    autostart = [s["seconds"] for s in samples["autostart"]]
     details: dict[str, Any] = {
         "users": USERS,
         "spawn_rate": USERS,
@@ -486,6 +500,12 @@ def run(quick: bool) -> list[dict]:
             "begin_returned_s": med("backend", "begin_returned_s"),
             "ratio_to_raw": round(median(backend) / median(raw), 4) if backend else None,
             "error": backend_error,
+        },
+        "autostart_what_if": {
+            "note": "context, no target: Locust started by hand with its web UI and `--autostart -u N -r N` "
+            "(what the local backend could launch, so the swarm needs no web API round trip); Popen to first request",
+            "median_s": round(median(autostart), 4),
+            "ratio_to_raw": round(paired_ratio(autostart, raw), 4),
         },
         "clock": "time.monotonic() of the bench process for both ends; the target runs in the bench process",
     }

@@ -1,9 +1,9 @@
 """Run throughput: requests per second of a run through Load Manager vs. raw Locust, same load.
 
-Measured: a 30 s run (10 s with --quick) of 20 users (spawn rate 20) started with
+Measured: a 30 s run (10 s with --quick) of 50 users (spawn rate 50) started with
 `POST /v1/load-tests/{id}/runs` on a running `load-manager serve` (local backend, in-process state
 machine, MIN_POLL_SECONDS=1 unless set), `workers` = 1 (one Locust process) and 2 (`--processes 2`).
-Anchor: raw `python -m locust --headless -f <same script> --host <target> -u 20 -r 20 -t 30s
+Anchor: raw `python -m locust --headless -f <same script> --host <target> -u 50 -r 50 -t 30s
 --csv …` with `--processes` equal to the workers, started by hand.
 
 Two ways to count, each its own figure:
@@ -12,9 +12,11 @@ Two ways to count, each its own figure:
 - as Locust reports it: the run's `summary.rps` vs. raw Locust's Aggregated `Requests/s` (--csv),
   which Locust computes the same way (requests / (last request - start)).
 
-The script waits `between(0.01, 0.02)` between requests, so 20 users would ask for ~1,300 req/s:
-more than one Locust process can send here, so throughput is CPU-bound and what Load Manager takes
-from the CPU (serve's polling, its SQLite writes, Locust's web UI) shows. Caveat: the machine's
+The script waits `between(0.01, 0.02)` between requests, so 50 users ask for ~3,300 req/s: more
+than Locust can send here (one process tops out near 2,000 req/s on a core; with two worker
+processes Locust and the target fill both cores), so throughput is CPU-bound and what Load Manager
+takes from the CPU (serve's polling, its SQLite writes, Locust's web UI) shows. With 20 users the
+run is wait-bound instead (~1,150 of the ~1,330 req/s asked for), which would hide that cost. Caveat: the machine's
 cores are shared by the target, Locust and serve (and anything else running), so the absolute
 numbers mean nothing elsewhere; `details.cpu` says who used how much.
 
@@ -36,7 +38,7 @@ from benchlib import figure, log, median, paired_ratio, use_project_tree
 from run_start_latency import Client, TimedTarget, kill_processes_under, log_tail, proc_cpu_seconds, raw_locust, serve, stop_group
 
 TARGET_MIN_RATIO = 0.95
-USERS = 20
+USERS = 50
 
 THROUGHPUT_SCRIPT = """\
 from locust import HttpUser, between, task
@@ -111,7 +113,7 @@ def _raw_sample(script: Path, target: TimedTarget, workers: int, duration_s: int
 def run(quick: bool) -> list[dict]:
     use_project_tree()
     duration_s = 10 if quick else 30
-    plan = {1: 2, 2: 1} if quick else {1: 3, 2: 2}  # workers -> pairs
+    plan = {1: 2, 2: 1} if quick else {1: 3, 2: 3}  # workers -> pairs
     log(f"run_throughput: {USERS} users, {duration_s} s runs, pairs per worker count {plan}, Load Manager vs raw Locust")
     samples: dict[int, dict[str, list[dict]]] = {w: {"lm": [], "raw": []} for w in plan}
     load_before = os.getloadavg()
