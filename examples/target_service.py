@@ -64,6 +64,9 @@ def _path_template(path: str) -> str:
 
 
 class TargetHandler(BaseHTTPRequestHandler):
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle holds the second until the
+    # client's delayed ACK (~40 ms) on every keep-alive request.
+    disable_nagle_algorithm = True
     # HTTP/1.1 keeps connections alive, as a real service would (every response sets Content-Length).
     protocol_version = "HTTP/1.1"
     server_version = "LoadManagerTarget/1.0"

@@ -133,14 +133,17 @@ class LocalLocustBackend:
             raise
 
     def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
-        """Wait for Locust's web API and workers, start the swarm, and confirm the load is on.
+        """Wait for Locust's web API and confirm the load is on.
 
-        Idempotent: a retried call on a cluster whose load is already active changes nothing.
+        Locust starts the load itself (`--autostart`, after its `--processes` workers connect), so
+        the first request is not held back by our probing. Should it still be idle (a Locust that
+        ignored autostart), the swarm is started through the web API. Idempotent: a retried call on
+        a cluster whose load is already active changes nothing.
         """
         try:
             handle.details["pid"] = handle.details.get("pid") or self._wait_for_locust_pid(handle)
             self._wait_for_web_api(handle)
-            if LiveStats.from_locust_json(self._stats_payload(handle)).load_active:
+            if self._load_becomes_active(handle, timeout=self._swarm_timeout + (self._workers_timeout if spec.workers > 1 else 0)):
                 return
             if spec.workers > 1:
                 self._wait_for_workers(handle, spec.workers)
@@ -215,12 +218,14 @@ class LocalLocustBackend:
             "--web-host", LOOPBACK,
             "--web-port", str(details["web_port"]),
         ]  # fmt: skip
+        # The web UI stays (we read stats and stop through it); no -t: the orchestrator owns the deadline.
+        command += ["--autostart", "-u", str(spec.users), "-r", f"{spec.spawn_rate:g}"]
         if spec.workers > 1:
-            # `--processes N` forks N workers under this master. The master port must be private
-            # too: the default (5557) would collide with any other cluster on this machine.
+            # `--processes N` forks N workers under this master (autostart waits for all N). The
+            # master port must be private too: the default (5557) would collide with any other cluster.
             port = str(details["master_port"])
-            command += ["--processes", str(spec.workers), "--master-bind-host", LOOPBACK,
-                        "--master-bind-port", port, "--master-port", port]  # fmt: skip
+            command += ["--processes", str(spec.workers), "--expect-workers", str(spec.workers),
+                        "--master-bind-host", LOOPBACK, "--master-bind-port", port, "--master-port", port]  # fmt: skip
         return command
 
     def _wait_for_locust_pid(self, handle: ClusterHandle) -> int:
@@ -229,7 +234,7 @@ class LocalLocustBackend:
                 raise self._start_error(handle, "Locust exited during start")
             return _read_int(handle.details["pid_path"])
 
-        pid = _poll(recorded_pid, timeout=10.0)
+        pid = _poll(recorded_pid, timeout=10.0, interval=0.01)
         if pid is None:
             raise self._start_error(handle, "Locust's process did not start within 10 s")
         return pid
@@ -239,7 +244,8 @@ class LocalLocustBackend:
             self._fail_if_exited(handle)
             return self._api(handle).answers() or None
 
-        if not _poll(answered, timeout=self._web_api_timeout, interval=0.2):
+        # A refused loopback connection costs microseconds: probe often, the first request waits on it.
+        if not _poll(answered, timeout=self._web_api_timeout, interval=0.02):
             message = f"Locust's web API did not answer within {self._web_api_timeout:g} s"
             raise self._start_error(handle, message)
 
@@ -259,13 +265,16 @@ class LocalLocustBackend:
         except SwarmRefusedError as exc:
             raise self._start_error(handle, str(exc)) from exc
 
-    def _wait_until_load_active(self, handle: ClusterHandle) -> None:
-        # /swarm's success only means the request was accepted; the state says whether users spawn.
+    def _load_becomes_active(self, handle: ClusterHandle, timeout: float) -> bool:
         def active() -> bool | None:
             self._fail_if_exited(handle)
             return self._stats_payload(handle).get("state") in LOAD_ACTIVE_STATES or None
 
-        if not _poll(active, timeout=self._swarm_timeout, interval=0.25):
+        return bool(_poll(active, timeout=timeout, interval=0.1))
+
+    def _wait_until_load_active(self, handle: ClusterHandle) -> None:
+        # /swarm's success only means the request was accepted; the state says whether users spawn.
+        if not self._load_becomes_active(handle, timeout=self._swarm_timeout):
             raise self._start_error(handle, f"the swarm did not start within {self._swarm_timeout:g} s")
 
     def _fail_if_exited(self, handle: ClusterHandle) -> None:

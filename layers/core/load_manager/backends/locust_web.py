@@ -61,9 +61,11 @@ class LocustWebApi:
         return json_object(self.call("GET", "/stats/requests"))
 
     def answers(self) -> bool:
-        """True once the web API serves stats; never raises."""
+        """True once the web API answers; never raises. Probes /worker-count, not /stats/requests:
+        Locust caches the stats for 2 s, and a probe made before the load starts would pin the
+        cached "ready" state for that long."""
         try:
-            return requests.get(f"{self.base_url}/stats/requests", timeout=PROBE_TIMEOUT).ok
+            return requests.get(f"{self.base_url}/worker-count", timeout=PROBE_TIMEOUT).ok
         except requests.RequestException:
             return False
 

@@ -126,10 +126,10 @@ def finalize_run(stores: Stores, event: dict[str, Any]) -> dict[str, Any]:
         if backend and handle:
             backend.teardown(handle)
         return _state(run, done=True)
-    fields: dict[str, Any] = {"ended_at": now_ms()}
+    fields: dict[str, Any] = {"ended_at": now_ms()}  # the load stops now; collecting takes a while
     if backend and handle:
         results = backend.collect(handle)  # stops the load, then reads the final stats
-        fields |= _final_fields(run, results)
+        fields |= _final_fields(run, results, load_ended_at=fields["ended_at"])
         if results.html_report:
             from load_manager.orchestration.reports import save_report
 
@@ -199,14 +199,14 @@ def _sample(run_id: str, now: int, stats: LiveStats) -> MetricsSample:
     )
 
 
-def _final_fields(run: Run, results: FinalResults) -> dict[str, Any]:
+def _final_fields(run: Run, results: FinalResults, load_ended_at: int) -> dict[str, Any]:
     total = results.aggregated
     started = run.started_at or run.created_at
     return {
         "summary": RunSummary(
             total_requests=total.num_requests, total_failures=total.num_failures, fail_ratio=results.fail_ratio,
             rps=total.rps, p50_ms=_percentile(total.p50_ms), p95_ms=_percentile(total.p95_ms), p99_ms=_percentile(total.p99_ms),
-            duration_seconds=round((now_ms() - started) / 1000, 3),
+            duration_seconds=round((load_ended_at - started) / 1000, 3),
         ),
         "endpoints": [
             EndpointSummary(
