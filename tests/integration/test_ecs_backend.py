@@ -102,7 +102,7 @@ REPORT_HTML = "<!DOCTYPE html><html><head><title>Test Report for locustfile.py</
 
 
 class FakeLocustMaster:
-    """`/stats/requests`, `/swarm` (form-encoded), `/stop`, `/stats/report`, like Locust's master:
+    """`/stats/requests`, `/worker-count`, `/swarm` (form-encoded), `/stop`, `/stats/report`, like Locust's master:
     state ready → running on /swarm (unless `swarm_starts` is False: Locust's "success" for a swarm
     that never starts), running → stopped on /stop. Stats are empty until a swarm ran."""
 
@@ -132,6 +132,8 @@ class FakeLocustMaster:
                 url = urlparse(self.path)
                 if url.path == "/stats/requests":
                     self._send(200, json.dumps(fake.stats()))
+                elif url.path == "/worker-count":
+                    self._send(200, json.dumps({"worker_count": fake.workers_connected()}))
                 elif url.path == "/stats/report":
                     fake.report_queries.append(parse_qs(url.query))
                     self._send(200, REPORT_HTML, "text/html")
