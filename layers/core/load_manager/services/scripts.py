@@ -52,8 +52,7 @@ def validation_report(encoded: str) -> ValidationReport:
 
 
 def to_api(revision: StoredRevision) -> ScriptRevision:
-    summary = ScriptRevisionSummary.model_validate(revision.model_dump(exclude={"account_id", "content"}))
-    return ScriptRevision(**summary.model_dump(), script_content=encode_script(revision.content or ""))
+    return ScriptRevision(**to_summary(revision).model_dump(), script_content=encode_script(revision.content or ""))
 
 
 def to_summary(revision: StoredRevision) -> ScriptRevisionSummary:

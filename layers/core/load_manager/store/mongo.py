@@ -13,7 +13,7 @@ from typing import Any
 
 from load_manager.errors import ConcurrencyError
 from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
-from load_manager.store.ports import MAX_APPEND_ATTEMPTS, IdempotencyRecord, StoredRevision
+from load_manager.store.ports import MAX_APPEND_ATTEMPTS, IdempotencyRecord, StoredRevision, scope_key
 
 _client_lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -50,6 +50,16 @@ def get_client(uri: str):
 
 def get_database(uri: str, name: str):
     return get_client(uri)[name]
+
+
+def _after(after: tuple[int, str]) -> dict[str, Any]:
+    """Keyset pagination on (createdAt, id), newest first: documents after the previous page's last key."""
+    return {"$or": [{"createdAt": {"$lt": after[0]}}, {"createdAt": after[0], "id": {"$lt": after[1]}}]}
+
+
+def _wire(model: type, fields: dict[str, Any]) -> dict[str, Any]:
+    """snake_case model fields -> their camelCase document form (nested models dumped too)."""
+    return model.model_construct(**fields).model_dump(by_alias=True, include=set(fields)) if fields else {}
 
 
 def ensure_indexes(db) -> None:
@@ -96,14 +106,14 @@ class MongoLoadTestStore:
         if project_id is not None:
             query["projectId"] = project_id
         if after is not None:
-            query["$or"] = [{"createdAt": {"$lt": after[0]}}, {"createdAt": after[0], "id": {"$lt": after[1]}}]
+            query |= _after(after)
         cursor = self.collection.find(query, NO_ID).sort([("createdAt", -1), ("id", -1)]).limit(limit)
         return [LoadTest.model_validate(d) for d in cursor]
 
     def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
         from pymongo import ReturnDocument
 
-        wire = LoadTest.model_construct(**changes).model_dump(by_alias=True, include=set(changes))
+        wire = _wire(LoadTest, changes)
         doc = self.collection.find_one_and_update(
             {"id": test_id, "accountId": account_id, **LIVE}, {"$set": wire}, NO_ID, return_document=ReturnDocument.AFTER
         )
@@ -206,19 +216,19 @@ class MongoRunStore:
         if status is not None:
             query["status"] = status
         if after is not None:
-            query["$or"] = [{"createdAt": {"$lt": after[0]}}, {"createdAt": after[0], "id": {"$lt": after[1]}}]
+            query |= _after(after)
         cursor = self.collection.find(query, {"_id": False, "clusterHandle": False}).sort([("createdAt", -1), ("id", -1)]).limit(limit)
         return [Run.model_validate(d) for d in cursor]
 
     def transition(self, account_id, run_id, from_statuses, change: StatusChange, fields=None) -> Run | None:
-        wire = _run_fields(fields or {})
+        wire = _wire(Run, fields or {})
         wire["status"] = change.status
         return self._conditional(
             account_id, run_id, from_statuses, {"$set": wire, "$push": {"statusHistory": change.model_dump(by_alias=True)}}
         )
 
     def update(self, account_id, run_id, fields, *, when_status_in) -> Run | None:
-        return self._conditional(account_id, run_id, when_status_in, {"$set": _run_fields(fields)})
+        return self._conditional(account_id, run_id, when_status_in, {"$set": _wire(Run, fields)})
 
     def has_active(self, account_id: str, test_id: str) -> bool:
         query = {"accountId": account_id, "loadTestId": test_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
@@ -255,13 +265,6 @@ class MongoRunStore:
         return Run.model_validate(doc)
 
 
-def _run_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """snake_case model fields -> their camelCase wire form (nested models dumped too)."""
-    if not fields:
-        return {}
-    return Run.model_construct(**fields).model_dump(by_alias=True, include=set(fields))
-
-
 class MongoMetricsStore:
     def __init__(self, db):
         self.collection = db.run_metrics
@@ -281,7 +284,7 @@ class MongoClusterStore:
     def put(self, config: ClusterConfig) -> ClusterConfig:
         from pymongo import ReturnDocument
 
-        key = "/".join(part or "*" for part in (config.org_id, config.project_id, config.env_id))
+        key = scope_key(config)
         doc = config.model_dump(by_alias=True)
         stored = self.collection.find_one_and_update(
             {"accountId": config.account_id, "scopeKey": key},

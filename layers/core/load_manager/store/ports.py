@@ -109,6 +109,11 @@ class MetricsStore(Protocol):
         ...
 
 
+def scope_key(config: ClusterConfig) -> str:
+    """The unique key of a configuration's scope within its account, e.g. `org/*/*`."""
+    return "/".join(part or "*" for part in (config.org_id, config.project_id, config.env_id))
+
+
 class ClusterStore(Protocol):
     def put(self, config: ClusterConfig) -> ClusterConfig:
         """Upsert by scope (account, org, project, env); keeps the id of an existing config."""

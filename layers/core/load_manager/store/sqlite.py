@@ -13,8 +13,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
-from load_manager.store.ports import IdempotencyRecord, StoredRevision
+from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
+from load_manager.store.ports import IdempotencyRecord, StoredRevision, scope_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS load_tests (
@@ -125,6 +125,18 @@ class SQLiteDatabase:
         return self.connection().execute(sql, params).fetchall()
 
 
+# Statuses of an active run, as an SQL list: `status IN (...)`.
+_ACTIVE = "(" + ",".join(f"'{status}'" for status in sorted(ACTIVE_STATUSES)) + ")"
+
+
+def _newest_first(sql: str, params: list[Any], after: tuple[int, str] | None, limit: int) -> tuple[str, list[Any]]:
+    """Keyset pagination on (created_at, id), newest first: `after` is the previous page's last key."""
+    if after is not None:
+        sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+        params = [*params, after[0], after[0], after[1]]
+    return sql + " ORDER BY created_at DESC, id DESC LIMIT ?", [*params, limit]
+
+
 def _load_test_row(doc: dict[str, Any]) -> tuple:
     return (doc["id"], doc["accountId"], doc.get("projectId"), doc["createdAt"], doc.get("deletedAt"), json.dumps(doc))
 
@@ -152,12 +164,7 @@ class SQLiteLoadTestStore:
         if project_id is not None:
             sql += " AND project_id = ?"
             params.append(project_id)
-        if after is not None:
-            sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
-            params += [after[0], after[0], after[1]]
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        params.append(limit)
-        return [LoadTest.model_validate_json(r["doc"]) for r in self.db.query(sql, params)]
+        return [LoadTest.model_validate_json(r["doc"]) for r in self.db.query(*_newest_first(sql, params, after, limit))]
 
     def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
         with self.db.write() as conn:
@@ -284,12 +291,7 @@ class SQLiteRunStore:
         if status is not None:
             sql += " AND status = ?"
             params.append(status)
-        if after is not None:
-            sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
-            params += [after[0], after[0], after[1]]
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        params.append(limit)
-        return [Run.model_validate_json(r["doc"]) for r in self.db.query(sql, params)]
+        return [Run.model_validate_json(r["doc"]) for r in self.db.query(*_newest_first(sql, params, after, limit))]
 
     def transition(self, account_id, run_id, from_statuses, change: StatusChange, fields=None) -> Run | None:
         def apply(run: Run) -> Run:
@@ -302,20 +304,14 @@ class SQLiteRunStore:
         return self._conditional(account_id, run_id, set(when_status_in), lambda run: run.model_copy(update=fields))
 
     def has_active(self, account_id: str, test_id: str) -> bool:
-        from load_manager.models import ACTIVE_STATUSES
-
-        marks = ",".join("?" * len(ACTIVE_STATUSES))
         rows = self.db.query(
-            f"SELECT 1 FROM load_test_runs WHERE account_id = ? AND load_test_id = ? AND status IN ({marks}) LIMIT 1",
-            (account_id, test_id, *sorted(ACTIVE_STATUSES)),
+            f"SELECT 1 FROM load_test_runs WHERE account_id = ? AND load_test_id = ? AND status IN {_ACTIVE} LIMIT 1",
+            (account_id, test_id),
         )
         return bool(rows)
 
     def list_active(self) -> list[Run]:
-        from load_manager.models import ACTIVE_STATUSES
-
-        marks = ",".join("?" * len(ACTIVE_STATUSES))
-        rows = self.db.query(f"SELECT doc FROM load_test_runs WHERE status IN ({marks})", sorted(ACTIVE_STATUSES))
+        rows = self.db.query(f"SELECT doc FROM load_test_runs WHERE status IN {_ACTIVE}")
         return [Run.model_validate_json(r["doc"]) for r in rows]
 
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
@@ -362,10 +358,6 @@ class SQLiteMetricsStore:
             "SELECT doc FROM run_metrics WHERE run_id = ? AND account_id = ? ORDER BY at LIMIT ?", (run_id, account_id, limit)
         )
         return [MetricsSample.model_validate_json(r["doc"]) for r in rows]
-
-
-def scope_key(config: ClusterConfig) -> str:
-    return "/".join(part or "*" for part in (config.org_id, config.project_id, config.env_id))
 
 
 class SQLiteClusterStore:
