@@ -1,5 +1,6 @@
 # Every target sets itself up: a fresh clone needs nothing but python3.
 PYTHON ?= python3
+export SAM_CLI_TELEMETRY := 0
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
@@ -21,7 +22,8 @@ $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install -q aws-sam-cli
 
-test: setup
+# Lint first: a red lint fails the test run, as CI would.
+test: lint
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(PY) -m pytest
 
 demo: $(STAMP)
@@ -31,6 +33,8 @@ serve: $(STAMP)
 	$(VENV)/bin/load-manager serve --port 8080 --data-dir .data
 
 lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1
 

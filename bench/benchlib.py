@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "core"  # what the Lambda layer puts on sys.path (/opt/python)
@@ -55,7 +56,7 @@ def paired_ratio(values: list[float], anchors: list[float]) -> float:
     """
     if len(values) != len(anchors) or not values:
         raise ValueError("paired_ratio needs two equally long, non-empty sample lists")
-    return median(v / a for v, a in zip(values, anchors))
+    return median(v / a for v, a in zip(values, anchors, strict=True))
 
 
 def log(message: str) -> None:

@@ -18,8 +18,9 @@ import gc
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from benchlib import ROOT, figure, log, median, paired_ratio, spread, use_project_tree
 
@@ -135,7 +136,7 @@ def run(quick: bool) -> list[dict]:
             for name, (template, query) in endpoints.items():
                 checked: dict[int, bool] = {}  # each dataset's answer is sanity-checked once
 
-                def through_api(ds: Dataset, template=template, query=query, name=name) -> None:
+                def through_api(ds: Dataset, template=template, query=query, name=name, checked=checked) -> None:
                     response = api.request("GET", template.format(id=ds.test_id), query=query)
                     if response.status != 200:
                         raise RuntimeError(f"{name}: HTTP {response.status} {response.body[:300]!r}")

@@ -30,7 +30,6 @@ import base64
 import importlib.util
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -38,10 +37,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from benchlib import ROOT, figure, log, median, paired_ratio, spread, use_project_tree, venv_python
 

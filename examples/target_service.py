@@ -71,7 +71,7 @@ class TargetHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LoadManagerTarget/1.0"
     timeout = 30  # an idle keep-alive connection must not pin a thread forever
-    server: "_TargetHTTPServer"
+    server: _TargetHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # quiet: thousands of requests per run

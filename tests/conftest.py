@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 # Quiet, deterministic Powertools during tests; no AWS credentials ever leave the process.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "load-manager-test")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # the EMF test turns them on
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

@@ -7,13 +7,18 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, responses
 from load_manager.models import ClusterConfig, ClusterPage, PutClusterRequest
-from load_manager.orchestration import clusters
 from load_manager.store import get_stores
+from load_manager.usecases import clusters
 
 router = APIGatewayHttpRouter()
 
 
-@router.get("/v1/clusters", summary="Cluster configurations of the caller's account", tags=["clusters"], responses=responses(ClusterPage, *COMMON_ERRORS))
+@router.get(
+    "/v1/clusters",
+    summary="Cluster configurations of the caller's account",
+    tags=["clusters"],
+    responses=responses(ClusterPage, *COMMON_ERRORS),
+)
 def list_clusters() -> ClusterPage:
     return clusters.list_clusters(get_stores(), current_caller(app))
 

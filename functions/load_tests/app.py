@@ -9,11 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
-from load_manager.models import CreateLoadTestRequest, Health, LoadTest, LoadTestPage, UpdateLoadTestRequest
-from load_manager.models import ScopeId
+from load_manager.models import CreateLoadTestRequest, Health, LoadTest, LoadTestPage, ScopeId, UpdateLoadTestRequest
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from load_manager.services import load_tests
 from load_manager.store import get_stores
+from load_manager.usecases import load_tests
 
 VERSION = "0.1.0"
 router = APIGatewayHttpRouter()

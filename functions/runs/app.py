@@ -8,12 +8,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from load_manager.adapters.step_functions import default_starter
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
 from load_manager.models import MetricsPage, Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
-from load_manager.orchestration import runs
-from load_manager.orchestration.executions import default_starter
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.store import get_stores
+from load_manager.usecases import runs
 
 router = APIGatewayHttpRouter()
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
@@ -28,7 +28,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
         200: {"description": "Replay of an earlier request with the same Idempotency-Key", "content": {"application/json": {"model": Run}}},
     },
 )
-def start_run(
+def create_run(
     testId: str,  # noqa: N803 - the path parameter's name on the wire
     body: StartRunRequest | None = None,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", description="Repeat-safe key, up to 64 chars, kept 24 h")] = None,
@@ -50,20 +50,31 @@ def list_runs(
     return runs.list_runs(get_stores(), current_caller(app), testId, status, limit, cursor)
 
 
-@router.get("/v1/runs/<runId>", summary="One run: status, history, live figures, results", tags=["runs"], responses=responses(Run, *COMMON_ERRORS, 404))
+@router.get(
+    "/v1/runs/<runId>",
+    summary="One run: status, history, live figures, results",
+    tags=["runs"],
+    responses=responses(Run, *COMMON_ERRORS, 404),
+)
 def get_run(runId: str) -> Run:  # noqa: N803
     return runs.get_run(get_stores(), current_caller(app), runId)
 
 
 @router.get(
-    "/v1/runs/<runId>/script", summary="The exact script revision the run used", tags=["runs"], responses=responses(ScriptRevision, *COMMON_ERRORS, 404)
+    "/v1/runs/<runId>/script",
+    summary="The exact script revision the run used",
+    tags=["runs"],
+    responses=responses(ScriptRevision, *COMMON_ERRORS, 404),
 )
 def get_run_script(runId: str) -> ScriptRevision:  # noqa: N803
     return runs.run_script(get_stores(), current_caller(app), runId)
 
 
 @router.get(
-    "/v1/runs/<runId>/metrics", summary="The run's metrics samples, oldest first", tags=["runs"], responses=responses(MetricsPage, *COMMON_ERRORS, 404)
+    "/v1/runs/<runId>/metrics",
+    summary="The run's metrics samples, oldest first",
+    tags=["runs"],
+    responses=responses(MetricsPage, *COMMON_ERRORS, 404),
 )
 def get_run_metrics(runId: str, limit: Annotated[int, Query(ge=1, le=10_000)] = 2_000) -> MetricsPage:  # noqa: N803
     return runs.run_metrics(get_stores(), current_caller(app), runId, limit)

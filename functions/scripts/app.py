@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, error_docs, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
 from load_manager.models import (
     RevisionPage,
     RollbackRequest,
@@ -19,15 +19,14 @@ from load_manager.models import (
     ValidationReport,
 )
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from load_manager.services import scripts
 from load_manager.store import get_stores
+from load_manager.usecases import scripts
 
 router = APIGatewayHttpRouter()
 RevisionRef = Annotated[str, Query(min_length=1, max_length=64, description="Revision id or number")]
 WRITE_RESPONSES = {
-    200: {"description": "Identical to the latest revision: nothing created", "content": {"application/json": {"model": ScriptRevision}}},
-    201: {"description": "New revision created", "content": {"application/json": {"model": ScriptRevision}}},
-    **error_docs(*BODY_ERRORS, 404, 413),
+    **responses(ScriptRevision, status=200, description="Identical to the latest revision: nothing created"),
+    **responses(ScriptRevision, *BODY_ERRORS, 404, 413, status=201, description="New revision created"),
 }
 
 
@@ -40,7 +39,12 @@ def update_script(testId: str, body: UpdateScriptRequest) -> Response[ScriptRevi
     return _written(*scripts.update_script(get_stores(), current_caller(app), testId, body.script_content, body.description))
 
 
-@router.get("/v1/load-tests/<testId>/script", summary="The latest revision, with content", tags=["scripts"], responses=responses(ScriptRevision, *COMMON_ERRORS, 404))
+@router.get(
+    "/v1/load-tests/<testId>/script",
+    summary="The latest revision, with content",
+    tags=["scripts"],
+    responses=responses(ScriptRevision, *COMMON_ERRORS, 404),
+)
 def get_latest_script(testId: str) -> ScriptRevision:  # noqa: N803
     return scripts.latest(get_stores(), current_caller(app), testId)
 

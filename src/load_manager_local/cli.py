@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    # Metrics are CloudWatch EMF lines on stdout: noise on a terminal, with nobody to read them.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "load-manager-local")
     from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
     from load_manager_local.server import LocalApiServer
 

@@ -15,7 +15,7 @@ log = logging.getLogger("load_manager_local")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 
 
-def _handler_class(api: InProcessApi) -> type[BaseHTTPRequestHandler]:
+def _handler_class(api: InProcessApi) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one class, many small methods
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "load-manager-local"
@@ -82,9 +82,9 @@ class LocalApiServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
-    def start(self) -> "LocalApiServer":
+    def start(self) -> LocalApiServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="load-manager-api", daemon=True)
         self._thread.start()
         return self
@@ -98,7 +98,7 @@ class LocalApiServer:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "LocalApiServer":
+    def __enter__(self) -> LocalApiServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

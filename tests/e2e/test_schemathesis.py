@@ -39,7 +39,8 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -48,7 +49,6 @@ from schemathesis.checks import (
 )
 from schemathesis.core import NOT_SET
 from schemathesis.core.result import Ok
-
 from support.scripts import SIMPLE, b64, simple_variant
 from support.serve import serve
 

@@ -8,11 +8,10 @@ from contextlib import ExitStack
 
 import pytest
 import requests
-
-from support.scripts import b64
-from load_manager_local.auth import make_unsigned_jwt
-from support.scripts import SIMPLE, simple_variant
+from support.scripts import SIMPLE, b64, simple_variant
 from support.serve import serve
+
+from load_manager_local.auth import make_unsigned_jwt
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-
-from support.scripts import AUTH_A, AUTH_B, SIMPLE, simple_variant
-from support.scripts import b64
+from support.scripts import AUTH_A, AUTH_B, SIMPLE, b64, simple_variant
 
 
 def snapshot(stores) -> tuple:

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -211,7 +212,7 @@ def aws(monkeypatch):
 @pytest.fixture
 def infra(aws) -> dict[str, Any]:
     """A VPC with a subnet and security group, an ECS cluster, the two Fargate task definitions
-    (as deploy/ecs-resources.yaml defines them), their IAM roles and the scripts bucket."""
+    (as template.yaml defines them), their IAM roles and the scripts bucket."""
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     # As Fargate VPCs usually have it (and moto's task ENIs need it for their private DNS name).
@@ -601,7 +602,7 @@ def test_begin_fails_when_workers_never_connect(settings, infra, spec):
 
 def test_launch_failures_are_start_errors_and_leave_nothing(settings, infra, spec):
     broken = make_backend(EcsSettings(**{**settings.__dict__, "master_task_definition": "no-such-family:1"}))
-    with pytest.raises(LocustStartError, match="could not launch Locust on ECS"):
+    with pytest.raises(LocustStartError, match="could not launch Locust"):
         broken.launch(spec)
     assert infra["s3"].list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
     assert _run_tasks(infra["ecs"], spec.run_id) == []
@@ -612,41 +613,53 @@ def test_launch_failures_are_start_errors_and_leave_nothing(settings, infra, spe
 
 
 def test_settings_from_environment_and_cluster_configuration():
+    from load_manager.settings import Settings
+
     env = {
         "ECS_CLUSTER": "lm", "ECS_MASTER_TASK_DEFINITION": "lm-master:3", "ECS_WORKER_TASK_DEFINITION": "lm-worker:3",
         "ECS_SUBNETS": "subnet-0a, subnet-0b,", "ECS_SECURITY_GROUPS": "sg-01", "ECS_ASSIGN_PUBLIC_IP": "true",
         "SCRIPTS_BUCKET": "lm-artifacts", "AWS_REGION": "eu-west-1",
     }  # fmt: skip
-    settings = EcsSettings.from_env(env)
+    defaults = Settings.from_env(env).ecs
+    settings = EcsSettings.for_cluster(None, defaults)
     assert settings == EcsSettings(
         cluster="lm", master_task_definition="lm-master:3", worker_task_definition="lm-worker:3",
         subnets=("subnet-0a", "subnet-0b"), security_groups=("sg-01",), assign_public_ip=True,
         container_name="locust", script_bucket="lm-artifacts", region="eu-west-1",
     )  # fmt: skip
     assert settings.problems() == []
-    assert "cluster (ECS_CLUSTER)" in EcsSettings.from_env({}).problems()
+    assert "cluster (ECS_CLUSTER)" in EcsSettings.for_cluster(None, Settings.from_env({}).ecs).problems()
 
-    # A stored cluster configuration (EcsClusterSettings dumped by alias) wins; the env fills gaps.
+    # A stored cluster configuration wins; the deployment's defaults fill its gaps.
     from load_manager.models import EcsClusterSettings
 
     stored = EcsClusterSettings.model_validate({
         "cluster": "team-a", "masterTaskDefinition": "a-master", "workerTaskDefinition": "a-worker",
         "subnets": ["subnet-0c"], "securityGroups": ["sg-0c"],
-    }).model_dump(by_alias=True)  # fmt: skip
-    merged = EcsSettings.from_mapping(stored, defaults=settings)
+    })  # fmt: skip
+    merged = EcsSettings.for_cluster(stored.model_dump(), defaults)
     assert (merged.cluster, merged.subnets, merged.assign_public_ip) == ("team-a", ("subnet-0c",), False)
     assert merged.script_bucket == "lm-artifacts" and merged.region == "eu-west-1"
 
 
 def test_backend_for_builds_the_ecs_backend(monkeypatch):
     from load_manager.backends import backend_for
+    from load_manager.models import ClusterConfig, EcsClusterSettings
+    from load_manager.settings import Settings, set_settings
 
-    monkeypatch.setenv("ECS_CLUSTER", "from-env")
-    monkeypatch.setenv("SCRIPTS_BUCKET", "env-bucket")
-    default = backend_for("ecs")
-    assert isinstance(default, EcsLocustBackend) and default.settings.cluster == "from-env"
-    configured = backend_for("ecs", {"cluster": "team-a", "subnets": ["subnet-01"], "securityGroups": ["sg-01"]})
-    assert configured.settings.cluster == "team-a" and configured.settings.script_bucket == "env-bucket"
+    set_settings(Settings.from_env({"ECS_CLUSTER": "from-env", "SCRIPTS_BUCKET": "env-bucket"}))
+    try:
+        base = {"id": "c1", "account_id": "a", "backend": "ecs", "max_workers": 8, "updated_at": 0, "updated_by": "t"}
+        default = backend_for(ClusterConfig(**base))
+        assert isinstance(default, EcsLocustBackend) and default.settings.cluster == "from-env"
+        ecs = EcsClusterSettings.model_validate({
+            "cluster": "team-a", "masterTaskDefinition": "m", "workerTaskDefinition": "w",
+            "subnets": ["subnet-01"], "securityGroups": ["sg-01"],
+        })  # fmt: skip
+        configured = backend_for(ClusterConfig(**base, ecs=ecs))
+        assert configured.settings.cluster == "team-a" and configured.settings.script_bucket == "env-bucket"
+    finally:
+        set_settings(None)
 
 
 def test_importing_the_backend_does_not_import_boto3():

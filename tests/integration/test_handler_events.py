@@ -16,6 +16,7 @@ import importlib.util
 import json
 import sqlite3
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -25,8 +26,9 @@ import pytest
 from moto import mock_aws
 from moto.core.config import default_user_config
 
-from load_manager.config import get_settings
-from load_manager.orchestration.executions import default_starter
+from load_manager.adapters.step_functions import default_starter
+from load_manager.lifecycle.dispatch import StepInput
+from load_manager.settings import set_settings
 from load_manager_local.api import to_api_response
 from load_manager_local.events import LambdaContext
 from load_manager_local.functions import load_function
@@ -71,13 +73,13 @@ def state_machine(monkeypatch):
             roleArn="arn:aws:iam::123456789012:role/load-manager-states",
         )["stateMachineArn"]
         monkeypatch.setenv("RUN_STATE_MACHINE_ARN", arn)
-        get_settings.cache_clear()
+        set_settings(None)
         default_starter.cache_clear()
         try:
             yield client, arn
         finally:
             default_starter.cache_clear()  # its boto3 client belongs to this mock
-            get_settings.cache_clear()
+            set_settings(None)
 
 
 def _snapshot(stores) -> dict[str, list[tuple]]:
@@ -219,7 +221,7 @@ def test_workflow_event_files():
     workflow = functions.get(gen.WORKFLOW_FUNCTION)
     assert workflow is not None, f"template.yaml has no functions/{gen.WORKFLOW_FUNCTION}"
     assert not any(e.get("Type") == "HttpApi" for e in (workflow["Properties"].get("Events") or {}).values())
-    steps = load_function(gen.WORKFLOW_FUNCTION).STEPS
+    steps = set(typing.get_args(StepInput.model_fields["action"].annotation))
     assert {p.stem for p in WORKFLOW_FILES} >= set(steps), "a sample event per workflow step"
     asl = (ROOT / "statemachine" / "run_lifecycle.asl.json").read_text()
     for path in WORKFLOW_FILES:

@@ -10,6 +10,16 @@ from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtim
 
 
 @pytest.fixture
+def fast_settings(tmp_path):
+    """Settings for lifecycle tests without Step Functions: 1 s polls, a 60 s deadline margin."""
+    from load_manager.settings import Settings, set_settings
+
+    set_settings(Settings(data_dir=str(tmp_path), sqlite_path=str(tmp_path / "lm.db"), min_poll_seconds=1, run_deadline_margin_seconds=60))
+    yield
+    set_settings(None)
+
+
+@pytest.fixture
 def runtime(tmp_path, monkeypatch):
     for name in ("LOAD_MANAGER_DATA_DIR", "DEFAULT_CLUSTER_BACKEND", "MIN_POLL_SECONDS", "RUN_STATE_MACHINE_ARN"):
         monkeypatch.delenv(name, raising=False)
@@ -20,11 +30,11 @@ def runtime(tmp_path, monkeypatch):
         yield lifecycle
     finally:
         lifecycle.stop()
-        from load_manager.config import get_settings
+        from load_manager.settings import set_settings
         from load_manager.store import set_stores
 
         set_stores(None)
-        get_settings.cache_clear()
+        set_settings(None)
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import threading
 import time
 
 import pytest
+from support.runs import assert_no_locust_left, create_test, locust_work_dirs, start_run, wait_for_status, wait_until_final
+from support.scripts import SIMPLE, b64
 
 from load_manager.store import get_stores
 from load_manager_local.runtime import WORKFLOW_FUNCTION
 from load_manager_local.stepfunctions import LambdaServiceError
-from support.runs import assert_no_locust_left, create_test, locust_work_dirs, start_run, wait_for_status, wait_until_final
-from support.scripts import SIMPLE, b64
 
 pytestmark = pytest.mark.slow
 

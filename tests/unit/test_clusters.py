@@ -7,7 +7,7 @@ import pytest
 from load_manager.errors import ForbiddenError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.models import PutClusterRequest
-from load_manager.orchestration.clusters import put_cluster, resolve_cluster
+from load_manager.usecases.clusters import put_cluster, resolve_cluster
 
 ADMIN = Caller(subject="a", email="admin@example.com", account_id="acct", groups=frozenset({"load-manager-admins"}))
 USER = Caller(subject="u", email="user@example.com", account_id="acct", groups=frozenset())
@@ -55,7 +55,7 @@ def test_writes_need_the_admin_group_and_a_consistent_request(stores):
 def test_a_cluster_in_use_by_an_active_run_cannot_be_deleted(stores):
     from load_manager.errors import RunActiveError
     from load_manager.models import Run, StatusChange
-    from load_manager.orchestration.clusters import delete_cluster
+    from load_manager.usecases.clusters import delete_cluster
 
     cluster = put(stores, orgId="o1")
     run = Run(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from load_manager.orchestration.polling import EVENTS_PER_POLL_LOOP, HISTORY_EVENT_LIMIT, poll_interval_seconds
+from load_manager.lifecycle.polling import EVENTS_PER_POLL_LOOP, HISTORY_EVENT_LIMIT, poll_interval_seconds
 
 DEFINITION = json.loads((Path(__file__).resolve().parents[2] / "statemachine" / "run_lifecycle.asl.json").read_text())
 EVENTS_PER_STATE = {"Task": 5, "Wait": 2, "Choice": 2, "Pass": 2, "Succeed": 2, "Fail": 1}

@@ -16,13 +16,8 @@ import json
 
 import pytest
 
-from load_manager.backends.base import (
-    ClusterHandle,
-    ClusterSpec,
-    EndpointStats,
-    FinalResults,
-    LiveStats,
-)
+from load_manager.backends.base import ClusterHandle, ClusterSpec, EndpointStats
+from load_manager.backends.locust_stats import final_results, live_stats
 
 # A master with two `--processes` workers, 5 users, mid-run.
 MASTER_RUNNING = json.loads(
@@ -243,7 +238,7 @@ NO_RUNNER = {
 
 
 def test_master_payload_totals_and_percentiles_come_from_the_aggregated_row():
-    stats = LiveStats.from_locust_json(MASTER_RUNNING)
+    stats = live_stats(MASTER_RUNNING)
 
     assert stats.state == "running" and stats.load_active
     assert stats.user_count == 5
@@ -259,7 +254,7 @@ def test_master_payload_totals_and_percentiles_come_from_the_aggregated_row():
 
 
 def test_endpoints_exclude_aggregated_and_keep_method_apart():
-    stats = LiveStats.from_locust_json(MASTER_RUNNING)
+    stats = live_stats(MASTER_RUNNING)
 
     assert [(e.method, e.name) for e in stats.endpoints] == [("GET", "/items"), ("POST", "/items"), ("GET", "/slow")]
     slow = stats.endpoints[-1]
@@ -280,7 +275,7 @@ def test_endpoints_exclude_aggregated_and_keep_method_apart():
 
 
 def test_failures_and_errors_are_parsed():
-    stats = LiveStats.from_locust_json(TARGET_DOWN)
+    stats = live_stats(TARGET_DOWN)
 
     assert stats.worker_count is None  # a single process has no workers
     assert stats.fail_ratio == 1.0
@@ -291,7 +286,7 @@ def test_failures_and_errors_are_parsed():
 
 
 def test_ready_payload_has_no_current_percentiles_yet():
-    stats = LiveStats.from_locust_json(READY)
+    stats = live_stats(READY)
 
     assert stats.state == "ready" and not stats.load_active
     assert stats.endpoints == []
@@ -301,7 +296,7 @@ def test_ready_payload_has_no_current_percentiles_yet():
 
 
 def test_payload_without_runner_parses_to_zeros():
-    stats = LiveStats.from_locust_json(NO_RUNNER)
+    stats = live_stats(NO_RUNNER)
 
     assert stats.state == "missing"
     assert stats.total_requests == 0 and stats.endpoints == []
@@ -316,17 +311,17 @@ def test_a_user_request_named_aggregated_is_an_endpoint():
             {"method": "", "name": "Aggregated", "num_requests": 7},
         ],
     }
-    stats = LiveStats.from_locust_json(payload)
+    stats = live_stats(payload)
     assert [(e.method, e.num_requests) for e in stats.endpoints] == [("GET", 3)]
     assert stats.total_requests == 7
 
 
 def test_live_stats_are_json_ready():
-    json.dumps(LiveStats.from_locust_json(TARGET_DOWN).to_dict())
+    json.dumps(live_stats(TARGET_DOWN).to_dict())
 
 
 def test_final_results_from_payload():
-    results = FinalResults.from_locust_json(TARGET_DOWN, html_report="<html></html>", exit_code=None, log_tail="tail")
+    results = final_results(TARGET_DOWN, html_report="<html></html>", exit_code=None, log_tail="tail")
 
     assert results.aggregated.name == "Aggregated"
     assert results.aggregated.num_requests == results.aggregated.num_failures == 315

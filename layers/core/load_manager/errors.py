@@ -18,12 +18,6 @@ class LoadManagerError(Exception):
         if code:
             self.code = code
 
-    def to_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            body["details"] = self.details
-        return body
-
 
 class BadRequestError(LoadManagerError):
     status, code = 400, "BadRequest"
@@ -102,6 +96,7 @@ class NoUserClassError(UnprocessableError):
 
 
 class ConcurrencyError(LoadManagerError):
-    """A write lost too many races in a row; safe for the client to retry."""
+    """A write lost too many races in a row; safe for the client (or a workflow step) to retry."""
 
     status, code = 503, "ConcurrentUpdate"
+    retryable = True

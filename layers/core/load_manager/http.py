@@ -5,25 +5,27 @@ Domain errors become `{"code", "message", "details"}` here and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
 from load_manager.errors import LoadManagerError
 from load_manager.identity import Caller, caller_from_event
 from load_manager.models import IDENTITY_FIELDS, ErrorResponse
-from load_manager.observability import logger
+from load_manager.observability import count, logger, metrics
 
 JSON = "application/json"
 
 
-def error_docs(*statuses: int) -> dict[int, dict[str, Any]]:
+def error_docs(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses` entries for the error statuses a route can answer."""
-    docs = {}
+    docs: dict[int, OpenAPIResponse] = {}
     for status in statuses:
         docs[status] = {
             "description": HTTPStatus(status).phrase,
@@ -32,9 +34,9 @@ def error_docs(*statuses: int) -> dict[int, dict[str, Any]]:
     return docs
 
 
-def responses(model: type[BaseModel] | None, *errors: int, status: int = 200, description: str = "OK") -> dict[int, dict[str, Any]]:
+def responses(model: type[BaseModel] | None, *errors: int, status: int = 200, description: str = "OK") -> dict[int, OpenAPIResponse]:
     """A route's documented responses: its success (with its model) and its error statuses."""
-    success: dict[str, Any] = {"description": description}
+    success: OpenAPIResponse = {"description": description}
     if model is not None:
         success["content"] = {JSON: {"model": model}}
     return {status: success, **error_docs(*errors)}
@@ -120,8 +122,11 @@ def api_function(router: APIGatewayHttpRouter) -> tuple[APIGatewayHttpResolver, 
     app.include_router(router)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        return _reject_non_json_body(event) or app.resolve(event, context)
+        response = _reject_non_json_body(event) or app.resolve(event, context)
+        count(f"Api{int(response.get('statusCode', 200)) // 100}xx")  # Api2xx, Api4xx, Api5xx
+        return response
 
     return app, lambda_handler
 

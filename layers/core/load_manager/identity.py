@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from load_manager.config import get_settings
 from load_manager.errors import ForbiddenError, UnauthorizedError
+from load_manager.settings import get_settings
 
 
 @dataclass(frozen=True)

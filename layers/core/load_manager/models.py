@@ -72,7 +72,7 @@ class UpdateLoadTestRequest(LoadSettings):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid", json_schema_extra={"minProperties": 1})
 
-    name: Name = None  # type: ignore[assignment] - absent means unchanged; null is refused
+    name: Name = None  # type: ignore[assignment]  # absent means unchanged; null is refused
     description: Description | None = None
     target_url: TargetUrl | None = None
     org_id: ScopeId | None = None
@@ -197,6 +197,7 @@ RunResult = Literal["Passed", "Failed", "NotEvaluated"]
 FINAL_STATUSES: frozenset[str] = frozenset({"Finished", "Failed", "Cancelled"})
 ACTIVE_STATUSES: frozenset[str] = frozenset({"Pending", "Starting", "Running", "Stopping"})
 Workers = Annotated[int, Field(ge=1, le=64)]
+BackendKind = Literal["local", "ecs"]
 
 
 class StartRunRequest(RequestModel):
@@ -243,6 +244,7 @@ class EndpointSummary(ApiModel):
     min_ms: float
     max_ms: float
     p50_ms: float | None = None
+    p90_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
     rps: float
@@ -261,8 +263,11 @@ class RunSummary(ApiModel):
     fail_ratio: float
     rps: float
     p50_ms: float | None = None
+    p90_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
+    avg_ms: float | None = None
+    max_ms: float | None = None
     duration_seconds: float
 
 
@@ -284,7 +289,7 @@ class Run(ApiModel):
     org_id: str | None = None
     project_id: str | None = None
     env_id: str | None = None
-    backend: str | None = Field(default=None, description="Locust backend that ran it: local or ecs")
+    backend: BackendKind | None = Field(default=None, description="Locust backend that ran it: local or ecs")
     cluster_id: str | None = None
     execution_arn: str | None = None
     poll_seconds: int | None = None
@@ -324,9 +329,6 @@ class MetricsPage(ApiModel):
 
 # ---- clusters -----------------------------------------------------------------------------------
 
-BackendKind = Literal["local", "ecs"]
-
-
 class EcsClusterSettings(RequestModel):
     cluster: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     master_task_definition: Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -357,7 +359,7 @@ class ClusterConfig(ApiModel):
     env_id: str | None = None
     backend: BackendKind
     max_workers: int
-    ecs: dict[str, Any] | None = None
+    ecs: EcsClusterSettings | None = None
     updated_at: int
     updated_by: str
 

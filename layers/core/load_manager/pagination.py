@@ -25,7 +25,7 @@ def decode_cursor(cursor: str | None, *types: type) -> tuple | None:
     except ValueError:
         raise InvalidCursorError("cursor is malformed; pass back the nextCursor of a previous page") from None
     if not isinstance(key, list) or len(key) != len(types) or not all(
-        isinstance(v, t) and not isinstance(v, bool) for v, t in zip(key, types)
+        isinstance(v, t) and not isinstance(v, bool) for v, t in zip(key, types, strict=True)
     ):
         raise InvalidCursorError("cursor is malformed; pass back the nextCursor of a previous page")
     if any(isinstance(v, int) and v < 0 for v in key):

@@ -165,30 +165,30 @@ def _base_name(base: ast.expr) -> tuple[str, str | None]:
 
 
 def _classify(node: ast.ClassDef, known: dict[str, str], locust_names: dict[str, str], star: bool, imported: set[str]) -> str:
-    verdicts = []
-    for base in node.bases:
-        name, module = _base_name(base)
-        if name in known:  # a class defined earlier in the same file
-            verdicts.append(known[name])
-            continue
-        locust_name = locust_names.get(name) or (name if module == "locust" or (module is None and star) else None)
-        if module and module != "locust" and module in imported and name in USER_BASES:
-            locust_name = name  # e.g. `locust.contrib.fasthttp.FastHttpUser` via an import alias
-        if locust_name in USER_BASES:
-            verdicts.append("user")
-        elif locust_name in TASKSET_BASES:
-            verdicts.append("taskset")
-        elif locust_name in SHAPE_BASES:
-            verdicts.append("shape")
-        elif name in NON_USER_BASES or name == "":
-            verdicts.append("other")
-        elif name in imported or module in imported or star:
-            verdicts.append("unknown")  # defined in a helper module we cannot see
-        else:
-            verdicts.append("other")
+    verdicts = [_base_kind(base, known, locust_names, star, imported) for base in node.bases]
     for kind in ("user", "taskset", "shape", "unknown"):
         if kind in verdicts:
             return kind
+    return "other"
+
+
+def _base_kind(base: ast.expr, known: dict[str, str], locust_names: dict[str, str], star: bool, imported: set[str]) -> str:
+    name, module = _base_name(base)
+    if name in known:  # a class defined earlier in the same file
+        return known[name]
+    locust_name = locust_names.get(name) or (name if module == "locust" or (module is None and star) else None)
+    if module and module != "locust" and module in imported and name in USER_BASES:
+        locust_name = name  # e.g. `locust.contrib.fasthttp.FastHttpUser` via an import alias
+    if locust_name in USER_BASES:
+        return "user"
+    if locust_name in TASKSET_BASES:
+        return "taskset"
+    if locust_name in SHAPE_BASES:
+        return "shape"
+    if name in NON_USER_BASES or name == "":
+        return "other"
+    if name in imported or module in imported or star:
+        return "unknown"  # defined in a helper module we cannot see
     return "other"
 
 

@@ -1,24 +1,34 @@
 """Locust backends: how a run's Locust cluster is started, watched, collected and torn down.
 
-`base` is the port (stdlib only); `local` runs real Locust processes on this machine; `ecs` runs a
-Fargate master and workers; `locust_web` is the client of Locust's web API both use.
+`base` is the port (stdlib only); `web_backend` what every backend driving Locust's web API shares;
+`local` runs real Locust processes on this machine; `ecs` runs a Fargate master and workers;
+`locust_web` is the web API client and `locust_stats` parses its answers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from load_manager.backends.base import LocustBackend
 
+if TYPE_CHECKING:  # pragma: no cover
+    from load_manager.models import ClusterConfig
 
-def backend_for(kind: str, ecs_settings: dict[str, Any] | None = None) -> LocustBackend:
+# What the lifecycle steps take to reach a run's cluster: tests inject their own.
+BackendFactory = Callable[["ClusterConfig"], LocustBackend]
+
+
+def backend_for(cluster: ClusterConfig) -> LocustBackend:
     """The backend of a cluster configuration. Imported lazily: Lambda ships only what it calls."""
-    if kind == "local":
+    if cluster.backend == "local":
         from load_manager.backends.local import LocalLocustBackend
 
         return LocalLocustBackend()
-    if kind == "ecs":
-        from load_manager.backends.ecs import EcsLocustBackend
+    if cluster.backend == "ecs":
+        from load_manager.backends.ecs import EcsLocustBackend, EcsSettings
+        from load_manager.settings import get_settings
 
-        return EcsLocustBackend.from_cluster_settings(ecs_settings)
-    raise ValueError(f"unknown Locust backend {kind!r}")
+        configured = cluster.ecs.model_dump() if cluster.ecs else None
+        return EcsLocustBackend(EcsSettings.for_cluster(configured, get_settings().ecs))
+    raise ValueError(f"unknown Locust backend {cluster.backend!r}")

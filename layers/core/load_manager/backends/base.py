@@ -1,36 +1,47 @@
-"""The Locust backend port: what the run workflow needs from any place Locust can run.
+"""The Locust backend port: what the run lifecycle needs from any place Locust can run.
 
 Every Step Functions task is a separate Lambda invocation, so a backend keeps no state between
-calls: `start` returns a `ClusterHandle` holding everything later calls need, the orchestrator
-stores `handle.to_dict()` in the run document and rebuilds it with `ClusterHandle.from_dict`.
+calls: `launch` returns a `ClusterHandle` holding everything later calls need; the lifecycle stores
+`handle.to_dict()` with the run and rebuilds it with `ClusterHandle.from_dict`.
 
 Percentiles always come from Locust's master (which merges the workers' histograms); they are
-never averaged here. Times are milliseconds, rates are per second.
+never averaged here. Times are milliseconds, rates are per second. Parsing Locust's JSON into
+these types lives in `locust_stats`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 # Locust runner states, as `/stats/requests` reports them.
 STATE_READY = "ready"
 STATE_SPAWNING = "spawning"
 STATE_RUNNING = "running"
-STATE_CLEANUP = "cleanup"
-STATE_STOPPING = "stopping"
 STATE_STOPPED = "stopped"
 STATE_MISSING = "missing"
 LOAD_ACTIVE_STATES = frozenset({STATE_SPAWNING, STATE_RUNNING})
 
-AGGREGATED_ROW = "Aggregated"
 _SCRIPT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 
 
+# ---- errors: `retryable` is what the run lifecycle's error contract reads (lifecycle/step_errors) --
+
+
 class BackendError(Exception):
-    """The backend could not do what was asked (the cluster may still be fine: retry or tear down)."""
+    """The backend could not do what was asked."""
+
+    retryable = False
+
+
+class BackendUnavailableError(BackendError):
+    """What runs Locust could not be reached or did not answer (its web API, the cloud's API).
+    Transient: the cluster may well be fine, so the lifecycle retries the step."""
+
+    retryable = True
 
 
 class _LocustProcessError(BackendError):
@@ -54,7 +65,10 @@ class LocustStartError(_LocustProcessError):
 
 
 class LocustCrashedError(_LocustProcessError):
-    """Locust died after a successful start; `exit_code` and `log_tail` say how."""
+    """Locust (or one of its workers) died after a successful start; `exit_code` and `log_tail` say how."""
+
+
+# ---- what to run, and how to reach it again -----------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -89,13 +103,16 @@ class ClusterSpec:
 class ClusterHandle:
     """Everything needed to reach a started cluster later, from any process. JSON-serialisable.
 
-    `details` is backend-specific (local: pid, pgid, work_dir, paths; ecs: task ARNs)."""
+    `launch_id` names one launch of a run (two racing StartRun attempts launch twice; only the
+    winner's handle is kept). `details` is backend-specific (local: pid, pgid, work dir, paths;
+    ecs: task ARNs, the master's IP once begin has learnt it)."""
 
     backend: str
     run_id: str
     web_url: str
     workers: int
     started_at: float  # epoch seconds
+    launch_id: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +125,9 @@ class ClusterHandle:
         values = {key: value for key, value in data.items() if key in known}
         values["details"] = dict(values.get("details") or {})
         return cls(**values)
+
+
+# ---- what Locust reports ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -126,23 +146,7 @@ class EndpointStats:
     p99_ms: float
     rps: float  # average over the whole run so far
     current_rps: float  # Locust's recent window (roughly the last 10 s, excluding the last 2 s)
-
-    @classmethod
-    def from_locust_row(cls, row: Mapping[str, Any]) -> EndpointStats:
-        return cls(
-            method=row.get("method") or "",
-            name=str(row.get("name", "")),
-            num_requests=int(row.get("num_requests") or 0),
-            num_failures=int(row.get("num_failures") or 0),
-            avg_ms=_number(row.get("avg_response_time")),
-            min_ms=_number(row.get("min_response_time")),
-            max_ms=_number(row.get("max_response_time")),
-            p50_ms=_number(row.get("median_response_time")),
-            p95_ms=_number(row.get("response_time_percentile_0.95")),
-            p99_ms=_number(row.get("response_time_percentile_0.99")),
-            rps=_number(row.get("total_rps")),
-            current_rps=_number(row.get("current_rps")),
-        )
+    p90_ms: float | None = None  # only in the final results (Locust's live stats carry no p90)
 
 
 @dataclass(frozen=True)
@@ -152,19 +156,10 @@ class ErrorStats:
     error: str
     occurrences: int
 
-    @classmethod
-    def from_locust_row(cls, row: Mapping[str, Any]) -> ErrorStats:
-        return cls(
-            method=row.get("method") or "",
-            name=str(row.get("name", "")),
-            error=str(row.get("error", "")),
-            occurrences=int(row.get("occurrences") or 0),
-        )
-
 
 @dataclass(frozen=True)
 class LiveStats:
-    """One sample of a running cluster, parsed from the master's `GET /stats/requests`.
+    """One sample of a running cluster (the master's `GET /stats/requests`).
 
     p50/p95/p99 are cumulative since the swarm started (the Aggregated row); `current_p50_ms` and
     `current_p95_ms` are Locust's sliding ~10 s window (it computes no current p99) and are None
@@ -192,30 +187,6 @@ class LiveStats:
     def load_active(self) -> bool:
         return self.state in LOAD_ACTIVE_STATES
 
-    @classmethod
-    def from_locust_json(cls, payload: Mapping[str, Any]) -> LiveStats:
-        aggregated, endpoints = _split_rows(payload)
-        current = payload.get("current_response_time_percentiles") or {}
-        worker_count = payload.get("worker_count")
-        return cls(
-            state=str(payload.get("state") or STATE_MISSING),
-            user_count=int(payload.get("user_count") or 0),
-            worker_count=None if worker_count is None else int(worker_count),
-            current_rps=_number(payload.get("current_rps")),
-            average_rps=_number(payload.get("total_rps")),
-            failures_per_second=_number(payload.get("current_fail_per_sec")),
-            fail_ratio=_number(payload.get("fail_ratio")),
-            total_requests=aggregated.num_requests,
-            total_failures=aggregated.num_failures,
-            p50_ms=aggregated.p50_ms,
-            p95_ms=aggregated.p95_ms,
-            p99_ms=aggregated.p99_ms,
-            current_p50_ms=_optional_number(current.get("response_time_percentile_0.5")),
-            current_p95_ms=_optional_number(current.get("response_time_percentile_0.95")),
-            endpoints=endpoints,
-            errors=_errors(payload),
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -232,30 +203,18 @@ class FinalResults:
     exit_code: int | None  # None while Locust is still up, which it normally is at collect time
     log_tail: str
 
-    @classmethod
-    def from_locust_json(
-        cls, payload: Mapping[str, Any], *, html_report: str | None, exit_code: int | None, log_tail: str
-    ) -> FinalResults:
-        aggregated, endpoints = _split_rows(payload)
-        return cls(
-            aggregated=aggregated,
-            endpoints=endpoints,
-            errors=_errors(payload),
-            fail_ratio=_number(payload.get("fail_ratio")),
-            html_report=html_report,
-            exit_code=exit_code,
-            log_tail=log_tail,
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
 class ProcessStatus:
+    """Is the cluster alive. `reason` says what ended it (which process or task, and how)."""
+
     alive: bool
     exit_code: int | None  # None while alive, or when nobody could record it (killed as a group)
     log_tail: str = ""
+    reason: str = ""
 
 
 @runtime_checkable
@@ -270,11 +229,12 @@ class LocustBackend(Protocol):
 
     def launch(self, spec: ClusterSpec) -> ClusterHandle:
         """Create the cluster (processes or tasks) and return its handle without waiting for it,
-        so the orchestrator records the handle before anything slow can time out."""
+        so the lifecycle records the handle before anything slow can time out."""
         ...
 
     def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
-        """Wait for the cluster, start the swarm, return once the load is confirmed active.
+        """Wait for the cluster, start the swarm, return once the load is confirmed active. What it
+        learns (addresses, worker ids) is written into `handle`, for the caller to store once.
         Idempotent on an active cluster. Raises LocustStartError after tearing the cluster down."""
         ...
 
@@ -283,7 +243,8 @@ class LocustBackend(Protocol):
         ...
 
     def status(self, handle: ClusterHandle) -> ProcessStatus:
-        """Is Locust alive, and if not, how did it end. Never raises for a dead cluster."""
+        """Is every process of the cluster alive, and if not, how did it end. Never raises for a
+        dead cluster."""
         ...
 
     def stop_load(self, handle: ClusterHandle) -> None:
@@ -297,31 +258,6 @@ class LocustBackend(Protocol):
         ...
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
-        """Stop everything and delete what start created. Idempotent; never raises for "already gone".
-        Returns the last known status (the log is gone afterwards)."""
+        """Stop everything and delete what launch created. Idempotent; never raises for "already
+        gone". Returns the last known status (the log is gone afterwards)."""
         ...
-
-
-def _split_rows(payload: Mapping[str, Any]) -> tuple[EndpointStats, list[EndpointStats]]:
-    """(the Aggregated row, every other row). Locust puts Aggregated last, with no method."""
-    rows = [row for row in payload.get("stats") or [] if isinstance(row, Mapping)]
-    endpoints = [EndpointStats.from_locust_row(row) for row in rows if not _is_aggregated(row)]
-    aggregated_row = next((row for row in reversed(rows) if _is_aggregated(row)), None)
-    return EndpointStats.from_locust_row(aggregated_row or {"name": AGGREGATED_ROW}), endpoints
-
-
-def _errors(payload: Mapping[str, Any]) -> list[ErrorStats]:
-    rows = payload.get("errors") or []
-    return [ErrorStats.from_locust_row(row) for row in rows if isinstance(row, Mapping)]
-
-
-def _is_aggregated(row: Mapping[str, Any]) -> bool:
-    return row.get("name") == AGGREGATED_ROW and not row.get("method")
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
-
-
-def _optional_number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

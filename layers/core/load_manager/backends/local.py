@@ -24,22 +24,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import deque
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
-from .base import (
-    LOAD_ACTIVE_STATES,
-    ClusterHandle,
-    ClusterSpec,
-    FinalResults,
-    LiveStats,
-    LocustCrashedError,
-    LocustStartError,
-    ProcessStatus,
-)
-from .locust_web import LocustWebApi, SwarmRefusedError
+from .base import ClusterHandle, ClusterSpec, ProcessStatus
 from .locust_web import poll as _poll
+from .web_backend import LocustWebBackend
 
 LOOPBACK = "127.0.0.1"
 LOG_TAIL_LINES = 40
@@ -57,7 +50,7 @@ _INNER_SHELL = 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec "$@"'
 _children: dict[int, subprocess.Popen] = {}
 
 
-class LocalLocustBackend:
+class LocalLocustBackend(LocustWebBackend):
     name = "local"
 
     def __init__(
@@ -65,32 +58,25 @@ class LocalLocustBackend:
         *,
         python: str = sys.executable,
         base_dir: str | None = None,
-        web_api_timeout: float = 30.0,
+        start_timeout: float = 60.0,
         workers_timeout: float = 30.0,
         swarm_timeout: float = 15.0,
         stop_timeout: float = 30.0,
         grace_seconds: float = 5.0,
     ):
+        super().__init__(start_timeout=start_timeout, swarm_timeout=swarm_timeout, stop_timeout=stop_timeout, probe_interval=0.05)
         self._python = python
         self._base_dir = base_dir
-        self._web_api_timeout = web_api_timeout
         self._workers_timeout = workers_timeout
-        self._swarm_timeout = swarm_timeout
-        self._stop_timeout = stop_timeout
         self._grace_seconds = grace_seconds
 
     # ---- the port ------------------------------------------------------------------------------
-
-    def start(self, spec: ClusterSpec) -> ClusterHandle:
-        handle = self.launch(spec)
-        self.begin(handle, spec)
-        return handle
 
     def launch(self, spec: ClusterSpec) -> ClusterHandle:
         """Spawn Locust and return its handle at once, so the caller can record it before waiting."""
         work_dir = tempfile.mkdtemp(prefix=f"locust-{_slug(spec.run_id)}-", dir=self._base_dir)  # 0700
         web_port, master_port = _free_loopback_ports(2)
-        details = {
+        details: dict[str, Any] = {
             "work_dir": work_dir,
             "script_path": os.path.join(work_dir, spec.script_name),
             "log_path": os.path.join(work_dir, "locust.log"),
@@ -107,6 +93,7 @@ class LocalLocustBackend:
             web_url=f"http://{LOOPBACK}:{web_port}",
             workers=spec.workers,
             started_at=time.time(),
+            launch_id=uuid.uuid4().hex,
             details=details,
         )
         try:
@@ -122,46 +109,12 @@ class LocalLocustBackend:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # own session and process group: teardown kills it whole
-                )
+                )  # fmt: skip
             _children[process.pid] = process
             details["pgid"] = process.pid
             return handle
         except BaseException as exc:
-            self.teardown(handle)
-            if isinstance(exc, Exception):
-                raise LocustStartError(f"could not launch Locust: {exc}") from exc
-            raise
-
-    def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
-        """Wait for Locust's web API and confirm the load is on.
-
-        Locust starts the load itself (`--autostart`, after its `--processes` workers connect), so
-        the first request is not held back by our probing. Should it still be idle (a Locust that
-        ignored autostart), the swarm is started through the web API. Idempotent: a retried call on
-        a cluster whose load is already active changes nothing.
-        """
-        try:
-            handle.details["pid"] = handle.details.get("pid") or self._wait_for_locust_pid(handle)
-            self._wait_for_web_api(handle)
-            if self._load_becomes_active(handle, timeout=self._swarm_timeout + (self._workers_timeout if spec.workers > 1 else 0)):
-                return
-            if spec.workers > 1:
-                self._wait_for_workers(handle, spec.workers)
-            self._start_swarm(handle, spec)
-            self._wait_until_load_active(handle)
-        except BaseException as exc:
-            # Never leave an orphan behind a failed start. The exit code of a Locust we stopped
-            # ourselves says nothing about the failure, so only one Locust chose is reported.
-            final = self.teardown(handle)
-            if isinstance(exc, LocustStartError):
-                exc.log_tail = final.log_tail or exc.log_tail  # the log as it ended
-                raise
-            if isinstance(exc, Exception):
-                raise LocustStartError(f"could not start Locust: {exc}", log_tail=final.log_tail) from exc
-            raise
-
-    def sample(self, handle: ClusterHandle) -> LiveStats:
-        return LiveStats.from_locust_json(self._stats_payload(handle))
+            raise self._launch_failed(handle, exc) from None
 
     def status(self, handle: ClusterHandle) -> ProcessStatus:
         details = handle.details
@@ -173,19 +126,8 @@ class LocalLocustBackend:
         if not alive and exit_code is None and pgid and _is_ours(pgid, details.get("work_dir")):
             # Locust just died and its shell still runs: give it a moment to write the exit code.
             exit_code = _poll(lambda: _read_int(details.get("exit_code_path")), timeout=1.0)
-        return ProcessStatus(alive=alive, exit_code=exit_code, log_tail=_tail(details.get("log_path")))
-
-    def stop_load(self, handle: ClusterHandle) -> None:
-        self._api(handle).stop(timeout=self._stop_timeout)
-
-    def collect(self, handle: ClusterHandle) -> FinalResults:
-        api = self._api(handle)
-        payload = api.final_stats(workers=handle.workers, stop_timeout=self._stop_timeout)
-        report = api.report()
-        status = self.status(handle)
-        return FinalResults.from_locust_json(
-            payload, html_report=report, exit_code=status.exit_code, log_tail=status.log_tail
-        )
+        reason = "" if alive else "Locust exited"
+        return ProcessStatus(alive=alive, exit_code=exit_code, log_tail=_tail(details.get("log_path")), reason=reason)
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         details = handle.details
@@ -200,15 +142,29 @@ class LocalLocustBackend:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 if group_gone():
                     break
-                _send_signal(lambda: os.killpg(pgid, sig))
+                _send_signal(partial(os.killpg, pgid, sig))
                 _poll(group_gone, timeout=2.0)
             _reap(pgid, wait_seconds=2.0)
         final = self.status(handle)  # read exit code and log before the directory goes
         if work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
-        return ProcessStatus(alive=False, exit_code=final.exit_code, log_tail=final.log_tail)
+        return ProcessStatus(alive=False, exit_code=final.exit_code, log_tail=final.log_tail, reason=final.reason)
 
-    # ---- start, step by step -------------------------------------------------------------------
+    # ---- begin ---------------------------------------------------------------------------------
+
+    def _prepare(self, handle: ClusterHandle, spec: ClusterSpec, deadline: float) -> None:
+        handle.details["pid"] = handle.details.get("pid") or self._wait_for_locust_pid(handle)
+
+    def _expected_workers(self, spec: ClusterSpec) -> int:
+        return spec.workers if spec.workers > 1 else 0  # one worker = a single Locust process
+
+    def _autostart_seconds(self, spec: ClusterSpec) -> float:
+        # Locust starts the load itself (`--autostart`, once its `--processes` workers connect), so
+        # the first request is not held back by our probing; the web API swarm is only a fallback.
+        return self._swarm_timeout + (self._workers_timeout if spec.workers > 1 else 0)
+
+    def _web_url(self, handle: ClusterHandle) -> str:
+        return handle.web_url
 
     def _locust_command(self, spec: ClusterSpec, details: dict[str, Any]) -> list[str]:
         command = [
@@ -218,7 +174,7 @@ class LocalLocustBackend:
             "--web-host", LOOPBACK,
             "--web-port", str(details["web_port"]),
         ]  # fmt: skip
-        # The web UI stays (we read stats and stop through it); no -t: the orchestrator owns the deadline.
+        # The web UI stays (we read stats and stop through it); no -t: the lifecycle owns the deadline.
         command += ["--autostart", "-u", str(spec.users), "-r", f"{spec.spawn_rate:g}"]
         if spec.workers > 1:
             # `--processes N` forks N workers under this master (autostart waits for all N). The
@@ -238,65 +194,6 @@ class LocalLocustBackend:
         if pid is None:
             raise self._start_error(handle, "Locust's process did not start within 10 s")
         return pid
-
-    def _wait_for_web_api(self, handle: ClusterHandle) -> None:
-        def answered() -> bool | None:
-            self._fail_if_exited(handle)
-            return self._api(handle).answers() or None
-
-        # A refused loopback connection costs microseconds: probe often, the first request waits on it.
-        if not _poll(answered, timeout=self._web_api_timeout, interval=0.02):
-            message = f"Locust's web API did not answer within {self._web_api_timeout:g} s"
-            raise self._start_error(handle, message)
-
-    def _wait_for_workers(self, handle: ClusterHandle, expected: int) -> None:
-        # A master with no worker yet answers /swarm with success and then never starts.
-        def connected() -> bool | None:
-            self._fail_if_exited(handle)
-            return (self._stats_payload(handle).get("worker_count") or 0) >= expected or None
-
-        if not _poll(connected, timeout=self._workers_timeout, interval=0.5):
-            message = f"{expected} Locust workers did not connect within {self._workers_timeout:g} s"
-            raise self._start_error(handle, message)
-
-    def _start_swarm(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
-        try:
-            self._api(handle).swarm(spec.users, spec.spawn_rate, spec.target_url)
-        except SwarmRefusedError as exc:
-            raise self._start_error(handle, str(exc)) from exc
-
-    def _load_becomes_active(self, handle: ClusterHandle, timeout: float) -> bool:
-        def active() -> bool | None:
-            self._fail_if_exited(handle)
-            return self._stats_payload(handle).get("state") in LOAD_ACTIVE_STATES or None
-
-        return bool(_poll(active, timeout=timeout, interval=0.1))
-
-    def _wait_until_load_active(self, handle: ClusterHandle) -> None:
-        # /swarm's success only means the request was accepted; the state says whether users spawn.
-        if not self._load_becomes_active(handle, timeout=self._swarm_timeout):
-            raise self._start_error(handle, f"the swarm did not start within {self._swarm_timeout:g} s")
-
-    def _fail_if_exited(self, handle: ClusterHandle) -> None:
-        if not self.status(handle).alive:
-            raise self._start_error(handle, "Locust exited during start")
-
-    def _start_error(self, handle: ClusterHandle, message: str) -> LocustStartError:
-        status = self.status(handle)
-        return LocustStartError(message, exit_code=status.exit_code, log_tail=status.log_tail)
-
-    # ---- web API -------------------------------------------------------------------------------
-
-    def _stats_payload(self, handle: ClusterHandle) -> dict[str, Any]:
-        return self._api(handle).stats()
-
-    def _api(self, handle: ClusterHandle) -> LocustWebApi:
-        def unreachable() -> None:
-            status = self.status(handle)
-            if not status.alive:
-                raise LocustCrashedError("Locust is not running", exit_code=status.exit_code, log_tail=status.log_tail)
-
-        return LocustWebApi(handle.web_url, unreachable=unreachable)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -366,7 +263,7 @@ def _reap(pgid: int | None, wait_seconds: float = 0.0) -> None:
         process.wait(timeout=wait_seconds) if wait_seconds else process.poll()
     except subprocess.TimeoutExpired:
         return
-    if process.returncode is not None:
+    if pgid and process.returncode is not None:
         _children.pop(pgid, None)
 
 
@@ -393,7 +290,7 @@ def _process_info(pid: int) -> tuple[str, int] | None:
 def _runs_in(pid: int, work_dir: str | None) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as file:
-            return bool(work_dir) and os.fsencode(work_dir) in file.read()
+            return bool(work_dir) and os.fsencode(work_dir or "") in file.read()
     except OSError:
         return False
 

@@ -14,11 +14,12 @@ What the API does not say, and both backends must respect:
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 
-from .base import LOAD_ACTIVE_STATES, STATE_READY, STATE_STOPPED, BackendError
+from .base import LOAD_ACTIVE_STATES, STATE_READY, STATE_STOPPED, BackendError, BackendUnavailableError
 
 STATS_CACHE_SECONDS = 2.0  # Locust memoizes GET /stats/requests for this long
 WORKER_REPORT_SECONDS = 3.0  # workers push their stats to the master this often
@@ -38,7 +39,7 @@ class LocustWebApi:
 
     `unreachable` is called when a request cannot reach Locust at all (connection refused, timeout):
     a backend uses it to check whether Locust is still alive and raise `LocustCrashedError` if not.
-    If it returns, a plain `BackendError` is raised."""
+    If it returns, `BackendUnavailableError` is raised (transient: the lifecycle retries)."""
 
     def __init__(self, base_url: str, *, unreachable: Callable[[], None] | None = None):
         self.base_url = base_url.rstrip("/")
@@ -51,14 +52,22 @@ class LocustWebApi:
         except requests.RequestException as exc:
             if self._unreachable is not None:
                 self._unreachable()
-            raise BackendError(f"Locust's web API failed on {method} {path}: {exc}") from exc
+            raise BackendUnavailableError(f"Locust's web API failed on {method} {path}: {exc}") from exc
         if not response.ok:
-            raise BackendError(f"Locust's web API answered {response.status_code} to {method} {path}")
+            raise BackendUnavailableError(f"Locust's web API answered {response.status_code} to {method} {path}")
         return response
 
     def stats(self) -> dict[str, Any]:
-        """`GET /stats/requests` (parse it with LiveStats / FinalResults)."""
+        """`GET /stats/requests` (parsed by `locust_stats`)."""
         return json_object(self.call("GET", "/stats/requests"))
+
+    def stats_csv(self) -> str:
+        """`GET /stats/requests/csv`: every percentile Locust computes, per row (p90 among them)."""
+        return self.call("GET", "/stats/requests/csv").text
+
+    def worker_count(self) -> int:
+        """Connected workers, live (`/worker-count` is not memoized like `/stats/requests`)."""
+        return int(json_object(self.call("GET", "/worker-count")).get("worker_count") or 0)
 
     def answers(self) -> bool:
         """True once the web API answers; never raises. Probes /worker-count, not /stats/requests:
@@ -102,7 +111,7 @@ class LocustWebApi:
 
         payload = poll(stopped_payload, timeout=stop_timeout, interval=interval)
         if payload is None:
-            raise BackendError(f"Locust did not stop within {stop_timeout:g} s")
+            raise BackendUnavailableError(f"Locust did not stop within {stop_timeout:g} s")
         if workers > 1 and settle_seconds > 0:
             # Stopped workers still push their last samples on their next report tick, and the
             # master's answer is cached: wait out both, then read the settled numbers.
@@ -115,9 +124,9 @@ def json_object(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError as exc:
-        raise BackendError(f"Locust's web API answered something not JSON: {response.text[:200]!r}") from exc
+        raise BackendUnavailableError(f"Locust's web API answered something not JSON: {response.text[:200]!r}") from exc
     if not isinstance(body, dict):
-        raise BackendError("Locust's web API answered JSON that is not an object")
+        raise BackendUnavailableError("Locust's web API answered JSON that is not an object")
     return body
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from load_manager.config import get_settings
+
+from load_manager.settings import get_settings
 from load_manager.store.ports import (
     ClusterStore,
     IdempotencyRecord,
@@ -55,9 +56,10 @@ def reset_stores() -> None:
 def _build() -> Stores:
     settings = get_settings()
     if settings.store_backend == "mongo":
+        from load_manager.adapters.secrets import mongodb_uri
         from load_manager.store.mongo import build_mongo_stores, get_database
 
-        return build_mongo_stores(get_database(settings.mongodb_uri, settings.mongodb_database))
+        return build_mongo_stores(get_database(mongodb_uri(settings), settings.mongodb_database))
     if settings.store_backend == "sqlite":
         from load_manager.store.sqlite import build_sqlite_stores
 

@@ -6,10 +6,14 @@ settings; indexes are created idempotently at that moment (cold start), never at
 
 from __future__ import annotations
 
+import builtins
 import random
 import threading
 import time
+from datetime import UTC
 from typing import Any
+
+from pydantic import BaseModel
 
 from load_manager.errors import ConcurrencyError
 from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
@@ -57,7 +61,7 @@ def _after(after: tuple[int, str]) -> dict[str, Any]:
     return {"$or": [{"createdAt": {"$lt": after[0]}}, {"createdAt": after[0], "id": {"$lt": after[1]}}]}
 
 
-def _wire(model: type, fields: dict[str, Any]) -> dict[str, Any]:
+def _wire(model: type[BaseModel], fields: dict[str, Any]) -> dict[str, Any]:
     """snake_case model fields -> their camelCase document form (nested models dumped too)."""
     return model.model_construct(**fields).model_dump(by_alias=True, include=set(fields)) if fields else {}
 
@@ -82,6 +86,7 @@ def ensure_indexes(db) -> None:
     db.load_test_runs.create_index(
         [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("status", ASCENDING), ("createdAt", DESCENDING)], name="by_status"
     )
+    db.load_test_runs.create_index([("accountId", ASCENDING), ("clusterId", ASCENDING), ("status", ASCENDING)], name="by_cluster")
     db.run_metrics.create_index([("runId", ASCENDING), ("at", ASCENDING)], name="by_run")
     db.locust_clusters.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.locust_clusters.create_index([("accountId", ASCENDING), ("scopeKey", ASCENDING)], unique=True, name="scope_unique")
@@ -234,7 +239,11 @@ class MongoRunStore:
         query = {"accountId": account_id, "loadTestId": test_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
         return self.collection.find_one(query, {"_id": True}) is not None
 
-    def list_active(self) -> list[Run]:
+    def has_active_on_cluster(self, account_id: str, cluster_id: str) -> bool:
+        query = {"accountId": account_id, "clusterId": cluster_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
+        return self.collection.find_one(query, {"_id": True}) is not None
+
+    def list_active(self) -> builtins.list[Run]:
         cursor = self.collection.find({"status": {"$in": sorted(ACTIVE_STATUSES)}}, {"_id": False, "clusterHandle": False})
         return [Run.model_validate(d) for d in cursor]
 
@@ -243,6 +252,13 @@ class MongoRunStore:
             {"id": run_id, "accountId": account_id, "clusterHandle": None}, {"$set": {"clusterHandle": handle}}
         )
         return result.modified_count == 1
+
+    def update_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
+        result = self.collection.update_one(
+            {"id": run_id, "accountId": account_id, "clusterHandle.launch_id": handle.get("launch_id")},
+            {"$set": {"clusterHandle": handle}},
+        )
+        return result.matched_count == 1
 
     def get_handle(self, account_id: str, run_id: str) -> dict[str, Any] | None:
         doc = self.collection.find_one({"id": run_id, "accountId": account_id}, {"_id": False, "clusterHandle": True})
@@ -295,6 +311,10 @@ class MongoClusterStore:
         )
         return ClusterConfig.model_validate(stored)
 
+    def get(self, account_id: str, cluster_id: str) -> ClusterConfig | None:
+        doc = self.collection.find_one({"id": cluster_id, "accountId": account_id}, {"_id": False, "scopeKey": False})
+        return ClusterConfig.model_validate(doc) if doc else None
+
     def list(self, account_id: str) -> list[ClusterConfig]:
         cursor = self.collection.find({"accountId": account_id}, {"_id": False, "scopeKey": False}).sort("scopeKey", 1)
         return [ClusterConfig.model_validate(d) for d in cursor]
@@ -312,13 +332,13 @@ class MongoIdempotencyStore:
         return _idempotency_record(doc) if doc else None
 
     def claim(self, account_id: str, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from pymongo.errors import DuplicateKeyError
 
         fields = {
             "fingerprint": record.fingerprint, "runId": record.run_id, "expiresAt": record.expires_at,
-            "expiresAtDate": datetime.fromtimestamp(record.expires_at / 1000, tz=timezone.utc),
+            "expiresAtDate": datetime.fromtimestamp(record.expires_at / 1000, tz=UTC),
         }
         try:
             self.collection.insert_one({"accountId": account_id, "key": record.key, **fields})

@@ -6,8 +6,10 @@ indistinguishable from a missing one.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, ScriptRevisionSummary, StatusChange
 
@@ -90,12 +92,21 @@ class RunStore(Protocol):
 
     def has_active(self, account_id: str, test_id: str) -> bool: ...
 
-    def list_active(self) -> list[Run]:
-        """Active runs of every tenant (for the local runtime's recovery after a restart)."""
+    def has_active_on_cluster(self, account_id: str, cluster_id: str) -> bool:
+        """Is a run of this tenant active on this cluster configuration (an indexed query)."""
+        ...
+
+    def list_active(self) -> builtins.list[Run]:
+        """Active runs of every tenant: only for the local runtime's recovery after a restart."""
         ...
 
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
         """Record the backend's cluster handle unless one is recorded already (one cluster per run)."""
+        ...
+
+    def update_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
+        """Replace the recorded handle with a fuller one of the same launch (`launch_id`), e.g.
+        once begin has learnt the master's address; False when another launch's is recorded."""
         ...
 
     def get_handle(self, account_id: str, run_id: str) -> dict[str, Any] | None: ...
@@ -118,6 +129,8 @@ class ClusterStore(Protocol):
     def put(self, config: ClusterConfig) -> ClusterConfig:
         """Upsert by scope (account, org, project, env); keeps the id of an existing config."""
         ...
+
+    def get(self, account_id: str, cluster_id: str) -> ClusterConfig | None: ...
 
     def list(self, account_id: str) -> list[ClusterConfig]: ...
 

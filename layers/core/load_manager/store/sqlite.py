@@ -6,12 +6,14 @@ writer, and `BEGIN IMMEDIATE` around read-then-write sequences so they are seria
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
 from load_manager.store.ports import IdempotencyRecord, StoredRevision, scope_key
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS load_test_runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_test ON load_test_runs (account_id, load_test_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_by_status ON load_test_runs (account_id, load_test_id, status, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS runs_by_cluster ON load_test_runs (account_id, json_extract(doc, '$.clusterId'), status);
 
 CREATE TABLE IF NOT EXISTS run_metrics (
     run_id TEXT NOT NULL,
@@ -310,7 +313,14 @@ class SQLiteRunStore:
         )
         return bool(rows)
 
-    def list_active(self) -> list[Run]:
+    def has_active_on_cluster(self, account_id: str, cluster_id: str) -> bool:
+        rows = self.db.query(
+            f"SELECT 1 FROM load_test_runs WHERE account_id = ? AND json_extract(doc, '$.clusterId') = ? AND status IN {_ACTIVE} LIMIT 1",
+            (account_id, cluster_id),
+        )
+        return bool(rows)
+
+    def list_active(self) -> builtins.list[Run]:
         rows = self.db.query(f"SELECT doc FROM load_test_runs WHERE status IN {_ACTIVE}")
         return [Run.model_validate_json(r["doc"]) for r in rows]
 
@@ -319,6 +329,15 @@ class SQLiteRunStore:
             cursor = conn.execute(
                 "UPDATE load_test_runs SET cluster_handle = ? WHERE id = ? AND account_id = ? AND cluster_handle IS NULL",
                 (json.dumps(handle), run_id, account_id),
+            )
+            return cursor.rowcount == 1
+
+    def update_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                "UPDATE load_test_runs SET cluster_handle = ? WHERE id = ? AND account_id = ?"
+                " AND json_extract(cluster_handle, '$.launch_id') = ?",
+                (json.dumps(handle), run_id, account_id, handle.get("launch_id")),
             )
             return cursor.rowcount == 1
 
@@ -375,6 +394,10 @@ class SQLiteClusterStore:
                 (config.id, config.account_id, key, config.model_dump_json(by_alias=True)),
             )
         return config
+
+    def get(self, account_id: str, cluster_id: str) -> ClusterConfig | None:
+        rows = self.db.query("SELECT doc FROM locust_clusters WHERE id = ? AND account_id = ?", (cluster_id, account_id))
+        return ClusterConfig.model_validate_json(rows[0]["doc"]) if rows else None
 
     def list(self, account_id: str) -> list[ClusterConfig]:
         rows = self.db.query("SELECT doc FROM locust_clusters WHERE account_id = ? ORDER BY scope_key", (account_id,))

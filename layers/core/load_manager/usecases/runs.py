@@ -1,12 +1,14 @@
-"""The runs API: start a run of a pinned revision, read, list, stop, and the exact script it used."""
+"""Runs, as the API sees them: start a run of a pinned revision, read, list, stop, and the exact
+script it used. What happens to a run after it starts is the lifecycle's (lifecycle/steps.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from typing import Callable
+from collections.abc import Callable
 
+from load_manager.adapters.step_functions import ExecutionStarter
 from load_manager.errors import (
     BadRequestError,
     IdempotencyKeyReusedError,
@@ -27,11 +29,11 @@ from load_manager.models import (
     StartRunRequest,
     StatusChange,
 )
-from load_manager.orchestration.clusters import resolve_cluster
-from load_manager.orchestration.executions import ExecutionStarter
+from load_manager.observability import count
 from load_manager.pagination import decode_cursor, encode_cursor
-from load_manager.services import load_tests, scripts
 from load_manager.store import IdempotencyRecord, Stores
+from load_manager.usecases import load_tests, scripts
+from load_manager.usecases.clusters import resolve_cluster
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
@@ -83,6 +85,8 @@ def start_run(
         if stores.runs.insert(run):
             return _ensure_started(stores, starter, run), True
         existing = stores.runs.get(caller.account_id, record.run_id)
+        if existing is None:  # runs are never deleted: another writer's insert must be visible
+            raise RunNotFoundError(f"run {record.run_id!r} of Idempotency-Key {idempotency_key!r} is missing")
     return _ensure_started(stores, starter, existing), False
 
 
@@ -90,7 +94,7 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
     revision = (
         scripts.resolve_revision(stores, caller, test.id, request.revision)
         if request.revision is not None
-        else stores.revisions.latest(caller.account_id, test.id)
+        else scripts.latest_stored(stores, caller, test.id)
     )
     target_url = request.target_url or test.target_url
     if not target_url:
@@ -143,6 +147,7 @@ def _ensure_started(stores: Stores, starter: Callable[[], ExecutionStarter], run
             {"failure_reason": reason, "ended_at": now_ms()},
         )
         raise WorkflowStartError("the run could not be started; it is recorded as Failed", details={"runId": run.id}) from exc
+    count("RunsStarted")
     return stores.runs.update(run.account_id, run.id, {"execution_arn": arn}, when_status_in=ACTIVE_STATUSES | FINAL_STATUSES) or run
 
 

@@ -7,11 +7,11 @@ GetLocustCluster(accountID, orgID, projectID, envID)). No match: the deployment'
 
 from __future__ import annotations
 
-from load_manager.config import get_settings
 from load_manager.errors import ClusterNotFoundError, ForbiddenError, RunActiveError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import new_id, now_ms
-from load_manager.models import ClusterConfig, ClusterPage, PutClusterRequest
+from load_manager.models import BackendKind, ClusterConfig, ClusterPage, PutClusterRequest
+from load_manager.settings import get_settings
 from load_manager.store import Stores
 
 DEFAULT_CLUSTER_ID = "default"
@@ -36,14 +36,15 @@ def resolve_cluster(stores: Stores, account_id: str, org_id: str | None, project
     candidates = [c for c in stores.clusters.list(account_id) if _matches(c, org_id, project_id, env_id)]
     if candidates:
         return max(candidates, key=_specificity)
+    return default_cluster(account_id, get_settings().default_backend)
+
+
+def default_cluster(account_id: str, backend: BackendKind) -> ClusterConfig:
+    """The deployment's own cluster, for scopes no configuration matches."""
     return ClusterConfig(
-        id=DEFAULT_CLUSTER_ID,
-        account_id=account_id,
-        backend=get_settings().default_backend,  # type: ignore[arg-type]
-        max_workers=DEFAULT_MAX_WORKERS,
-        updated_at=0,
-        updated_by="deployment",
-    )
+        id=DEFAULT_CLUSTER_ID, account_id=account_id, backend=backend, max_workers=DEFAULT_MAX_WORKERS,
+        updated_at=0, updated_by="deployment",
+    )  # fmt: skip
 
 
 def _require_admin(caller: Caller) -> None:
@@ -67,7 +68,7 @@ def put_cluster(stores: Stores, caller: Caller, request: PutClusterRequest) -> C
         env_id=request.env_id,
         backend=request.backend,
         max_workers=request.max_workers,
-        ecs=request.ecs.model_dump(by_alias=True) if request.ecs else None,
+        ecs=request.ecs,
         updated_at=now_ms(),
         updated_by=caller.actor,
     )
@@ -80,7 +81,7 @@ def list_clusters(stores: Stores, caller: Caller) -> ClusterPage:
 
 def delete_cluster(stores: Stores, caller: Caller, cluster_id: str) -> None:
     _require_admin(caller)
-    if any(r.account_id == caller.account_id and r.cluster_id == cluster_id for r in stores.runs.list_active()):
+    if stores.runs.has_active_on_cluster(caller.account_id, cluster_id):
         raise RunActiveError("a run on this cluster is active; stop it or wait for it to end")
     if not stores.clusters.delete(caller.account_id, cluster_id):
         raise ClusterNotFoundError(f"cluster configuration {cluster_id!r} not found")

@@ -7,8 +7,9 @@ from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.pagination import decode_cursor, encode_cursor
-from load_manager.services import scripts
 from load_manager.store import Stores
+from load_manager.usecases import scripts
+
 
 def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> LoadTest:
     analysis = scripts.check_script(request.script_content)

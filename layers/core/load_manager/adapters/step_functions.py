@@ -7,8 +7,8 @@ import json
 from functools import lru_cache
 from typing import Protocol
 
-from load_manager.config import get_settings
 from load_manager.models import Run
+from load_manager.settings import get_settings
 
 
 class ExecutionStarter(Protocol):

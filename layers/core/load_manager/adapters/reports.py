@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from load_manager.config import get_settings
+from load_manager.settings import get_settings
 
 
 def save_report(account_id: str, run_id: str, html: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 
-from load_manager.config import get_settings
 from load_manager.errors import LoadTestNotFoundError, RevisionNotFoundError
 from load_manager.identity import Caller
 from load_manager.ids import MAX_REVISION_NUMBER, is_id, new_id, now_ms
@@ -14,10 +13,12 @@ from load_manager.models import (
     ScriptDiff,
     ScriptRevision,
     ScriptRevisionSummary,
+    SyntaxErrorDetail,
     ValidationReport,
 )
 from load_manager.pagination import decode_cursor, encode_cursor
-from load_manager.store import Stores, StoredRevision
+from load_manager.settings import get_settings
+from load_manager.store import StoredRevision, Stores
 from load_manager.validation import ScriptAnalysis, analyse_script, decode_script, encode_script, sha256_of
 
 INITIAL_DESCRIPTION = "Initial version"
@@ -34,20 +35,22 @@ def validation_report(encoded: str) -> ValidationReport:
     from load_manager.errors import NoUserClassError, ScriptSyntaxError
 
     text, raw = decode_script(encoded, get_settings().max_script_bytes)
-    base = {"size_bytes": len(raw), "sha256": sha256_of(text)}
+    size, digest = len(raw), sha256_of(text)
     try:
         analysis = analyse_script(text)
     except ScriptSyntaxError as exc:
-        return ValidationReport(valid=False, errors=[exc.details], **base)
+        return ValidationReport(valid=False, errors=[SyntaxErrorDetail.model_validate(exc.details)], size_bytes=size, sha256=digest)
     except NoUserClassError as exc:
-        return ValidationReport(valid=False, errors=[{"line": None, "column": None, "message": exc.message}], **base)
+        error = SyntaxErrorDetail(line=None, column=None, message=exc.message)
+        return ValidationReport(valid=False, errors=[error], size_bytes=size, sha256=digest)
     return ValidationReport(
         valid=True,
         user_classes=analysis.user_classes,
         task_sets=analysis.task_sets,
         shapes=analysis.shapes,
         warnings=analysis.warnings,
-        **base,
+        size_bytes=size,
+        sha256=digest,
     )
 
 
@@ -111,10 +114,14 @@ def rollback(stores: Stores, caller: Caller, test_id: str, ref: str | int, descr
 
 def latest(stores: Stores, caller: Caller, test_id: str) -> ScriptRevision:
     _require_test(stores, caller, test_id)
+    return to_api(latest_stored(stores, caller, test_id))
+
+
+def latest_stored(stores: Stores, caller: Caller, test_id: str) -> StoredRevision:
     revision = stores.revisions.latest(caller.account_id, test_id)
     if revision is None:
         raise RevisionNotFoundError(f"load test {test_id!r} has no script revision")
-    return to_api(revision)
+    return revision
 
 
 def get_revision(stores: Stores, caller: Caller, test_id: str, ref: str) -> ScriptRevision:

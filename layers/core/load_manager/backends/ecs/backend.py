@@ -1,0 +1,421 @@
+"""The ecs backend: Locust on AWS Fargate, one master task and N worker tasks, driven through the
+master's web API (port 8089) exactly as the local backend drives its processes.
+
+    launch    uploads the script to S3 (SSE), RunTask the master with `-f <presigned URL>` (Locust
+              downloads a locustfile given as a URL) and returns at once: the handle (master task
+              ARN, S3 object) is recorded before anything slow can time out.
+    begin     waits for the master's ENI and private IP, RunTask the workers with `-f -` (they fetch
+              the script from the master over 5557), waits for the web API and for N connected
+              workers, POSTs /swarm and confirms the load by `state`. Idempotent. What it learns
+              (the master's address, the workers' ARNs) is written into the handle, which the
+              lifecycle stores once, so a poll needs one DescribeTasks and nothing else from AWS.
+    status    one DescribeTasks on the master and every worker: a stopped task ends the run.
+    teardown  StopTask on the master and every worker, delete the script object. Idempotent.
+
+Every task carries:
+    startedBy                 the run id (ECS keeps 36 characters of it)
+    load-manager:run-id       the run id
+    load-manager:launch-id    one launch of the run: when two StartRun attempts race, the loser's
+                              teardown stops its own tasks only, never the winner's
+    load-manager:role         master | worker
+so a handle stored before begin still finds its workers (`ListTasks(startedBy=<run id>)`).
+
+Network: the Lambda reaches the master's *private* IP on 8089 and the workers reach it on 5557, so
+the Lambda runs in the tasks' VPC and the security groups allow both (template.yaml,
+`LocustTasksSecurityGroup`). The web API has no authentication: it must never be reachable from
+outside the VPC.
+
+Logs: Locust's output goes to CloudWatch Logs through the task definition's awslogs driver. Reading
+it back for a failure's log tail is out of scope here (it would need the log group and stream
+prefix, logs:GetLogEvents, and the stream only exists once the container has started): `status`
+reports ECS's stop code and stopped reason and the container's exit code and reason instead.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..base import BackendUnavailableError, ClusterHandle, ClusterSpec, LocustCrashedError, LocustStartError, ProcessStatus
+from ..locust_web import SETTLE_SECONDS, poll
+from ..web_backend import LocustWebBackend
+from .settings import EcsSettings
+from .tasks import (
+    GONE_ERRORS,
+    ROLE_MASTER,
+    ROLE_WORKER,
+    S3_GONE_ERRORS,
+    STOPPED,
+    TAG_LAUNCH_ID,
+    TAG_ROLE,
+    TAG_RUN_ID,
+    AwsApiError,
+    aws_call,
+    client,
+    failures,
+    is_stopping,
+    key_part,
+    private_ipv4_address,
+    started_by,
+    tag_value,
+    tags,
+    task_id,
+    task_status,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from botocore.client import BaseClient
+
+RUN_TASK_MAX_COUNT = 10  # ECS starts at most 10 tasks per RunTask call
+DESCRIBE_TASKS_MAX = 100  # and describes at most 100 per DescribeTasks call
+SIGV4_MAX_EXPIRY_SECONDS = 7 * 24 * 3600
+MASTER = "the Locust master task"
+
+# A resolver takes a task as DescribeTasks returns it and answers the host Locust listens on (None
+# while the task has no address yet).
+MasterAddressResolver = Callable[[Mapping[str, Any]], "str | None"]
+
+
+class EcsLocustBackend(LocustWebBackend):
+    name = "ecs"
+
+    def __init__(
+        self,
+        settings: EcsSettings,
+        *,
+        ecs_client: BaseClient | None = None,
+        s3_client: BaseClient | None = None,
+        master_address_resolver: MasterAddressResolver | None = None,
+        start_timeout: float = 600.0,
+        swarm_timeout: float = 30.0,
+        stop_timeout: float = 60.0,
+        poll_interval: float = 2.0,
+        settle_seconds: float = SETTLE_SECONDS,
+        script_url_margin_seconds: int = 3600,
+    ):
+        """`start_timeout` bounds all of begin (Fargate provisioning of master and workers, image
+        pulls, Locust's start): keep it under the Lambda's timeout (900 s) with room to tear down.
+        `poll_interval` paces DescribeTasks and web API polls while waiting."""
+        super().__init__(
+            start_timeout=start_timeout, swarm_timeout=swarm_timeout, stop_timeout=stop_timeout,
+            probe_interval=poll_interval, settle_seconds=settle_seconds,
+        )  # fmt: skip
+        self.settings = settings
+        self._ecs_client = ecs_client
+        self._s3_client = s3_client
+        self._resolve_address = master_address_resolver or private_ipv4_address
+        self._script_url_margin = script_url_margin_seconds
+
+    # ---- the port ------------------------------------------------------------------------------
+
+    def launch(self, spec: ClusterSpec) -> ClusterHandle:
+        """Upload the script, RunTask the master, return the handle without waiting for anything."""
+        problems = self.settings.problems()
+        if problems:
+            raise LocustStartError("the ecs backend is not configured: missing " + ", ".join(problems))
+        settings = self.settings
+        launch_id = uuid.uuid4().hex
+        handle = ClusterHandle(
+            backend=self.name,
+            run_id=spec.run_id,
+            web_url="",  # known once the master has an IP (begin)
+            workers=spec.workers,
+            started_at=time.time(),
+            launch_id=launch_id,
+            details={
+                "cluster": settings.cluster,
+                "region": settings.region,
+                "launch_id": launch_id,
+                "started_by": started_by(spec.run_id),
+                "container_name": settings.container_name,
+                "web_port": settings.web_port,
+                "master_port": settings.master_port,
+                "master_task_arn": None,
+                "master_ip": None,
+                "worker_task_arns": [],
+                "script_bucket": settings.script_bucket,
+                # One object per launch: a racing launch's teardown must not delete the winner's.
+                "script_key": f"scripts/{key_part(spec.run_id)}/{launch_id}/{spec.script_name}",
+            },
+        )
+        try:
+            url = self._upload_script(handle, spec)
+            response = self._run_tasks(
+                handle, ROLE_MASTER, settings.master_task_definition, self._master_command(spec, url), spec.env, count=1
+            )
+            started = response.get("tasks") or []
+            if started:
+                handle.details["master_task_arn"] = started[0]["taskArn"]
+            if not started or response.get("failures"):
+                raise LocustStartError(f"ECS did not start the Locust master: {failures(response)}")
+            return handle
+        except BaseException as exc:
+            raise self._launch_failed(handle, exc) from None
+
+    def status(self, handle: ClusterHandle) -> ProcessStatus:
+        """The master and every worker the handle knows, in one DescribeTasks. Alive until ECS stops
+        one of them (or is asked to: a task whose desired status is STOPPED is on its way out, never
+        back). Never raises for a task that is gone."""
+        master_arn = handle.details.get("master_task_arn")
+        if not master_arn:
+            return ProcessStatus(alive=False, exit_code=None, log_tail="no Locust master task was started", reason="no Locust master task")
+        workers = list(handle.details.get("worker_task_arns") or [])
+        found = self._describe(handle, [master_arn, *workers])
+        container = self._container_name(handle)
+        for arn, what in ((master_arn, MASTER), *((w, f"Locust worker task {task_id(w)}") for w in workers)):
+            task = found.get(arn)
+            if task is None:  # ECS forgets stopped tasks after about an hour
+                return ProcessStatus(alive=False, exit_code=None, log_tail=f"ECS no longer knows {what} ({arn})", reason=f"{what} is gone")
+            status = task_status(task, container, what)
+            if not status.alive:
+                return status
+        return ProcessStatus(alive=True, exit_code=None)
+
+    def teardown(self, handle: ClusterHandle) -> ProcessStatus:
+        """StopTask every task of this launch (the handle's, and any found by startedBy + tags, so a
+        handle recorded before begin still reaches its workers), then delete the script object.
+
+        A handle without a launch id (rebuilt from a run id alone) stops every task of the run.
+        Tasks already stopped or unknown to ECS are fine; any other AWS failure is raised after
+        everything else has been tried."""
+        final = self._status_quietly(handle)
+        if final.alive:  # stopped by us: its exit code will say nothing about the run
+            final = ProcessStatus(alive=False, exit_code=None)
+        errors = self._stop_tasks(handle) + self._delete_script(handle)
+        if errors:
+            raise BackendUnavailableError("ECS teardown incomplete: " + "; ".join(errors))
+        return final
+
+    def _stop_tasks(self, handle: ClusterHandle) -> list[str]:
+        errors: list[str] = []
+        try:
+            found = self._launch_tasks(handle, include_listed=True)
+        except AwsApiError as exc:
+            errors.append(str(exc))
+            recorded = [handle.details.get("master_task_arn"), *(handle.details.get("worker_task_arns") or [])]
+            found = {arn: {"taskArn": arn} for arn in recorded if arn}
+        reason = f"Load Manager: teardown of run {handle.run_id}"[:255]
+        for arn in (arn for arn, task in found.items() if task.get("desiredStatus") != STOPPED):
+            try:
+                aws_call(self._ecs().stop_task, cluster=self._cluster(handle), task=arn, reason=reason)
+            except AwsApiError as exc:
+                if exc.code not in GONE_ERRORS:
+                    errors.append(str(exc))
+        return errors
+
+    def _delete_script(self, handle: ClusterHandle) -> list[str]:
+        bucket, key = handle.details.get("script_bucket"), handle.details.get("script_key")
+        if not (bucket and key):
+            return []
+        try:
+            aws_call(self._s3().delete_object, Bucket=bucket, Key=key)
+        except AwsApiError as exc:
+            if exc.code not in S3_GONE_ERRORS:
+                return [str(exc)]
+        return []
+
+    # ---- launch --------------------------------------------------------------------------------
+
+    def _upload_script(self, handle: ClusterHandle, spec: ClusterSpec) -> str:
+        bucket, key = handle.details["script_bucket"], handle.details["script_key"]
+        aws_call(
+            self._s3().put_object, Bucket=bucket, Key=key, Body=spec.script.encode("utf-8"),
+            ContentType="text/x-python; charset=utf-8", ServerSideEncryption="AES256",
+        )  # fmt: skip
+        # The master downloads it once, at start; the URL is a bearer credential visible in the
+        # task's overrides, so it must not outlive the run (SigV4 caps it at 7 days anyway). It is
+        # also only valid while the signing credentials are: a Lambda role's last hours, plenty for
+        # a master that fetches the script within minutes.
+        expires = min(spec.duration_seconds + self._script_url_margin, SIGV4_MAX_EXPIRY_SECONDS)
+        url = aws_call(self._s3().generate_presigned_url, "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(expires))
+        if "," in url:  # Locust splits -f on commas (several locustfiles)
+            raise LocustStartError("the presigned script URL contains a comma, which Locust's -f would split")
+        return str(url)
+
+    def _master_command(self, spec: ClusterSpec, script_url: str) -> list[str]:
+        settings = self.settings
+        return [
+            "-f", script_url,
+            "--master",
+            "--master-bind-host", "0.0.0.0",
+            "--master-bind-port", str(settings.master_port),
+            "--web-host", "0.0.0.0",  # the task's ENI: reachable only through its security group
+            "--web-port", str(settings.web_port),
+            # Only honoured with --headless/--autostart; begin waits for the workers itself.
+            "--expect-workers", str(spec.workers),
+            "--host", spec.target_url,
+        ]  # fmt: skip
+
+    def _worker_command(self, master_ip: str) -> list[str]:
+        # `-f -`: the worker asks the master for the locustfile over 5557, retrying for up to 5 minutes
+        # (Locust's CONNECT_TIMEOUT x CONNECT_RETRY_COUNT) while the master's container starts.
+        return ["--worker", "-f", "-", "--master-host", master_ip, "--master-port", str(self.settings.master_port)]
+
+    def _run_tasks(
+        self, handle: ClusterHandle, role: str, task_definition: str, command: list[str], env: Mapping[str, str], *, count: int
+    ) -> dict[str, Any]:
+        settings = self.settings
+        labels = {**dict(settings.tags), TAG_RUN_ID: tag_value(handle.run_id), TAG_LAUNCH_ID: handle.details["launch_id"], TAG_ROLE: role}
+        environment = [{"name": str(k), "value": str(v)} for k, v in dict(env or {}).items()]
+        environment.append({"name": "PYTHONUNBUFFERED", "value": "1"})  # a crash's last words reach the log
+        response: dict[str, Any] = aws_call(
+            self._ecs().run_task,
+            cluster=self._cluster(handle),
+            taskDefinition=task_definition,
+            launchType="FARGATE",
+            count=count,
+            startedBy=handle.details["started_by"],
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": list(settings.subnets),
+                    "securityGroups": list(settings.security_groups),
+                    "assignPublicIp": "ENABLED" if settings.assign_public_ip else "DISABLED",
+                }
+            },
+            overrides={"containerOverrides": [{"name": settings.container_name, "command": command, "environment": environment}]},
+            tags=[{"key": key, "value": value} for key, value in labels.items()],
+            enableECSManagedTags=True,
+        )  # botocore fills RunTask's clientToken, so its own retries never start tasks twice
+        return response
+
+    # ---- begin ---------------------------------------------------------------------------------
+
+    def _prepare(self, handle: ClusterHandle, spec: ClusterSpec, deadline: float) -> None:
+        master_ip = self._wait_for_master_address(handle, deadline)
+        self._ensure_workers(handle, spec, master_ip)
+
+    def _wait_for_master_address(self, handle: ClusterHandle, deadline: float) -> str:
+        arn = handle.details.get("master_task_arn")
+        if not arn:
+            raise LocustStartError("the handle names no Locust master task")
+
+        def address() -> str | None:
+            task = self._describe(handle, [arn]).get(arn)
+            if task is None:
+                raise LocustStartError(f"ECS no longer knows the Locust master task {arn}")
+            status = task_status(task, self._container_name(handle), MASTER)
+            if not status.alive:
+                raise LocustStartError("the Locust master task stopped during start", exit_code=status.exit_code, log_tail=status.log_tail)
+            return self._resolve_address(task) or None
+
+        ip = poll(address, timeout=max(0.0, deadline - time.monotonic()), interval=self._probe_interval)
+        if not ip:
+            raise self._start_error(handle, f"the Locust master task got no IP address within {self._start_timeout:g} s")
+        self._remember_master(handle, ip)
+        return str(ip)
+
+    def _ensure_workers(self, handle: ClusterHandle, spec: ClusterSpec, master_ip: str) -> None:
+        """Start the workers this launch lacks; those already started (recorded in the handle or
+        found by startedBy) are counted, never started twice."""
+        workers = self._worker_tasks(handle)
+        handle.details["worker_task_arns"] = sorted(workers)
+        stopped = [task for task in workers.values() if is_stopping(task)]
+        if stopped:
+            what = f"a Locust worker task ({task_id(stopped[0].get('taskArn', ''))})"
+            status = task_status(stopped[0], self._container_name(handle), what)
+            raise LocustStartError(f"{what} stopped during start", exit_code=status.exit_code, log_tail=status.log_tail)
+        missing = spec.workers - len(workers)
+        while missing > 0:
+            count = min(missing, RUN_TASK_MAX_COUNT)
+            response = self._run_tasks(
+                handle, ROLE_WORKER, self.settings.worker_task_definition, self._worker_command(master_ip), spec.env, count=count
+            )
+            arns = [task["taskArn"] for task in response.get("tasks") or []]
+            handle.details["worker_task_arns"].extend(arns)
+            if len(arns) < count or response.get("failures"):
+                raise self._start_error(handle, f"ECS started {len(arns)} of {count} Locust worker tasks: {failures(response)}")
+            missing -= count
+
+    # ---- the master's web API ------------------------------------------------------------------
+
+    def _web_url(self, handle: ClusterHandle) -> str:
+        """The master's web API. A handle stored after begin knows it; one recorded at launch asks ECS."""
+        if handle.web_url:
+            return handle.web_url
+        arn = handle.details.get("master_task_arn")
+        task = self._describe(handle, [arn]).get(arn) if arn else None
+        ip = self._resolve_address(task) if task else None
+        if not ip:
+            status = self.status(handle)
+            if not status.alive:
+                raise LocustCrashedError(status.reason, exit_code=status.exit_code, log_tail=status.log_tail)
+            raise BackendUnavailableError("the Locust master task has no IP address yet")
+        return self._remember_master(handle, ip)
+
+    def _remember_master(self, handle: ClusterHandle, ip: str) -> str:
+        handle.details["master_ip"] = ip
+        handle.web_url = f"http://{ip}:{handle.details.get('web_port') or self.settings.web_port}"
+        return handle.web_url
+
+    # ---- ECS lookups ---------------------------------------------------------------------------
+
+    def _describe(self, handle: ClusterHandle, arns: Iterable[str | None]) -> dict[str, dict[str, Any]]:
+        """Tasks by ARN, with tags; tasks ECS does not know (any more) are left out."""
+        wanted = list(dict.fromkeys(arn for arn in arns if arn))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), DESCRIBE_TASKS_MAX):
+            try:
+                response = aws_call(
+                    self._ecs().describe_tasks, cluster=self._cluster(handle), tasks=wanted[start : start + DESCRIBE_TASKS_MAX], include=["TAGS"]
+                )
+            except AwsApiError as exc:
+                if exc.code == "ClusterNotFoundException":
+                    return {}  # the cluster is gone, and every task with it
+                raise
+            for task in response.get("tasks") or []:
+                found[task["taskArn"]] = task
+        return found
+
+    def _launch_tasks(self, handle: ClusterHandle, *, include_listed: bool) -> dict[str, dict[str, Any]]:
+        """This launch's tasks: those the handle records, plus (include_listed) those ECS lists as
+        started by the run and tagged with this launch. Described, by ARN."""
+        details = handle.details
+        recorded = [details.get("master_task_arn"), *(details.get("worker_task_arns") or [])]
+        listed: list[str] = []
+        if include_listed:
+            try:
+                paginator = self._ecs().get_paginator("list_tasks")
+                starter = details.get("started_by") or started_by(handle.run_id)
+                for page in aws_call(paginator.paginate, cluster=self._cluster(handle), startedBy=starter):
+                    listed.extend(page.get("taskArns") or [])
+            except AwsApiError as exc:
+                if exc.code != "ClusterNotFoundException":
+                    raise
+        described = self._describe(handle, [*recorded, *listed])
+        launch_id = details.get("launch_id")
+        recorded_set = {arn for arn in recorded if arn}
+        return {
+            arn: task
+            for arn, task in described.items()
+            if arn in recorded_set
+            or (tags(task).get(TAG_RUN_ID) == tag_value(handle.run_id) and (not launch_id or tags(task).get(TAG_LAUNCH_ID) == launch_id))
+        }
+
+    def _worker_tasks(self, handle: ClusterHandle) -> dict[str, dict[str, Any]]:
+        master = handle.details.get("master_task_arn")
+        return {
+            arn: task
+            for arn, task in self._launch_tasks(handle, include_listed=True).items()
+            if arn != master and tags(task).get(TAG_ROLE, ROLE_WORKER) == ROLE_WORKER
+        }
+
+    def _cluster(self, handle: ClusterHandle) -> str:
+        # The cluster the tasks were started in, even if the configuration has changed since.
+        return str(handle.details.get("cluster") or self.settings.cluster)
+
+    def _container_name(self, handle: ClusterHandle) -> str:
+        return str(handle.details.get("container_name") or self.settings.container_name)
+
+    # ---- clients -------------------------------------------------------------------------------
+
+    def _ecs(self) -> BaseClient:
+        if self._ecs_client is None:
+            self._ecs_client = client("ecs", self.settings.region)
+        return self._ecs_client
+
+    def _s3(self) -> BaseClient:
+        if self._s3_client is None:
+            self._s3_client = client("s3", self.settings.region)
+        return self._s3_client

@@ -1,0 +1,72 @@
+"""Where and how a run's Fargate tasks start: a cluster configuration's `ecs` settings, with the
+deployment's own cluster (`Settings.ecs`) filling whatever the configuration leaves out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from load_manager.settings import EcsDefaults
+
+WEB_PORT = 8089
+MASTER_PORT = 5557
+
+
+@dataclass(frozen=True)
+class EcsSettings:
+    """The task definitions' container (`container_name`) must use an image whose entrypoint is
+    `locust` (the public `locustio/locust` image, as template.yaml declares it)."""
+
+    cluster: str
+    master_task_definition: str
+    worker_task_definition: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    assign_public_ip: bool = False
+    container_name: str = "locust"
+    script_bucket: str = ""
+    region: str | None = None  # None: the SDK's default (AWS_REGION in Lambda)
+    web_port: int = WEB_PORT
+    master_port: int = MASTER_PORT
+    tags: Mapping[str, str] = field(default_factory=dict)  # extra tags on every task (cost allocation)
+
+    @classmethod
+    def from_defaults(cls, defaults: EcsDefaults) -> EcsSettings:
+        return cls(
+            cluster=defaults.cluster,
+            master_task_definition=defaults.master_task_definition,
+            worker_task_definition=defaults.worker_task_definition,
+            subnets=tuple(defaults.subnets),
+            security_groups=tuple(defaults.security_groups),
+            assign_public_ip=defaults.assign_public_ip,
+            container_name=defaults.container_name,
+            script_bucket=defaults.scripts_bucket,
+            region=defaults.region,
+        )
+
+    @classmethod
+    def for_cluster(cls, configured: Mapping[str, Any] | None, defaults: EcsDefaults) -> EcsSettings:
+        """A stored configuration's settings (snake_case, as `EcsClusterSettings.model_dump()`
+        gives them) over the deployment's defaults; no configuration: the defaults alone."""
+        base = cls.from_defaults(defaults)
+        if not configured:
+            return base
+        known = {f.name for f in fields(cls)}
+        chosen = {name: value for name, value in configured.items() if name in known and value not in (None, "")}
+        for name in ("subnets", "security_groups"):
+            if name in chosen:
+                chosen[name] = tuple(chosen[name])
+        return replace(base, **chosen)
+
+    def problems(self) -> list[str]:
+        """What is missing before a cluster can be launched (empty when complete)."""
+        required = {
+            "cluster (ECS_CLUSTER)": self.cluster,
+            "master task definition (ECS_MASTER_TASK_DEFINITION)": self.master_task_definition,
+            "worker task definition (ECS_WORKER_TASK_DEFINITION)": self.worker_task_definition,
+            "subnets (ECS_SUBNETS)": self.subnets,
+            "security groups (ECS_SECURITY_GROUPS)": self.security_groups,
+            "script bucket (SCRIPTS_BUCKET)": self.script_bucket,
+        }
+        return [name for name, value in required.items() if not value]

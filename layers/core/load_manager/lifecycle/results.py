@@ -1,0 +1,53 @@
+"""What the lifecycle records from Locust: live figures and samples while a run polls, and the final
+summary, per-endpoint table and errors at Finalize. Percentiles are the master's, never averaged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from load_manager.backends.base import EndpointStats, FinalResults, LiveStats
+from load_manager.models import EndpointSummary, ErrorSummary, LiveFigures, MetricsSample, Run, RunSummary
+
+
+def live_figures(now: int, stats: LiveStats) -> LiveFigures:
+    # Locust's ~10 s window where it has one (p50, p95), else the cumulative figure.
+    return LiveFigures(
+        sampled_at=now, state=stats.state, users=stats.user_count, rps=stats.current_rps,
+        failures_per_second=stats.failures_per_second, fail_ratio=stats.fail_ratio,
+        p50_ms=stats.current_p50_ms if stats.current_p50_ms is not None else stats.p50_ms,
+        p95_ms=stats.current_p95_ms if stats.current_p95_ms is not None else stats.p95_ms,
+        p99_ms=stats.p99_ms, total_requests=stats.total_requests, total_failures=stats.total_failures,
+    )  # fmt: skip
+
+
+def metrics_sample(run_id: str, now: int, stats: LiveStats) -> MetricsSample:
+    live = live_figures(now, stats)
+    return MetricsSample(
+        run_id=run_id, at=now, users=live.users, rps=live.rps, failures_per_second=live.failures_per_second,
+        p50_ms=live.p50_ms, p95_ms=live.p95_ms, p99_ms=live.p99_ms,
+        endpoints=[
+            {"method": e.method, "name": e.name, "requests": e.num_requests, "failures": e.num_failures} for e in stats.endpoints
+        ],
+    )  # fmt: skip
+
+
+def final_fields(run: Run, results: FinalResults, load_ended_at: int) -> dict[str, Any]:
+    """The run's fields once the load has stopped: summary, endpoints, errors."""
+    total = results.aggregated
+    started = run.started_at or run.created_at
+    return {
+        "summary": RunSummary(
+            total_requests=total.num_requests, total_failures=total.num_failures, fail_ratio=results.fail_ratio,
+            rps=total.rps, p50_ms=total.p50_ms, p90_ms=total.p90_ms, p95_ms=total.p95_ms, p99_ms=total.p99_ms,
+            avg_ms=total.avg_ms, max_ms=total.max_ms, duration_seconds=round((load_ended_at - started) / 1000, 3),
+        ),
+        "endpoints": [_endpoint(e) for e in results.endpoints],
+        "errors": [ErrorSummary(method=e.method, name=e.name, error=e.error, occurrences=e.occurrences) for e in results.errors],
+    }  # fmt: skip
+
+
+def _endpoint(e: EndpointStats) -> EndpointSummary:
+    return EndpointSummary(
+        method=e.method, name=e.name, requests=e.num_requests, failures=e.num_failures, avg_ms=e.avg_ms, min_ms=e.min_ms,
+        max_ms=e.max_ms, p50_ms=e.p50_ms, p90_ms=e.p90_ms, p95_ms=e.p95_ms, p99_ms=e.p99_ms, rps=e.rps,
+    )  # fmt: skip

@@ -1,1 +1,0 @@
-"""Runs: starting them, the Step Functions lifecycle steps, clusters and reports."""

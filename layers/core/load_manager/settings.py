@@ -1,0 +1,118 @@
+"""The deployment's settings: one typed object, validated once per execution environment.
+
+In Lambda they come from the environment the template sets (`Settings.from_env`); a bad value
+fails the cold start loudly instead of surfacing as a strange error on some later request. The
+local runtime and the tests build a `Settings` themselves and install it with `set_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a valid deployment."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EcsDefaults(_Frozen):
+    """The deployment's own Fargate cluster (ECS_* variables): what runs use when no cluster
+    configuration names other ECS resources, and what fills the gaps of one that does."""
+
+    cluster: str = ""
+    master_task_definition: str = ""
+    worker_task_definition: str = ""
+    subnets: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+    assign_public_ip: bool = False
+    container_name: str = "locust"
+    scripts_bucket: str = ""
+    region: str | None = None
+
+
+class Settings(_Frozen):
+    store_backend: Literal["mongo", "sqlite"] = "sqlite"
+    # MongoDB: in AWS the URI is read from Secrets Manager (`mongodb_secret_id`) on first use and
+    # never sits in the environment; `mongodb_uri` is for development and tests only.
+    mongodb_uri: str = ""
+    mongodb_secret_id: str = ""
+    mongodb_database: str = "load_manager"
+    sqlite_path: str = ".data/load_manager.db"
+    data_dir: str = ".data"
+    tenant_claim: str = Field(default="custom:accountId", min_length=1)
+    admin_group: str = Field(default="load-manager-admins", min_length=1)
+    max_script_bytes: int = Field(default=DEFAULT_MAX_SCRIPT_BYTES, ge=1024, le=4 * 1024 * 1024)
+    # Runs
+    state_machine_arn: str = ""
+    default_backend: Literal["local", "ecs"] = "local"  # the cluster used when no configuration matches
+    min_poll_seconds: int = Field(default=5, ge=1, le=60)
+    run_deadline_margin_seconds: int = Field(default=120, ge=0, le=3600)
+    reports_bucket: str = ""
+    ecs: EcsDefaults = EcsDefaults()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = env.get("LOAD_MANAGER_DATA_DIR") or os.path.join(os.getcwd(), ".data")
+        has_mongo = bool(env.get("MONGODB_URI") or env.get("MONGODB_SECRET_ID"))
+        values = {
+            "store_backend": env.get("STORE_BACKEND", "mongo" if has_mongo else "sqlite").lower(),
+            "mongodb_uri": env.get("MONGODB_URI", ""),
+            "mongodb_secret_id": env.get("MONGODB_SECRET_ID", ""),
+            "mongodb_database": env.get("MONGODB_DATABASE", "load_manager"),
+            "sqlite_path": env.get("SQLITE_PATH") or os.path.join(data_dir, "load_manager.db"),
+            "data_dir": data_dir,
+            "tenant_claim": env.get("TENANT_CLAIM", "custom:accountId"),
+            "admin_group": env.get("ADMIN_GROUP", "load-manager-admins"),
+            "max_script_bytes": env.get("MAX_SCRIPT_BYTES", DEFAULT_MAX_SCRIPT_BYTES),
+            "state_machine_arn": env.get("RUN_STATE_MACHINE_ARN", ""),
+            "default_backend": env.get("DEFAULT_CLUSTER_BACKEND", "local").lower(),
+            "min_poll_seconds": env.get("MIN_POLL_SECONDS", 5),
+            "run_deadline_margin_seconds": env.get("RUN_DEADLINE_MARGIN_SECONDS", 120),
+            "reports_bucket": env.get("REPORTS_BUCKET", ""),
+            "ecs": {
+                "cluster": env.get("ECS_CLUSTER", "").strip(),
+                "master_task_definition": env.get("ECS_MASTER_TASK_DEFINITION", "").strip(),
+                "worker_task_definition": env.get("ECS_WORKER_TASK_DEFINITION", "").strip(),
+                "subnets": _split_list(env.get("ECS_SUBNETS", "")),
+                "security_groups": _split_list(env.get("ECS_SECURITY_GROUPS", "")),
+                "assign_public_ip": env.get("ECS_ASSIGN_PUBLIC_IP", "false").strip().lower() in {"1", "true", "yes", "enabled"},
+                "container_name": env.get("ECS_CONTAINER_NAME", "").strip() or "locust",
+                "scripts_bucket": (env.get("SCRIPTS_BUCKET") or env.get("REPORTS_BUCKET") or "").strip(),
+                "region": (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None,
+            },
+        }
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise SettingsError(f"invalid Load Manager settings: {problems}") from None
+
+
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Install settings explicitly (the local runtime, tests); None reads the environment again."""
+    global _settings
+    _settings = settings

@@ -1,0 +1,133 @@
+"""A Locust backend in memory, for the fast lifecycle tests: it keeps the port's promises (a handle
+per launch, idempotent begin and teardown, stats that only grow) and lets a test script what goes
+wrong and when, through hooks called at each port method."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from load_manager.backends.base import (
+    ClusterHandle,
+    ClusterSpec,
+    EndpointStats,
+    FinalResults,
+    LiveStats,
+    ProcessStatus,
+)
+
+Hook = Callable[[ClusterHandle], None]
+
+
+@dataclass
+class FakeCluster:
+    handle: ClusterHandle
+    alive: bool = True
+    began: bool = False
+    torn_down: bool = False
+    samples: int = 0
+    exit_code: int | None = None
+
+
+@dataclass
+class FakeBackend:
+    """`on_launch`, `on_begin`, `on_status`, `on_sample`, `on_collect`: called at the start of each
+    method with the handle; raise from them to make the method fail."""
+
+    name: str = "local"
+    clusters: dict[str, FakeCluster] = field(default_factory=dict)  # by launch id
+    calls: list[str] = field(default_factory=list)
+    on_launch: Hook | None = None
+    on_begin: Hook | None = None
+    on_status: Hook | None = None
+    on_sample: Hook | None = None
+    on_collect: Hook | None = None
+    requests_per_sample: int = 100
+
+    def factory(self, _cluster) -> FakeBackend:
+        return self
+
+    # ---- the port ------------------------------------------------------------------------------
+
+    def start(self, spec: ClusterSpec) -> ClusterHandle:
+        handle = self.launch(spec)
+        self.begin(handle, spec)
+        return handle
+
+    def launch(self, spec: ClusterSpec) -> ClusterHandle:
+        handle = ClusterHandle(
+            backend=self.name, run_id=spec.run_id, web_url="", workers=spec.workers, started_at=time.time(),
+            launch_id=uuid.uuid4().hex, details={},
+        )  # fmt: skip
+        self.calls.append("launch")
+        self.clusters[handle.launch_id] = FakeCluster(handle)
+        self._hook(self.on_launch, handle)
+        return handle
+
+    def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
+        self.calls.append("begin")
+        self._hook(self.on_begin, handle)
+        cluster = self.clusters[handle.launch_id]
+        cluster.began = True
+        handle.web_url = "http://fake-master:8089"  # what begin learns, for the lifecycle to store
+        handle.details["learnt"] = True
+
+    def status(self, handle: ClusterHandle) -> ProcessStatus:
+        self.calls.append("status")
+        self._hook(self.on_status, handle)
+        cluster = self.clusters[handle.launch_id]
+        if cluster.alive:
+            return ProcessStatus(alive=True, exit_code=None)
+        return ProcessStatus(alive=False, exit_code=cluster.exit_code, log_tail="fake log: killed", reason="Locust exited")
+
+    def sample(self, handle: ClusterHandle) -> LiveStats:
+        self.calls.append("sample")
+        self._hook(self.on_sample, handle)
+        cluster = self.clusters[handle.launch_id]
+        cluster.samples += 1
+        total = cluster.samples * self.requests_per_sample
+        return LiveStats(
+            state="running", user_count=10, worker_count=None, current_rps=50.0, average_rps=50.0, failures_per_second=0.0,
+            fail_ratio=0.0, total_requests=total, total_failures=0, p50_ms=5.0, p95_ms=20.0, p99_ms=40.0,
+            current_p50_ms=5.0, current_p95_ms=20.0, endpoints=[_row(total)], errors=[],
+        )  # fmt: skip
+
+    def stop_load(self, handle: ClusterHandle) -> None:
+        self.calls.append("stop_load")
+
+    def collect(self, handle: ClusterHandle) -> FinalResults:
+        self.calls.append("collect")
+        self._hook(self.on_collect, handle)
+        total = self.clusters[handle.launch_id].samples * self.requests_per_sample
+        row = _row(total)
+        return FinalResults(aggregated=row, endpoints=[row], errors=[], fail_ratio=0.0, html_report=None, exit_code=None, log_tail="")
+
+    def teardown(self, handle: ClusterHandle) -> ProcessStatus:
+        self.calls.append("teardown")
+        cluster = self.clusters[handle.launch_id]
+        was_alive = cluster.alive
+        cluster.alive, cluster.torn_down = False, True
+        return ProcessStatus(alive=False, exit_code=None if was_alive else cluster.exit_code)
+
+    # ---- for tests -----------------------------------------------------------------------------
+
+    def crash(self, handle: ClusterHandle, exit_code: int = 137) -> None:
+        cluster = self.clusters[handle.launch_id]
+        cluster.alive, cluster.exit_code = False, exit_code
+
+    def live_clusters(self) -> list[FakeCluster]:
+        return [c for c in self.clusters.values() if not c.torn_down]
+
+    @staticmethod
+    def _hook(hook: Hook | None, handle: ClusterHandle) -> None:
+        if hook is not None:
+            hook(handle)
+
+
+def _row(total: int) -> EndpointStats:
+    return EndpointStats(
+        method="GET", name="/", num_requests=total, num_failures=0, avg_ms=6.0, min_ms=1.0, max_ms=90.0,
+        p50_ms=5.0, p95_ms=20.0, p99_ms=40.0, rps=50.0, current_rps=50.0, p90_ms=15.0,
+    )  # fmt: skip
