@@ -53,7 +53,7 @@ from .base import (
     LocustStartError,
     ProcessStatus,
 )
-from .locust_web import SETTLE_SECONDS, LocustWebApi, SwarmRefusedError, poll
+from .locust_web import SETTLE_SECONDS, LocustWebApi, SwarmRefusedError, json_object, poll
 
 if TYPE_CHECKING:  # pragma: no cover
     from botocore.client import BaseClient
@@ -270,8 +270,8 @@ class EcsLocustBackend:
                 return
             self._ensure_workers(handle, spec, master_ip)
             self._wait_for_web_api(handle, api, deadline)
-            if LiveStats.from_locust_json(api.stats()).load_active:
-                return
+            # No /stats/requests before the swarm: Locust memoizes it for 2 s, and a "ready" read now
+            # would still be served after /swarm. A retry's active load was caught above.
             # A master with fewer workers than asked would swarm on those alone (or, with none, answer
             # /swarm with success and never start): wait for all of them.
             self._wait_for_workers(handle, api, spec.workers, deadline)
@@ -503,7 +503,8 @@ class EcsLocustBackend:
 
     def _wait_for_workers(self, handle: ClusterHandle, api: LocustWebApi, expected: int, deadline: float) -> None:
         def connected() -> bool | None:
-            if (api.stats().get("worker_count") or 0) >= expected:
+            # /worker-count, not the 2 s memoized /stats/requests: the count must be live.
+            if (json_object(api.call("GET", "/worker-count")).get("worker_count") or 0) >= expected:
                 return True
             self._fail_if_stopped(handle, workers=True)
             return None
