@@ -1,0 +1,266 @@
+"""The real `EcsLocustBackend` driving real Locust: a master and two workers started by RunTask on
+the ECS stand-in (tests/support/ecs_standin.py), loading the real example target on loopback."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+import uuid
+
+import boto3
+import psutil
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError
+from moto import mock_aws
+
+from load_manager.backends.base import BackendError, ClusterSpec, LocustCrashedError
+from load_manager.backends.ecs import EcsLocustBackend
+from load_manager_local.stepfunctions import InProcessStepFunctions
+from support.ecs_standin import (
+    ESSENTIAL_EXITED,
+    ESSENTIAL_EXITED_REASON,
+    USER_INITIATED,
+    EcsStandIn,
+    StandInTask,
+    task_definitions_from_template,
+)
+
+pytestmark = [pytest.mark.ecs_standin, pytest.mark.slow, pytest.mark.timeout(60)]
+
+USERS = 4
+# Not ASCII on purpose: the script travels S3 -> master (HTTP, charset from Content-Type) -> workers.
+MARK = "# café, naïve, ✓\n"
+
+
+def make_backend(standin: EcsStandIn, **kwargs) -> EcsLocustBackend:
+    options = dict(start_timeout=30.0, swarm_timeout=10.0, stop_timeout=15.0, poll_interval=0.1)
+    options.update(kwargs)
+    return EcsLocustBackend(standin.settings, ecs_client=standin.ecs, s3_client=standin.s3, **options)
+
+
+def make_spec(script: str, target_url: str, workers: int = 2) -> ClusterSpec:
+    return ClusterSpec(
+        run_id=uuid.uuid4().hex, script=script, target_url=target_url, users=USERS, spawn_rate=USERS,
+        duration_seconds=60, workers=workers,
+    )  # fmt: skip
+
+
+def described(standin: EcsStandIn, arn: str) -> dict:
+    return standin.ecs.describe_tasks(cluster=standin.settings.cluster, tasks=[arn])["tasks"][0]
+
+
+def running_in_moto(standin: EcsStandIn) -> list[str]:
+    # Asked without the stand-in's hooks: moto's own state.
+    return standin.moto_ecs.list_tasks(cluster=standin.settings.cluster, desiredStatus="RUNNING")["taskArns"]
+
+
+def processes_of(standin: EcsStandIn) -> list[psutil.Process]:
+    found = []
+    for task in standin.tasks():
+        if task.alive:
+            process = psutil.Process(task.pid)
+            found += [process, *process.children(recursive=True)]
+    return found
+
+
+def aggregated_row(payload: dict) -> dict:
+    return next(row for row in payload["stats"] if row["name"] == "Aggregated")
+
+
+def test_a_distributed_run_loads_the_target_and_leaves_nothing(ecs_standin, target, example_locustfile):
+    standin, script = ecs_standin, example_locustfile + MARK
+    # A swarm confirmed within 1.5 s: begin must not have read Locust's 2 s memoized /stats/requests
+    # just before /swarm (its stale "ready" would outlive the timeout).
+    backend = make_backend(standin, swarm_timeout=1.5)
+    spec = make_spec(script, target.url)
+    handle = backend.launch(spec)
+    try:
+        backend.begin(handle, spec)
+        (master,) = standin.tasks("master")
+        workers = standin.tasks("worker")
+        assert len(workers) == 2 and all(task.alive for task in standin.tasks())
+        processes = processes_of(standin)
+
+        # The backend found the master by the address DescribeTasks reports, the task's own.
+        assert handle.web_url == f"http://{master.address}:{standin.settings.web_port}"
+        assert len({task.address for task in standin.tasks()}) == 3
+        assert "0.0.0.0" not in master.argv and master.argv.count(master.address) == 2  # web + master bind
+        assert master.argv[:2] == ["locust", "-f"] and master.argv[2].startswith(standin.endpoint_url)
+        for worker in workers:
+            assert worker.argv[:4] == ["locust", "--worker", "-f", "-"]
+            assert worker.argv[worker.argv.index("--master-host") + 1] == master.address
+
+        # The master downloaded the script from the presigned URL into its own TMPDIR (the moto
+        # server saw Locust's GET), and each worker got it from the master.
+        key = f"/{standin.settings.script_bucket}/{handle.details['script_key']}"
+        (download,) = standin.server_requests("GET", key)
+        assert "X-Amz-Signature=" in download["query"] and download["user_agent"].startswith("python-requests")
+        assert (master.directory / "tmp" / spec.script_name).read_text(encoding="utf-8") == script
+        for worker in workers:
+            assert (worker.directory / "tmp" / spec.script_name).read_text(encoding="utf-8") == script
+
+        calls = sum(standin.calls.values())
+        samples, deadline = [], time.monotonic() + 10
+        while len(samples) < 3 or samples[-1].total_requests == 0:  # workers report every 3 s
+            assert time.monotonic() < deadline, samples[-1]
+            time.sleep(0.5)
+            samples.append(backend.sample(handle))
+        assert sum(standin.calls.values()) == calls  # a poll of a known master costs no AWS call
+        assert all(s.load_active and s.worker_count == 2 for s in samples), samples
+        assert samples[-1].state == "running" and samples[-1].user_count == USERS and samples[-1].total_requests > 0
+
+        results = backend.collect(handle)
+        reported, served = results.aggregated.num_requests, target.total_requests()
+        # In flight when the load stopped: served but never reported, at most one per user.
+        assert reported <= served <= reported + USERS, (reported, served)
+        # Percentiles are the master's (merged from both workers' histograms), as it serves them.
+        master_row = aggregated_row(requests.get(f"{handle.web_url}/stats/requests", timeout=5).json())
+        assert master_row["num_requests"] == reported
+        assert results.aggregated.p95_ms == master_row["response_time_percentile_0.95"] > 0
+        assert results.aggregated.p99_ms == master_row["response_time_percentile_0.99"]
+        assert results.html_report and "<html" in results.html_report.lower()
+    finally:
+        final = backend.teardown(handle)
+
+    assert not final.alive
+    assert standin.wait_until_stopped(10)
+    assert not [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert running_in_moto(standin) == []
+    assert described(standin, master.arn)["stopCode"] == USER_INITIATED
+    with pytest.raises(ClientError) as missing:
+        standin.s3.head_object(Bucket=standin.settings.script_bucket, Key=handle.details["script_key"])
+    assert missing.value.response["Error"]["Code"] == "404"
+
+
+def test_a_killed_worker_is_a_stopped_task_with_exit_code_137(ecs_standin, target, example_locustfile):
+    standin = ecs_standin
+    backend, spec = make_backend(standin), make_spec(example_locustfile, target.url)
+    handle = backend.start(spec)
+    try:
+        worker = standin.tasks("worker")[0]
+        standin.kill_task(worker.arn, signal.SIGKILL)
+
+        task = described(standin, worker.arn)
+        assert (task["lastStatus"], task["desiredStatus"]) == ("STOPPED", "STOPPED")
+        assert (task["stopCode"], task["stoppedReason"]) == (ESSENTIAL_EXITED, ESSENTIAL_EXITED_REASON)
+        (container,) = task["containers"]
+        assert container["exitCode"] == 137 and container["lastStatus"] == "STOPPED"
+        assert worker.arn not in running_in_moto(standin) and len(running_in_moto(standin)) == 2
+        assert backend.status(handle).alive  # the master carries on
+
+        (master,) = standin.tasks("master")
+        standin.kill_task(master.arn, signal.SIGKILL)
+        status = backend.status(handle)
+        assert not status.alive and status.exit_code == 137
+        with pytest.raises(LocustCrashedError, match=r"exit code 137"):
+            backend.sample(handle)
+    finally:
+        backend.teardown(handle)
+    assert standin.wait_until_stopped(10)
+    assert running_in_moto(standin) == []
+
+
+def test_throttled_describe_tasks_surfaces_as_the_aws_error_after_retries(ecs_standin):
+    standin = ecs_standin
+    backend = make_backend(standin)
+    handle = backend.launch(make_spec("from locust import HttpUser\n\n\nclass U(HttpUser):\n    pass\n", "http://127.0.0.1:9"))
+    try:
+        assert standin.ecs.meta.config.retries["total_max_attempts"] == 2
+        before = standin.requests["DescribeTasks"]
+        standin.fail_calls("DescribeTasks", "ThrottlingException", times=2)
+        with pytest.raises(BackendError) as raised:
+            backend.status(handle)
+        assert getattr(raised.value, "code", None) == "ThrottlingException"
+        assert "Rate exceeded" in str(raised.value)
+        assert standin.requests["DescribeTasks"] - before == 2  # botocore retried once, as configured
+
+        standin.fail_calls("DescribeTasks", times=1)
+        assert backend.status(handle).alive  # one throttle: botocore's retry absorbs it
+        assert standin.requests["DescribeTasks"] - before == 4
+    finally:
+        backend.teardown(handle)
+
+
+def test_the_registered_task_definitions_are_the_templates(ecs_standin):
+    standin = ecs_standin
+    declared = task_definitions_from_template()
+    for arn, logical_id in (
+        (standin.settings.master_task_definition, "LocustMasterTaskDefinition"),
+        (standin.settings.worker_task_definition, "LocustWorkerTaskDefinition"),
+    ):
+        registered = standin.moto_ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        (container,) = registered["containerDefinitions"]
+        (expected,) = declared[logical_id]["containerDefinitions"]
+        assert container["entryPoint"] == ["locust"]
+        assert container["image"].startswith("locustio/locust:")
+        for key in ("name", "image", "entryPoint", "environment", "portMappings"):
+            assert (container.get(key) or None) == expected.get(key), key  # moto says [] for "none"
+        assert registered["networkMode"] == "awsvpc" and registered["requiresCompatibilities"] == ["FARGATE"]
+    assert standin.settings.container_name == "locust"
+
+
+def test_the_standin_lives_with_an_in_process_mock_aws(tmp_path):
+    with mock_aws():
+        with EcsStandIn(root=tmp_path / "inner") as standin:
+            # The endpoint client goes over HTTP to the server, not into mock_aws's stubber.
+            seen = len(standin.server_requests("POST"))
+            standin.ecs.list_clusters()
+            assert len(standin.server_requests("POST")) == seen + 1
+            with InProcessStepFunctions():  # enters (nests into) mock_aws, as the lifecycle tests do
+                backend = make_backend(standin)
+                handle = backend.launch(make_spec("from locust import HttpUser\n\n\nclass U(HttpUser):\n    pass\n", "http://127.0.0.1:9"))
+                try:
+                    (master,) = standin.tasks("master")
+                    assert described(standin, master.arn)["lastStatus"] == "RUNNING" and master.alive
+                finally:
+                    backend.teardown(handle)
+            # Leaving the nested mock wiped nothing of the stand-in's.
+            clusters = standin.moto_ecs.describe_clusters(clusters=[standin.settings.cluster])["clusters"]
+            assert [c["status"] for c in clusters] == ["ACTIVE"]
+            assert standin.wait_until_stopped(10)
+            endpoint = standin.endpoint_url
+        # And with the server gone, a client of its endpoint fails: nothing answered it in process.
+        stray = boto3.client("ecs", region_name="us-east-1", endpoint_url=endpoint, config=Config(retries={"max_attempts": 1}))
+        with pytest.raises(EndpointConnectionError):
+            stray.list_clusters()
+
+
+def register(standin: EcsStandIn, family: str, **container) -> str:
+    return standin.moto_ecs.register_task_definition(
+        family=family, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": "python:3.11", "essential": True, "memoryReservation": 512, **container}],
+    )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
+
+
+def run(standin: EcsStandIn, definition: str, **override) -> StandInTask:
+    (task,) = standin.ecs.run_task(
+        cluster=standin.settings.cluster, taskDefinition=definition, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [standin.subnet], "securityGroups": [standin.security_group]}},
+        overrides={"containerOverrides": [{"name": "app", **override}]} if override else {},
+    )["tasks"]  # fmt: skip
+    return standin.task(task["taskArn"])
+
+
+def test_a_task_runs_its_entry_point_command_and_environment_as_fargate_would(ecs_standin):
+    standin = ecs_standin
+    shell = register(
+        standin, "bootstrap", entryPoint=["sh", "-c"], command=["exit 9"],
+        environment=[{"name": "FROM_DEFINITION", "value": "d"}, {"name": "BOTH", "value": "definition"}],
+    )  # fmt: skip
+    script = 'echo "$FROM_DEFINITION $BOTH $FROM_OVERRIDE $TMPDIR $HOME $(pwd)"; exit 3'
+    ran = run(standin, shell, command=[script], environment=[{"name": "FROM_OVERRIDE", "value": "o"}, {"name": "BOTH", "value": "override"}])
+    assert ran.argv == ["sh", "-c", script]  # the override's command replaced the definition's
+    python = run(standin, register(standin, "python", entryPoint=["python3", "-c"], command=["import sys; print(sys.executable)"]))
+
+    assert ran.exited.wait(10) and python.exited.wait(10)
+    home, tmp = ran.directory / "home", ran.directory / "tmp"
+    assert ran.log_tail() == f"d override o {tmp} {home} {home}"
+    assert python.log_tail() == sys.executable and python.exit_code == 0
+    stopped = described(standin, ran.arn)
+    assert (stopped["lastStatus"], stopped["stopCode"]) == ("STOPPED", ESSENTIAL_EXITED)
+    assert stopped["containers"][0]["exitCode"] == 3
+    assert standin.ecs.list_tasks(cluster=standin.settings.cluster, desiredStatus="RUNNING")["taskArns"] == []
+    assert running_in_moto(standin) == []
