@@ -15,10 +15,6 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
-
-from load_manager.backends.base import BackendError, ClusterSpec, LocustCrashedError
-from load_manager.backends.ecs import EcsLocustBackend
-from load_manager_local.stepfunctions import InProcessStepFunctions
 from support.ecs_standin import (
     ESSENTIAL_EXITED,
     ESSENTIAL_EXITED_REASON,
@@ -27,6 +23,10 @@ from support.ecs_standin import (
     StandInTask,
     task_definitions_from_template,
 )
+
+from load_manager.backends.base import BackendError, ClusterSpec, LocustCrashedError
+from load_manager.backends.ecs import EcsLocustBackend
+from load_manager_local.stepfunctions import InProcessStepFunctions
 
 pytestmark = [pytest.mark.ecs_standin, pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -135,7 +135,7 @@ def test_a_distributed_run_loads_the_target_and_leaves_nothing(ecs_standin, targ
     assert missing.value.response["Error"]["Code"] == "404"
 
 
-def test_a_killed_worker_is_a_stopped_task_with_exit_code_137(ecs_standin, target, example_locustfile):
+def test_a_killed_worker_is_a_stopped_task_with_exit_code_137_and_the_cluster_is_no_longer_alive(ecs_standin, target, example_locustfile):
     standin = ecs_standin
     backend, spec = make_backend(standin), make_spec(example_locustfile, target.url)
     handle = backend.start(spec)
@@ -149,7 +149,10 @@ def test_a_killed_worker_is_a_stopped_task_with_exit_code_137(ecs_standin, targe
         (container,) = task["containers"]
         assert container["exitCode"] == 137 and container["lastStatus"] == "STOPPED"
         assert worker.arn not in running_in_moto(standin) and len(running_in_moto(standin)) == 2
-        assert backend.status(handle).alive  # the master carries on
+        # Locust's master would carry on with fewer users: for the run that is a broken cluster.
+        status = backend.status(handle)
+        assert not status.alive and status.exit_code == 137
+        assert status.reason == f"Locust worker task {worker.arn.rsplit('/', 1)[-1]} stopped"
 
         (master,) = standin.tasks("master")
         standin.kill_task(master.arn, signal.SIGKILL)

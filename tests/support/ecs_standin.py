@@ -72,11 +72,12 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -121,7 +122,7 @@ class StandInTask:
     exit_code: int | None = None  # Docker's: the process's code, or 128+N after signal N
     start_error: str = ""  # the process could not be started (CannotStartContainerError)
     stop_reason: str = ""  # set when StopTask asked for the stop (UserInitiated)
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     stopped_at: datetime | None = None
     exited: threading.Event = field(default_factory=threading.Event)
     synced: bool = False  # moto knows the task is stopped
@@ -320,6 +321,14 @@ class EcsStandIn:
         with self._lock:
             self._faults[operation].append(_Fault(error_code, status, message, times))
 
+    def clear_faults(self, operation: str | None = None) -> None:
+        """AWS answers again: the faults of `operation` (or of every operation) are dropped."""
+        with self._lock:
+            if operation is None:
+                self._faults.clear()
+            else:
+                self._faults.pop(operation, None)
+
     def wait_until_stopped(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         for task in self.tasks():
@@ -510,7 +519,7 @@ class EcsStandIn:
                 )  # fmt: skip
         except OSError as exc:
             task.start_error = f"CannotStartContainerError: {exc}"
-            task.stopped_at = datetime.now(timezone.utc)
+            task.stopped_at = datetime.now(UTC)
             task.exited.set()
             self._sync_stopped(task)
             return task
@@ -535,7 +544,7 @@ class EcsStandIn:
                     pass
             code = task.process.wait()
             task.exit_code = 128 - code if code < 0 else code
-            task.stopped_at = datetime.now(timezone.utc)
+            task.stopped_at = datetime.now(UTC)
         task.exited.set()
         self._sync_stopped(task)
 

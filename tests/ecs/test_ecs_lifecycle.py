@@ -1,0 +1,148 @@
+"""The AWS path end to end, as far as this machine allows: runs started through the API, driven by
+the real state machine (moto's interpreter), the real ECS backend starting a Fargate master and two
+workers on the ECS stand-in (real Locust, script downloaded from S3 by presigned URL), against the
+real example target. Faults are injected where AWS and Fargate would produce them."""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from support.ecs_standin import EcsStandIn
+from support.runs import create_test, start_run, wait_for_status, wait_until_final
+
+from load_manager.backends.base import ClusterHandle, FinalResults
+from load_manager.backends.ecs import EcsLocustBackend
+from load_manager.lifecycle.dispatch import run_step
+from load_manager.settings import set_settings
+from load_manager.store import get_stores, set_stores
+from load_manager_local.api import InProcessApi
+from load_manager_local.runtime import WORKFLOW_FUNCTION, LocalRunLifecycle, configure_local_runtime
+
+pytestmark = [pytest.mark.ecs_standin, pytest.mark.slow, pytest.mark.timeout(120)]
+
+USERS = 4
+
+
+@dataclass
+class Collected:
+    """What the master answered at Finalize, to hold the run's figures against."""
+
+    results: list[FinalResults] = field(default_factory=list)
+
+
+@pytest.fixture
+def ecs_run(ecs_standin: EcsStandIn, tmp_path, _routes):
+    """The local runtime with every run on the ECS backend, whose clients are the stand-in's."""
+    collected = Collected()
+
+    class RecordingEcsBackend(EcsLocustBackend):
+        def collect(self, handle: ClusterHandle) -> FinalResults:
+            results = super().collect(handle)
+            collected.results.append(results)
+            return results
+
+    def factory(_cluster) -> EcsLocustBackend:
+        return RecordingEcsBackend(
+            ecs_standin.settings, ecs_client=ecs_standin.ecs, s3_client=ecs_standin.s3,
+            start_timeout=60, swarm_timeout=15, stop_timeout=20, poll_interval=0.2,
+        )  # fmt: skip
+
+    configure_local_runtime(tmp_path / "data", default_backend="ecs")
+    lifecycle = LocalRunLifecycle().start()
+    lifecycle.sfn.register(WORKFLOW_FUNCTION, lambda event, _context: run_step(event, get_stores(), factory))
+    try:
+        yield InProcessApi(routes=_routes), ecs_standin, collected
+    finally:
+        lifecycle.stop()
+        set_stores(None)
+        set_settings(None)
+
+
+def start(client, target_url: str, script: str, duration: int) -> dict:
+    test_id = create_test(client, script, target_url)
+    run = start_run(client, test_id, targetUsers=USERS, spawnRate=USERS, durationSeconds=duration, workers=2)
+    assert run["backend"] == "ecs"
+    return run
+
+
+def assert_nothing_left(standin: EcsStandIn) -> None:
+    assert standin.wait_until_stopped(15), "a task's process outlived the run"
+    running = standin.moto_ecs.list_tasks(cluster=standin.settings.cluster, desiredStatus="RUNNING")["taskArns"]
+    assert running == [], "ECS still has running tasks"
+
+
+def test_a_distributed_run_finishes_with_the_masters_figures_and_the_targets_count(ecs_run, target, example_locustfile):
+    client, standin, collected = ecs_run
+    run = start(client, target.url, example_locustfile, duration=4)
+    final = wait_until_final(client, run["id"], timeout=90)
+    assert final["status"] == "Finished", final.get("failureReason")
+    assert [h["status"] for h in final["statusHistory"]] == ["Pending", "Starting", "Running", "Finished"]
+    assert len(standin.tasks("master")) == 1 and len(standin.tasks("worker")) == 2
+    assert standin.server_requests("GET", "/" + standin.settings.script_bucket), "the master downloaded the script from S3"
+
+    served, reported = target.total_requests(), final["summary"]["totalRequests"]
+    assert reported > 20
+    assert reported <= served <= reported + USERS  # at most one request in flight per user
+    (master,) = collected.results
+    assert final["summary"]["p95Ms"] == master.aggregated.p95_ms and final["summary"]["p99Ms"] == master.aggregated.p99_ms
+    by_name = {(e.method, e.name): e for e in master.endpoints}
+    for endpoint in final["endpoints"]:
+        assert endpoint["p95Ms"] == by_name[(endpoint["method"], endpoint["name"])].p95_ms  # never averaged
+    assert_nothing_left(standin)
+
+
+def test_stopping_a_distributed_run_cancels_it(ecs_run, target, example_locustfile):
+    client, standin, _ = ecs_run
+    run = start(client, target.url, example_locustfile, duration=60)
+    wait_for_status(client, run["id"], {"Running"}, timeout=60)
+    assert client.request("POST", f"/v1/runs/{run['id']}/stop").status == 202
+    final = wait_until_final(client, run["id"], timeout=60)
+    assert final["status"] == "Cancelled" and final["statusHistory"][-1]["actor"] == "local@localhost"
+    assert final["summary"]["totalRequests"] > 0
+    assert_nothing_left(standin)
+
+
+@pytest.mark.parametrize(
+    ("role", "reason"),
+    [("worker", "Locust worker task {id} stopped"), ("master", "the Locust master task stopped")],
+)
+def test_a_task_killed_mid_run_fails_the_run_with_the_reason(ecs_run, target, example_locustfile, role, reason):
+    client, standin, _ = ecs_run
+    run = start(client, target.url, example_locustfile, duration=60)
+    wait_for_status(client, run["id"], {"Running"}, timeout=60)
+    victim = standin.tasks(role)[0]
+    standin.kill_task(victim.arn, signal.SIGKILL)
+    final = wait_until_final(client, run["id"], timeout=60)
+    assert final["status"] == "Failed"
+    assert final["failureReason"].startswith("LocustCrashedError: " + reason.format(id=victim.id))
+    assert "exit code 137" in final["failureReason"]
+    assert_nothing_left(standin)
+
+
+def test_a_throttled_poll_is_retried_and_the_run_finishes(ecs_run, target, example_locustfile):
+    client, standin, _ = ecs_run
+    run = start(client, target.url, example_locustfile, duration=6)
+    wait_for_status(client, run["id"], {"Running"}, timeout=60)
+    before = standin.requests["DescribeTasks"]
+    standin.fail_calls("DescribeTasks", "ThrottlingException", times=2)  # every attempt of one call
+    final = wait_until_final(client, run["id"], timeout=90)
+    assert final["status"] == "Finished", final.get("failureReason")
+    assert standin.requests["DescribeTasks"] >= before + 3, "the throttled call was made, and made again"
+    assert_nothing_left(standin)
+
+
+def test_throttling_on_every_poll_fails_the_run_with_the_aws_error_code(ecs_run, target, example_locustfile):
+    client, standin, _ = ecs_run
+    run = start(client, target.url, example_locustfile, duration=60)
+    wait_for_status(client, run["id"], {"Running"}, timeout=60)
+    began = time.monotonic()
+    standin.fail_calls("DescribeTasks", "ThrottlingException", times=10_000)
+    final = wait_until_final(client, run["id"], timeout=90)
+    assert final["status"] == "Failed"
+    assert final["failureReason"].startswith("AwsApiError: ThrottlingException on DescribeTasks")
+    assert time.monotonic() - began >= 2 + 4 + 8, "the workflow retried before giving up"
+    standin.clear_faults()
+    assert_nothing_left(standin)
