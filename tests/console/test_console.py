@@ -16,10 +16,11 @@ from support.scripts import b64
 
 pytestmark = pytest.mark.slow
 
+# Not ASCII on purpose: scripts travel as base64 of UTF-8, and must round-trip through the browser.
 SCRIPT = """from locust import HttpUser, task, between
 
 
-class WebsiteUser(HttpUser):
+class WebsiteUser(HttpUser):  # café ☕
     wait_time = between(0.05, 0.1)
 
     @task
@@ -153,6 +154,9 @@ RUN_PAGE_BUDGET_BYTES = 100_000
 
 
 def _first_load_of_a_run_page_is_small(page, url: str) -> None:
+    cdp = page.context.new_cdp_session(page)  # a first load: nothing from the browser's cache
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     loaded: list[tuple[str, int]] = []
     page.on("requestfinished", lambda request: loaded.append((request.url, request.sizes()["responseBodySize"])))
     page.goto(url)
@@ -161,6 +165,42 @@ def _first_load_of_a_run_page_is_small(page, url: str) -> None:
     assert not [u for u, _ in loaded if "codemirror" in u], loaded
     shipped = sum(size for u, size in loaded if "/v1/" not in u)
     assert 0 < shipped <= RUN_PAGE_BUDGET_BYTES, loaded
+
+
+def test_a_run_can_be_stopped(page, console_url, target):
+    test_id = _create_test(console_url, target.url, name="long")
+    body = {"targetUsers": 1, "spawnRate": 1, "durationSeconds": 120}
+    run_id = requests.post(f"{console_url}/v1/load-tests/{test_id}/runs", json=body, timeout=30).json()["id"]
+    page.goto(f"{console_url}/runs/{run_id}")
+    expect(page.get_by_test_id("run-status")).to_have_text("Running", timeout=30_000)
+    page.get_by_test_id("stop-run").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("Cancelled", timeout=30_000)
+    expect(page.get_by_test_id("stop-run")).to_have_count(0)
+    expect(page.get_by_test_id("status-timeline")).to_contain_text("local@localhost")  # who stopped it
+
+
+def test_the_editor_page_works_from_the_keyboard(page, console_url, target):
+    test_id = _create_test(console_url, target.url, name="keyboard")
+    page.goto(f"{console_url}/tests/{test_id}")
+    expect(page.locator(".valid")).to_be_visible()
+    reached = []
+    for _ in range(40):  # Tab through the page: the editor is one stop, and Tab leaves it again
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate(
+            "() => { const e = document.activeElement; return e.dataset.testid || e.getAttribute('aria-label') || e.textContent.trim().slice(0, 40); }"
+        ))
+        if reached[-1] == "save-revision":
+            break
+    assert "Skip to content" in reached and "Locust script of keyboard" in reached and reached[-1] == "save-revision", reached
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")  # back into the editor: type, then save with Enter on the button
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# typed from the keyboard\n")
+    page.keyboard.press("Tab")
+    page.keyboard.type("keyboard only")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Saved as revision 2.")).to_be_visible()
 
 
 def test_clusters_list_and_edit(page, console_url, check_page):

@@ -40,13 +40,13 @@ export default function TestScriptPage({ params, query }) {
         <h2 id="settings-heading">Settings</h2>
         <${TestSettings} test=${test.data} onSaved=${test.setData} />
         <${DeleteTest} test=${test.data} />
-      </section>` : null}
-    <${Upcoming} title="Pass/fail criteria and baseline" issue="7">
-      Thresholds, the maximum regression against a baseline run, and the baseline itself are set here once the results API has them.
-    </${Upcoming}>
-    <${Upcoming} title="Triggers and schedules" issue="8">
-      Event-triggered and scheduled runs of this test will be listed and edited here.
-    </${Upcoming}>`;
+      </section>
+      <${Upcoming} title="Pass/fail criteria and baseline" issue="7">
+        Thresholds, the maximum regression against a baseline run, and the baseline itself are set here once the results API has them.
+      </${Upcoming}>
+      <${Upcoming} title="Triggers and schedules" issue="8">
+        Event-triggered and scheduled runs of this test will be listed and edited here.
+      </${Upcoming}>` : null}`;
 }
 
 function ScriptSection({ test, revision, onSaved }) {
