@@ -234,8 +234,20 @@ def test_clusters_list_and_edit(page, console_url, check_page):
 
 def test_every_view_has_its_own_url(page, console_url, target, check_page):
     test_id = _create_test(console_url, target.url, name="deep links")
+    page.goto(f"{console_url}/tests")
+    row = page.get_by_test_id("test-row").filter(has_text="deep links")
+    expect(row).to_contain_text("Revision 1")
+    expect(row).to_contain_text("never run")
+    check_page(page, "tests list")
+
+    edited = SCRIPT.replace('"/"', '"/items"')
+    requests.put(f"{console_url}/v1/load-tests/{test_id}/script", json={"scriptContent": b64(edited)}, timeout=10).raise_for_status()
+    page.goto(f"{console_url}/tests/{test_id}?revision=1")  # an older revision, by URL
+    expect(page.locator(".revision-line")).to_contain_text("You are viewing an older revision")
+    expect(page.get_by_test_id("script-editor")).to_contain_text('self.client.get("/")')
+
     page.goto(f"{console_url}/tests/{test_id}/history")  # a fresh load, straight to a view
-    expect(page.get_by_test_id("revision-row")).to_have_count(1)
+    expect(page.get_by_test_id("revision-row")).to_have_count(2)
     page.get_by_role("link", name="Trends").click()
     expect(page).to_have_url(f"{console_url}/tests/{test_id}/trends")
     expect(page.get_by_role("region", name="Trends (not available yet)")).to_be_visible()

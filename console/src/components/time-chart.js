@@ -19,7 +19,7 @@ export function TimeChart({ testId, title, unit, series, data }) {
 
   useEffect(() => {
     ensureStylesheet('/vendor/uplot.css');
-    plot.current = new uPlot(options(series, unit, host.current.clientWidth), data, host.current);
+    plot.current = new uPlot(chartOptions(series, unit, host.current.clientWidth), data, host.current);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: host.current.clientWidth, height: HEIGHT }));
     resize.observe(host.current);
     return () => {
@@ -41,7 +41,8 @@ export function TimeChart({ testId, title, unit, series, data }) {
     </figure>`;
 }
 
-function options(series, unit, width) {
+/** uPlot's options for a chart of `series` (also used by bench/console.py, to time what users get). */
+export function chartOptions(series, unit, width) {
   return {
     width: Math.max(width, 200),
     height: HEIGHT,

@@ -151,24 +151,37 @@ function Summary({ summary }) {
     </section>`;
 }
 
-const RPS_SERIES = [{ label: 'Requests/s', color: '#1d4ed8' }, { label: 'Failures/s', color: '#b91c1c' }];
-const LATENCY_SERIES = [
-  { label: 'p50', color: '#15803d' }, { label: 'p95', color: '#c2410c' }, { label: 'p99', color: '#7e22ce' },
+/** The run page's charts: which figures of the samples each one draws (bench/console.py times these). */
+export const CHARTS = [
+  {
+    testId: 'chart-rps', title: 'Requests and failures per second', unit: '/s',
+    series: [{ label: 'Requests/s', color: '#1d4ed8' }, { label: 'Failures/s', color: '#b91c1c' }],
+    columns: (c) => [c.time, c.rps, c.failuresPerSecond],
+  },
+  {
+    testId: 'chart-latency', title: 'Response time percentiles', unit: 'ms',
+    series: [{ label: 'p50', color: '#15803d' }, { label: 'p95', color: '#c2410c' }, { label: 'p99', color: '#7e22ce' }],
+    columns: (c) => [c.time, c.p50Ms, c.p95Ms, c.p99Ms],
+  },
+  {
+    testId: 'chart-users', title: 'Users', unit: '',
+    series: [{ label: 'Users', color: '#0f766e' }],
+    columns: (c) => [c.time, c.users],
+  },
 ];
-const USERS_SERIES = [{ label: 'Users', color: '#0f766e' }];
 
 function Charts({ samples }) {
   const data = useMemo(() => {
-    const c = toColumns(samples);
-    return { rps: [c.time, c.rps, c.failuresPerSecond], latency: [c.time, c.p50Ms, c.p95Ms, c.p99Ms], users: [c.time, c.users] };
+    const columns = toColumns(samples);
+    return CHARTS.map((chart) => chart.columns(columns));
   }, [samples]);
   return html`
     <section aria-labelledby="charts-heading">
       <h2 id="charts-heading">Charts</h2>
       <div class="charts">
-        <${TimeChart} testId="chart-rps" title="Requests and failures per second" unit="/s" series=${RPS_SERIES} data=${data.rps} />
-        <${TimeChart} testId="chart-latency" title="Response time percentiles" unit="ms" series=${LATENCY_SERIES} data=${data.latency} />
-        <${TimeChart} testId="chart-users" title="Users" unit="" series=${USERS_SERIES} data=${data.users} />
+        ${CHARTS.map((chart, i) => html`
+          <${TimeChart} key=${chart.testId} testId=${chart.testId} title=${chart.title} unit=${chart.unit}
+            series=${chart.series} data=${data[i]} />`)}
       </div>
     </section>`;
 }
