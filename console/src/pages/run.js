@@ -88,8 +88,8 @@ function RunHeader({ run, onStopped }) {
   return html`
     <section class="run-header" aria-label="Run overview">
       <p class="run-state">
-        Status: <${StatusBadge} status=${run.status} testId="run-status" />
-        ${' '}Result: <${ResultBadge} result=${run.result} />
+        <span aria-live="polite">Status: <${StatusBadge} status=${run.status} testId="run-status" />
+        ${' '}Result: <${ResultBadge} result=${run.result} /></span>
         ${!FINAL_STATUSES.has(run.status) ? html`
           <button type="button" class="danger" data-testid="stop-run" onClick=${stop}
             disabled=${run.status === 'Stopping' || run.stopRequestedAt != null}>Stop run</button>` : null}
