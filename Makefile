@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo serve lint openapi bench clean
+.PHONY: setup browser test demo serve lint openapi bench vendor clean
 
 setup: $(STAMP) $(SAM)
 
@@ -22,8 +22,20 @@ $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install -q aws-sam-cli
 
+# The console's browser tests drive Debian's chromium (never a browser Playwright downloads).
+# Installed when missing and we can (root with apt-get); otherwise tests/console skips, saying why,
+# except in CI (CI set), where a missing browser fails them.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium with apt-get"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else \
+	    echo "chromium is missing and cannot be installed here (needs root and apt-get): console browser tests will skip" >&2; \
+	  fi; }
+
 # Lint first: a red lint fails the test run, as CI would.
-test: lint
+test: lint browser
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(PY) -m pytest
 
 demo: $(STAMP)
@@ -43,6 +55,11 @@ openapi: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# Rebuild console/vendor/ from console/package-lock.json (npm ci + esbuild in a temporary directory).
+# The only target that needs Node; everything else uses the committed files.
+vendor:
+	$(PYTHON) console/tools/vendor.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache

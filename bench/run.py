@@ -39,6 +39,7 @@ BENCHMARKS: list[str] = [
     "revision_latency",
     "run_start_latency",
     "run_throughput",
+    "console",
 ]
 
 WORKER_TIMEOUT_S = 900

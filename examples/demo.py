@@ -97,6 +97,7 @@ def run_load(api: str, target: str, tid: str, users: int, duration: int) -> bool
     run = check(requests.post(f"{api}/v1/load-tests/{tid}/runs", json={"targetUsers": users, "spawnRate": users, "durationSeconds": duration},
                               headers={"Idempotency-Key": f"demo-{tid}"}, timeout=10), 201)
     print(f"run {run['id']} pinned to revision {run['revisionNumber']} (sha256 {run['scriptSha256'][:12]})")
+    print(f"watch it in the web console: {api}/runs/{run['id']}")
     started, last_status, last_sample = time.monotonic(), None, None
     tty = sys.stdout.isatty()  # one updating line on a terminal, a line per sample in a log
     while True:

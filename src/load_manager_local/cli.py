@@ -11,7 +11,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="load-manager", description="Load Manager local runtime")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml on 127.0.0.1")
+    serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml, and the web console, on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--data-dir", default=".data", help="SQLite database, reports and run files live here")
     serve.add_argument("--log-level", default="INFO")
@@ -38,6 +38,8 @@ def _serve(args: argparse.Namespace) -> int:
     # SIGTERM ends the server like Ctrl-C does, so callers can stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"Load Manager API listening on {server.url} (data in {data})", flush=True)
+    if server.console is not None:
+        print(f"Web console: {server.url}/", flush=True)
     logging.getLogger("load_manager_local").warning(
         "local mode: Bearer JWTs are decoded WITHOUT signature verification; without one you are local@localhost in tenant 'local'"
     )

@@ -1,4 +1,8 @@
-"""`load-manager serve`: every HTTP route of template.yaml on 127.0.0.1, through the real handlers."""
+"""`load-manager serve`: every HTTP route of template.yaml on 127.0.0.1, through the real handlers.
+
+Paths under `/v1/` and `/aws/` go to the API exactly as before; any other GET or HEAD is the web
+console's (load_manager_local.console); other methods there still get API Gateway's 404.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,14 @@ from urllib.parse import urlsplit
 
 from load_manager_local.api import ApiResponse, InProcessApi
 from load_manager_local.auth import InvalidTokenError, claims_from_authorization
+from load_manager_local.console import ConsoleFiles, is_api_path
+from load_manager_local.functions import project_root
 
 log = logging.getLogger("load_manager_local")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 
 
-def _handler_class(api: InProcessApi) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one class, many small methods
+def _handler_class(api: InProcessApi, console: ConsoleFiles | None) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one class, many small methods
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "load-manager-local"
@@ -28,6 +34,9 @@ def _handler_class(api: InProcessApi) -> type[BaseHTTPRequestHandler]:  # noqa: 
                 self.close_connection = True
                 return
             body = self.rfile.read(length) if length else None
+            if console is not None and self.command in ("GET", "HEAD") and not is_api_path(url.path):
+                self._send(console.respond(url.path, dict(self.headers.items())))
+                return
             route, _, _ = api.resolve(self.command, url.path)
             try:
                 claims = claims_from_authorization(self.headers.get("Authorization")) if route and route.authorized else None
@@ -67,6 +76,12 @@ def _handler_class(api: InProcessApi) -> type[BaseHTTPRequestHandler]:  # noqa: 
     return Handler
 
 
+def default_console() -> ConsoleFiles | None:
+    """The repository's console/ when it is there (an installed package without it serves the API only)."""
+    root = project_root() / "console"
+    return ConsoleFiles(root) if (root / "index.html").is_file() else None
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default (5) resets connections under a burst of parallel clients
@@ -75,8 +90,11 @@ class _Server(ThreadingHTTPServer):
 class LocalApiServer:
     """A threaded HTTP server on loopback; `start()` runs it in the background, `stop()` ends it."""
 
-    def __init__(self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1"):
-        self.httpd = _Server((host, port), _handler_class(api or InProcessApi()))
+    def __init__(
+        self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1", console: ConsoleFiles | None = None
+    ):
+        self.console = console or default_console()
+        self.httpd = _Server((host, port), _handler_class(api or InProcessApi(), self.console))
         self._thread: threading.Thread | None = None
 
     @property

@@ -1,0 +1,37 @@
+// What the user sees while waiting, after an error, or when something is not built yet.
+import { html } from '../../vendor/preact.js';
+
+export function Loading({ what = 'Loading' }) {
+  return html`<p class="loading" role="status">${what}…</p>`;
+}
+
+/** An API error as the API worded it: message, code, and line/column or other details. */
+export function ErrorMessage({ error, title }) {
+  if (!error) return null;
+  const details = error.details;
+  const position = details && details.line != null ? ` (line ${details.line}, column ${details.column ?? '?'})` : '';
+  return html`
+    <div class="error" role="alert">
+      ${title ? html`<strong>${title}: </strong>` : null}
+      <span>${error.message}${position}</span>
+      ${error.code ? html` <code class="error-code">${error.code}</code>` : null}
+      ${details && !position ? html`
+        <details><summary>Details</summary><pre>${JSON.stringify(details, null, 2)}</pre></details>` : null}
+    </div>`;
+}
+
+export function Notice({ children }) {
+  return html`<p class="notice" role="status">${children}</p>`;
+}
+
+/**
+ * A clearly marked place for a feature whose API lands with another issue. It shows no data:
+ * when the API exists, replace this with the real view (grep for the issue's TODO).
+ */
+export function Upcoming({ title, issue, children }) {
+  return html`
+    <section class="upcoming" aria-label=${`${title} (not available yet)`}>
+      <h2>${title}</h2>
+      <p>${children} <span class="upcoming-issue">Comes with issue ${issue}.</span></p>
+    </section>`;
+}

@@ -1,0 +1,24 @@
+// The frame around every page: a skip link, the site navigation, and the main landmark.
+import { html } from '../../vendor/preact.js';
+
+const SECTIONS = [
+  { href: '/tests', label: 'Tests', active: (path) => path.startsWith('/tests') || path.startsWith('/runs') },
+  { href: '/clusters', label: 'Clusters', active: (path) => path.startsWith('/clusters') },
+];
+
+export function Shell({ pathname, children }) {
+  return html`
+    <a class="skip-link" href="#main">Skip to content</a>
+    <header class="site-header">
+      <a class="brand" href="/tests">Load Manager</a>
+      <nav aria-label="Sections">
+        <ul>
+          ${SECTIONS.map((section) => html`
+            <li><a href=${section.href} aria-current=${section.active(pathname) ? 'page' : undefined}>${section.label}</a></li>
+          `)}
+        </ul>
+      </nav>
+    </header>
+    <main id="main" tabindex="-1">${children}</main>
+  `;
+}

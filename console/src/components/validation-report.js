@@ -1,0 +1,25 @@
+// The API's validation report under the editor: each error with its line and column (a button that
+// moves the cursor there), the warnings, and the Locust classes the API found.
+import { html } from '../../vendor/preact.js';
+
+export function ValidationReport({ report, problems, checking, onGoTo }) {
+  return html`
+    <div class="validation" aria-live="polite">
+      ${checking ? html`<p class="muted">Checking…</p>` : null}
+      ${problems.length ? html`
+        <ul class="problems">
+          ${problems.map((problem) => html`
+            <li data-testid="validation-error" data-line=${problem.line ?? ''} data-column=${problem.column ?? ''} class="problem">
+              ${problem.line != null
+                ? html`<button type="button" class="link" onClick=${() => onGoTo(problem.line, problem.column)}>
+                    Line ${problem.line}, column ${problem.column ?? '?'}</button>: `
+                : null}
+              ${problem.message}
+            </li>`)}
+        </ul>` : null}
+      ${report?.valid && !problems.length ? html`
+        <p class="valid">Valid. User classes: ${report.userClasses.join(', ') || '—'}${report.shapes.length ? `; load shapes: ${report.shapes.join(', ')}` : ''}.</p>` : null}
+      ${report?.warnings?.length ? html`
+        <ul class="warnings" aria-label="Warnings">${report.warnings.map((warning) => html`<li>${warning}</li>`)}</ul>` : null}
+    </div>`;
+}

@@ -1,0 +1,24 @@
+// How numbers and times are shown. Display only: every figure comes from the API as it is.
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const time = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+
+export const formatDateTime = (epochMs) => (epochMs == null ? '—' : dateTime.format(new Date(epochMs)));
+export const formatTime = (epochMs) => (epochMs == null ? '—' : time.format(new Date(epochMs)));
+
+export function formatNumber(value, digits = 1) {
+  if (value == null || Number.isNaN(value)) return '—';
+  return Number(value).toLocaleString(undefined, { maximumFractionDigits: digits });
+}
+
+export const formatMs = (value) => (value == null ? '—' : `${formatNumber(value, 0)} ms`);
+export const formatPercent = (ratio) => (ratio == null ? '—' : `${formatNumber(ratio * 100, 2)} %`);
+
+export function formatSeconds(seconds) {
+  if (seconds == null) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+}
+
+export const shortId = (id) => (id ? id.slice(0, 8) : '');

@@ -1,0 +1,60 @@
+// Boot: read /config.json, set the API client up, then render the page the URL names.
+import { html, render, useEffect, useState } from '../vendor/preact.js';
+import { configureApi } from './api.js';
+import { configureAuth } from './auth.js';
+import { loadConfig } from './config.js';
+import { interceptLinkClicks, navigate, resolveRoute, useLocation } from './router.js';
+import { routes } from './routes.js';
+import { Shell } from './components/shell.js';
+import { ErrorMessage, Loading } from './components/messages.js';
+import { PageHeading } from './components/page-heading.js';
+
+function App() {
+  const location = useLocation();
+  const found = resolveRoute(routes, location.pathname);
+  const [loaded, setLoaded] = useState({ route: null, Page: null, error: null });
+
+  useEffect(() => {
+    if (found?.route.redirect) navigate(found.route.redirect, { replace: true });
+    else if (found && found.route !== loaded.route) {
+      found.route.page().then(
+        (module) => setLoaded({ route: found.route, Page: module.default, error: null }),
+        (error) => setLoaded({ route: found.route, Page: null, error }),
+      );
+    }
+  }, [found?.route]);
+
+  let content;
+  if (!found) content = html`<${NotFound} pathname=${location.pathname} />`;
+  else if (loaded.route !== found.route) content = html`<${Loading} what="Loading the page" />`;
+  else if (loaded.error) content = html`<${ErrorMessage} error=${loaded.error} title="This page failed to load" />`;
+  else {
+    // Keyed by the whole URL: a page for another id or query starts afresh.
+    const { Page } = loaded;
+    content = html`<${Page} key=${location.pathname + location.search} params=${found.params} query=${location.query} />`;
+  }
+  return html`<${Shell} pathname=${location.pathname}>${content}</${Shell}>`;
+}
+
+function NotFound({ pathname }) {
+  return html`
+    <${PageHeading} title="Page not found" />
+    <p>Nothing lives at <code>${pathname}</code>. <a href="/tests">See every test</a>.</p>`;
+}
+
+async function boot() {
+  const root = document.getElementById('app');
+  try {
+    const config = await loadConfig();
+    configureAuth(config.auth);
+    configureApi(config);
+  } catch (error) {
+    render(html`<${ErrorMessage} error=${error} title="The console could not start" />`, root);
+    return;
+  }
+  interceptLinkClicks();
+  root.textContent = '';
+  render(html`<${App} />`, root);
+}
+
+boot();

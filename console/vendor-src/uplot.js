@@ -1,0 +1,2 @@
+// uPlot's ES module build, minified: the live and result charts.
+export { default } from 'uplot';
