@@ -16,9 +16,10 @@ import gzip
 import hashlib
 import json
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from load_manager_local.api import ApiResponse
@@ -119,7 +120,7 @@ class ConsoleFiles:
         }
         if etag in [tag.strip() for tag in lowered.get("if-none-match", "").split(",")]:
             return ApiResponse(304, {k: v for k, v in out.items() if k != "content-type"}, b"")
-        if use_gzip:
+        if use_gzip and encoded.gzipped is not None:
             return ApiResponse(200, {**out, "content-encoding": "gzip"}, encoded.gzipped)
         return ApiResponse(200, out, encoded.body)
 

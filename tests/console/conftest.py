@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from support.browser import AXE, CHROMIUM_ARGS, axe_violations, chromium_executable
 from support.serve import serve
 

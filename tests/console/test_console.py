@@ -11,7 +11,6 @@ import re
 import pytest
 import requests
 from playwright.sync_api import expect
-
 from support.scripts import b64
 
 pytestmark = pytest.mark.slow
