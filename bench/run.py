@@ -40,6 +40,7 @@ BENCHMARKS: list[str] = [
     "run_start_latency",
     "run_throughput",
     "console",
+    "aws_calls_per_poll",
 ]
 
 WORKER_TIMEOUT_S = 900
