@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -61,13 +60,7 @@ def _http_events(template: dict):
                 yield logical_id, name, event["Properties"]
 
 
-def test_cfn_lint_is_clean():
-    cfn_lint = _tool("cfn-lint", Path(sys.executable).with_name("cfn-lint"), ROOT / ".venv" / "bin" / "cfn-lint")
-    _run(cfn_lint, str(TEMPLATE))
-
-
-def test_sam_validate_lint_is_clean():
-    _run(_sam(), "validate", "--lint", "--template", str(TEMPLATE), "--region", "us-east-1", env=_sam_env())
+# cfn-lint and `sam validate --lint` run in `make lint`, which `make test` runs first.
 
 
 def _python312_dir() -> str:

@@ -64,7 +64,12 @@ class LocustWebBackend(ABC):
 
     @abstractmethod
     def _prepare(self, handle: ClusterHandle, spec: ClusterSpec, deadline: float) -> None:
-        """Whatever must happen before the web API can answer (processes, addresses, workers)."""
+        """Whatever must happen before the web API can be reached (a process, an address)."""
+
+    def _start_workers(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
+        """Start the workers that are separate from the master, if any (never twice). Locust's
+        own `--processes` workers need nothing here."""
+        return None
 
     def _expected_workers(self, spec: ClusterSpec) -> int:
         """Workers that must be connected before a swarm (0: Locust runs as one process)."""
@@ -88,6 +93,9 @@ class LocustWebBackend(ABC):
         try:
             self._prepare(handle, spec, deadline)
             api = self._api(handle)
+            if api.answers() and api.stats().get("state") in LOAD_ACTIVE_STATES:
+                return  # a retried begin: the load this cluster was started for is on
+            self._start_workers(handle, spec)
             self._wait_for_web_api(handle, api, deadline)
             # Only where Locust starts the load itself is the state read before swarming: Locust
             # memoizes /stats/requests for 2 s, so a "ready" read now would still be served after

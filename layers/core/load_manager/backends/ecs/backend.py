@@ -283,8 +283,10 @@ class EcsLocustBackend(LocustWebBackend):
     # ---- begin ---------------------------------------------------------------------------------
 
     def _prepare(self, handle: ClusterHandle, spec: ClusterSpec, deadline: float) -> None:
-        master_ip = self._wait_for_master_address(handle, deadline)
-        self._ensure_workers(handle, spec, master_ip)
+        self._wait_for_master_address(handle, deadline)
+
+    def _start_workers(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
+        self._ensure_workers(handle, spec, str(handle.details["master_ip"]))
 
     def _wait_for_master_address(self, handle: ClusterHandle, deadline: float) -> str:
         arn = handle.details.get("master_task_arn")
