@@ -25,6 +25,7 @@ from support.ecs_standin import (
 )
 
 from load_manager.backends.base import BackendError, ClusterSpec, LocustCrashedError
+from load_manager.backends.bundle_layout import LOADER
 from load_manager.backends.ecs import EcsLocustBackend
 from load_manager_local.stepfunctions import InProcessStepFunctions
 
@@ -88,19 +89,19 @@ def test_a_distributed_run_loads_the_target_and_leaves_nothing(ecs_standin, targ
         assert handle.web_url == f"http://{master.address}:{standin.settings.web_port}"
         assert len({task.address for task in standin.tasks()}) == 3
         assert "0.0.0.0" not in master.argv and master.argv.count(master.address) == 2  # web + master bind
-        assert master.argv[:2] == ["locust", "-f"] and master.argv[2].startswith(standin.endpoint_url)
+        assert master.argv[:3] == ["python", "-c", LOADER] and master.argv[3:5] == ["--", "--master"]
         for worker in workers:
-            assert worker.argv[:4] == ["locust", "--worker", "-f", "-"]
+            assert worker.argv[:5] == ["python", "-c", LOADER, "--", "--worker"]
             assert worker.argv[worker.argv.index("--master-host") + 1] == master.address
 
-        # The master downloaded the script from the presigned URL into its own TMPDIR (the moto
-        # server saw Locust's GET), and each worker got it from the master.
+        # Every task downloaded the bundle from the presigned URL (the moto server saw each loader's
+        # GET) and unpacked it into a folder of its own TMPDIR, where Locust runs.
         key = f"/{standin.settings.script_bucket}/{handle.details['script_key']}"
-        (download,) = standin.server_requests("GET", key)
-        assert "X-Amz-Signature=" in download["query"] and download["user_agent"].startswith("python-requests")
-        assert (master.directory / "tmp" / spec.script_name).read_text(encoding="utf-8") == script
-        for worker in workers:
-            assert (worker.directory / "tmp" / spec.script_name).read_text(encoding="utf-8") == script
+        downloads = standin.server_requests("GET", key)
+        assert len(downloads) == 3 and all("X-Amz-Signature=" in d["query"] and d["user_agent"].startswith("Python-urllib") for d in downloads)
+        for task in (master, *workers):
+            (unpacked,) = (task.directory / "tmp").glob(f"bundle-*/{spec.script_name}")
+            assert unpacked.read_text(encoding="utf-8") == script
 
         calls = sum(standin.calls.values())
         samples, deadline = [], time.monotonic() + 10
@@ -197,7 +198,7 @@ def test_the_registered_task_definitions_are_the_templates(ecs_standin):
         registered = standin.moto_ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
         (container,) = registered["containerDefinitions"]
         (expected,) = declared[logical_id]["containerDefinitions"]
-        assert container["entryPoint"] == ["locust"]
+        assert container["entryPoint"] == ["python", "-c", LOADER]
         assert container["image"].startswith("locustio/locust:")
         for key in ("name", "image", "entryPoint", "environment", "portMappings"):
             assert (container.get(key) or None) == expected.get(key), key  # moto says [] for "none"
