@@ -165,27 +165,17 @@ class MongoRevisionStore:
         the same bytes is a no-op. Written before the revision that names them, so a revision never
         points at a missing blob (a writer dying in between leaves an unreferenced blob, harmless)."""
         from bson.binary import Binary
-        from pymongo import UpdateOne
-        from pymongo.errors import BulkWriteError
+        from pymongo.errors import DuplicateKeyError
 
-        if not blobs:
-            return
-        try:
-            self.blobs.bulk_write(
-                [
-                    UpdateOne(
-                        {"accountId": account_id, "sha256": digest},
-                        {"$setOnInsert": {"accountId": account_id, "sha256": digest, "size": len(data), "content": Binary(data)}},
-                        upsert=True,
-                    )
-                    for digest, data in sorted(blobs.items())
-                ],
-                ordered=False,
-            )
-        except BulkWriteError as exc:
-            # Two writers upserting the same new blob: the loser's duplicate key means it is stored.
-            if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
-                raise
+        for digest, data in sorted(blobs.items()):  # at most 200 per bundle
+            try:
+                self.blobs.update_one(
+                    {"accountId": account_id, "sha256": digest},
+                    {"$setOnInsert": {"accountId": account_id, "sha256": digest, "size": len(data), "content": Binary(data)}},
+                    upsert=True,
+                )
+            except DuplicateKeyError:
+                pass  # two writers upserting the same new blob: the loser's duplicate key means it is stored
 
     def append(
         self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None
