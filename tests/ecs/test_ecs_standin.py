@@ -268,3 +268,56 @@ def test_a_task_runs_its_entry_point_command_and_environment_as_fargate_would(ec
     assert stopped["containers"][0]["exitCode"] == 3
     assert standin.ecs.list_tasks(cluster=standin.settings.cluster, desiredStatus="RUNNING")["taskArns"] == []
     assert running_in_moto(standin) == []
+
+
+BUNDLE_ENTRY = "from common.users import CheckoutUser  # noqa: F401\n"
+BUNDLE_USERS = '''import csv
+import os
+
+import lm_ecs_paths
+from locust import HttpUser, constant, task
+
+with open(os.path.join(os.path.dirname(__file__), "..", "data", "users.csv")) as file:
+    ITEMS = [row["item"] for row in csv.DictReader(file)]
+
+
+class CheckoutUser(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def buy(self):
+        for item in ITEMS:
+            self.client.get(f"/items/{item}", name="/items/[id]")
+        self.client.get(lm_ecs_paths.CATALOGUE)
+'''
+
+
+def test_master_and_workers_run_the_whole_bundle_with_its_requirements(ecs_standin, target, tmp_path):
+    """Every task downloads the same bundle, unpacks it, installs requirements.txt (a wheel built
+    here, pip offline), and Locust's workers import the bundle's module and read its data file."""
+    from support.wheels import build_wheel
+
+    standin = ecs_standin
+    wheels = build_wheel(tmp_path / "wheels", "lm-ecs-paths", "1.0", 'CATALOGUE = "/items"\n').parent
+    files = {
+        "common/__init__.py": b"", "common/users.py": BUNDLE_USERS.encode(), "data/users.csv": b"name,item\nann,3\nbob,5\n",
+        "requirements.txt": b"lm-ecs-paths==1.0\n",
+    }  # fmt: skip
+    spec = ClusterSpec(
+        run_id=uuid.uuid4().hex, script=BUNDLE_ENTRY, files=files, target_url=target.url, users=USERS, spawn_rate=USERS,
+        duration_seconds=60, workers=2, env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)},
+    )  # fmt: skip
+    backend = make_backend(standin)
+    handle = backend.start(spec)
+    try:
+        deadline = time.monotonic() + 20
+        while target.stats()["byPath"].get("/items", 0) == 0 or target.stats()["byPath"].get("/items/{id}", 0) == 0:
+            assert time.monotonic() < deadline, target.stats()
+            time.sleep(0.3)
+        for task in standin.tasks():
+            (unpacked,) = (task.directory / "tmp").glob("bundle-*")
+            assert (unpacked / "data" / "users.csv").read_bytes() == files["data/users.csv"]
+            assert "building the environment" in task.log_tail(200)  # each Fargate task installs for itself
+        assert backend.sample(handle).worker_count == 2
+    finally:
+        backend.teardown(handle)
