@@ -74,7 +74,7 @@ def get_run_script(runId: str) -> ScriptRevision:  # noqa: N803
     "/v1/runs/<runId>/script/archive",
     summary="The exact bundle the run used, as a zip archive",
     tags=["runs"],
-    responses={  # type: ignore[dict-item]
+    responses={
         200: {"description": "The bundle, as a zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
         **responses(None, *COMMON_ERRORS, 404),
     },

@@ -71,7 +71,9 @@ ARCHIVE_ROUTE = "/v1/load-tests/<testId>/script/archive"
 def update_script_archive(
     testId: str,  # noqa: N803
     description: Annotated[Description | None, Query(description="The revision's description")] = None,
-    entry_path: Annotated[EntryPath | None, Query(alias="entryPath", description="The entry locustfile in the archive (default locustfile.py)")] = None,
+    entry_path: Annotated[
+        EntryPath | None, Query(alias="entryPath", description="The entry locustfile in the archive (default locustfile.py)")
+    ] = None,
 ) -> Response[ScriptRevision]:
     caller = current_caller(app)
     return _written(*scripts.update_from_archive(get_stores(), caller, testId, raw_body(app), entry_path, description))
@@ -81,7 +83,7 @@ def update_script_archive(
     "/v1/load-tests/<testId>/script/revisions/<revisionId>/archive",
     summary="The revision's whole bundle as a zip archive",
     tags=["scripts"],
-    responses={200: {"description": "The bundle, as a zip archive", **ZIP_BODY}, **responses(None, *COMMON_ERRORS, 404)},  # type: ignore[dict-item]
+    responses={200: {"description": "The bundle, as a zip archive", "content": ZIP_BODY["content"]}, **responses(None, *COMMON_ERRORS, 404)},  # type: ignore[typeddict-item]
 )
 def get_revision_archive(testId: str, revisionId: str):  # noqa: N803 - no return annotation: Powertools would validate the zip as text
     revision, data = scripts.revision_archive(get_stores(), current_caller(app), testId, revisionId)

@@ -71,7 +71,10 @@ class BundleFileContent(BundleFileInfo):
     content: str = Field(description="The file's bytes, base64-encoded", json_schema_extra={"contentEncoding": "base64"})
 
 
-FILES_DESCRIPTION = "Files of the bundle besides the entry locustfile (helper modules, data, requirements.txt); at most 200 files and 4 MiB decoded in all"
+FILES_DESCRIPTION = (
+    "Files of the bundle besides the entry locustfile (helper modules, data, requirements.txt); "
+    "at most 200 files and 4 MiB decoded in all"
+)
 ENTRY_DESCRIPTION = "Path of the entry locustfile inside the bundle (scriptContent); default locustfile.py"
 
 
@@ -99,7 +102,9 @@ class CreateLoadTestRequest(LoadSettings, BundleFields):
     script_content: ScriptContent | None = Field(
         default=None, description="The entry locustfile, base64-encoded UTF-8 (or templateId)", json_schema_extra={"contentEncoding": "base64"}
     )
-    template_id: TemplateId | None = Field(default=None, description="Start from a script template (GET /v1/script-templates) instead of scriptContent")
+    template_id: TemplateId | None = Field(
+        default=None, description="Start from a script template (GET /v1/script-templates) instead of scriptContent"
+    )
     script_description: Description | None = Field(default=None, description='Revision 1 description ("Initial version")')
 
     @model_validator(mode="after")

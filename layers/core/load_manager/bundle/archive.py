@@ -13,6 +13,7 @@ import io
 import stat
 import zipfile
 from collections.abc import Iterator
+from typing import IO
 
 from load_manager.bundle.core import MAX_BYTES, MAX_FILES, Bundle, normalise_path, sorted_items
 from load_manager.errors import (
@@ -47,7 +48,8 @@ def read_archive(data: bytes) -> list[tuple[str, bytes]]:
         for info in infos:
             _check_entry(info)
         if len(files) > MAX_FILES:
-            raise TooManyBundleFilesError(f"the archive has {len(files)} files; a bundle holds at most {MAX_FILES}", details={"limitFiles": MAX_FILES})
+            message = f"the archive has {len(files)} files; a bundle holds at most {MAX_FILES}"
+            raise TooManyBundleFilesError(message, details={"limitFiles": MAX_FILES})
         budget = [MAX_BYTES]
         return [(info.filename, _read_bounded(archive, info, budget)) for info in files]
 
@@ -86,7 +88,8 @@ def _is_folder(info: zipfile.ZipInfo) -> bool:
 def _check_entry(info: zipfile.ZipInfo) -> None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise UnsafeArchiveEntryError(f"the archive entry {info.filename!r} is a symbolic link; links are not accepted", details={"entry": info.filename})
+        message = f"the archive entry {info.filename!r} is a symbolic link; links are not accepted"
+        raise UnsafeArchiveEntryError(message, details={"entry": info.filename})
     if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and stat.S_IFMT(mode):
         raise UnsafeArchiveEntryError(f"the archive entry {info.filename!r} is not a regular file", details={"entry": info.filename})
     if info.flag_bits & 0x1:
@@ -118,7 +121,7 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[
     return b"".join(chunks)
 
 
-def _chunks(stream: io.BufferedIOBase) -> Iterator[bytes]:
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
     while chunk := stream.read(READ_CHUNK):
         yield chunk
 

@@ -174,7 +174,8 @@ def _check_collision(path: str, raw: str, raw_of: dict[str, str], folded: dict[s
     if path in raw_of:
         if raw_of[path] == raw:
             raise DuplicateBundlePathError(f"the path {raw!r} appears twice", details={"path": raw})
-        raise BundlePathCollisionError(f"{raw!r} and {raw_of[path]!r} are the same path once normalised ({path!r})", details={"paths": [raw_of[path], raw]})
+        message = f"{raw!r} and {raw_of[path]!r} are the same path once normalised ({path!r})"
+        raise BundlePathCollisionError(message, details={"paths": [raw_of[path], raw]})
     other = folded.get(path.casefold())
     if other is not None:
         raise BundlePathCollisionError(

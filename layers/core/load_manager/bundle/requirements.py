@@ -69,4 +69,5 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 
 def _invalid(number: int, line: str, why: str) -> InvalidRequirementsError:
-    return InvalidRequirementsError(f"requirements.txt line {number}: {why}", details={"file": "requirements.txt", "line": number, "text": line[:200]})
+    details = {"file": "requirements.txt", "line": number, "text": line[:200]}
+    return InvalidRequirementsError(f"requirements.txt line {number}: {why}", details=details)

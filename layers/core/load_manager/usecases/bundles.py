@@ -137,9 +137,10 @@ def file_content(stores: Stores, revision: StoredRevision, raw_path: str) -> Bun
     if path == revision.entry_path:
         data = (revision.content or "").encode("utf-8")
     else:
-        data = stores.revisions.get_blobs(revision.account_id, [info.sha256]).get(info.sha256)
-        if data is None:
+        found = stores.revisions.get_blobs(revision.account_id, [info.sha256]).get(info.sha256)
+        if found is None:
             raise RevisionNotFoundError(f"file {path!r} of revision {revision.revision_number} is missing from the store")
+        data = found
     return BundleFileContent(**info.model_dump(), content=base64.b64encode(data).decode("ascii"))
 
 
@@ -200,7 +201,9 @@ def list_templates() -> ScriptTemplateList:
             BundleFileContent(**to_info(info).model_dump(), content=base64.b64encode(bundle.files[info.path]).decode("ascii"))
             for info in bundle.manifest
         ]
-        items.append(ScriptTemplate(id=template.id, name=template.name, description=template.description, entry_path=template.entry_path, files=files))
+        items.append(
+            ScriptTemplate(id=template.id, name=template.name, description=template.description, entry_path=template.entry_path, files=files)
+        )
     return ScriptTemplateList(items=items)
 
 
