@@ -41,6 +41,7 @@ BENCHMARKS: list[str] = [
     "run_throughput",
     "console",
     "aws_calls_per_poll",
+    "bundle_env_reuse",
 ]
 
 WORKER_TIMEOUT_S = 900

@@ -124,6 +124,36 @@ class Case:
     writes: bool | None = None
 
 
+BUNDLE_BODY = {
+    "scriptContent": base64.b64encode(b"from common.users import CheckoutUser  # noqa: F401\n").decode(),
+    "files": [
+        {"path": "common/__init__.py", "content": ""},
+        {"path": "common/users.py", "content": base64.b64encode(
+            b"from locust import HttpUser, task\n\n\nclass CheckoutUser(HttpUser):\n    @task\n    def buy(self):\n        self.client.get('/')\n"
+        ).decode()},
+        {"path": "data/users.csv", "content": base64.b64encode(b"name\nann\n").decode()},
+    ],
+    "description": "Checkout bundle",
+}
+
+
+def _archive() -> bytes:
+    """A deterministic zip of BUNDLE_BODY's files (fixed timestamps): the same bytes every time."""
+    import io
+    import zipfile
+
+    files = {"locustfile.py": base64.b64decode(BUNDLE_BODY["scriptContent"])}
+    files |= {f["path"]: base64.b64decode(f["content"]) for f in BUNDLE_BODY["files"]}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in sorted(files.items()):
+            archive.writestr(zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
+ARCHIVE = _archive()
+
+
 CREATE_BODY = {
     "name": "Checkout API",
     "description": "Browse and checkout",
@@ -189,6 +219,26 @@ CASES = [
     Case("POST /v1/scripts/validate", "validate", 200, expect={"valid": True, "userClasses": ["WebsiteUser"]}, body={"scriptContent": b64(SCRIPT_V3)}),
     Case("POST /v1/scripts/validate", "validate_syntax_error", 200, expect={"valid": False}, body={"scriptContent": b64(SYNTAX_ERROR)}),
     Case("POST /v1/scripts/validate", "validate_invalid_base64", 422, "InvalidScriptEncoding", body={"scriptContent": "%%%"}),
+    # bundles
+    Case("PUT /v1/load-tests/{testId}/script", "update_bundle", 201, expect={"revisionNumber": 3, "entryPath": "locustfile.py"}, body=BUNDLE_BODY),
+    Case("PUT /v1/load-tests/{testId}/script", "update_bundle_path_escapes", 422, "InvalidBundlePath",
+         body={**BUNDLE_BODY, "files": [{"path": "../secrets.csv", "content": ""}]}),
+    Case("PUT /v1/load-tests/{testId}/script", "update_bundle_bad_requirements", 422, "InvalidRequirements",
+         body={**BUNDLE_BODY, "files": [{"path": "requirements.txt", "content": b64("-e .\n")}]}),
+    Case("PUT /v1/load-tests/{testId}/script/archive", "update_archive", 201, expect={"revisionNumber": 3}, body=ARCHIVE,
+         headers={"content-type": "application/zip"}, query="description=from%20zip"),
+    Case("PUT /v1/load-tests/{testId}/script/archive", "update_archive_as_json", 415, "UnsupportedMediaType", body={"scriptContent": "x"}),
+    Case("PUT /v1/load-tests/{testId}/script/archive", "update_archive_not_zip", 422, "InvalidArchive", body=b"\xffnot a zip",
+         headers={"content-type": "application/zip"}),
+    Case("GET /v1/load-tests/{testId}/script/revisions/{revisionId}/archive", "get_revision_archive", 200, params={"revisionId": "2"}),
+    Case("GET /v1/load-tests/{testId}/script/revisions/{revisionId}/files/{path+}", "get_revision_file", 200,
+         expect={"path": "locustfile.py", "sha256": sha256(SCRIPT_V2)}, params={"revisionId": "2", "path": "locustfile.py"}),
+    Case("GET /v1/load-tests/{testId}/script/revisions/{revisionId}/files/{path+}", "get_revision_file_missing", 404, "BundleFileNotFound",
+         params={"revisionId": "2", "path": "data/users.csv"}),
+    Case("GET /v1/script-templates", "list_script_templates", 200),
+    Case("POST /v1/load-tests", "create_from_template", 201, expect={"latestRevisionNumber": 1}, body={"name": "From a template", "templateId": "http-user"}),
+    Case("POST /v1/load-tests", "create_from_unknown_template", 404, "ScriptTemplateNotFound", body={"name": "x", "templateId": "nope"}),
+    Case("GET /v1/runs/{runId}/script/archive", "get_run_script_archive", 200),
     # runs
     Case("POST /v1/load-tests/{testId}/runs", "start_run", 201, body=START_BODY, expect={
         "status": "Pending", "loadTestId": TEST_ID, "accountId": CLAIMS["custom:accountId"], "revisionNumber": 2,
@@ -277,7 +327,7 @@ def build_event(case: Case, route: HttpRoute) -> dict[str, Any]:
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     if body is not None:
-        headers["content-type"] = "application/json"
+        headers["content-type"] = case.headers.get("content-type", "application/json")
     event = http_event(
         route.method,
         path,
@@ -288,7 +338,7 @@ def build_event(case: Case, route: HttpRoute) -> dict[str, Any]:
         body=body,
         claims=(case.claims or CLAIMS) if route.authorized else None,
     )
-    if case.base64_body:
+    if case.base64_body and not event["isBase64Encoded"]:
         event["body"], event["isBase64Encoded"] = b64(event["body"]), True
     context = event["requestContext"]
     context.update(apiId=API_ID, domainName=DOMAIN, domainPrefix=API_ID)

@@ -108,6 +108,8 @@ class TargetHandler(BaseHTTPRequestHandler):
             return self._send_json(200, {"reset": True})
         self.server.counter.record("POST", _path_template(path))
 
+        if path == "/login":  # any credentials get a token (the REST API template logs in here)
+            return self._send_json(200, {"token": f"token-{self.server.next_item_id()}"})
         if path != "/items":
             return self._send_json(404, {"error": "not found"})
         try:

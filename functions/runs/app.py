@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.adapters.step_functions import default_starter
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, binary_response, current_caller, json_response, responses
 from load_manager.models import MetricsPage, Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.store import get_stores
@@ -62,12 +62,26 @@ def get_run(runId: str) -> Run:  # noqa: N803
 
 @router.get(
     "/v1/runs/<runId>/script",
-    summary="The exact script revision the run used",
+    summary="The exact revision the run used: its entry locustfile and every file's path, size and sha256",
     tags=["runs"],
     responses=responses(ScriptRevision, *COMMON_ERRORS, 404),
 )
 def get_run_script(runId: str) -> ScriptRevision:  # noqa: N803
     return runs.run_script(get_stores(), current_caller(app), runId)
+
+
+@router.get(
+    "/v1/runs/<runId>/script/archive",
+    summary="The exact bundle the run used, as a zip archive",
+    tags=["runs"],
+    responses={
+        200: {"description": "The bundle, as a zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+        **responses(None, *COMMON_ERRORS, 404),
+    },
+)
+def get_run_script_archive(runId: str):  # noqa: N803 - no return annotation: Powertools would validate the zip as text
+    run, data = runs.run_script_archive(get_stores(), current_caller(app), runId)
+    return binary_response(data, "application/zip", f"run-{run.id}-revision-{run.revision_number}.zip")
 
 
 @router.get(

@@ -63,10 +63,19 @@ def http_event(
         event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     if raw is not None:
         try:
+            if not _is_text(headers.get("content-type", "")):
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "binary media type")
             event["body"] = raw.decode("utf-8")
         except UnicodeDecodeError:
+            # As API Gateway: a body that is not text (a zip, an image) reaches Lambda base64-encoded.
             event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
     return event
+
+
+def _is_text(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    binary = ("application/zip", "application/x-zip-compressed", "application/octet-stream", "application/gzip")
+    return not (media in binary or media.startswith(("image/", "audio/", "video/")))
 
 
 class LambdaContext:

@@ -62,7 +62,18 @@ def build_openapi() -> dict[str, Any]:
     doc = json.loads(raw)
     _open_public_routes(doc, routes)
     _fix_errors(doc)
+    _binary_request_bodies(doc)
     return doc
+
+
+def _binary_request_bodies(doc: dict[str, Any]) -> None:
+    """A route whose body is not JSON (a zip upload) declares it as `x-request-body` (Powertools
+    only documents bodies it parses); here it becomes the operation's requestBody."""
+    for item in doc["paths"].values():
+        for method in METHODS:
+            operation = item.get(method) or {}
+            if "x-request-body" in operation:
+                operation["requestBody"] = {"required": True, **operation.pop("x-request-body")}
 
 
 def _open_public_routes(doc: dict[str, Any], routes: list[HttpRoute]) -> None:

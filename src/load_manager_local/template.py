@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -38,9 +39,15 @@ class HttpRoute:
         return f"{self.method} {self.path}"
 
     def match(self, path: str) -> dict[str, str] | None:
-        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        # `{name+}` is API Gateway's greedy parameter: the rest of the path, slashes included,
+        # handed over URL-decoded.
+        pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern) + "$"
         found = re.match(pattern, path)
-        return found.groupdict() if found else None
+        if not found:
+            return None
+        greedy = set(re.findall(r"\{(\w+)\+\}", self.path))
+        return {name: unquote(value) if name in greedy else value for name, value in found.groupdict().items()}
 
 
 def load_template(path: Path) -> dict[str, Any]:

@@ -30,6 +30,38 @@ def make_revision(test: LoadTest, content: str = "x = 1\n", author: str = "a@x")
     )
 
 
+def make_bundle_revision(test: LoadTest, entry: str, others: dict[str, bytes]) -> tuple[StoredRevision, dict[str, bytes]]:
+    from load_manager.bundle.core import build_bundle
+    from load_manager.models import BundleFileInfo
+
+    bundle = build_bundle("locustfile.py", [("locustfile.py", entry.encode()), *others.items()])
+    revision = make_revision(test, entry).model_copy(update={
+        "sha256": bundle.digest, "size_bytes": bundle.size_bytes,
+        "files": [BundleFileInfo(path=i.path, size_bytes=i.size, sha256=i.sha256, binary=i.binary) for i in bundle.manifest],
+    })  # fmt: skip
+    return revision, {i.sha256: bundle.files[i.path] for i in bundle.manifest if i.path != "locustfile.py"}
+
+
+def test_bundle_files_are_immutable_content_addressed_blobs_per_tenant(any_stores):
+    test = make_test("acct-a")
+    any_stores.load_tests.insert(test)
+    first, blobs = make_bundle_revision(test, "a\n", {"data/x.bin": b"\x00\xff", "data/y.csv": b"1\n"})
+    stored, created = any_stores.revisions.append(first, skip_if_same_as_latest=True, blobs=blobs)
+    assert created and [f.path for f in stored.files] == ["data/x.bin", "data/y.csv", "locustfile.py"]
+    assert any_stores.revisions.get_blobs("acct-a", blobs) == blobs
+    assert any_stores.revisions.get_blobs("acct-b", blobs) == {}  # another tenant sees none of them
+    assert any_stores.revisions.get_blobs("acct-a", ["0" * 64]) == {}
+    # The same snapshot again: nothing new. A second revision sharing a file stores it once.
+    again, blobs_again = make_bundle_revision(test, "a\n", {"data/y.csv": b"1\n", "data/x.bin": b"\x00\xff"})
+    assert any_stores.revisions.append(again, skip_if_same_as_latest=True, blobs=blobs_again) == (stored, False)
+    second, more = make_bundle_revision(test, "b\n", {"data/x.bin": b"\x00\xff"})
+    assert any_stores.revisions.append(second, skip_if_same_as_latest=True, blobs=more)[0].revision_number == 2
+    assert any_stores.revisions.get_blobs("acct-a", blobs) == blobs
+    # Metadata reads carry the manifest, never content.
+    (listed, _) = any_stores.revisions.list("acct-a", test.id, limit=10, before_number=None)
+    assert listed.content is None and [f.path for f in listed.files] == ["data/x.bin", "locustfile.py"]
+
+
 def test_insert_get_and_tenant_isolation(any_stores):
     test = make_test("acct-a")
     any_stores.load_tests.insert(test)
@@ -126,7 +158,9 @@ def test_concurrent_appends_never_lose_or_share_a_number(any_stores, writers):
     def write(i: int) -> None:
         try:
             barrier.wait()
-            revision, created = any_stores.revisions.append(make_revision(test, f"edit {i}\n"), skip_if_same_as_latest=True)
+            # A bundle per writer: a shared helper (the same blob for all) and a data file of its own.
+            draft, blobs = make_bundle_revision(test, f"edit {i}\n", {"common/u.py": b"shared = 1\n", "data/mine.csv": f"{i}\n".encode()})
+            revision, created = any_stores.revisions.append(draft, skip_if_same_as_latest=True, blobs=blobs)
             any_stores.load_tests.advance_latest_revision("acct", test.id, revision)
             results.append((revision.revision_number, created, revision.content))
         except Exception as exc:  # pragma: no cover - reported below
@@ -145,3 +179,9 @@ def test_concurrent_appends_never_lose_or_share_a_number(any_stores, writers):
     assert len({r.id for r in stored}) == writers + 1
     assert any_stores.revisions.latest("acct", test.id).revision_number == writers + 1
     assert any_stores.load_tests.get("acct", test.id).latest_revision_number == writers + 1
+    for revision in stored[:-1]:  # every bundle's files are there, each writer's own
+        full = any_stores.revisions.get("acct", test.id, revision.id)
+        digests = {f.path: f.sha256 for f in full.files}
+        blobs = any_stores.revisions.get_blobs("acct", digests.values())
+        assert blobs[digests["data/mine.csv"]] == full.content.split()[1].encode() + b"\n"
+        assert blobs[digests["common/u.py"]] == b"shared = 1\n"

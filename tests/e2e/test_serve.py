@@ -45,7 +45,9 @@ def test_32_concurrent_updates_get_32_distinct_contiguous_numbers(tmp_path):
         tid = requests.post(f"{url}/v1/load-tests", json={"name": "race", "scriptContent": b64(SIMPLE)}, timeout=10).json()["id"]
 
         def put(n: int) -> requests.Response:
-            body = {"scriptContent": b64(simple_variant(n)), "description": f"writer {n}"}
+            # A bundle per writer: a helper module every writer shares, and a data file of its own.
+            files = [{"path": "common/helpers.py", "content": b64("PAUSE = 0.1\n")}, {"path": f"data/writer-{n}.csv", "content": b64(f"{n}\n")}]
+            body = {"scriptContent": b64(simple_variant(n)), "description": f"writer {n}", "files": files}
             return requests.put(f"{urls[n % 4]}/v1/load-tests/{tid}/script", json=body, timeout=60)
 
         with ThreadPoolExecutor(max_workers=32) as pool:
@@ -59,6 +61,10 @@ def test_32_concurrent_updates_get_32_distinct_contiguous_numbers(tmp_path):
         assert requests.get(f"{url}/v1/load-tests/{tid}", timeout=10).json()["latestRevisionNumber"] == 33
         latest = requests.get(f"{url}/v1/load-tests/{tid}/script", timeout=10).json()
         assert latest["revisionNumber"] == 33
+        for response in responses:  # each revision holds its own writer's whole bundle
+            n, number = int(response.json()["description"].split()[1]), response.json()["revisionNumber"]
+            got = requests.get(f"{url}/v1/load-tests/{tid}/script/revisions/{number}/files/data/writer-{n}.csv", timeout=10).json()
+            assert base64.b64decode(got["content"]).decode() == f"{n}\n"
 
 
 def test_bearer_jwt_sets_caller_and_tenant(tmp_path):

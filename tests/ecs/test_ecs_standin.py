@@ -25,6 +25,7 @@ from support.ecs_standin import (
 )
 
 from load_manager.backends.base import BackendError, ClusterSpec, LocustCrashedError
+from load_manager.backends.bundle_layout import LOADER
 from load_manager.backends.ecs import EcsLocustBackend
 from load_manager_local.stepfunctions import InProcessStepFunctions
 
@@ -88,19 +89,19 @@ def test_a_distributed_run_loads_the_target_and_leaves_nothing(ecs_standin, targ
         assert handle.web_url == f"http://{master.address}:{standin.settings.web_port}"
         assert len({task.address for task in standin.tasks()}) == 3
         assert "0.0.0.0" not in master.argv and master.argv.count(master.address) == 2  # web + master bind
-        assert master.argv[:2] == ["locust", "-f"] and master.argv[2].startswith(standin.endpoint_url)
+        assert master.argv[:3] == ["python", "-c", LOADER] and master.argv[3:5] == ["--", "--master"]
         for worker in workers:
-            assert worker.argv[:4] == ["locust", "--worker", "-f", "-"]
+            assert worker.argv[:5] == ["python", "-c", LOADER, "--", "--worker"]
             assert worker.argv[worker.argv.index("--master-host") + 1] == master.address
 
-        # The master downloaded the script from the presigned URL into its own TMPDIR (the moto
-        # server saw Locust's GET), and each worker got it from the master.
+        # Every task downloaded the bundle from the presigned URL (the moto server saw each loader's
+        # GET) and unpacked it into a folder of its own TMPDIR, where Locust runs.
         key = f"/{standin.settings.script_bucket}/{handle.details['script_key']}"
-        (download,) = standin.server_requests("GET", key)
-        assert "X-Amz-Signature=" in download["query"] and download["user_agent"].startswith("python-requests")
-        assert (master.directory / "tmp" / spec.script_name).read_text(encoding="utf-8") == script
-        for worker in workers:
-            assert (worker.directory / "tmp" / spec.script_name).read_text(encoding="utf-8") == script
+        downloads = standin.server_requests("GET", key)
+        assert len(downloads) == 3 and all("X-Amz-Signature=" in d["query"] and d["user_agent"].startswith("Python-urllib") for d in downloads)
+        for task in (master, *workers):
+            (unpacked,) = (task.directory / "tmp").glob(f"bundle-*/{spec.script_name}")
+            assert unpacked.read_text(encoding="utf-8") == script
 
         calls = sum(standin.calls.values())
         samples, deadline = [], time.monotonic() + 10
@@ -197,7 +198,7 @@ def test_the_registered_task_definitions_are_the_templates(ecs_standin):
         registered = standin.moto_ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
         (container,) = registered["containerDefinitions"]
         (expected,) = declared[logical_id]["containerDefinitions"]
-        assert container["entryPoint"] == ["locust"]
+        assert container["entryPoint"] == ["python", "-c", LOADER]
         assert container["image"].startswith("locustio/locust:")
         for key in ("name", "image", "entryPoint", "environment", "portMappings"):
             assert (container.get(key) or None) == expected.get(key), key  # moto says [] for "none"
@@ -267,3 +268,56 @@ def test_a_task_runs_its_entry_point_command_and_environment_as_fargate_would(ec
     assert stopped["containers"][0]["exitCode"] == 3
     assert standin.ecs.list_tasks(cluster=standin.settings.cluster, desiredStatus="RUNNING")["taskArns"] == []
     assert running_in_moto(standin) == []
+
+
+BUNDLE_ENTRY = "from common.users import CheckoutUser  # noqa: F401\n"
+BUNDLE_USERS = '''import csv
+import os
+
+import lm_ecs_paths
+from locust import HttpUser, constant, task
+
+with open(os.path.join(os.path.dirname(__file__), "..", "data", "users.csv")) as file:
+    ITEMS = [row["item"] for row in csv.DictReader(file)]
+
+
+class CheckoutUser(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def buy(self):
+        for item in ITEMS:
+            self.client.get(f"/items/{item}", name="/items/[id]")
+        self.client.get(lm_ecs_paths.CATALOGUE)
+'''
+
+
+def test_master_and_workers_run_the_whole_bundle_with_its_requirements(ecs_standin, target, tmp_path):
+    """Every task downloads the same bundle, unpacks it, installs requirements.txt (a wheel built
+    here, pip offline), and Locust's workers import the bundle's module and read its data file."""
+    from support.wheels import build_wheel
+
+    standin = ecs_standin
+    wheels = build_wheel(tmp_path / "wheels", "lm-ecs-paths", "1.0", 'CATALOGUE = "/items"\n').parent
+    files = {
+        "common/__init__.py": b"", "common/users.py": BUNDLE_USERS.encode(), "data/users.csv": b"name,item\nann,3\nbob,5\n",
+        "requirements.txt": b"lm-ecs-paths==1.0\n",
+    }  # fmt: skip
+    spec = ClusterSpec(
+        run_id=uuid.uuid4().hex, script=BUNDLE_ENTRY, files=files, target_url=target.url, users=USERS, spawn_rate=USERS,
+        duration_seconds=60, workers=2, env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)},
+    )  # fmt: skip
+    backend = make_backend(standin)
+    handle = backend.start(spec)
+    try:
+        deadline = time.monotonic() + 20
+        while target.stats()["byPath"].get("/items", 0) == 0 or target.stats()["byPath"].get("/items/{id}", 0) == 0:
+            assert time.monotonic() < deadline, target.stats()
+            time.sleep(0.3)
+        for task in standin.tasks():
+            (unpacked,) = (task.directory / "tmp").glob("bundle-*")
+            assert (unpacked / "data" / "users.csv").read_bytes() == files["data/users.csv"]
+            assert "building the environment" in task.log_tail(200)  # each Fargate task installs for itself
+        assert backend.sample(handle).worker_count == 2
+    finally:
+        backend.teardown(handle)

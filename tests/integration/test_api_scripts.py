@@ -8,9 +8,9 @@ import pytest
 from support.scripts import AUTH_A, AUTH_B, SIMPLE, b64, simple_variant
 
 
-def snapshot(stores) -> tuple:
-    db = stores.load_tests.db
-    return tuple(tuple(map(tuple, db.query(f"SELECT * FROM {t} ORDER BY id"))) for t in ("load_tests", "script_revisions"))
+def snapshot(stores) -> str:
+    """Every table (bundle blobs too), row by row, as SQL text: byte-identical or not."""
+    return "\n".join(stores.load_tests.db.connection().iterdump())
 
 
 def create(api, claims=AUTH_A, **fields):

@@ -11,11 +11,13 @@ fixture, whatever the test does.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import subprocess
 import sys
 import threading
 import uuid
+import zipfile
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -357,6 +359,10 @@ def test_is_a_locust_backend(backend):
     assert backend.name == "ecs"
 
 
+def stored_bundle(infra, details) -> bytes:
+    return infra["s3"].get_object(Bucket=BUCKET, Key=details["script_key"])["Body"].read()
+
+
 def test_launch_uploads_the_script_and_runs_the_master(settings, infra, spec, run_task_calls):
     calls, session = run_task_calls
     # Injected clients are used as given: S3 must sign with SigV4, as the backend's own client does.
@@ -367,9 +373,11 @@ def test_launch_uploads_the_script_and_runs_the_master(settings, infra, spec, ru
         details = handle.details
         assert json.loads(json.dumps(handle.to_dict())) == handle.to_dict()  # stored as JSON by the orchestrator
         assert details["script_bucket"] == BUCKET
-        assert details["script_key"].startswith(f"scripts/{spec.run_id}/") and details["script_key"].endswith("/locustfile.py")
+        assert details["script_key"].startswith(f"scripts/{spec.run_id}/") and details["script_key"].endswith("/bundle.zip")
         stored = infra["s3"].get_object(Bucket=BUCKET, Key=details["script_key"])
-        assert stored["Body"].read().decode() == SCRIPT
+        archive = zipfile.ZipFile(io.BytesIO(stored["Body"].read()))  # the runtime archive: bootstrap + bundle
+        assert archive.read("bundle/locustfile.py").decode() == SCRIPT and b"def main(" in archive.read("bootstrap.py")
+        assert json.loads(archive.read("manifest.json")) == {"entryPath": "locustfile.py"}
         assert stored["ServerSideEncryption"] == "AES256"
 
         (master_arn,) = _run_tasks(infra["ecs"], spec.run_id)  # only the master so far: no IP, no workers
@@ -383,14 +391,14 @@ def test_launch_uploads_the_script_and_runs_the_master(settings, infra, spec, ru
         assert tags["load-manager:launch-id"] == details["launch_id"]
 
         command = _command(master)
-        assert command[0] == "-f"
-        url = command[1]
+        env = {e["name"]: e["value"] for e in master["overrides"]["containerOverrides"][0]["environment"]}
+        url = env["LOAD_MANAGER_BUNDLE_URL"]  # what the task definition's loader downloads
         assert details["script_key"] in url and BUCKET in url and "X-Amz-Signature=" in url
-        assert "," not in url  # Locust splits -f on commas
         expires = int(parse_qs(urlparse(url).query)["X-Amz-Expires"][0])
         assert expires >= spec.duration_seconds + 600
-        assert requests.get(url, timeout=5).text == SCRIPT  # what the master downloads (moto serves S3)
-        assert command[2:] == [
+        assert requests.get(url, timeout=5).content == stored_bundle(infra, details)  # moto serves S3
+        assert command == [
+            "--",  # the bootstrap's options end here; Locust's follow (it adds -f <bundle>/<entry>)
             "--master", "--master-bind-host", "0.0.0.0", "--master-bind-port", "5557",
             "--web-host", "0.0.0.0", "--web-port", str(settings.web_port),
             "--expect-workers", "3", "--host", TARGET,
@@ -420,14 +428,17 @@ def test_begin_starts_the_workers_once_then_swarms(backend, infra, fake, spec):
 
         assert handle.details["master_ip"] == "127.0.0.1"
         master = _tasks(infra["ecs"], [handle.details["master_task_arn"]])[handle.details["master_task_arn"]]
-        assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in _command(master)[1]  # the backend's own S3 client signs SigV4
+        master_env = {e["name"]: e["value"] for e in master["overrides"]["containerOverrides"][0]["environment"]}
+        assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in master_env["LOAD_MANAGER_BUNDLE_URL"]  # the backend's own S3 client signs SigV4
         assert handle.web_url == f"http://127.0.0.1:{fake.port}"
         workers = _running_workers(infra["ecs"])
         assert sorted(workers) == sorted(handle.details["worker_task_arns"]) and len(workers) == 3
         for task in _tasks(infra["ecs"], workers).values():
             assert task["taskDefinitionArn"] == infra["worker_task_definition"]
             assert task["launchType"] == "FARGATE" and task["startedBy"] == spec.run_id[:36]
-            assert _command(task) == ["--worker", "-f", "-", "--master-host", "127.0.0.1", "--master-port", "5557"]
+            assert _command(task) == ["--", "--worker", "--master-host", "127.0.0.1", "--master-port", "5557"]
+            worker_env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0]["environment"]}
+            assert handle.details["script_key"] in worker_env["LOAD_MANAGER_BUNDLE_URL"]  # workers get the whole bundle too
             assert _tag_map(task)["load-manager:role"] == "worker"
         assert fake.swarms == [{"user_count": ["20"], "spawn_rate": ["5"], "host": [TARGET]}]  # form-encoded
         assert fake.state == "running"

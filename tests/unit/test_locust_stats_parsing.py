@@ -348,7 +348,7 @@ def test_handle_round_trips_through_json_and_ignores_unknown_keys():
 @pytest.mark.parametrize(
     "change",
     [{"users": 0}, {"spawn_rate": 0}, {"workers": 0}, {"duration_seconds": 0},
-     {"script_name": "../evil.py"}, {"script_name": "dir/locustfile.py"}, {"script_name": "locustfile.txt"}],
+     {"script_name": "../evil.py"}, {"script_name": "/abs/locustfile.py"}, {"script_name": "a/../../locustfile.py"}, {"script_name": "locustfile.txt"}],
 )  # fmt: skip
 def test_cluster_spec_rejects_nonsense(change):
     values = dict(run_id="r", script="x", target_url="http://127.0.0.1:1", users=1, spawn_rate=1, duration_seconds=1)

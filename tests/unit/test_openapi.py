@@ -36,7 +36,8 @@ def test_committed_document_is_current():
 
 def test_every_template_route_is_documented_and_nothing_else(doc):
     documented = {(method, path) for method, path, _ in _operations(doc)}
-    declared = {(route.method, route.path) for route in api_routes()}
+    # OpenAPI has no greedy parameter: API Gateway's `{path+}` is documented as `{path}`.
+    declared = {(route.method, route.path.replace("+}", "}")) for route in api_routes()}
     assert declared - documented == set(), "routes in template.yaml without a handler route"
     assert documented - declared == set(), "handler routes that template.yaml does not declare (API Gateway would never call them)"
 

@@ -100,3 +100,46 @@ class ConcurrencyError(LoadManagerError):
 
     status, code = 503, "ConcurrentUpdate"
     retryable = True
+
+
+# ---- bundles (a revision's files besides the entry locustfile) ----------------------------------
+
+
+class InvalidBundlePathError(UnprocessableError):
+    code = "InvalidBundlePath"
+
+
+class DuplicateBundlePathError(UnprocessableError):
+    code = "DuplicateBundlePath"
+
+
+class BundlePathCollisionError(UnprocessableError):
+    code = "BundlePathCollision"
+
+
+class BundleTooLargeError(PayloadTooLargeError):
+    code = "BundleTooLarge"
+
+
+class TooManyBundleFilesError(PayloadTooLargeError):
+    code = "TooManyBundleFiles"
+
+
+class InvalidArchiveError(UnprocessableError):
+    code = "InvalidArchive"
+
+
+class UnsafeArchiveEntryError(UnprocessableError):
+    code = "UnsafeArchiveEntry"
+
+
+class InvalidRequirementsError(UnprocessableError):
+    code = "InvalidRequirements"
+
+
+class BundleFileNotFoundError(NotFoundError):
+    code = "BundleFileNotFound"
+
+
+class TemplateNotFoundError(NotFoundError):
+    code = "ScriptTemplateNotFound"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
@@ -114,37 +115,89 @@ def build_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-def api_function(router: APIGatewayHttpRouter) -> tuple[APIGatewayHttpResolver, Callable[[dict, Any], dict]]:
-    """An API function's resolver (with the shared error mapping) and its Lambda handler."""
+def api_function(
+    router: APIGatewayHttpRouter, binary_routes: dict[str, frozenset[str]] | None = None
+) -> tuple[APIGatewayHttpResolver, Callable[[dict, Any], dict]]:
+    """An API function's resolver (with the shared error mapping) and its Lambda handler.
+
+    `binary_routes`: route key (`PUT /v1/…/archive`) -> the media types its body may have instead
+    of JSON; the handler reads such a body with `raw_body`."""
     from aws_lambda_powertools.logging import correlation_paths
 
     app = build_resolver()
     app.include_router(router)
+    binary = binary_routes or {}
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        response = _reject_non_json_body(event) or app.resolve(event, context)
+        event = _encode_greedy_path(event)
+        response = _reject_unexpected_body(event, binary.get(event.get("routeKey", ""))) or app.resolve(event, context)
         count(f"Api{int(response.get('statusCode', 200)) // 100}xx")  # Api2xx, Api4xx, Api5xx
         return response
 
     return app, lambda_handler
 
 
-def _reject_non_json_body(event: dict) -> dict | None:
+def _reject_unexpected_body(event: dict, binary_media: frozenset[str] | None) -> dict | None:
     """415 for a body that is not JSON, before Powertools tries to parse it as a form (a multipart
-    type without a boundary makes it raise). Normalises the media type's case for it too."""
-    if not event.get("body"):
-        return None
+    type without a boundary makes it raise). Normalises the media type's case for it too. A route
+    that takes a binary body (`binary_media`) takes those media types and nothing else."""
     headers = event.get("headers") or {}
     name = next((k for k in headers if k.lower() == "content-type"), None)
     media = (headers.get(name) or "").split(";")[0].strip().lower() if name else ""
+    if binary_media is not None:
+        if media in binary_media:
+            return None
+        wanted = " or ".join(sorted(binary_media))
+        body = ErrorResponse(code="UnsupportedMediaType", message=f"send the body with Content-Type: {wanted}")
+        return {"statusCode": 415, "headers": {"Content-Type": JSON}, "body": body.model_dump_json(by_alias=True, exclude_none=True)}
+    if not event.get("body"):
+        return None
     if media in ("", "application/json"):
         if name:
             headers[name] = "application/json"
         return None
     body = ErrorResponse(code="UnsupportedMediaType", message="send the body as JSON with Content-Type: application/json")
     return {"statusCode": 415, "headers": {"Content-Type": JSON}, "body": body.model_dump_json(by_alias=True, exclude_none=True)}
+
+
+def _encode_greedy_path(event: dict) -> dict:
+    """API Gateway's greedy `{name+}` parameter may hold slashes, which a Powertools `<name>` never
+    matches: the path's tail is percent-encoded into one segment (the handler unquotes it)."""
+    route_key = str(event.get("routeKey") or "")
+    if not route_key.endswith("+}"):
+        return event
+    name = route_key.rsplit("{", 1)[1][:-2]
+    value = (event.get("pathParameters") or {}).get(name)
+    parts = str(event.get("rawPath") or "").split("/")
+    keep = route_key.split(" ", 1)[-1].rsplit("/", 1)[0].count("/") + 1  # segments before `{name+}`
+    if value is None or len(parts) <= keep:
+        return event
+    head = "/".join(parts[:keep])
+    return {**event, "rawPath": f"{head}/{quote(value, safe='')}"}
+
+
+def raw_body(app: APIGatewayHttpResolver) -> bytes:
+    """The request body as bytes (API Gateway hands binary bodies over base64-encoded)."""
+    event = app.current_event.raw_event
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        import base64
+        import binascii
+
+        try:
+            return base64.b64decode(body)
+        except (binascii.Error, ValueError):
+            return b""
+    return body.encode("utf-8", "surrogateescape")
+
+
+def binary_response(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        status_code=200, content_type=media_type, body=body,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, max-age=31536000, immutable"},
+    )  # fmt: skip
 
 
 def current_caller(app: APIGatewayHttpResolver) -> Caller:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 # Scope ids and free-text limits: generous for users, bounded for the store.
@@ -47,6 +47,42 @@ class GatewayError(ApiModel):
     message: str
 
 
+# ---- bundles: the files of a revision besides the entry locustfile ------------------------------
+
+# Paths are checked by the bundle rules (bundle/core.py), which answer with their own error codes.
+BundlePathText = Annotated[str, StringConstraints(max_length=4096)]
+EntryPath = Annotated[str, StringConstraints(max_length=4096)]
+TemplateId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class BundleFile(RequestModel):
+    path: BundlePathText = Field(description="Relative POSIX path inside the bundle, e.g. common/users.py")
+    content: str = Field(description="The file's bytes, base64-encoded (binary allowed)", json_schema_extra={"contentEncoding": "base64"})
+
+
+class BundleFileInfo(ApiModel):
+    path: str
+    size_bytes: int
+    sha256: str = Field(description="sha256 of the file's bytes")
+    binary: bool = Field(default=False, description="Not UTF-8 text (or contains NUL): not shown or diffed as text")
+
+
+class BundleFileContent(BundleFileInfo):
+    content: str = Field(description="The file's bytes, base64-encoded", json_schema_extra={"contentEncoding": "base64"})
+
+
+FILES_DESCRIPTION = (
+    "Files of the bundle besides the entry locustfile (helper modules, data, requirements.txt); "
+    "at most 200 files and 4 MiB decoded in all"
+)
+ENTRY_DESCRIPTION = "Path of the entry locustfile inside the bundle (scriptContent); default locustfile.py"
+
+
+class BundleFields(RequestModel):
+    files: Annotated[list[BundleFile], Field(description=FILES_DESCRIPTION)] | None = None
+    entry_path: EntryPath | None = Field(default=None, description=ENTRY_DESCRIPTION)
+
+
 # ---- load tests ---------------------------------------------------------------------------------
 
 
@@ -56,15 +92,28 @@ class LoadSettings(RequestModel):
     default_duration_seconds: DurationSeconds | None = None
 
 
-class CreateLoadTestRequest(LoadSettings):
+class CreateLoadTestRequest(LoadSettings, BundleFields):
     name: Name
     description: Description | None = None
     target_url: TargetUrl | None = None
     org_id: ScopeId | None = None
     project_id: ScopeId | None = None
     env_id: ScopeId | None = None
-    script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8", json_schema_extra={"contentEncoding": "base64"})
+    script_content: ScriptContent | None = Field(
+        default=None, description="The entry locustfile, base64-encoded UTF-8 (or templateId)", json_schema_extra={"contentEncoding": "base64"}
+    )
+    template_id: TemplateId | None = Field(
+        default=None, description="Start from a script template (GET /v1/script-templates) instead of scriptContent"
+    )
     script_description: Description | None = Field(default=None, description='Revision 1 description ("Initial version")')
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CreateLoadTestRequest:
+        if (self.script_content is None) == (self.template_id is None):
+            raise ValueError("send either scriptContent (with optional files and entryPath) or templateId")
+        if self.template_id is not None and (self.files is not None or self.entry_path is not None):
+            raise ValueError("templateId brings its own files and entryPath")
+        return self
 
 
 class UpdateLoadTestRequest(LoadSettings):
@@ -115,7 +164,7 @@ class LoadTestPage(Page[LoadTest]):
 # ---- scripts ------------------------------------------------------------------------------------
 
 
-class UpdateScriptRequest(RequestModel):
+class UpdateScriptRequest(BundleFields):
     script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8", json_schema_extra={"contentEncoding": "base64"})
     description: Description | None = None
 
@@ -129,11 +178,12 @@ class RollbackRequest(RequestModel):
     description: Description | None = None
 
 
-class ValidateScriptRequest(RequestModel):
+class ValidateScriptRequest(BundleFields):
     script_content: ScriptContent = Field(description="The Locust script, base64-encoded UTF-8", json_schema_extra={"contentEncoding": "base64"})
 
 
 class SyntaxErrorDetail(ApiModel):
+    file: str | None = Field(default=None, description="The bundle file the error is in")
     line: int | None
     column: int | None
     message: str
@@ -146,8 +196,10 @@ class ValidationReport(ApiModel):
     shapes: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     errors: list[SyntaxErrorDetail] = Field(default_factory=list)
-    size_bytes: int
-    sha256: str
+    size_bytes: int = Field(description="Decoded bytes of the whole bundle")
+    sha256: str = Field(description="The bundle's canonical digest (the script's sha256 for a lone locustfile.py)")
+    entry_path: str = "locustfile.py"
+    files: list[BundleFileInfo] = Field(default_factory=list, description="Every file of the bundle, the entry included")
 
 
 class ScriptRevisionSummary(ApiModel):
@@ -161,10 +213,14 @@ class ScriptRevisionSummary(ApiModel):
     created_by: str
     rolled_back_from: int | None = Field(default=None, description="Revision number this one restores")
     warnings: list[str] = Field(default_factory=list, description="Validation warnings at save time")
+    entry_path: str = Field(default="locustfile.py", description="The entry locustfile's path in the bundle")
+    files: list[BundleFileInfo] = Field(
+        default_factory=list, description="Every file of the snapshot, the entry included, sorted by path (no content)"
+    )
 
 
 class ScriptRevision(ScriptRevisionSummary):
-    script_content: str = Field(description="base64-encoded UTF-8")
+    script_content: str = Field(description="The entry locustfile, base64-encoded UTF-8 (other files: …/files/{path} or …/archive)")
 
 
 class RevisionPage(Page[ScriptRevisionSummary]):
@@ -174,15 +230,40 @@ class RevisionPage(Page[ScriptRevisionSummary]):
 class RevisionRef(ApiModel):
     id: str
     revision_number: int
+    entry_path: str = "locustfile.py"
+
+
+class FileDiff(ApiModel):
+    path: str
+    change: Literal["added", "removed", "modified"]
+    binary: bool = Field(description="A binary file is flagged, never diffed as text")
+    from_sha256: str | None = None
+    to_sha256: str | None = None
+    unified_diff: str = ""
+    added_lines: int = 0
+    removed_lines: int = 0
 
 
 class ScriptDiff(ApiModel):
     load_test_id: str
     from_revision: RevisionRef = Field(alias="from")
     to_revision: RevisionRef = Field(alias="to")
-    unified_diff: str
+    unified_diff: str = Field(description="Every changed text file's unified diff, one after the other")
     added_lines: int
     removed_lines: int
+    files: list[FileDiff] = Field(default_factory=list, description="Each added, removed or modified file (unchanged ones are left out)")
+
+
+class ScriptTemplate(ApiModel):
+    id: str
+    name: str
+    description: str
+    entry_path: str
+    files: list[BundleFileContent] = Field(description="Every file of the template, the entry included")
+
+
+class ScriptTemplateList(ApiModel):
+    items: list[ScriptTemplate]
 
 
 class Health(ApiModel):

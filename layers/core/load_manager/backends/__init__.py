@@ -22,9 +22,13 @@ BackendFactory = Callable[["ClusterConfig"], LocustBackend]
 def backend_for(cluster: ClusterConfig) -> LocustBackend:
     """The backend of a cluster configuration. Imported lazily: Lambda ships only what it calls."""
     if cluster.backend == "local":
-        from load_manager.backends.local import LocalLocustBackend
+        import os
 
-        return LocalLocustBackend()
+        from load_manager.backends.local import LocalLocustBackend
+        from load_manager.settings import get_settings
+
+        # Environments built for bundles' requirements.txt live with the data, reused across runs.
+        return LocalLocustBackend(env_cache_dir=os.path.join(get_settings().data_dir, "envs"))
     if cluster.backend == "ecs":
         from load_manager.backends.ecs import EcsLocustBackend, EcsSettings
         from load_manager.settings import get_settings

@@ -25,7 +25,8 @@ STATE_STOPPED = "stopped"
 STATE_MISSING = "missing"
 LOAD_ACTIVE_STATES = frozenset({STATE_SPAWNING, STATE_RUNNING})
 
-_SCRIPT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
+# The entry's path in the bundle: relative, no `..`, a Python file (bundle paths are checked on save).
+_SCRIPT_NAME = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[^\x00\\]+\.py$")
 
 
 # ---- errors: `retryable` is what the run lifecycle's error contract reads (lifecycle/step_errors) --
@@ -73,7 +74,9 @@ class LocustCrashedError(_LocustProcessError):
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """What to run. `workers` is the number of Locust worker processes (1 = a single process)."""
+    """What to run. `workers` is the number of Locust worker processes (1 = a single process).
+    `script` is the entry locustfile (at `script_name`, a path in the bundle); `files` every other
+    file of the bundle by path (helper modules, data, requirements.txt)."""
 
     run_id: str
     script: str
@@ -84,6 +87,7 @@ class ClusterSpec:
     workers: int = 1
     script_name: str = "locustfile.py"
     env: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -96,7 +100,11 @@ class ClusterSpec:
             raise ValueError("duration_seconds must be >= 1")
         # The name becomes a file and a Python module name: no paths, no surprises.
         if not _SCRIPT_NAME.match(self.script_name):
-            raise ValueError("script_name must be a plain Python file name, e.g. locustfile.py")
+            raise ValueError("script_name must be a relative path to a Python file, e.g. locustfile.py")
+
+    @property
+    def has_requirements(self) -> bool:
+        return "requirements.txt" in self.files
 
 
 @dataclass

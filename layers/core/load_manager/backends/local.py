@@ -3,7 +3,10 @@
 Layout of one cluster, all in one new process group (so teardown can reach every process):
 
     sh (group leader: waits for Locust, writes its exit code to a file)
-     └─ python -m locust  (single process, or master + `--processes N` forked workers)
+     └─ python -c LOADER  (bundle_layout: unpacks the bundle into <work dir>/bundle, installs
+        │                  requirements.txt into a cached environment, then execs, same pid:)
+        └─ python -m locust  (single process, or master + `--processes N` forked workers),
+                             working directory <work dir>/bundle
 
 Nothing lives in this object between calls: the handle carries pids, ports and paths, so a fresh
 instance (another Lambda invocation) can sample, stop, collect and tear down. Liveness is read
@@ -28,14 +31,22 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from .base import ClusterHandle, ClusterSpec, ProcessStatus
+from .bootstrap import BAD_ARCHIVE, REQUIREMENTS_FAILED
+from .bundle_layout import BUNDLE_URL_ENV, loader_command, runtime_archive
 from .locust_web import poll as _poll
 from .web_backend import LocustWebBackend
 
 LOOPBACK = "127.0.0.1"
 LOG_TAIL_LINES = 40
+# What the bootstrap's own exit codes mean, for the run's failure reason.
+BOOTSTRAP_FAILURES = {
+    REQUIREMENTS_FAILED: "installing the bundle's requirements.txt failed",
+    BAD_ARCHIVE: "the bundle could not be unpacked",
+}
 
 # Two shells, so that a later call with only the handle can learn both Locust's pid and its exit
 # code: the inner shell records its own pid and execs Locust; the outer one waits and records the
@@ -63,12 +74,19 @@ class LocalLocustBackend(LocustWebBackend):
         swarm_timeout: float = 15.0,
         stop_timeout: float = 30.0,
         grace_seconds: float = 5.0,
+        env_cache_dir: str | None = None,
+        install_timeout: float = 600.0,
     ):
+        """`env_cache_dir` keeps the environments built for bundles' requirements.txt, reused by
+        later runs (default: under the temporary folder); `install_timeout` is the extra time a
+        start may take when the bundle has requirements."""
         super().__init__(start_timeout=start_timeout, swarm_timeout=swarm_timeout, stop_timeout=stop_timeout, probe_interval=0.05)
         self._python = python
         self._base_dir = base_dir
         self._workers_timeout = workers_timeout
         self._grace_seconds = grace_seconds
+        self._env_cache_dir = env_cache_dir or os.path.join(tempfile.gettempdir(), "load-manager-envs")
+        self._install_timeout = install_timeout
 
     # ---- the port ------------------------------------------------------------------------------
 
@@ -78,7 +96,9 @@ class LocalLocustBackend(LocustWebBackend):
         web_port, master_port = _free_loopback_ports(2)
         details: dict[str, Any] = {
             "work_dir": work_dir,
-            "script_path": os.path.join(work_dir, spec.script_name),
+            "bundle_dir": os.path.join(work_dir, "bundle"),
+            "archive_path": os.path.join(work_dir, "bundle.zip"),
+            "script_path": os.path.join(work_dir, "bundle", spec.script_name),
             "log_path": os.path.join(work_dir, "locust.log"),
             "pid_path": os.path.join(work_dir, "locust.pid"),
             "exit_code_path": os.path.join(work_dir, "exit_code"),
@@ -97,14 +117,15 @@ class LocalLocustBackend(LocustWebBackend):
             details=details,
         )
         try:
-            _write_private_file(details["script_path"], spec.script)
+            _write_private_file(details["archive_path"], runtime_archive(spec))
+            env = {**dict(spec.env), BUNDLE_URL_ENV: Path(details["archive_path"]).as_uri()}
             with open(details["log_path"], "ab") as log:
                 process = subprocess.Popen(
                     ["/bin/sh", "-c", _OUTER_SHELL, details["exit_code_path"],
                      "/bin/sh", "-c", _INNER_SHELL, details["pid_path"],
                      *self._locust_command(spec, details)],
                     cwd=work_dir,
-                    env=_child_env(spec.env),
+                    env=_child_env(env),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -126,7 +147,7 @@ class LocalLocustBackend(LocustWebBackend):
         if not alive and exit_code is None and pgid and _is_ours(pgid, details.get("work_dir")):
             # Locust just died and its shell still runs: give it a moment to write the exit code.
             exit_code = _poll(lambda: _read_int(details.get("exit_code_path")), timeout=1.0)
-        reason = "" if alive else "Locust exited"
+        reason = "" if alive else BOOTSTRAP_FAILURES.get(exit_code or 0, "Locust exited")
         return ProcessStatus(alive=alive, exit_code=exit_code, log_tail=_tail(details.get("log_path")), reason=reason)
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
@@ -158,6 +179,9 @@ class LocalLocustBackend(LocustWebBackend):
     def _expected_workers(self, spec: ClusterSpec) -> int:
         return spec.workers if spec.workers > 1 else 0  # one worker = a single Locust process
 
+    def _start_seconds(self, spec: ClusterSpec) -> float:
+        return self._start_timeout + (self._install_timeout if spec.has_requirements else 0.0)
+
     def _autostart_seconds(self, spec: ClusterSpec) -> float:
         # Locust starts the load itself (`--autostart`, once its `--processes` workers connect), so
         # the first request is not held back by our probing; the web API swarm is only a fallback.
@@ -167,9 +191,8 @@ class LocalLocustBackend(LocustWebBackend):
         return handle.web_url
 
     def _locust_command(self, spec: ClusterSpec, details: dict[str, Any]) -> list[str]:
+        # The bootstrap adds `-f <bundle>/<entry>` once the bundle is laid out.
         command = [
-            self._python, "-m", "locust",
-            "-f", details["script_path"],
             "--host", spec.target_url,
             "--web-host", LOOPBACK,
             "--web-port", str(details["web_port"]),
@@ -182,7 +205,8 @@ class LocalLocustBackend(LocustWebBackend):
             port = str(details["master_port"])
             command += ["--processes", str(spec.workers), "--expect-workers", str(spec.workers),
                         "--master-bind-host", LOOPBACK, "--master-bind-port", port, "--master-port", port]  # fmt: skip
-        return command
+        options = ("--dest", details["bundle_dir"], "--env-cache", self._env_cache_dir)
+        return loader_command(self._python, *options, locust_args=command)
 
     def _wait_for_locust_pid(self, handle: ClusterHandle) -> int:
         def recorded_pid() -> int | None:
@@ -212,9 +236,9 @@ def _free_loopback_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _write_private_file(path: str, content: str) -> None:
+def _write_private_file(path: str, content: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
+    with os.fdopen(fd, "wb") as file:
         file.write(content)
 
 

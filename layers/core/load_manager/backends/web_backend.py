@@ -71,6 +71,10 @@ class LocustWebBackend(ABC):
         own `--processes` workers need nothing here."""
         return None
 
+    def _start_seconds(self, spec: ClusterSpec) -> float:
+        """How long begin may take in all (a backend installing requirements first needs longer)."""
+        return self._start_timeout
+
     def _expected_workers(self, spec: ClusterSpec) -> int:
         """Workers that must be connected before a swarm (0: Locust runs as one process)."""
         return spec.workers
@@ -89,7 +93,7 @@ class LocustWebBackend(ABC):
 
     def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
         """Idempotent: a retried call on a cluster whose load is already active changes nothing."""
-        deadline = time.monotonic() + self._start_timeout
+        deadline = time.monotonic() + self._start_seconds(spec)
         try:
             self._prepare(handle, spec, deadline)
             api = self._api(handle)

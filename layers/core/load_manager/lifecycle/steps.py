@@ -22,7 +22,7 @@ from load_manager.lifecycle.step_errors import failure_reason
 from load_manager.models import ACTIVE_STATUSES, FINAL_STATUSES, ClusterConfig, Run, StatusChange
 from load_manager.observability import MetricUnit, count, logger, measure
 from load_manager.settings import get_settings
-from load_manager.store import Stores
+from load_manager.store import StoredRevision, Stores
 from load_manager.usecases.clusters import DEFAULT_CLUSTER_ID, default_cluster
 
 SYSTEM = "system"
@@ -51,10 +51,7 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
     revision = stores.revisions.get(run.account_id, run.load_test_id, run.script_revision_id)
     if revision is None or revision.content is None:  # revisions a run uses are never deleted
         raise RunNotFoundError(f"the script revision {run.script_revision_id} of run {run.id} is missing")
-    spec = ClusterSpec(
-        run_id=run.id, script=revision.content, target_url=run.target_url, users=run.target_users,
-        spawn_rate=run.spawn_rate, duration_seconds=run.duration_seconds, workers=run.workers,
-    )  # fmt: skip
+    spec = _spec(stores, run, revision)
     backend = backends(_cluster_of(stores, run))
     handle = _claimed_handle(stores, backend, run, spec)
     backend.begin(handle, spec)  # LocustStartError is not retried: MarkFailed records why
@@ -152,6 +149,18 @@ def _load(stores: Stores, run_id: str, account_id: str) -> Run:
     if run is None:
         raise RunNotFoundError(f"run {run_id} not found")
     return run
+
+
+def _spec(stores: Stores, run: Run, revision: StoredRevision) -> ClusterSpec:
+    """What to run: the revision's whole bundle (every file, on every process of the cluster)."""
+    from load_manager.usecases.bundles import bundle_of
+
+    bundle = bundle_of(stores, revision)
+    return ClusterSpec(
+        run_id=run.id, script=revision.content or "", script_name=bundle.entry_path, files=bundle.others(),
+        target_url=run.target_url, users=run.target_users, spawn_rate=run.spawn_rate,
+        duration_seconds=run.duration_seconds, workers=run.workers,
+    )  # fmt: skip
 
 
 def _cluster_of(stores: Stores, run: Run) -> ClusterConfig:

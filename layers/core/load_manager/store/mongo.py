@@ -10,6 +10,7 @@ import builtins
 import random
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC
 from typing import Any
 
@@ -79,6 +80,8 @@ def ensure_indexes(db) -> None:
         [("loadTestId", ASCENDING), ("revisionNumber", ASCENDING)], unique=True, name="number_unique"
     )
     db.script_revisions.create_index([("loadTestId", ASCENDING), ("createdAt", ASCENDING)], name="by_time")
+    # Bundle files: one document per (tenant, sha256), at most 4 MiB each (MongoDB's limit is 16 MB).
+    db.script_blobs.create_index([("accountId", ASCENDING), ("sha256", ASCENDING)], unique=True, name="blob_unique")
     db.load_test_runs.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.load_test_runs.create_index(
         [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)], name="by_test"
@@ -148,8 +151,35 @@ class MongoLoadTestStore:
 class MongoRevisionStore:
     def __init__(self, db):
         self.collection = db.script_revisions
+        self.blobs = db.script_blobs
 
-    def append(self, draft: StoredRevision, *, skip_if_same_as_latest: bool) -> tuple[StoredRevision, bool]:
+    def get_blobs(self, account_id: str, digests: Iterable[str]) -> dict[str, bytes]:
+        wanted = sorted(set(digests))
+        if not wanted:
+            return {}
+        cursor = self.blobs.find({"accountId": account_id, "sha256": {"$in": wanted}}, {"_id": False, "sha256": True, "content": True})
+        return {doc["sha256"]: bytes(doc["content"]) for doc in cursor}
+
+    def _put_blobs(self, account_id: str, blobs: Mapping[str, bytes]) -> None:
+        """Upserts that never overwrite: a blob is immutable, and a retried or concurrent write of
+        the same bytes is a no-op. Written before the revision that names them, so a revision never
+        points at a missing blob (a writer dying in between leaves an unreferenced blob, harmless)."""
+        from bson.binary import Binary
+        from pymongo.errors import DuplicateKeyError
+
+        for digest, data in sorted(blobs.items()):  # at most 200 per bundle
+            try:
+                self.blobs.update_one(
+                    {"accountId": account_id, "sha256": digest},
+                    {"$setOnInsert": {"accountId": account_id, "sha256": digest, "size": len(data), "content": Binary(data)}},
+                    upsert=True,
+                )
+            except DuplicateKeyError:
+                pass  # two writers upserting the same new blob: the loser's duplicate key means it is stored
+
+    def append(
+        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None
+    ) -> tuple[StoredRevision, bool]:
         """Optimistic: take latest+1 and let the unique (loadTestId, revisionNumber) index arbitrate.
 
         A number is only consumed by a successful insert, so numbers stay contiguous even when a
@@ -165,6 +195,8 @@ class MongoRevisionStore:
             if latest and skip_if_same_as_latest and latest["sha256"] == draft.sha256:
                 return self._full(latest["id"]), False
             revision = draft.model_copy(update={"revision_number": (latest["revisionNumber"] if latest else 0) + 1})
+            if attempt == 0:
+                self._put_blobs(draft.account_id, blobs or {})
             try:
                 self.collection.insert_one(revision.model_dump(by_alias=True))
                 return revision, True

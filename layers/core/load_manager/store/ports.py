@@ -7,7 +7,7 @@ indistinguishable from a missing one.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,12 +47,26 @@ class LoadTestStore(Protocol):
 
 
 class RevisionStore(Protocol):
-    def append(self, draft: StoredRevision, *, skip_if_same_as_latest: bool) -> tuple[StoredRevision, bool]:
-        """Store `draft` as the next revision number, atomically (numbers 1..N, contiguous, unique).
+    """Revisions and the content-addressed blobs of their bundle files.
 
-        With `skip_if_same_as_latest`, content identical (sha256) to the latest creates nothing and
-        returns (latest, False). `draft.revision_number` is ignored: the store assigns it.
+    A revision's document holds its metadata, its manifest (`files`: path, size, sha256 of every
+    file) and the entry's text (`content`); every other file's bytes are a blob keyed by
+    (tenant, sha256): immutable, written once, shared by every revision that has the same bytes."""
+
+    def append(
+        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None
+    ) -> tuple[StoredRevision, bool]:
+        """Store `draft` as the next revision number, atomically (numbers 1..N, contiguous, unique),
+        with the blobs its manifest names (sha256 -> bytes; ones already stored are kept as they are).
+
+        With `skip_if_same_as_latest`, a snapshot identical (sha256: the bundle digest) to the latest
+        creates nothing and returns (latest, False). `draft.revision_number` is ignored: the store
+        assigns it.
         """
+        ...
+
+    def get_blobs(self, account_id: str, digests: Iterable[str]) -> dict[str, bytes]:
+        """The tenant's blobs among `digests` (sha256 -> bytes); missing ones are left out."""
         ...
 
     def latest(self, account_id: str, test_id: str) -> StoredRevision | None: ...

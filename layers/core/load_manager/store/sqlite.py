@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -215,11 +215,36 @@ class SQLiteLoadTestStore:
         )
 
 
+# Bundle files besides the entry: content-addressed per tenant, immutable (INSERT OR IGNORE).
+BLOB_SCHEMA = """
+CREATE TABLE IF NOT EXISTS script_blobs (
+    account_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content BLOB NOT NULL,
+    PRIMARY KEY (account_id, sha256)
+);
+"""
+
+
 class SQLiteRevisionStore:
     def __init__(self, db: SQLiteDatabase):
         self.db = db
+        db.apply_schema(BLOB_SCHEMA)
 
-    def append(self, draft: StoredRevision, *, skip_if_same_as_latest: bool) -> tuple[StoredRevision, bool]:
+    def get_blobs(self, account_id: str, digests: Iterable[str]) -> dict[str, bytes]:
+        wanted = sorted(set(digests))
+        found: dict[str, bytes] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.query(f"SELECT sha256, content FROM script_blobs WHERE account_id = ? AND sha256 IN ({marks})", [account_id, *chunk])
+            found.update({row["sha256"]: bytes(row["content"]) for row in rows})
+        return found
+
+    def append(
+        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None
+    ) -> tuple[StoredRevision, bool]:
         # BEGIN IMMEDIATE serialises writers, so reading the max and inserting max+1 is atomic.
         with self.db.write() as conn:
             latest = conn.execute(
@@ -232,6 +257,10 @@ class SQLiteRevisionStore:
                     return current, False
             number = _revision(latest).revision_number + 1 if latest is not None else 1
             revision = draft.model_copy(update={"revision_number": number})
+            conn.executemany(
+                "INSERT OR IGNORE INTO script_blobs (account_id, sha256, size, content) VALUES (?, ?, ?, ?)",
+                [(draft.account_id, digest, len(data), data) for digest, data in sorted((blobs or {}).items())],
+            )
             doc = revision.model_dump(by_alias=True, exclude={"content"})
             conn.execute(
                 "INSERT INTO script_revisions (id, load_test_id, account_id, revision_number, created_at, doc, content)"

@@ -8,20 +8,26 @@ from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import Stores
-from load_manager.usecases import scripts
+from load_manager.usecases import bundles, scripts
 
 
 def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> LoadTest:
-    analysis = scripts.check_script(request.script_content)
+    """Revision 1 is the bundle sent (scriptContent, files, entryPath) or a script template's."""
+    if request.template_id is not None:
+        checked = bundles.check_bundle(bundles.template_bundle(request.template_id))
+        description = request.script_description or f"From template {bundles.template_name(request.template_id)}"
+    else:
+        checked = scripts.check_request(request.script_content or "", request.files, request.entry_path)
+        description = request.script_description or scripts.INITIAL_DESCRIPTION
     test_id, now = new_id(), now_ms()
-    draft = scripts.draft_revision(caller, test_id, analysis, request.script_description or scripts.INITIAL_DESCRIPTION)
+    draft = scripts.draft_revision(caller, test_id, checked, description)
     # Revision first: if the test insert then fails, an unreachable revision is all that is left,
     # never a test without a script.
-    revision, _ = stores.revisions.append(draft, skip_if_same_as_latest=False)
+    revision, _ = stores.revisions.append(draft, skip_if_same_as_latest=False, blobs=checked.blobs())
     test = LoadTest(
         id=test_id,
         account_id=caller.account_id,
-        **request.model_dump(exclude={"script_content", "script_description"}),
+        **request.model_dump(exclude={"script_content", "script_description", "files", "entry_path", "template_id"}),
         latest_revision_id=revision.id,
         latest_revision_number=revision.revision_number,
         created_at=now,

@@ -191,6 +191,17 @@ def run_script(stores: Stores, caller: Caller, run_id: str) -> ScriptRevision:
     return scripts.to_api(revision)
 
 
+def run_script_archive(stores: Stores, caller: Caller, run_id: str) -> tuple[Run, bytes]:
+    """The exact bundle the run used, as a zip archive (it outlives the test's deletion)."""
+    from load_manager.usecases.bundles import archive_of
+
+    run = get_run(stores, caller, run_id)
+    revision = stores.revisions.get(caller.account_id, run.load_test_id, run.script_revision_id)
+    if revision is None:
+        raise RunNotFoundError(f"the script of run {run_id!r} is missing")
+    return run, archive_of(stores, revision)
+
+
 def run_metrics(stores: Stores, caller: Caller, run_id: str, limit: int) -> MetricsPage:
     get_run(stores, caller, run_id)
     return MetricsPage(items=stores.metrics.list(caller.account_id, run_id, limit=limit))

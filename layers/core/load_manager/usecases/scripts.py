@@ -1,13 +1,15 @@
-"""Script revisions: append-only history, diff and rollback."""
+"""Script revisions: append-only history of bundle snapshots, diff and rollback."""
 
 from __future__ import annotations
 
-import difflib
+from collections.abc import Sequence
 
-from load_manager.errors import LoadTestNotFoundError, RevisionNotFoundError
+from load_manager.errors import LoadTestNotFoundError, NoUserClassError, RevisionNotFoundError, ScriptSyntaxError
 from load_manager.identity import Caller
 from load_manager.ids import MAX_REVISION_NUMBER, is_id, new_id, now_ms
 from load_manager.models import (
+    BundleFile,
+    BundleFileContent,
     RevisionPage,
     RevisionRef,
     ScriptDiff,
@@ -17,41 +19,37 @@ from load_manager.models import (
     ValidationReport,
 )
 from load_manager.pagination import decode_cursor, encode_cursor
-from load_manager.settings import get_settings
 from load_manager.store import StoredRevision, Stores
-from load_manager.validation import ScriptAnalysis, analyse_script, decode_script, encode_script, sha256_of
+from load_manager.usecases import bundles
+from load_manager.usecases.bundles import CheckedBundle
+from load_manager.validation import encode_script
 
 INITIAL_DESCRIPTION = "Initial version"
 
 
-def check_script(encoded: str) -> ScriptAnalysis:
-    """Decode and statically analyse a base64 script; raises 413/422 domain errors."""
-    text, _ = decode_script(encoded, get_settings().max_script_bytes)
-    return analyse_script(text)
+def check_request(script_content: str, files: Sequence[BundleFile] | None = None, entry_path: str | None = None) -> CheckedBundle:
+    """Decode and statically check a bundle sent as JSON; raises 4xx domain errors."""
+    return bundles.check_bundle(bundles.decode_bundle(script_content, files, entry_path))
 
 
-def validation_report(encoded: str) -> ValidationReport:
+def validation_report(script_content: str, files: Sequence[BundleFile] | None = None, entry_path: str | None = None) -> ValidationReport:
     """The report of POST /v1/scripts/validate: syntax and Locust problems are reported, not raised."""
-    from load_manager.errors import NoUserClassError, ScriptSyntaxError
-
-    text, raw = decode_script(encoded, get_settings().max_script_bytes)
-    size, digest = len(raw), sha256_of(text)
+    bundle = bundles.decode_bundle(script_content, files, entry_path)
+    base = {
+        "size_bytes": bundle.size_bytes, "sha256": bundle.digest, "entry_path": bundle.entry_path,
+        "files": [bundles.to_info(info) for info in bundle.manifest],
+    }  # fmt: skip
     try:
-        analysis = analyse_script(text)
+        analysis = bundles.check_bundle(bundle).analysis
     except ScriptSyntaxError as exc:
-        return ValidationReport(valid=False, errors=[SyntaxErrorDetail.model_validate(exc.details)], size_bytes=size, sha256=digest)
+        errors = [SyntaxErrorDetail.model_validate(error) for error in (exc.details or {}).get("errors", [exc.details])]
+        return ValidationReport(valid=False, errors=errors, **base)
     except NoUserClassError as exc:
-        error = SyntaxErrorDetail(line=None, column=None, message=exc.message)
-        return ValidationReport(valid=False, errors=[error], size_bytes=size, sha256=digest)
+        return ValidationReport(valid=False, errors=[SyntaxErrorDetail(file=bundle.entry_path, line=None, column=None, message=exc.message)], **base)
     return ValidationReport(
-        valid=True,
-        user_classes=analysis.user_classes,
-        task_sets=analysis.task_sets,
-        shapes=analysis.shapes,
-        warnings=analysis.warnings,
-        size_bytes=size,
-        sha256=digest,
-    )
+        valid=True, user_classes=analysis.user_classes, task_sets=analysis.task_sets, shapes=analysis.shapes,
+        warnings=analysis.warnings, **base,
+    )  # fmt: skip
 
 
 def to_api(revision: StoredRevision) -> ScriptRevision:
@@ -59,12 +57,15 @@ def to_api(revision: StoredRevision) -> ScriptRevision:
 
 
 def to_summary(revision: StoredRevision) -> ScriptRevisionSummary:
-    return ScriptRevisionSummary.model_validate(revision.model_dump(exclude={"account_id", "content"}))
+    summary = ScriptRevisionSummary.model_validate(revision.model_dump(exclude={"account_id", "content"}))
+    summary.files = bundles.manifest_of(revision)
+    return summary
 
 
 def draft_revision(
-    caller: Caller, test_id: str, analysis: ScriptAnalysis, description: str, rolled_back_from: int | None = None
+    caller: Caller, test_id: str, checked: CheckedBundle, description: str, rolled_back_from: int | None = None
 ) -> StoredRevision:
+    analysis = checked.analysis
     return StoredRevision(
         id=new_id(),
         load_test_id=test_id,
@@ -77,6 +78,9 @@ def draft_revision(
         created_by=caller.actor,
         rolled_back_from=rolled_back_from,
         warnings=analysis.warnings,
+        entry_path=checked.bundle.entry_path,
+        # A lone locustfile.py keeps the shape revisions always had (its manifest is derived on read).
+        files=[] if checked.bundle.is_single_script else checked.manifest(),
         content=analysis.text,
     )
 
@@ -86,29 +90,44 @@ def _require_test(stores: Stores, caller: Caller, test_id: str) -> None:
         raise LoadTestNotFoundError(f"load test {test_id!r} not found")
 
 
-def _append(stores: Stores, caller: Caller, test_id: str, draft: StoredRevision) -> tuple[StoredRevision, bool]:
-    revision, created = stores.revisions.append(draft, skip_if_same_as_latest=True)
+def _append(stores: Stores, caller: Caller, test_id: str, checked: CheckedBundle, draft: StoredRevision) -> tuple[StoredRevision, bool]:
+    revision, created = stores.revisions.append(draft, skip_if_same_as_latest=True, blobs=checked.blobs())
     # Also on a no-op: repairs a pointer left behind if an earlier writer died between the two writes.
     stores.load_tests.advance_latest_revision(caller.account_id, test_id, revision)
     return revision, created
 
 
-def update_script(stores: Stores, caller: Caller, test_id: str, encoded: str, description: str | None) -> tuple[ScriptRevision, bool]:
-    """New revision; identical content to the latest creates none. Returns (revision, created)."""
-    analysis = check_script(encoded)
+def update_script(
+    stores: Stores, caller: Caller, test_id: str, encoded: str, description: str | None,
+    files: Sequence[BundleFile] | None = None, entry_path: str | None = None,
+) -> tuple[ScriptRevision, bool]:  # fmt: skip
+    """New revision; a snapshot identical to the latest creates none. Returns (revision, created)."""
+    return _save(stores, caller, test_id, check_request(encoded, files, entry_path), description)
+
+
+def update_from_archive(
+    stores: Stores, caller: Caller, test_id: str, data: bytes, entry_path: str | None, description: str | None
+) -> tuple[ScriptRevision, bool]:
+    """New revision from a zip archive of the bundle (`PUT …/script/archive`)."""
+    _require_test(stores, caller, test_id)  # a missing test is a 404 before any decompression
+    return _save(stores, caller, test_id, bundles.check_bundle(bundles.decode_archive(data, entry_path)), description)
+
+
+def _save(stores: Stores, caller: Caller, test_id: str, checked: CheckedBundle, description: str | None) -> tuple[ScriptRevision, bool]:
     _require_test(stores, caller, test_id)
-    draft = draft_revision(caller, test_id, analysis, description or "")
-    revision, created = _append(stores, caller, test_id, draft)
+    draft = draft_revision(caller, test_id, checked, description or "")
+    revision, created = _append(stores, caller, test_id, checked, draft)
     return to_api(revision), created
 
 
 def rollback(stores: Stores, caller: Caller, test_id: str, ref: str | int, description: str | None) -> tuple[ScriptRevision, bool]:
+    """A new revision restoring the whole snapshot of an older one."""
     _require_test(stores, caller, test_id)
     source = resolve_revision(stores, caller, test_id, ref)
-    analysis = analyse_script(source.content or "")
+    checked = bundles.check_bundle(bundles.bundle_of(stores, source))
     text = description or f"Rollback to revision {source.revision_number}"
-    draft = draft_revision(caller, test_id, analysis, text, rolled_back_from=source.revision_number)
-    revision, created = _append(stores, caller, test_id, draft)
+    draft = draft_revision(caller, test_id, checked, text, rolled_back_from=source.revision_number)
+    revision, created = _append(stores, caller, test_id, checked, draft)
     return to_api(revision), created
 
 
@@ -141,28 +160,33 @@ def list_revisions(stores: Stores, caller: Caller, test_id: str, limit: int, cur
 
 
 def diff(stores: Stores, caller: Caller, test_id: str, from_ref: str, to_ref: str) -> ScriptDiff:
+    """Every file of the two snapshots: added, removed, modified (binary files flagged, not diffed)."""
     _require_test(stores, caller, test_id)
     old = resolve_revision(stores, caller, test_id, from_ref)
     new = resolve_revision(stores, caller, test_id, to_ref)
-    lines = list(
-        difflib.unified_diff(
-            (old.content or "").splitlines(keepends=True),
-            (new.content or "").splitlines(keepends=True),
-            fromfile=f"revision {old.revision_number}",
-            tofile=f"revision {new.revision_number}",
-        )
+    files = bundles.diff_files(
+        bundles.bundle_of(stores, old), bundles.bundle_of(stores, new), f"revision {old.revision_number}", f"revision {new.revision_number}"
     )
-    # Lines without a trailing newline would run together in the joined diff.
-    text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-    body = [line for line in lines if not line.startswith(("+++", "---"))]
     return ScriptDiff(
         load_test_id=test_id,
-        from_revision=RevisionRef(id=old.id, revision_number=old.revision_number),
-        to_revision=RevisionRef(id=new.id, revision_number=new.revision_number),
-        unified_diff=text,
-        added_lines=sum(1 for line in body if line.startswith("+")),
-        removed_lines=sum(1 for line in body if line.startswith("-")),
+        from_revision=RevisionRef(id=old.id, revision_number=old.revision_number, entry_path=old.entry_path),
+        to_revision=RevisionRef(id=new.id, revision_number=new.revision_number, entry_path=new.entry_path),
+        unified_diff="".join(item.unified_diff for item in files),
+        added_lines=sum(item.added_lines for item in files),
+        removed_lines=sum(item.removed_lines for item in files),
+        files=files,
     )
+
+
+def revision_file(stores: Stores, caller: Caller, test_id: str, ref: str, path: str) -> BundleFileContent:
+    _require_test(stores, caller, test_id)
+    return bundles.file_content(stores, resolve_revision(stores, caller, test_id, ref), path)
+
+
+def revision_archive(stores: Stores, caller: Caller, test_id: str, ref: str) -> tuple[StoredRevision, bytes]:
+    _require_test(stores, caller, test_id)
+    revision = resolve_revision(stores, caller, test_id, ref)
+    return revision, bundles.archive_of(stores, revision)
 
 
 def resolve_revision(stores: Stores, caller: Caller, test_id: str, ref: str | int) -> StoredRevision:

@@ -1,11 +1,15 @@
 """The ecs backend: Locust on AWS Fargate, one master task and N worker tasks, driven through the
 master's web API (port 8089) exactly as the local backend drives its processes.
 
-    launch    uploads the script to S3 (SSE), RunTask the master with `-f <presigned URL>` (Locust
-              downloads a locustfile given as a URL) and returns at once: the handle (master task
-              ARN, S3 object) is recorded before anything slow can time out.
-    begin     waits for the master's ENI and private IP, RunTask the workers with `-f -` (they fetch
-              the script from the master over 5557), waits for the web API and for N connected
+    launch    uploads the run's bundle to S3 (SSE) as the runtime archive (bundle_layout), RunTask
+              the master with LOAD_MANAGER_BUNDLE_URL=<presigned URL>, and returns at once: the
+              handle (master task ARN, S3 object) is recorded before anything slow can time out.
+              The task definitions' entry point is `python -c LOADER`: every task downloads the
+              archive, unpacks the whole bundle, installs requirements.txt, then execs Locust with
+              the bundle as its working directory (see bundle_layout and bootstrap).
+    begin     waits for the master's ENI and private IP, RunTask the workers with the same bundle
+              (a fresh presigned URL; workers get every file, not only the locustfile), waits for
+              the web API and for N connected
               workers, POSTs /swarm and confirms the load by `state`. Idempotent. What it learns
               (the master's address, the workers' ARNs) is written into the handle, which the
               lifecycle stores once, so a poll needs one DescribeTasks and nothing else from AWS.
@@ -39,6 +43,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..base import BackendUnavailableError, ClusterHandle, ClusterSpec, LocustCrashedError, LocustStartError, ProcessStatus
+from ..bundle_layout import BUNDLE_URL_ENV, runtime_archive
 from ..locust_web import SETTLE_SECONDS, poll
 from ..web_backend import LocustWebBackend
 from .settings import EcsSettings
@@ -137,14 +142,13 @@ class EcsLocustBackend(LocustWebBackend):
                 "worker_task_arns": [],
                 "script_bucket": settings.script_bucket,
                 # One object per launch: a racing launch's teardown must not delete the winner's.
-                "script_key": f"scripts/{key_part(spec.run_id)}/{launch_id}/{spec.script_name}",
+                "script_key": f"scripts/{key_part(spec.run_id)}/{launch_id}/bundle.zip",
             },
         )
         try:
-            url = self._upload_script(handle, spec)
-            response = self._run_tasks(
-                handle, ROLE_MASTER, settings.master_task_definition, self._master_command(spec, url), spec.env, count=1
-            )
+            self._upload_bundle(handle, spec)
+            env = {**dict(spec.env), BUNDLE_URL_ENV: self._bundle_url(handle, spec)}
+            response = self._run_tasks(handle, ROLE_MASTER, settings.master_task_definition, self._master_command(spec), env, count=1)
             started = response.get("tasks") or []
             if started:
                 handle.details["master_task_arn"] = started[0]["taskArn"]
@@ -218,26 +222,28 @@ class EcsLocustBackend(LocustWebBackend):
 
     # ---- launch --------------------------------------------------------------------------------
 
-    def _upload_script(self, handle: ClusterHandle, spec: ClusterSpec) -> str:
+    def _upload_bundle(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
         bucket, key = handle.details["script_bucket"], handle.details["script_key"]
         aws_call(
-            self._s3().put_object, Bucket=bucket, Key=key, Body=spec.script.encode("utf-8"),
-            ContentType="text/x-python; charset=utf-8", ServerSideEncryption="AES256",
+            self._s3().put_object, Bucket=bucket, Key=key, Body=runtime_archive(spec),
+            ContentType="application/zip", ServerSideEncryption="AES256",
         )  # fmt: skip
-        # The master downloads it once, at start; the URL is a bearer credential visible in the
+
+    def _bundle_url(self, handle: ClusterHandle, spec: ClusterSpec) -> str:
+        # Each task downloads it once, at start; the URL is a bearer credential visible in the
         # task's overrides, so it must not outlive the run (SigV4 caps it at 7 days anyway). It is
         # also only valid while the signing credentials are: a Lambda role's last hours, plenty for
-        # a master that fetches the script within minutes.
+        # tasks that fetch the bundle within minutes.
+        bucket, key = handle.details["script_bucket"], handle.details["script_key"]
         expires = min(spec.duration_seconds + self._script_url_margin, SIGV4_MAX_EXPIRY_SECONDS)
         url = aws_call(self._s3().generate_presigned_url, "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(expires))
-        if "," in url:  # Locust splits -f on commas (several locustfiles)
-            raise LocustStartError("the presigned script URL contains a comma, which Locust's -f would split")
         return str(url)
 
-    def _master_command(self, spec: ClusterSpec, script_url: str) -> list[str]:
+    def _master_command(self, spec: ClusterSpec) -> list[str]:
+        # The bootstrap's arguments: `--` then Locust's (it adds `-f <bundle>/<entry>` itself).
         settings = self.settings
         return [
-            "-f", script_url,
+            "--",
             "--master",
             "--master-bind-host", "0.0.0.0",
             "--master-bind-port", str(settings.master_port),
@@ -249,9 +255,9 @@ class EcsLocustBackend(LocustWebBackend):
         ]  # fmt: skip
 
     def _worker_command(self, master_ip: str) -> list[str]:
-        # `-f -`: the worker asks the master for the locustfile over 5557, retrying for up to 5 minutes
-        # (Locust's CONNECT_TIMEOUT x CONNECT_RETRY_COUNT) while the master's container starts.
-        return ["--worker", "-f", "-", "--master-host", master_ip, "--master-port", str(self.settings.master_port)]
+        # Workers run the bundle's own locustfile (the bootstrap's `-f`), every file beside it; they
+        # retry the master for up to 5 minutes (Locust's CONNECT_TIMEOUT x CONNECT_RETRY_COUNT).
+        return ["--", "--worker", "--master-host", master_ip, "--master-port", str(self.settings.master_port)]
 
     def _run_tasks(
         self, handle: ClusterHandle, role: str, task_definition: str, command: list[str], env: Mapping[str, str], *, count: int
@@ -321,8 +327,9 @@ class EcsLocustBackend(LocustWebBackend):
         missing = spec.workers - len(workers)
         while missing > 0:
             count = min(missing, RUN_TASK_MAX_COUNT)
+            env = {**dict(spec.env), BUNDLE_URL_ENV: self._bundle_url(handle, spec)}
             response = self._run_tasks(
-                handle, ROLE_WORKER, self.settings.worker_task_definition, self._worker_command(master_ip), spec.env, count=count
+                handle, ROLE_WORKER, self.settings.worker_task_definition, self._worker_command(master_ip), env, count=count
             )
             arns = [task["taskArn"] for task in response.get("tasks") or []]
             handle.details["worker_task_arns"].extend(arns)
