@@ -28,9 +28,9 @@ from load_manager_local.api import InProcessApi  # noqa: E402
 
 
 def _mongomock_stores():
-    import mongomock
+    from support.locked_mongomock import locked_database
 
-    return build_mongo_stores(mongomock.MongoClient()["load_manager_test"])
+    return build_mongo_stores(locked_database())
 
 
 def _real_mongo_stores():
