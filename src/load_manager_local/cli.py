@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 
+from load_manager_local.console_config import console_config_file
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="load-manager", description="Load Manager local runtime")
@@ -14,8 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml, and the web console, on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--data-dir", default=".data", help="SQLite database, reports and run files live here")
+    serve.add_argument("--console-config", metavar="FILE", type=console_config_file, help="the console's /config.json (default: no sign-in)")
     serve.add_argument("--log-level", default="INFO")
-    serve.add_argument("--console-config", metavar="FILE", help="JSON the console reads as /config.json (default: no sign-in)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -30,18 +32,12 @@ def _serve(args: argparse.Namespace) -> int:
     # Metrics are CloudWatch EMF lines on stdout: noise on a terminal, with nobody to read them.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "load-manager-local")
-    from load_manager_local.console import load_console_config
     from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
-    from load_manager_local.server import LocalApiServer, default_console
+    from load_manager_local.server import LocalApiServer
 
-    try:
-        console_config = load_console_config(args.console_config) if args.console_config else None
-    except ValueError as error:
-        print(f"load-manager serve: {error}", file=sys.stderr)
-        return 2
     data = configure_local_runtime(args.data_dir)
     lifecycle = LocalRunLifecycle().start()
-    server = LocalApiServer(port=args.port, console=default_console(console_config))
+    server = LocalApiServer(port=args.port, console_config=args.console_config)
     # SIGTERM ends the server like Ctrl-C does, so callers can stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"Load Manager API listening on {server.url} (data in {data})", flush=True)

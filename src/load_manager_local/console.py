@@ -29,7 +29,6 @@ from load_manager.deploy.console_files import (
     CONTENT_TYPES,
     FILE_CACHE_CONTROL,
     LOCAL_CONFIG,
-    check_config,
     content_security_policy,
     content_type,
     is_asset_path,
@@ -38,7 +37,7 @@ from load_manager.deploy.console_files import (
 )
 from load_manager_local.api import ApiResponse
 
-__all__ = ["CONTENT_TYPES", "ConsoleFiles", "is_api_path", "is_published", "load_console_config", "published_files"]
+__all__ = ["CONTENT_TYPES", "ConsoleFiles", "is_api_path", "is_published", "published_files"]
 
 API_PREFIXES = ("/v1", "/aws")
 COMPRESSIBLE = (".html", ".js", ".css", ".json", ".svg", ".md", ".txt")
@@ -53,14 +52,6 @@ def security_headers(config: Mapping[str, Any]) -> dict[str, str]:
         "content-security-policy": content_security_policy(config),
     }
 
-
-
-def load_console_config(path: str | Path) -> dict[str, Any]:
-    """A runtime configuration file for `serve --console-config` (ValueError saying what is wrong)."""
-    try:
-        return check_config(json.loads(Path(path).read_text()))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"cannot read the console configuration {path}: {error}") from error
 
 
 def is_api_path(path: str) -> bool:

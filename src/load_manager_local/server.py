@@ -96,9 +96,10 @@ class LocalApiServer:
     """A threaded HTTP server on loopback; `start()` runs it in the background, `stop()` ends it."""
 
     def __init__(
-        self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1", console: ConsoleFiles | None = None
+        self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1", console: ConsoleFiles | None = None,
+        console_config: Mapping[str, Any] | None = None,
     ):
-        self.console = console or default_console()
+        self.console = console or default_console(console_config)
         self.httpd = _Server((host, port), _handler_class(api or InProcessApi(), self.console))
         self._thread: threading.Thread | None = None
 
