@@ -7,8 +7,6 @@ import logging
 import signal
 import sys
 
-from load_manager_local.console_config import console_config_file
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="load-manager", description="Load Manager local runtime")
@@ -16,6 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml, and the web console, on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--data-dir", default=".data", help="SQLite database, reports and run files live here")
+    from load_manager_local.console_config import console_config_file
+
     serve.add_argument("--console-config", metavar="FILE", type=console_config_file, help="the console's /config.json (default: no sign-in)")
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
