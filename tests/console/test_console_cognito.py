@@ -60,8 +60,13 @@ def _claims(token: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
+# A page that goes on to sign in navigates away by itself: wait only for the response ("commit"),
+# or Playwright would call the later navigation an interruption of this one.
+LEAVES = {"wait_until": "commit"}
+
+
 def _sign_in(page, fake: FakeCognito, url: str, path: str = "/tests", email: str = "ana@example.com") -> None:
-    page.goto(f"{url}{path}")
+    page.goto(f"{url}{path}", **LEAVES)
     page.wait_for_url(re.compile(re.escape(f"{fake.url}/oauth2/authorize?")))
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Sign in").click()
@@ -91,7 +96,7 @@ def test_sign_in_with_pkce_and_the_api_gets_the_id_token_with_the_tenant(tab, co
     fake, url = cognito
     authorizations: list[str | None] = []
     tab.on("request", lambda request: authorizations.append(request.headers.get("authorization")) if "/v1/" in request.url else None)
-    tab.goto(f"{url}/tests?from=bookmark")
+    tab.goto(f"{url}/tests?from=bookmark", **LEAVES)
     tab.wait_for_url(re.compile(re.escape(f"{fake.url}/oauth2/authorize?")))
     assert "code_challenge_method=S256" in tab.url and f"redirect_uri={requests.utils.quote(url, safe='')}" in tab.url
     tab.get_by_label("Email").fill("ana@example.com")
@@ -129,7 +134,7 @@ def test_an_expiring_token_is_refreshed_and_a_refused_refresh_signs_in_again(tab
     # still stands, so the user lands on the page they asked for without typing anything.
     fake.revoke_all()
     _expire_tokens(tab)
-    tab.goto(f"{url}/clusters")
+    tab.goto(f"{url}/clusters", **LEAVES)
     _wait_for(lambda: [g["grant_type"] for g in fake.grants].count("authorization_code") == 2)
     assert ("refresh_token", 400) in [(g["grant_type"], g["status"]) for g in fake.grants]
     tab.wait_for_url(f"{url}/clusters")
@@ -176,7 +181,7 @@ def test_a_401_signs_in_again_unless_the_sign_in_was_just_now(tab, cognito):
 
     # An older session refused (revoked, pool changed): sign in again, back to the same page.
     tab.evaluate("() => sessionStorage.setItem('load-manager.tokens', JSON.stringify({...JSON.parse(sessionStorage.getItem('load-manager.tokens')), obtainedAt: 0}))")
-    tab.reload()
+    tab.reload(**LEAVES)
     _wait_for(lambda: [g["grant_type"] for g in fake.grants] == ["authorization_code", "authorization_code"])
     tab.wait_for_url(f"{url}/tests")
     expect(tab.get_by_test_id("test-row").filter(has_text="acme-checkout")).to_be_visible()
