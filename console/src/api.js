@@ -1,7 +1,7 @@
 // The one module that talks to the HTTP API (/v1, documented in openapi.json). Each function is
 // one route; answers come back as the API sent them, and any non-2xx becomes an ApiError carrying
 // the API's own `code`, `message` and `details`, which the pages show as they are.
-import { authHeaders } from './auth.js';
+import { authHeaders, onUnauthorized } from './auth.js';
 
 let apiBase = '';
 
@@ -44,6 +44,7 @@ async function call(method, path, { query, body, headers } = {}) {
   } catch {
     data = { message: text.slice(0, 200) };
   }
+  if (response.status === 401) await onUnauthorized(); // signs in again when the session is over
   if (!response.ok) throw new ApiError(response.status, data);
   return { status: response.status, data };
 }

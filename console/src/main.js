@@ -46,10 +46,15 @@ async function boot() {
   const root = document.getElementById('app');
   try {
     const config = await loadConfig();
-    configureAuth(config.auth);
+    await configureAuth(config.auth); // may leave the page, to sign in
     configureApi(config);
   } catch (error) {
-    render(html`<${ErrorMessage} error=${error} title="The console could not start" />`, root);
+    root.textContent = ''; // not "Loading…" under the error
+    render(html`
+      <main id="main">
+        <${ErrorMessage} error=${error} title="The console could not start" />
+        <p><a href="/">Open the console again</a></p>
+      </main>`, root);
     return;
   }
   interceptLinkClicks();

@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml, and the web console, on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--data-dir", default=".data", help="SQLite database, reports and run files live here")
+    from load_manager_local.console_config import console_config_file
+
+    serve.add_argument("--console-config", metavar="FILE", type=console_config_file, help="the console's /config.json (default: no sign-in)")
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
 
@@ -34,7 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     data = configure_local_runtime(args.data_dir)
     lifecycle = LocalRunLifecycle().start()
-    server = LocalApiServer(port=args.port)
+    server = LocalApiServer(port=args.port, console_config=args.console_config)
     # SIGTERM ends the server like Ctrl-C does, so callers can stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"Load Manager API listening on {server.url} (data in {data})", flush=True)

@@ -6,8 +6,10 @@ runtime configuration that a deploy writes in AWS), or, for any path that is not
 so that every view has its own URL (history API routing in the browser).
 
 Files are served with an ETag (304 on `If-None-Match`), `Cache-Control: no-cache` (always revalidated:
-names carry no content hash) and gzip when the client accepts it. The same `published_files()` list
-is what a deploy copies to S3.
+names carry no content hash) and gzip when the client accepts it. Which files ship, their types and
+cache headers, and the CSP come from `load_manager.deploy.console_files`: the same rule the console
+publisher applies when a deploy copies them to S3 behind CloudFront. `serve --console-config FILE`
+answers `/config.json` with that file instead of the local `{"auth": {"mode": "none"}}`.
 """
 
 from __future__ import annotations
@@ -16,58 +18,44 @@ import gzip
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
+from load_manager.deploy.console_files import (
+    CONFIG_CACHE_CONTROL,
+    CONTENT_TYPES,
+    FILE_CACHE_CONTROL,
+    LOCAL_CONFIG,
+    content_security_policy,
+    content_type,
+    is_asset_path,
+    is_published,
+    published_files,
+)
 from load_manager_local.api import ApiResponse
 
+__all__ = ["CONTENT_TYPES", "ConsoleFiles", "is_api_path", "is_published", "published_files"]
+
 API_PREFIXES = ("/v1", "/aws")
-# What the browser may fetch; everything else under console/ (package.json, tools/, vendor-src/,
-# the tests' vendor/test/) is build material and is neither served nor published.
-PUBLISHED = ("index.html", "app.css", "favicon.svg", "src/", "vendor/")
-UNPUBLISHED = ("vendor/test/",)
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".svg": "image/svg+xml",
-    ".md": "text/markdown; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-}
 COMPRESSIBLE = (".html", ".js", ".css", ".json", ".svg", ".md", ".txt")
 GZIP_MIN_BYTES = 1024
-# Same origin only; CodeMirror and uPlot set inline styles, nothing runs inline scripts.
-SECURITY_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "content-security-policy": (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-}
-LOCAL_CONFIG = {"apiBase": "", "auth": {"mode": "none"}}
+
+
+def security_headers(config: Mapping[str, Any]) -> dict[str, str]:
+    # The same headers CloudFront's response headers policy adds in AWS (template.yaml).
+    return {
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+        "content-security-policy": content_security_policy(config),
+    }
+
 
 
 def is_api_path(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in API_PREFIXES)
-
-
-def is_published(relative: str) -> bool:
-    return relative.startswith(PUBLISHED) and not relative.startswith(UNPUBLISHED)
-
-
-def published_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(URL path without the leading slash, file) for every file the console ships."""
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).as_posix()
-        if path.is_file() and is_published(relative):
-            yield relative, path
 
 
 @dataclass(frozen=True)
@@ -83,17 +71,19 @@ class _Encoded:
 class ConsoleFiles:
     def __init__(self, root: Path, config: Mapping[str, Any] | None = None):
         self.root = root.resolve()
-        self.config = json.dumps(config if config is not None else LOCAL_CONFIG).encode()
+        config = config if config is not None else LOCAL_CONFIG
+        self.config = json.dumps(config).encode()
+        self.headers = security_headers(config)
         self._cache: dict[Path, _Encoded] = {}
         self._lock = threading.Lock()
 
     def respond(self, path: str, headers: Mapping[str, str]) -> ApiResponse:
         """The answer to a GET (or HEAD) of a non-API path."""
         if path == "/config.json":
-            return ApiResponse(200, {"content-type": "application/json", "cache-control": "no-store", **SECURITY_HEADERS}, self.config)
+            return ApiResponse(200, {"content-type": "application/json", "cache-control": CONFIG_CACHE_CONTROL, **self.headers}, self.config)
         file = self._file_for(path)
         if file is None:
-            return ApiResponse(404, {"content-type": "text/plain; charset=utf-8", **SECURITY_HEADERS}, b"Not Found")
+            return ApiResponse(404, {"content-type": "text/plain; charset=utf-8", **self.headers}, b"Not Found")
         return self._file_response(file, headers)
 
     def _file_for(self, path: str) -> Path | None:
@@ -102,7 +92,7 @@ class ConsoleFiles:
         inside = candidate == self.root or self.root in candidate.parents
         if inside and candidate.is_file() and is_published(candidate.relative_to(self.root).as_posix()):
             return candidate
-        if PurePosixPath(relative).suffix in CONTENT_TYPES:
+        if is_asset_path(relative):
             return None  # a missing asset is a 404: the page would not make sense of index.html
         return self.root / "index.html"  # a view's URL: the browser-side router shows it
 
@@ -112,11 +102,11 @@ class ConsoleFiles:
         use_gzip = encoded.gzipped is not None and "gzip" in lowered.get("accept-encoding", "")
         etag = f'"{encoded.etag}-gz"' if use_gzip else f'"{encoded.etag}"'
         out = {
-            "content-type": CONTENT_TYPES.get(file.suffix, "application/octet-stream"),
-            "cache-control": "no-cache",
+            "content-type": content_type(file.name),
+            "cache-control": FILE_CACHE_CONTROL,
             "etag": etag,
             "vary": "Accept-Encoding",
-            **SECURITY_HEADERS,
+            **self.headers,
         }
         if etag in [tag.strip() for tag in lowered.get("if-none-match", "").split(",")]:
             return ApiResponse(304, {k: v for k, v in out.items() if k != "content-type"}, b"")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from load_manager_local.api import ApiResponse, InProcessApi
@@ -76,10 +78,13 @@ def _handler_class(api: InProcessApi, console: ConsoleFiles | None) -> type[Base
     return Handler
 
 
-def default_console() -> ConsoleFiles | None:
-    """The repository's console/ when it is there (an installed package without it serves the API only)."""
+def default_console(config: Mapping[str, Any] | None = None) -> ConsoleFiles | None:
+    """The repository's console/ when it is there (an installed package without it serves the API only).
+
+    `config` is what `/config.json` answers (`serve --console-config`); by default the local mode, no sign-in.
+    """
     root = project_root() / "console"
-    return ConsoleFiles(root) if (root / "index.html").is_file() else None
+    return ConsoleFiles(root, config) if (root / "index.html").is_file() else None
 
 
 class _Server(ThreadingHTTPServer):
@@ -91,9 +96,10 @@ class LocalApiServer:
     """A threaded HTTP server on loopback; `start()` runs it in the background, `stop()` ends it."""
 
     def __init__(
-        self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1", console: ConsoleFiles | None = None
+        self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1", console: ConsoleFiles | None = None,
+        console_config: Mapping[str, Any] | None = None,
     ):
-        self.console = console or default_console()
+        self.console = console or default_console(console_config)
         self.httpd = _Server((host, port), _handler_class(api or InProcessApi(), self.console))
         self._thread: threading.Thread | None = None
 

@@ -96,6 +96,12 @@ def test_sam_build_without_docker(tmp_path, template):
         assert (build / logical_id / "app.py").is_file(), f"{logical_id} artifact has no app.py"
         # The package comes from the layer only: a second copy in a function would shadow it.
         assert not (build / logical_id / "load_manager").exists(), f"{logical_id} bundles its own load_manager"
+    # The console publisher's files layer (layers/console/Makefile): exactly what the console publishes.
+    from load_manager.deploy.console_files import published_files
+
+    layer = build / "ConsoleFilesLayer" / "console"
+    built = sorted(path.relative_to(layer).as_posix() for path in layer.rglob("*") if path.is_file())
+    assert built == [name for name, _ in published_files(ROOT / "console")]
 
 
 def test_every_function_uses_the_core_layer(template):

@@ -18,10 +18,10 @@ CLI = Path(sys.executable).parent / "load-manager"
 
 
 @contextmanager
-def serve(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     proc = subprocess.Popen(
-        [str(CLI), "serve", "--port", "0", "--data-dir", str(data_dir), "--log-level", "WARNING"],
+        [str(CLI), "serve", "--port", "0", "--data-dir", str(data_dir), "--log-level", "WARNING", *extra_args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env, start_new_session=True,
     )
     try:

@@ -1,5 +1,6 @@
 // The frame around every page: a skip link, the site navigation, and the main landmark.
 import { html } from '../../vendor/preact.js';
+import { Account } from './account.js';
 
 const SECTIONS = [
   { href: '/tests', label: 'Tests', active: (path) => path.startsWith('/tests') || path.startsWith('/runs') },
@@ -18,6 +19,7 @@ export function Shell({ pathname, children }) {
           `)}
         </ul>
       </nav>
+      <${Account} />
     </header>
     <main id="main" tabindex="-1">${children}</main>
   `;
