@@ -201,7 +201,7 @@ class MongoRevisionStore:
     # ---- retention ------------------------------------------------------------------------------
 
     def prune_candidates(self, account_id: str, test_id: str, *, below_number: int) -> builtins.list[StoredRevision]:
-        query = {"loadTestId": test_id, "accountId": account_id, "revisionNumber": {"$lt": below_number}, "prunedAt": None}
+        query = {"loadTestId": test_id, "accountId": account_id, "revisionNumber": {"$lt": below_number}, "content": {"$exists": True}}
         return [StoredRevision.model_validate(d) for d in self.collection.find(query, WITHOUT_CONTENT).sort("revisionNumber", 1)]
 
     def set_pruned(self, account_id: str, test_id: str, revision_ids, pruned_at: int | None) -> builtins.list[str]:

@@ -70,7 +70,8 @@ class RevisionStore(Protocol):
     # prunedAt) and drops its content, in two steps so a run created meanwhile can be noticed.
 
     def prune_candidates(self, account_id: str, test_id: str, *, below_number: int) -> builtins.list[StoredRevision]:
-        """Revisions not pruned yet numbered below `below_number`, without content."""
+        """Revisions numbered below `below_number` whose content is still stored (not pruned, or
+        marked by a pruning that did not finish), without content, oldest first."""
         ...
 
     def set_pruned(self, account_id: str, test_id: str, revision_ids: Iterable[str], pruned_at: int | None) -> builtins.list[str]:

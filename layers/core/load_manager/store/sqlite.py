@@ -272,7 +272,7 @@ class SQLiteRevisionStore:
     def prune_candidates(self, account_id: str, test_id: str, *, below_number: int) -> builtins.list[StoredRevision]:
         rows = self.db.query(
             "SELECT doc FROM script_revisions WHERE load_test_id = ? AND account_id = ? AND revision_number < ?"
-            " AND json_extract(doc, '$.prunedAt') IS NULL ORDER BY revision_number",
+            " AND content != '' ORDER BY revision_number",
             (test_id, account_id, below_number),
         )
         return [StoredRevision.model_validate_json(r["doc"]) for r in rows]

@@ -26,14 +26,16 @@ def prune(stores: Stores, account_id: str, test_id: str, keep_last: int) -> list
     candidates = stores.revisions.prune_candidates(account_id, test_id, below_number=latest.revision_number - keep_last + 1)
     if not candidates:
         return []
-    referenced = stores.runs.referenced_revision_ids(account_id, test_id)
     numbers = {c.id: c.revision_number for c in candidates}
-    marked = stores.revisions.set_pruned(account_id, test_id, [c.id for c in candidates if c.id not in referenced], now_ms())
+    referenced = stores.runs.referenced_revision_ids(account_id, test_id)
+    unwanted = [c.id for c in candidates if c.id not in referenced]
+    # Marked now, or by an earlier pruning that died before its last step.
+    stores.revisions.set_pruned(account_id, test_id, [c.id for c in candidates if c.id in unwanted and c.pruned_at is None], now_ms())
     referenced = stores.runs.referenced_revision_ids(account_id, test_id)  # runs created meanwhile
-    kept = [revision_id for revision_id in marked if revision_id in referenced]
-    if kept:
-        stores.revisions.set_pruned(account_id, test_id, kept, None)
-    pruned = [revision_id for revision_id in marked if revision_id not in referenced]
+    taken_back = [c.id for c in candidates if c.id in referenced]
+    if taken_back:
+        stores.revisions.set_pruned(account_id, test_id, taken_back, None)
+    pruned = [revision_id for revision_id in unwanted if revision_id not in referenced]
     stores.revisions.drop_content(account_id, test_id, pruned)
     if pruned:
         count("RevisionsPruned", len(pruned))
