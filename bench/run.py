@@ -40,6 +40,7 @@ BENCHMARKS: list[str] = [
     "run_start_latency",
     "run_throughput",
     "console",
+    "trigger_latency",
 ]
 
 WORKER_TIMEOUT_S = 900

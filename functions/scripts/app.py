@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, error_docs, json_response, responses
 from load_manager.models import (
     RevisionPage,
     RollbackRequest,
@@ -67,7 +67,7 @@ def list_revisions(
     "/v1/load-tests/<testId>/script/revisions/<revisionId>",
     summary="One revision, with content (by id or by number)",
     tags=["scripts"],
-    responses=responses(ScriptRevision, *COMMON_ERRORS, 404),
+    responses=responses(ScriptRevision, *COMMON_ERRORS, 404, 410),
 )
 def get_revision(testId: str, revisionId: str) -> ScriptRevision:  # noqa: N803
     return scripts.get_revision(get_stores(), current_caller(app), testId, revisionId)
@@ -77,7 +77,7 @@ def get_revision(testId: str, revisionId: str) -> ScriptRevision:  # noqa: N803
     "/v1/load-tests/<testId>/script/diff",
     summary="Unified diff between two revisions",
     tags=["scripts"],
-    responses=responses(ScriptDiff, *COMMON_ERRORS, 404),
+    responses=responses(ScriptDiff, *COMMON_ERRORS, 404, 410),
 )
 def diff_revisions(
     testId: str,  # noqa: N803
@@ -91,7 +91,7 @@ def diff_revisions(
     "/v1/load-tests/<testId>/script/rollback",
     summary="New revision restoring an older one's content",
     tags=["scripts"],
-    responses=WRITE_RESPONSES,
+    responses={**WRITE_RESPONSES, **error_docs(410)},
 )
 def rollback(testId: str, body: RollbackRequest) -> Response[ScriptRevision]:  # noqa: N803
     return _written(*scripts.rollback(get_stores(), current_caller(app), testId, body.revision, body.description))

@@ -139,6 +139,8 @@ class Deliveries:
         while (item := self._queue.get()) is not None:
             try:
                 self._deliver(*item)
+            except Exception:  # noqa: BLE001 - the worker outlives any one delivery
+                log.exception("delivery to %s failed", item[0])
             finally:
                 with self._idle:
                     self._pending -= 1
@@ -215,7 +217,12 @@ class LocalAws:
         deliveries = self.deliveries
 
         def send_to_targets(rule, event, transform_input: bool = True) -> None:
-            if not rule.event_pattern.matches_event(event):
+            try:
+                matched = rule.event_pattern.matches_event(event)
+            except Exception:  # noqa: BLE001 - moto checks a pattern's shape, EventBridge its filters too
+                log.warning("rule %s has a pattern moto cannot evaluate; treated as no match", rule.name)
+                return
+            if not matched:
                 return
             lambdas = [t for t in rule.targets if ":lambda:" in t["Arn"] and ":function:" in t["Arn"]]
             for target in lambdas:
@@ -254,10 +261,17 @@ class LocalAws:
         }  # fmt: skip
         try:
             rules = backend.describe_event_bus(bus_name).rules.values()
-            matched = sorted(rule.name for rule in rules if rule.event_pattern.matches_event(message))
+            matched = sorted(rule.name for rule in rules if _matches(rule, message))
         except Exception:  # noqa: BLE001 - the record is a convenience; the put already succeeded
             matched = []
         self.events.append({"eventBusName": bus_name, **message, "matchedRules": matched})
+
+
+def _matches(rule, message: dict[str, Any]) -> bool:
+    try:
+        return bool(rule.event_pattern.matches_event(message))
+    except Exception:  # noqa: BLE001 - see send_to_targets
+        return False
 
 
 # ---- serve's /aws ----------------------------------------------------------------------------------

@@ -80,6 +80,9 @@ class LocalRunLifecycle:
     def stop(self) -> None:
         if self.aws is not None:
             self.aws.stop()  # the clock first: no occurrence fires into a stopping runtime
+            # The bus leaves with moto: events of runs failed below must not go looking for AWS.
+            settings = get_settings()
+            set_settings(settings.model_copy(update={"automation": settings.automation.model_copy(update={"event_bus_name": ""})}))
         self.sfn.stop()
         fail_abandoned_runs("the local runtime was stopped during the run")
 
