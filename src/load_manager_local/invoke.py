@@ -4,7 +4,8 @@ this process, against the local stores (what `sam local invoke` does, without Do
 FUNCTION is a folder of functions/ (`triggers`, `runs`...) or a template logical id
 (`TriggersFunction`). The handler runs with the local runtime around it: SQLite in --data-dir, the
 run lifecycle state machine and the event bus in process; a run the invocation starts is awaited
-(unless --no-wait: the run is then failed when the process ends, as a stopped runtime fails it).
+(unless --no-wait: its lifecycle then ends with the process, and the next `serve` on that data
+directory records it Failed). A `serve` running on the same data directory is left alone.
 The handler's return value is printed as JSON on stdout; an exception as Lambda's error shape, exit 1.
 """
 
@@ -63,7 +64,8 @@ def main(args: argparse.Namespace) -> int:
     from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
 
     configure_local_runtime(args.data_dir)
-    lifecycle = LocalRunLifecycle(scheduler_tick_seconds=0).start()
+    # A serve may be running on the same data directory: its active runs are not ours to fail.
+    lifecycle = LocalRunLifecycle(scheduler_tick_seconds=0, recover=False).start()
     try:
         try:
             result = load_function(folder).lambda_handler(event, LambdaContext(logical_id))

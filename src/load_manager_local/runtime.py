@@ -51,21 +51,24 @@ def configure_local_runtime(data_dir: str | os.PathLike, **overrides: object) ->
 class LocalRunLifecycle:
     """The run lifecycle state machine, running in this process until `stop()`; with it, the
     stack's event bus and Scheduler (load_manager_local.aws), whose clock ticks every
-    `scheduler_tick_seconds` (0: only when `aws.scheduler.fire_due` is called, as tests do)."""
+    `scheduler_tick_seconds` (0: only when `aws.scheduler.fire_due` is called, as tests do).
+    `recover=False` (load-manager invoke) leaves other runtimes' active runs alone at start and stop."""
 
-    def __init__(self, scheduler_tick_seconds: float = 1.0) -> None:
+    def __init__(self, scheduler_tick_seconds: float = 1.0, recover: bool = True) -> None:
         from load_manager_local.stepfunctions import InProcessStepFunctions
 
         workflow = load_function("run_workflow")
         self.sfn = InProcessStepFunctions({WORKFLOW_FUNCTION: workflow.lambda_handler})
         self.state_machine_arn = ""
         self.scheduler_tick_seconds = scheduler_tick_seconds
+        self.recover = recover
         self.aws: LocalAws | None = None
 
     def start(self) -> LocalRunLifecycle:
         from load_manager.adapters.step_functions import default_starter
 
-        fail_abandoned_runs("a previous local runtime stopped during the run")
+        if self.recover:
+            fail_abandoned_runs("a previous local runtime stopped during the run")
         self.sfn.start()
         self.state_machine_arn = self.sfn.create_state_machine(
             STATE_MACHINE_NAME,
@@ -84,7 +87,8 @@ class LocalRunLifecycle:
             settings = get_settings()
             set_settings(settings.model_copy(update={"automation": settings.automation.model_copy(update={"event_bus_name": ""})}))
         self.sfn.stop()
-        fail_abandoned_runs("the local runtime was stopped during the run")
+        if self.recover:
+            fail_abandoned_runs("the local runtime was stopped during the run")
 
     def __enter__(self) -> LocalRunLifecycle:
         return self.start()
