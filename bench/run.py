@@ -42,6 +42,7 @@ BENCHMARKS: list[str] = [
     "console",
     "aws_calls_per_poll",
     "bundle_env_reuse",
+    "trigger_latency",
 ]
 
 WORKER_TIMEOUT_S = 900

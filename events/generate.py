@@ -17,7 +17,9 @@ Conventions
   - `__RUN_ID__`: a run of `__TEST_ID__` started with `SEED_RUN`: Pending, with its Step Functions
     execution started (the tests use moto, which does not execute the definition);
   - `__FINAL_RUN_ID__`: another such run, then ended Failed by the workflow's `fail` step;
-  - `__CLUSTER_ID__`: a cluster configuration made from `SEED_CLUSTER` by an admin.
+  - `__CLUSTER_ID__`: a cluster configuration made from `SEED_CLUSTER` by an admin;
+  - `__TRIGGER_ID__` / `__SCHEDULE_ID__`: a trigger (`SEED_TRIGGER`) / schedule (`SEED_SCHEDULE`) of
+    `__TEST_ID__` (the tests give the handlers moto's EventBridge bus and Scheduler group).
   With `sam local invoke`, create the records and replace the placeholders yourself:
   `sed 's/__TEST_ID__/<id>/g' events/scripts/get_latest.json | sam local invoke ScriptsFunction -e -`.
 - Authorized routes carry `requestContext.authorizer.jwt.claims` (sub, email, custom:accountId;
@@ -29,6 +31,11 @@ Conventions
 - `events/run_workflow/<case>.json` (`WORKFLOW_CASES`) are not HTTP events: they are the inputs the
   run lifecycle state machine hands `RunWorkflowFunction` for each step (start, poll, finalize,
   fail), samples for `sam local invoke RunWorkflowFunction -e ...` against a store holding the run.
+- `events/triggers/<case>.json` of `AUTOMATION_CASES` are not HTTP events either: they are what a
+  trigger's EventBridge rule and a Scheduler schedule deliver to TriggersFunction (and the `sync`
+  action), with the outcome the handler must answer. Try one with
+  `load-manager invoke triggers --event events/triggers/eventbridge_codedeploy_success.json` once
+  the placeholders name a real trigger.
 """
 
 from __future__ import annotations
@@ -53,9 +60,11 @@ BARE_TEST_ID = "__BARE_TEST_ID__"
 RUN_ID = "__RUN_ID__"
 FINAL_RUN_ID = "__FINAL_RUN_ID__"
 CLUSTER_ID = "__CLUSTER_ID__"
-PLACEHOLDERS = (TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID)
+TRIGGER_ID = "__TRIGGER_ID__"
+SCHEDULE_ID = "__SCHEDULE_ID__"
+PLACEHOLDERS = (TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID, TRIGGER_ID, SCHEDULE_ID)
 # Path parameters filled with a placeholder unless a case names them.
-DEFAULT_PARAMS = {"testId": TEST_ID, "runId": RUN_ID, "clusterId": CLUSTER_ID}
+DEFAULT_PARAMS = {"testId": TEST_ID, "runId": RUN_ID, "clusterId": CLUSTER_ID, "triggerId": TRIGGER_ID, "scheduleId": SCHEDULE_ID}
 MISSING_ID = "0" * 32  # well-formed, never created
 CLAIMS = {"sub": "3f1c2a9e-5b7d-4e21-9c1a-0d6b8e4f7a21", "email": "alice@example.com", "custom:accountId": "acct-example"}
 ADMIN_CLAIMS = {**CLAIMS, "cognito:groups": "[load-manager-admins]"}
@@ -170,6 +179,15 @@ SEED_RUN = {"targetUsers": 3, "durationSeconds": 60}
 SEED_CLUSTER = {"orgId": "seed-org", "backend": "local", "maxWorkers": 2}  # an org no seeded test is in
 START_BODY = {"targetUsers": 5, "durationSeconds": 30}
 IDEMPOTENCY_KEY = "5e0c1d2a-7f3b-4c8e-9a6d-1b2c3d4e5f60"
+CODEDEPLOY_DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
+CODEDEPLOY_PATTERN = {
+    "source": ["aws.codedeploy"],
+    "detail-type": [CODEDEPLOY_DETAIL_TYPE],
+    "detail": {"state": ["SUCCESS"], "application": ["checkout"]},
+}
+RUN_REQUESTED_PATTERN = {"source": ["load-manager"], "detail-type": ["RunRequested"], "detail": {"loadTestId": [TEST_ID]}}
+SEED_TRIGGER = {"name": "After checkout deploys", "eventPattern": CODEDEPLOY_PATTERN, "runSettings": {"targetUsers": 5, "durationSeconds": 30}}
+SEED_SCHEDULE = {"name": "Nightly", "cron": "0 2 * * *", "timezone": "Europe/Paris", "runSettings": {"targetUsers": 5, "durationSeconds": 600}}
 ECS_SETTINGS = {
     "cluster": "load-manager",
     "masterTaskDefinition": "locust-master:3",
@@ -297,6 +315,61 @@ CASES = [
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_admin", 403, "AdminOnly"),
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_found", 404, "ClusterNotFound", claims=ADMIN_CLAIMS, params={"clusterId": MISSING_ID}),
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_other_tenant", 404, "ClusterNotFound", claims=OTHER_TENANT_ADMIN),
+    # retention (load_tests)
+    Case("PATCH /v1/load-tests/{testId}", "patch_retention", 200, expect={"revisionRetention": {"keepLast": 1}}, body={"revisionRetention": {"keepLast": 1}}),
+    Case("PATCH /v1/load-tests/{testId}", "patch_retention_invalid", 422, "ValidationError", body={"revisionRetention": {"keepLast": 0}}),
+    # triggers
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger", 201, body=SEED_TRIGGER, expect={
+        "name": SEED_TRIGGER["name"], "loadTestId": TEST_ID, "eventPattern": CODEDEPLOY_PATTERN, "runSettings": {"targetUsers": 5, "durationSeconds": 30},
+        "createdBy": CLAIMS["email"], "lastFirings": [],
+    }),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_run_requested", 201, body={"name": "On request", "eventPattern": RUN_REQUESTED_PATTERN}, expect={"eventPattern": RUN_REQUESTED_PATTERN}),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_pattern_not_arrays", 422, "ValidationError", body={**SEED_TRIGGER, "eventPattern": {"source": "aws.codedeploy"}}),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_empty_pattern", 422, "ValidationError", body={**SEED_TRIGGER, "eventPattern": {}}),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_invalid_run_settings", 422, "ValidationError", body={**SEED_TRIGGER, "runSettings": {"targetUsers": 0}}),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_missing_target", 422, "MissingTargetUrl", params={"testId": BARE_TEST_ID}, body=SEED_TRIGGER),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_unknown_revision", 404, "RevisionNotFound", body={**SEED_TRIGGER, "runSettings": {"revision": 99}}),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_identity_field", 422, "IdentityFieldNotAllowed", body={**SEED_TRIGGER, "createdBy": "mallory@example.com"}),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_not_found", 404, "LoadTestNotFound", params={"testId": MISSING_ID}, body=SEED_TRIGGER),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT, body=SEED_TRIGGER),
+    Case("GET /v1/load-tests/{testId}/triggers", "list_triggers", 200, expect={"items": []}),
+    Case("GET /v1/load-tests/{testId}/triggers", "list_triggers_not_found", 404, "LoadTestNotFound", params={"testId": MISSING_ID}),
+    Case("GET /v1/load-tests/{testId}/triggers/{triggerId}", "get_trigger", 200, expect={"id": TRIGGER_ID, "loadTestId": TEST_ID, "ruleName": f"lm-trigger-{TRIGGER_ID}"}),
+    Case("GET /v1/load-tests/{testId}/triggers/{triggerId}", "get_trigger_not_found", 404, "TriggerNotFound", params={"triggerId": MISSING_ID}),
+    Case("GET /v1/load-tests/{testId}/triggers/{triggerId}", "get_trigger_other_tenant", 404, "TriggerNotFound", claims=OTHER_TENANT),
+    Case("DELETE /v1/load-tests/{testId}/triggers/{triggerId}", "delete_trigger", 204),
+    Case("DELETE /v1/load-tests/{testId}/triggers/{triggerId}", "delete_trigger_not_found", 404, "TriggerNotFound", params={"triggerId": MISSING_ID}),
+    Case("DELETE /v1/load-tests/{testId}/triggers/{triggerId}", "delete_trigger_other_tenant", 404, "TriggerNotFound", claims=OTHER_TENANT),
+    # schedules
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule", 201, body={**SEED_SCHEDULE, "cron": "0 2 * * 1-5"}, expect={
+        "name": "Nightly", "cron": "0 2 * * 1-5", "timezone": "Europe/Paris", "expression": "cron(0 2 ? * MON-FRI *)", "enabled": True,
+        "minIntervalSeconds": 86400, "occurrences": [], "createdBy": CLAIMS["email"],
+    }),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_rate", 201, body={"name": "Every 15 minutes", "rate": "15 minutes", "runSettings": {"durationSeconds": 300}}, expect={
+        "rate": "15 minutes", "cron": None, "timezone": "UTC", "expression": "rate(15 minutes)", "minIntervalSeconds": 900,
+    }),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_too_frequent", 422, "ScheduleTooFrequent", body={"name": "Busy", "cron": "*/5 * * * *", "runSettings": {"durationSeconds": 600}}, expect={
+        "details": {"minIntervalSeconds": 300, "durationSeconds": 600},
+    }),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_cron_and_rate", 422, "InvalidSchedule", body={**SEED_SCHEDULE, "rate": "1 hour"}),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_invalid_cron", 422, "InvalidCron", body={**SEED_SCHEDULE, "cron": "61 2 * * *"}),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_day_conflict", 422, "InvalidCron", body={**SEED_SCHEDULE, "cron": "0 2 1 * MON"}),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_invalid_timezone", 422, "InvalidTimezone", body={**SEED_SCHEDULE, "timezone": "Mars/Olympus_Mons"}),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_invalid_rate", 422, "InvalidRate", body={"name": "Never", "rate": "0 minutes"}),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_bad_window", 422, "InvalidScheduleWindow", body={**SEED_SCHEDULE, "startAt": TIME_EPOCH_MS, "endAt": TIME_EPOCH_MS}),
+    Case("POST /v1/load-tests/{testId}/schedules", "create_schedule_not_found", 404, "LoadTestNotFound", params={"testId": MISSING_ID}, body=SEED_SCHEDULE),
+    Case("GET /v1/load-tests/{testId}/schedules", "list_schedules", 200, expect={"items": []}),
+    Case("GET /v1/load-tests/{testId}/schedules", "list_schedules_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT),
+    Case("GET /v1/load-tests/{testId}/schedules/{scheduleId}", "get_schedule", 200, expect={"id": SCHEDULE_ID, "expression": "cron(0 2 * * ? *)", "enabled": True}),
+    Case("GET /v1/load-tests/{testId}/schedules/{scheduleId}", "get_schedule_not_found", 404, "ScheduleNotFound", params={"scheduleId": MISSING_ID}),
+    Case("GET /v1/load-tests/{testId}/schedules/{scheduleId}", "get_schedule_other_tenant", 404, "ScheduleNotFound", claims=OTHER_TENANT),
+    Case("PATCH /v1/load-tests/{testId}/schedules/{scheduleId}", "patch_schedule_disable", 200, body={"enabled": False}, expect={"enabled": False, "nextOccurrences": []}),
+    Case("PATCH /v1/load-tests/{testId}/schedules/{scheduleId}", "patch_schedule_to_rate", 200, body={"rate": "1 hour"}, expect={"cron": None, "rate": "1 hour", "expression": "rate(1 hour)"}),
+    Case("PATCH /v1/load-tests/{testId}/schedules/{scheduleId}", "patch_schedule_too_frequent", 422, "ScheduleTooFrequent", body={"cron": "*/5 * * * *"}),
+    Case("PATCH /v1/load-tests/{testId}/schedules/{scheduleId}", "patch_schedule_empty", 400, "EmptyUpdate", body={}),
+    Case("PATCH /v1/load-tests/{testId}/schedules/{scheduleId}", "patch_schedule_not_found", 404, "ScheduleNotFound", params={"scheduleId": MISSING_ID}, body={"enabled": False}),
+    Case("DELETE /v1/load-tests/{testId}/schedules/{scheduleId}", "delete_schedule", 204),
+    Case("DELETE /v1/load-tests/{testId}/schedules/{scheduleId}", "delete_schedule_not_found", 404, "ScheduleNotFound", params={"scheduleId": MISSING_ID}),
 ]
 
 # Inputs of RunWorkflowFunction, exactly as statemachine/run_lifecycle.asl.json builds them.
@@ -312,6 +385,42 @@ WORKFLOW_CASES: dict[str, dict[str, Any]] = {
         "action": "fail", "runId": RUN_ID, "accountId": CLAIMS["custom:accountId"],
         "error": {"Error": "LocustCrashedError", "Cause": json.dumps(_LAMBDA_ERROR)},
     },
+}
+
+
+# What a trigger's rule and a schedule deliver to TriggersFunction (not HTTP events), and the
+# subset of the answer the handler must give.
+AUTOMATION_FUNCTION = "triggers"
+_ACCOUNT = CLAIMS["custom:accountId"]
+_CODEDEPLOY_EVENT = {
+    "version": "0", "id": "c3b1d2e4-5f60-4a7b-8c9d-0e1f2a3b4c5d", "detail-type": CODEDEPLOY_DETAIL_TYPE, "source": "aws.codedeploy",
+    "account": "123456789012", "time": "2025-11-24T07:00:00Z", "region": "us-east-1",
+    "resources": ["arn:aws:codedeploy:us-east-1:123456789012:application:checkout"],
+    "detail": {"region": "us-east-1", "deploymentId": "d-EXAMPLE123", "instanceGroupId": "9f1c3b2a-1111-2222-3333-444455556666",
+               "deploymentGroup": "checkout-prod", "state": "SUCCESS", "application": "checkout"},
+}  # fmt: skip
+AUTOMATION_CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "eventbridge_codedeploy_success": (
+        {"loadManagerTrigger": {"triggerId": TRIGGER_ID, "accountId": _ACCOUNT, "loadTestId": TEST_ID}, "event": _CODEDEPLOY_EVENT},
+        {"outcome": "started", "eventId": _CODEDEPLOY_EVENT["id"], "source": "aws.codedeploy"},
+    ),
+    "eventbridge_run_requested": (
+        {"loadManagerTrigger": {"triggerId": TRIGGER_ID, "accountId": _ACCOUNT, "loadTestId": TEST_ID}, "event": {
+            **_CODEDEPLOY_EVENT, "id": "7d2f0c1e-9a8b-4c3d-2e1f-0a9b8c7d6e5f", "source": "load-manager", "detail-type": "RunRequested",
+            "resources": [], "detail": {"loadTestId": TEST_ID, "accountId": _ACCOUNT, "requestedBy": "release-pipeline#1234"},
+        }},
+        {"outcome": "started", "source": "load-manager", "detailType": "RunRequested"},
+    ),
+    "eventbridge_unknown_trigger": (
+        {"loadManagerTrigger": {"triggerId": MISSING_ID, "accountId": _ACCOUNT, "loadTestId": TEST_ID}, "event": _CODEDEPLOY_EVENT},
+        {"outcome": "ignored"},
+    ),
+    "scheduler_occurrence": (
+        {"loadManagerSchedule": {"scheduleId": SCHEDULE_ID, "accountId": _ACCOUNT, "loadTestId": TEST_ID},
+         "scheduledTime": "2025-11-24T01:00:00Z", "executionId": "5b6c7d8e-0f1a-4b2c-9d3e-4f5a6b7c8d9e", "attempt": "1"},
+        {"outcome": "started", "at": 1763946000000},
+    ),
+    "sync": ({"action": "sync"}, {}),
 }
 
 
@@ -364,6 +473,8 @@ def build_all() -> dict[Path, dict[str, Any]]:
         events[relative] = build_event(case, route)
     for name, event in WORKFLOW_CASES.items():
         events[Path(WORKFLOW_FUNCTION) / f"{name}.json"] = event
+    for name, (event, _) in AUTOMATION_CASES.items():
+        events[Path(AUTOMATION_FUNCTION) / f"{name}.json"] = event
     return events
 
 

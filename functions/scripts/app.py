@@ -15,6 +15,7 @@ from load_manager.http import (
     api_function,
     binary_response,
     current_caller,
+    error_docs,
     json_response,
     raw_body,
     responses,
@@ -139,7 +140,7 @@ def list_revisions(
     "/v1/load-tests/<testId>/script/revisions/<revisionId>",
     summary="One revision, with content (by id or by number)",
     tags=["scripts"],
-    responses=responses(ScriptRevision, *COMMON_ERRORS, 404),
+    responses=responses(ScriptRevision, *COMMON_ERRORS, 404, 410),
 )
 def get_revision(testId: str, revisionId: str) -> ScriptRevision:  # noqa: N803
     return scripts.get_revision(get_stores(), current_caller(app), testId, revisionId)
@@ -149,7 +150,7 @@ def get_revision(testId: str, revisionId: str) -> ScriptRevision:  # noqa: N803
     "/v1/load-tests/<testId>/script/diff",
     summary="Unified diff between two revisions",
     tags=["scripts"],
-    responses=responses(ScriptDiff, *COMMON_ERRORS, 404),
+    responses=responses(ScriptDiff, *COMMON_ERRORS, 404, 410),
 )
 def diff_revisions(
     testId: str,  # noqa: N803
@@ -163,7 +164,7 @@ def diff_revisions(
     "/v1/load-tests/<testId>/script/rollback",
     summary="New revision restoring an older one's content",
     tags=["scripts"],
-    responses=WRITE_RESPONSES,
+    responses={**WRITE_RESPONSES, **error_docs(410)},
 )
 def rollback(testId: str, body: RollbackRequest) -> Response[ScriptRevision]:  # noqa: N803
     return _written(*scripts.rollback(get_stores(), current_caller(app), testId, body.revision, body.description))

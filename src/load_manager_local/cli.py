@@ -18,12 +18,15 @@ def main(argv: list[str] | None = None) -> int:
 
     serve.add_argument("--console-config", metavar="FILE", type=console_config_file, help="the console's /config.json (default: no sign-in)")
     serve.add_argument("--log-level", default="INFO")
+    from load_manager_local import commands  # invoke, events, migrate
+
+    commands.register(sub)
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=getattr(args, "log_level", "WARNING").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return _serve(args)
-    return 2
+    return commands.run(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -32,15 +35,18 @@ def _serve(args: argparse.Namespace) -> int:
     # Metrics are CloudWatch EMF lines on stdout: noise on a terminal, with nobody to read them.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "load-manager-local")
-    from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
+    from load_manager_local.aws import AwsGateway
+    from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime, set_public_base_url
     from load_manager_local.server import LocalApiServer
 
     data = configure_local_runtime(args.data_dir)
     lifecycle = LocalRunLifecycle().start()
-    server = LocalApiServer(port=args.port, console_config=args.console_config)
+    server = LocalApiServer(port=args.port, console_config=args.console_config, aws=AwsGateway(lifecycle.sfn.region))
+    set_public_base_url(server.url)
     # SIGTERM ends the server like Ctrl-C does, so callers can stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"Load Manager API listening on {server.url} (data in {data})", flush=True)
+    print(f"EventBridge and Scheduler APIs: {server.url}/aws (events put there are recorded in {data}/events.jsonl)", flush=True)
     if server.console is not None:
         print(f"Web console: {server.url}/", flush=True)
     logging.getLogger("load_manager_local").warning(

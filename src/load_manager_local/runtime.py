@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from load_manager.settings import Settings, get_settings, set_settings
 from load_manager.store import set_stores
 from load_manager.store.sqlite import build_sqlite_stores
 from load_manager_local.functions import load_function, project_root
+
+if TYPE_CHECKING:
+    from load_manager_local.aws import LocalAws
+    from load_manager_local.stepfunctions import InProcessStepFunctions
 
 STATE_MACHINE_NAME = "load-manager-run-lifecycle"
 WORKFLOW_FUNCTION = "load-manager-run-workflow"
@@ -44,19 +49,26 @@ def configure_local_runtime(data_dir: str | os.PathLike, **overrides: object) ->
 
 
 class LocalRunLifecycle:
-    """The run lifecycle state machine, running in this process until `stop()`."""
+    """The run lifecycle state machine, running in this process until `stop()`; with it, the
+    stack's event bus and Scheduler (load_manager_local.aws), whose clock ticks every
+    `scheduler_tick_seconds` (0: only when `aws.scheduler.fire_due` is called, as tests do).
+    `recover=False` (load-manager invoke) leaves other runtimes' active runs alone at start and stop."""
 
-    def __init__(self) -> None:
+    def __init__(self, scheduler_tick_seconds: float = 1.0, recover: bool = True) -> None:
         from load_manager_local.stepfunctions import InProcessStepFunctions
 
         workflow = load_function("run_workflow")
         self.sfn = InProcessStepFunctions({WORKFLOW_FUNCTION: workflow.lambda_handler})
         self.state_machine_arn = ""
+        self.scheduler_tick_seconds = scheduler_tick_seconds
+        self.recover = recover
+        self.aws: LocalAws | None = None
 
     def start(self) -> LocalRunLifecycle:
         from load_manager.adapters.step_functions import default_starter
 
-        fail_abandoned_runs("a previous local runtime stopped during the run")
+        if self.recover:
+            fail_abandoned_runs("a previous local runtime stopped during the run")
         self.sfn.start()
         self.state_machine_arn = self.sfn.create_state_machine(
             STATE_MACHINE_NAME,
@@ -65,17 +77,55 @@ class LocalRunLifecycle:
         )
         set_settings(get_settings().model_copy(update={"state_machine_arn": self.state_machine_arn}))
         default_starter.cache_clear()
+        self.aws = start_local_aws(self.sfn, self.scheduler_tick_seconds)
         return self
 
     def stop(self) -> None:
+        if self.aws is not None:
+            self.aws.stop()  # the clock first: no occurrence fires into a stopping runtime
+            # The bus leaves with moto: events of runs failed below must not go looking for AWS.
+            settings = get_settings()
+            set_settings(settings.model_copy(update={"automation": settings.automation.model_copy(update={"event_bus_name": ""})}))
         self.sfn.stop()
-        fail_abandoned_runs("the local runtime was stopped during the run")
+        if self.recover:
+            fail_abandoned_runs("the local runtime was stopped during the run")
 
     def __enter__(self) -> LocalRunLifecycle:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def start_local_aws(sfn: InProcessStepFunctions, tick_seconds: float) -> LocalAws:
+    """The stack's bus and Scheduler in moto, the triggers function registered as their target,
+    and every stored trigger's rule and schedule written again (moto forgets them on exit)."""
+    from load_manager.adapters.eventbridge import default_rules
+    from load_manager.adapters.scheduler import default_schedules
+    from load_manager.store import get_stores
+    from load_manager.usecases import schedules, triggers
+    from load_manager_local.aws import BUS_NAME, SCHEDULE_GROUP, TRIGGERS_FUNCTION, LocalAws
+
+    settings = get_settings()
+    function_arn = sfn.register(TRIGGERS_FUNCTION, load_function("triggers").lambda_handler)
+    automation = settings.automation.model_copy(
+        update={
+            "event_bus_name": BUS_NAME, "triggers_function_arn": function_arn, "schedule_group": SCHEDULE_GROUP,
+            "scheduler_role_arn": f"arn:aws:iam::{sfn.account_id}:role/load-manager-local-scheduler",
+        }
+    )  # fmt: skip
+    set_settings(settings.model_copy(update={"automation": automation}))
+    aws = LocalAws(sfn.registry, Path(settings.data_dir), sfn.region, tick_seconds=tick_seconds).start()
+    stores = get_stores()
+    triggers.resync(stores, default_rules)
+    schedules.resync(stores, default_schedules)
+    return aws
+
+
+def set_public_base_url(url: str) -> None:
+    """Links in RunFinished events point at this server."""
+    settings = get_settings()
+    set_settings(settings.model_copy(update={"automation": settings.automation.model_copy(update={"public_base_url": url})}))
 
 
 def fail_abandoned_runs(cause: str) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from load_manager_local.api import ApiResponse, InProcessApi
 from load_manager_local.auth import InvalidTokenError, claims_from_authorization
+from load_manager_local.aws import AwsGateway
 from load_manager_local.console import ConsoleFiles, is_api_path
 from load_manager_local.functions import project_root
 
@@ -23,7 +24,7 @@ log = logging.getLogger("load_manager_local")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 
 
-def _handler_class(api: InProcessApi, console: ConsoleFiles | None) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one class, many small methods
+def _handler_class(api: InProcessApi, console: ConsoleFiles | None, aws: AwsGateway | None = None) -> type[BaseHTTPRequestHandler]:  # noqa: C901
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "load-manager-local"
@@ -38,6 +39,9 @@ def _handler_class(api: InProcessApi, console: ConsoleFiles | None) -> type[Base
             body = self.rfile.read(length) if length else None
             if console is not None and self.command in ("GET", "HEAD") and not is_api_path(url.path):
                 self._send(console.respond(url.path, dict(self.headers.items())))
+                return
+            if aws is not None and (url.path == "/aws" or url.path.startswith("/aws/")):
+                self._send(aws.respond(self.command, url.path, url.query, dict(self.headers.items()), body))
                 return
             route, _, _ = api.resolve(self.command, url.path)
             try:
@@ -98,9 +102,11 @@ class LocalApiServer:
     def __init__(
         self, port: int = 0, api: InProcessApi | None = None, host: str = "127.0.0.1", console: ConsoleFiles | None = None,
         console_config: Mapping[str, Any] | None = None,
+        aws: AwsGateway | None = None,
     ):
         self.console = console or default_console(console_config)
-        self.httpd = _Server((host, port), _handler_class(api or InProcessApi(), self.console))
+        # `aws`: the EventBridge and Scheduler APIs under /aws (load_manager_local.aws); else 404 there.
+        self.httpd = _Server((host, port), _handler_class(api or InProcessApi(), self.console, aws))
         self._thread: threading.Thread | None = None
 
     @property

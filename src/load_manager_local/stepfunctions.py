@@ -270,6 +270,11 @@ class InProcessStepFunctions:
     def function_arn(self, name: str) -> str:
         return function_arn(name, self.region, self.account_id)
 
+    @property
+    def registry(self) -> dict[str, LambdaHandler]:
+        """The live registry of dispatched functions (by name), shared with the local bus."""
+        return self._registry
+
     def create_state_machine(
         self,
         name: str,

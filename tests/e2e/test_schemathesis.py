@@ -193,14 +193,24 @@ def make_safe(case) -> None:
     if not isinstance(case.body, dict):
         return
     if case.method.upper() == "POST" and case.path.endswith("/runs"):
-        body = {**case.body, "targetUrl": SINK}
-        for knob, small in RUN_KNOBS.items():
-            value = body.get(knob)
-            if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-                body[knob] = small
-        case.body = body
+        case.body = _small_run(case.body)
+    elif "/triggers" in case.path or "/schedules" in case.path:
+        # Their runs start without the fuzzer asking (serve's clock fires schedules; a fuzzed pattern
+        # may match RunFinished): the same clamp, on the runSettings they would start them with.
+        settings = case.body.get("runSettings")
+        if isinstance(settings, dict) or (settings is None and case.method.upper() == "POST"):
+            case.body = {**case.body, "runSettings": _small_run(settings or {})}
     elif case.method.upper() == "PUT" and case.path.startswith("/v1/clusters") and case.body.get("backend") == "ecs":
         case.body = {**case.body, "backend": "local"}
+
+
+def _small_run(body: dict) -> dict:
+    body = {**body, "targetUrl": SINK}
+    for knob, small in RUN_KNOBS.items():
+        value = body.get(knob)
+        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            body[knob] = small
+    return body
 
 
 def remember(case, response) -> None:
@@ -272,7 +282,7 @@ JSON_BODY_OPERATIONS = [
 def test_non_json_body_is_a_documented_415(api_url, operation, content_type):
     # A JSON body under another Content-Type, as schemathesis' coverage phase sends it (raw: a multipart
     # Case would be re-encoded, with a boundary).
-    path_parameters = {name: "x" for name in ("testId", "runId", "clusterId", "revisionId") if f"{{{name}}}" in operation.path}
+    path_parameters = {name: "x" for name in ("testId", "runId", "clusterId", "revisionId", "triggerId", "scheduleId") if f"{{{name}}}" in operation.path}
     case = operation.Case(path_parameters=path_parameters, body={}, headers={"Content-Type": content_type})
     url = api_url + operation.path.format(**path_parameters)
     response = requests.request(operation.method.upper(), url, data=b"{}", headers={"Content-Type": content_type}, timeout=10)

@@ -54,7 +54,8 @@ gen = _load_generator()
 ROUTES = {route.route_key: route for route in http_routes(ROOT / "template.yaml")}
 HTTP_FUNCTIONS = {route.function for route in ROUTES.values()}
 CASES = {f"{ROUTES[c.route].function}/{c.name}.json": c for c in gen.CASES}
-FILES = [p for p in ALL_FILES if p.parent.name != gen.WORKFLOW_FUNCTION]  # API Gateway events
+AUTOMATION_FILES = [p for p in ALL_FILES if p.parent.name == gen.AUTOMATION_FUNCTION and p.stem in gen.AUTOMATION_CASES]
+FILES = [p for p in ALL_FILES if p.parent.name != gen.WORKFLOW_FUNCTION and p not in AUTOMATION_FILES]  # API Gateway events
 WORKFLOW_FILES = [p for p in ALL_FILES if p.parent.name == gen.WORKFLOW_FUNCTION]
 REGION = "us-east-1"
 # Never executed (moto runs definitions only with `stepfunctions.execute_state_machine`).
@@ -73,6 +74,7 @@ def state_machine(monkeypatch):
             roleArn="arn:aws:iam::123456789012:role/load-manager-states",
         )["stateMachineArn"]
         monkeypatch.setenv("RUN_STATE_MACHINE_ARN", arn)
+        _automation(monkeypatch)
         set_settings(None)
         default_starter.cache_clear()
         try:
@@ -80,6 +82,16 @@ def state_machine(monkeypatch):
         finally:
             default_starter.cache_clear()  # its boto3 client belongs to this mock
             set_settings(None)
+
+
+def _automation(monkeypatch) -> None:
+    """The stack's bus and schedule group, in the same moto: the triggers function writes there."""
+    boto3.client("events", region_name=REGION).create_event_bus(Name="load-manager-test")
+    boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="load-manager-test")
+    monkeypatch.setenv("EVENT_BUS_NAME", "load-manager-test")
+    monkeypatch.setenv("SCHEDULE_GROUP", "load-manager-test")
+    monkeypatch.setenv("TRIGGERS_FUNCTION_ARN", "arn:aws:lambda:us-east-1:123456789012:function:load-manager-test-triggers")
+    monkeypatch.setenv("SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/load-manager-test-scheduler")
 
 
 def _snapshot(stores) -> dict[str, list[tuple]]:
@@ -114,6 +126,10 @@ def _seed(api, text: str) -> dict[str, str]:
         )
         assert failed["done"] is True, failed
         ids[gen.FINAL_RUN_ID] = run_id
+    if gen.TRIGGER_ID in text:
+        ids[gen.TRIGGER_ID] = _create(api, f"/v1/load-tests/{test_id}/triggers", gen.SEED_TRIGGER)["id"]
+    if gen.SCHEDULE_ID in text:
+        ids[gen.SCHEDULE_ID] = _create(api, f"/v1/load-tests/{test_id}/schedules", gen.SEED_SCHEDULE)["id"]
     if gen.CLUSTER_ID in text:
         ids[gen.CLUSTER_ID] = _create(api, "/v1/clusters", gen.SEED_CLUSTER, claims=gen.ADMIN_CLAIMS, method="PUT", status=200)["id"]
     return ids
@@ -218,6 +234,24 @@ def _check_started(state_machine, stores, response, body: dict[str, Any]) -> Non
     stored = stores.runs.get(body["accountId"], body["id"])
     assert stored is not None and stored.execution_arn == body["executionArn"] and stored.status == "Pending"
     assert [change.status for change in stored.status_history] == ["Pending"]
+
+
+@pytest.mark.parametrize("path", AUTOMATION_FILES, ids=lambda p: str(p.relative_to(EVENTS)))
+def test_automation_event_files(path: Path, api, stores, state_machine):
+    """What a trigger's rule or a schedule delivers: the handler answers the case's outcome, and a
+    run it starts is a real run (Pending, its execution started) recording what started it."""
+    text = path.read_text()
+    ids = _seed(api, text)
+    event = json.loads(_fill(text, ids))
+    answer = load_function(gen.AUTOMATION_FUNCTION).lambda_handler(event, LambdaContext("TriggersFunction"))
+    _, expected = gen.AUTOMATION_CASES[path.stem]
+    assert _is_subset(json.loads(_fill(json.dumps(expected), ids)), answer), answer
+    if answer.get("outcome") == "started":
+        run = stores.runs.get(gen.CLAIMS["custom:accountId"], answer["runId"])
+        assert run is not None and run.status == "Pending" and run.execution_arn, run
+        assert run.trigger is not None and run.trigger.type == ("schedule" if "loadManagerSchedule" in event else "event")
+        again = load_function(gen.AUTOMATION_FUNCTION).lambda_handler(event, LambdaContext("TriggersFunction"))
+        assert again["outcome"] == "duplicate" and again.get("runId", answer["runId"]) == answer["runId"], again
 
 
 def test_workflow_event_files():

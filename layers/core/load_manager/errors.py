@@ -143,3 +143,36 @@ class BundleFileNotFoundError(NotFoundError):
 
 class TemplateNotFoundError(NotFoundError):
     code = "ScriptTemplateNotFound"
+
+
+# ---- runs without a human: triggers, schedules, retention ---------------------------------------
+
+
+class GoneError(LoadManagerError):
+    status, code = 410, "Gone"
+
+
+class RevisionPrunedError(GoneError):
+    code = "RevisionPruned"
+
+
+class TriggerNotFoundError(NotFoundError):
+    code = "TriggerNotFound"
+
+
+class ScheduleNotFoundError(NotFoundError):
+    code = "ScheduleNotFound"
+
+
+class AutomationLimitError(ConflictError):
+    """A per-tenant or per-test cap, or the event bus's own rule quota, is reached."""
+
+    code = "AutomationLimitReached"
+
+
+class AutomationUnavailableError(LoadManagerError):
+    """The deployment has no event bus / Scheduler configured (settings), or AWS refused for a
+    reason that is not the client's; nothing was written."""
+
+    status, code = 503, "AutomationUnavailable"
+    retryable = True

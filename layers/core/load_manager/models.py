@@ -86,10 +86,20 @@ class BundleFields(RequestModel):
 # ---- load tests ---------------------------------------------------------------------------------
 
 
+class RevisionRetention(ApiModel):
+    # Also a stored field of LoadTest, so populated by name as well; unknown keys are still a 422.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    keep_last: Annotated[int, Field(ge=1, le=100_000, description="Revisions kept besides any a run references")]
+
+
 class LoadSettings(RequestModel):
     default_users: Users | None = None
     default_spawn_rate: SpawnRate | None = None
     default_duration_seconds: DurationSeconds | None = None
+    revision_retention: RevisionRetention | None = Field(
+        default=None, description="Prune older revisions, keeping the latest N and every one a run used; null keeps all"
+    )
 
 
 class CreateLoadTestRequest(LoadSettings, BundleFields):
@@ -141,6 +151,7 @@ class LoadTest(ApiModel):
     default_users: int | None = None
     default_spawn_rate: float | None = None
     default_duration_seconds: int | None = None
+    revision_retention: RevisionRetention | None = None
     latest_revision_id: str
     latest_revision_number: int
     created_at: int = Field(description="Epoch milliseconds")
@@ -217,6 +228,7 @@ class ScriptRevisionSummary(ApiModel):
     files: list[BundleFileInfo] = Field(
         default_factory=list, description="Every file of the snapshot, the entry included, sorted by path (no content)"
     )
+    pruned_at: int | None = Field(default=None, description="Set on a tombstone: the content was pruned by retention (epoch ms)")
 
 
 class ScriptRevision(ScriptRevisionSummary):
@@ -352,6 +364,29 @@ class RunSummary(ApiModel):
     duration_seconds: float
 
 
+class ApiTrigger(ApiModel):
+    type: Literal["api"] = "api"
+    caller: str = Field(description="Who called POST /v1/load-tests/{id}/runs")
+
+
+class EventTrigger(ApiModel):
+    type: Literal["event"] = "event"
+    trigger_id: str
+    event_id: str = Field(description="EventBridge's id of the event that fired the trigger")
+    source: str
+    detail_type: str
+    event_digest: str = Field(description="sha256 of the event's source, detail-type, resources and detail: what deduplicates it")
+
+
+class ScheduleTrigger(ApiModel):
+    type: Literal["schedule"] = "schedule"
+    schedule_id: str
+    occurrence_at: int = Field(description="The scheduled time of the occurrence (epoch ms)")
+
+
+RunTrigger = Annotated[ApiTrigger | EventTrigger | ScheduleTrigger, Field(discriminator="type")]
+
+
 class Run(ApiModel):
     id: str
     account_id: str
@@ -386,6 +421,7 @@ class Run(ApiModel):
     endpoints: list[EndpointSummary] = Field(default_factory=list)
     errors: list[ErrorSummary] = Field(default_factory=list)
     report_location: str | None = None
+    trigger: RunTrigger | None = Field(default=None, description="What started the run (absent on runs older than triggers)")
 
 
 class RunPage(Page[Run]):

@@ -39,6 +39,21 @@ class EcsDefaults(_Frozen):
     region: str | None = None
 
 
+class AutomationSettings(_Frozen):
+    """Runs without a human (AUTOMATION_* and friends): the stack's event bus, where its rules and
+    schedules point, and the per-tenant limits that keep one tenant from using up the bus's quota."""
+
+    event_bus_name: str = ""  # empty: emitted events go nowhere, triggers cannot be created
+    triggers_function_arn: str = ""  # the target of every rule and schedule
+    scheduler_role_arn: str = ""  # what EventBridge Scheduler assumes to invoke that function
+    schedule_group: str = "default"
+    dead_letter_arn: str = ""  # SQS queue for deliveries that exhausted their retries
+    rule_prefix: str = "lm-trigger-"  # rules and schedules are named <prefix><id>
+    max_triggers_per_account: int = Field(default=100, ge=1, le=10_000)
+    max_per_test: int = Field(default=20, ge=1, le=1_000)  # triggers, and schedules, per test
+    public_base_url: str = ""  # makes the links of RunFinished absolute (the API's URL)
+
+
 class Settings(_Frozen):
     store_backend: Literal["mongo", "sqlite"] = "sqlite"
     # MongoDB: in AWS the URI is read from Secrets Manager (`mongodb_secret_id`) on first use and
@@ -58,6 +73,7 @@ class Settings(_Frozen):
     run_deadline_margin_seconds: int = Field(default=120, ge=0, le=3600)
     reports_bucket: str = ""
     ecs: EcsDefaults = EcsDefaults()
+    automation: AutomationSettings = AutomationSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -90,12 +106,28 @@ class Settings(_Frozen):
                 "scripts_bucket": (env.get("SCRIPTS_BUCKET") or env.get("REPORTS_BUCKET") or "").strip(),
                 "region": (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None,
             },
+            "automation": _automation_from_env(env),
         }
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
             raise SettingsError(f"invalid Load Manager settings: {problems}") from None
+
+
+def _automation_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {
+        "event_bus_name": env.get("EVENT_BUS_NAME", "").strip(),
+        "triggers_function_arn": env.get("TRIGGERS_FUNCTION_ARN", "").strip(),
+        "scheduler_role_arn": env.get("SCHEDULER_ROLE_ARN", "").strip(),
+        "schedule_group": env.get("SCHEDULE_GROUP", "").strip() or "default",
+        "dead_letter_arn": env.get("AUTOMATION_DLQ_ARN", "").strip(),
+        "public_base_url": env.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
+    }
+    for key, name in (("rule_prefix", "TRIGGER_RULE_PREFIX"), ("max_triggers_per_account", "MAX_TRIGGERS_PER_ACCOUNT")):
+        if env.get(name):
+            values[key] = env[name].strip()
+    return values
 
 
 def _split_list(value: str) -> tuple[str, ...]:

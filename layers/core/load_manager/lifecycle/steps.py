@@ -16,6 +16,7 @@ from load_manager.backends import BackendFactory
 from load_manager.backends.base import ClusterHandle, ClusterSpec, LocustBackend, LocustCrashedError
 from load_manager.errors import RunNotFoundError
 from load_manager.ids import now_ms
+from load_manager.lifecycle import notify
 from load_manager.lifecycle.polling import EVENTS_PER_POLL_LOOP, poll_interval_seconds
 from load_manager.lifecycle.results import final_fields, live_figures, metrics_sample
 from load_manager.lifecycle.step_errors import failure_reason
@@ -49,7 +50,7 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
         return _state(run, done=True)
 
     revision = stores.revisions.get(run.account_id, run.load_test_id, run.script_revision_id)
-    if revision is None or revision.content is None:  # revisions a run uses are never deleted
+    if revision is None or revision.content is None or revision.pruned_at is not None:  # never pruned while a run uses it
         raise RunNotFoundError(f"the script revision {run.script_revision_id} of run {run.id} is missing")
     spec = _spec(stores, run, revision)
     backend = backends(_cluster_of(stores, run))
@@ -57,10 +58,12 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
     backend.begin(handle, spec)  # LocustStartError is not retried: MarkFailed records why
     # What begin learnt (addresses, worker ids) is stored once: polls then need no discovery.
     stores.runs.update_handle(run.account_id, run.id, handle.to_dict())
-    stores.runs.transition(
+    running = stores.runs.transition(
         run.account_id, run.id, {"Starting"}, StatusChange(status="Running", at=now_ms(), actor=SYSTEM, reason="load confirmed"),
         {"started_at": now_ms()},
     )  # fmt: skip
+    if running is not None:
+        notify.run_started(running)
     run = _load(stores, run_id, account_id)
     return _state(run, done=run.status not in ACTIVE_STATUSES)
 
@@ -114,6 +117,8 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
         _count_ended(ended)
     if backend and handle:
         backend.teardown(handle)
+    if ended is not None:
+        notify.run_finished(ended)  # after teardown: a slow bus never keeps Locust running
     return _state(_load(stores, run_id, account_id), done=True)
 
 
@@ -134,6 +139,7 @@ def mark_failed(stores: Stores, backends: BackendFactory, run_id: str, account_i
     )  # fmt: skip
     if failed is not None:
         _count_ended(failed)
+        notify.run_finished(failed)
     return _state(_load(stores, run_id, account_id), done=True)
 
 

@@ -14,7 +14,9 @@ from load_manager.store.ports import (
     MetricsStore,
     RevisionStore,
     RunStore,
+    ScheduleStore,
     StoredRevision,
+    TriggerStore,
 )
 
 __all__ = ["Stores", "get_stores", "set_stores", "reset_stores", "StoredRevision", "IdempotencyRecord"]
@@ -28,6 +30,8 @@ class Stores:
     metrics: MetricsStore
     clusters: ClusterStore
     idempotency: IdempotencyStore
+    triggers: TriggerStore
+    schedules: ScheduleStore
 
 
 _lock = threading.Lock()

@@ -230,6 +230,32 @@ class MongoRevisionStore:
     def _full(self, revision_id: str) -> StoredRevision:
         return StoredRevision.model_validate(self.collection.find_one({"id": revision_id}, NO_ID))
 
+    # ---- retention ------------------------------------------------------------------------------
+
+    def prune_candidates(self, account_id: str, test_id: str, *, below_number: int) -> builtins.list[StoredRevision]:
+        query = {"loadTestId": test_id, "accountId": account_id, "revisionNumber": {"$lt": below_number}, "content": {"$exists": True}}
+        return [StoredRevision.model_validate(d) for d in self.collection.find(query, WITHOUT_CONTENT).sort("revisionNumber", 1)]
+
+    def set_pruned(self, account_id: str, test_id: str, revision_ids, pruned_at: int | None) -> builtins.list[str]:
+        changed = []
+        for revision_id in revision_ids:
+            # Marking needs an unmarked revision; unmarking one whose content is still there.
+            where = {"prunedAt": None} if pruned_at is not None else {"prunedAt": {"$ne": None}, "content": {"$exists": True}}
+            result = self.collection.update_one(
+                {"id": revision_id, "loadTestId": test_id, "accountId": account_id, **where}, {"$set": {"prunedAt": pruned_at}}
+            )
+            if result.modified_count == 1:
+                changed.append(revision_id)
+        return changed
+
+    def drop_content(self, account_id: str, test_id: str, revision_ids) -> int:
+        result = self.collection.update_many(
+            {"id": {"$in": list(revision_ids)}, "loadTestId": test_id, "accountId": account_id, "prunedAt": {"$ne": None},
+             "content": {"$exists": True}},
+            {"$unset": {"content": ""}},
+        )  # fmt: skip
+        return result.modified_count
+
 
 class MongoRunStore:
     def __init__(self, db):
@@ -270,6 +296,14 @@ class MongoRunStore:
     def has_active(self, account_id: str, test_id: str) -> bool:
         query = {"accountId": account_id, "loadTestId": test_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
         return self.collection.find_one(query, {"_id": True}) is not None
+
+    def find_active(self, account_id: str, test_id: str) -> Run | None:
+        query = {"accountId": account_id, "loadTestId": test_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
+        doc = self.collection.find_one(query, {"_id": False, "clusterHandle": False}, sort=[("createdAt", -1), ("id", -1)])
+        return Run.model_validate(doc) if doc else None
+
+    def referenced_revision_ids(self, account_id: str, test_id: str) -> set[str]:
+        return set(self.collection.distinct("scriptRevisionId", {"accountId": account_id, "loadTestId": test_id}))
 
     def has_active_on_cluster(self, account_id: str, cluster_id: str) -> bool:
         query = {"accountId": account_id, "clusterId": cluster_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
@@ -390,8 +424,10 @@ def _idempotency_record(doc: dict[str, Any]) -> IdempotencyRecord:
 
 def build_mongo_stores(db):
     from load_manager.store import Stores
+    from load_manager.store.mongo_automation import MongoScheduleStore, MongoTriggerStore, ensure_automation_indexes
 
     ensure_indexes(db)
+    ensure_automation_indexes(db)
     return Stores(
         load_tests=MongoLoadTestStore(db),
         revisions=MongoRevisionStore(db),
@@ -399,4 +435,6 @@ def build_mongo_stores(db):
         metrics=MongoMetricsStore(db),
         clusters=MongoClusterStore(db),
         idempotency=MongoIdempotencyStore(db),
+        triggers=MongoTriggerStore(db),
+        schedules=MongoScheduleStore(db),
     )

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from load_manager.automation_models import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
 from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, ScriptRevisionSummary, StatusChange
 
 # Optimistic appends retry on a lost race; this bounds the worst case under heavy contention.
@@ -79,6 +80,23 @@ class RevisionStore(Protocol):
         """Newest first, without content."""
         ...
 
+    # Retention. Pruning keeps the revision's record (a tombstone: number, sha256, author, time,
+    # prunedAt) and drops its content, in two steps so a run created meanwhile can be noticed.
+
+    def prune_candidates(self, account_id: str, test_id: str, *, below_number: int) -> builtins.list[StoredRevision]:
+        """Revisions numbered below `below_number` whose content is still stored (not pruned, or
+        marked by a pruning that did not finish), without content, oldest first."""
+        ...
+
+    def set_pruned(self, account_id: str, test_id: str, revision_ids: Iterable[str], pruned_at: int | None) -> builtins.list[str]:
+        """Mark revisions pruned (`pruned_at`), or unmark them (None) while their content is still
+        there; returns the ids whose mark changed. Reading a marked revision answers 410."""
+        ...
+
+    def drop_content(self, account_id: str, test_id: str, revision_ids: Iterable[str]) -> int:
+        """Delete the content of marked revisions (only those); returns how many lost it."""
+        ...
+
 
 class RunStore(Protocol):
     """Runs. Every status write is conditional on the current status, so a retried task or a late
@@ -105,6 +123,14 @@ class RunStore(Protocol):
         ...
 
     def has_active(self, account_id: str, test_id: str) -> bool: ...
+
+    def find_active(self, account_id: str, test_id: str) -> Run | None:
+        """The newest active run of the test, if any."""
+        ...
+
+    def referenced_revision_ids(self, account_id: str, test_id: str) -> set[str]:
+        """Every script revision some run of the test used (those are never pruned)."""
+        ...
 
     def has_active_on_cluster(self, account_id: str, cluster_id: str) -> bool:
         """Is a run of this tenant active on this cluster configuration (an indexed query)."""
@@ -166,4 +192,52 @@ class IdempotencyStore(Protocol):
 
     def claim(self, account_id: str, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
         """Store `record` unless a live record for the key exists; return whichever is in force."""
+        ...
+
+
+class TriggerStore(Protocol):
+    def insert(self, trigger: Trigger) -> None: ...
+
+    def get(self, account_id: str, test_id: str, trigger_id: str) -> Trigger | None: ...
+
+    def list(self, account_id: str, test_id: str) -> builtins.list[Trigger]:
+        """Oldest first (a test has few: see AutomationSettings.max_per_test)."""
+        ...
+
+    def count(self, account_id: str, test_id: str | None = None) -> int: ...
+
+    def delete(self, account_id: str, test_id: str, trigger_id: str) -> bool: ...
+
+    def record_firing(self, account_id: str, trigger_id: str, firing: TriggerFiring, keep: int) -> None:
+        """Prepend to `lastFirings`, keeping the newest `keep` (one atomic write)."""
+        ...
+
+    def list_all(self) -> builtins.list[Trigger]:
+        """Every tenant's triggers: only to re-create rules (the local runtime's start, `sync`)."""
+        ...
+
+
+class ScheduleStore(Protocol):
+    def insert(self, schedule: Schedule) -> None: ...
+
+    def get(self, account_id: str, test_id: str, schedule_id: str) -> Schedule | None: ...
+
+    def list(self, account_id: str, test_id: str) -> builtins.list[Schedule]:
+        """Oldest first."""
+        ...
+
+    def count(self, account_id: str, test_id: str) -> int: ...
+
+    def update(self, account_id: str, test_id: str, schedule_id: str, changes: dict[str, Any]) -> Schedule | None:
+        """Apply field changes (snake_case) and return the new state, or None if absent."""
+        ...
+
+    def delete(self, account_id: str, test_id: str, schedule_id: str) -> bool: ...
+
+    def record_occurrence(self, account_id: str, schedule_id: str, occurrence: ScheduleOccurrence, keep: int) -> None:
+        """Prepend to `occurrences`, keeping the newest `keep` (one atomic write)."""
+        ...
+
+    def list_all(self) -> builtins.list[Schedule]:
+        """Every tenant's schedules: only to re-create them in Scheduler (local start, `sync`)."""
         ...

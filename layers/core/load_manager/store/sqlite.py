@@ -296,9 +296,52 @@ class SQLiteRevisionStore:
         rows = self.db.query(f"SELECT doc, content FROM script_revisions {where}", params)
         return _revision(rows[0]) if rows else None
 
+    # ---- retention ------------------------------------------------------------------------------
+
+    def prune_candidates(self, account_id: str, test_id: str, *, below_number: int) -> builtins.list[StoredRevision]:
+        rows = self.db.query(
+            "SELECT doc FROM script_revisions WHERE load_test_id = ? AND account_id = ? AND revision_number < ?"
+            " AND content != '' ORDER BY revision_number",
+            (test_id, account_id, below_number),
+        )
+        return [StoredRevision.model_validate_json(r["doc"]) for r in rows]
+
+    def set_pruned(self, account_id: str, test_id: str, revision_ids, pruned_at: int | None) -> builtins.list[str]:
+        changed = []
+        with self.db.write() as conn:
+            for revision_id in revision_ids:
+                row = conn.execute(
+                    "SELECT doc, content FROM script_revisions WHERE id = ? AND load_test_id = ? AND account_id = ?",
+                    (revision_id, test_id, account_id),
+                ).fetchone()
+                if row is None:
+                    continue
+                doc = json.loads(row["doc"])
+                # Marking needs an unmarked revision; unmarking one whose content is still there.
+                if (pruned_at is not None and doc.get("prunedAt") is None) or (pruned_at is None and doc.get("prunedAt") and row["content"]):
+                    doc["prunedAt"] = pruned_at
+                    conn.execute("UPDATE script_revisions SET doc = ? WHERE id = ?", (json.dumps(doc), revision_id))
+                    changed.append(revision_id)
+        return changed
+
+    def drop_content(self, account_id: str, test_id: str, revision_ids) -> int:
+        ids = list(revision_ids)
+        if not ids:
+            return 0
+        with self.db.write() as conn:
+            marks = ",".join("?" * len(ids))
+            cursor = conn.execute(
+                f"UPDATE script_revisions SET content = '' WHERE id IN ({marks}) AND load_test_id = ? AND account_id = ?"
+                " AND json_extract(doc, '$.prunedAt') IS NOT NULL AND content != ''",
+                (*ids, test_id, account_id),
+            )
+            return cursor.rowcount
+
 
 def _revision(row: sqlite3.Row) -> StoredRevision:
-    return StoredRevision.model_validate_json(row["doc"]).model_copy(update={"content": row["content"]})
+    revision = StoredRevision.model_validate_json(row["doc"])
+    # A tombstone has no content (the column keeps '' there: it is NOT NULL).
+    return revision.model_copy(update={"content": None if revision.pruned_at is not None else row["content"]})
 
 
 class SQLiteRunStore:
@@ -341,6 +384,22 @@ class SQLiteRunStore:
             (account_id, test_id),
         )
         return bool(rows)
+
+    def find_active(self, account_id: str, test_id: str) -> Run | None:
+        rows = self.db.query(
+            f"SELECT doc FROM load_test_runs WHERE account_id = ? AND load_test_id = ? AND status IN {_ACTIVE}"
+            " ORDER BY created_at DESC, id DESC LIMIT 1",
+            (account_id, test_id),
+        )
+        return Run.model_validate_json(rows[0]["doc"]) if rows else None
+
+    def referenced_revision_ids(self, account_id: str, test_id: str) -> set[str]:
+        rows = self.db.query(
+            "SELECT DISTINCT json_extract(doc, '$.scriptRevisionId') AS revision_id FROM load_test_runs"
+            " WHERE account_id = ? AND load_test_id = ?",
+            (account_id, test_id),
+        )
+        return {r["revision_id"] for r in rows}
 
     def has_active_on_cluster(self, account_id: str, cluster_id: str) -> bool:
         rows = self.db.query(
@@ -467,6 +526,7 @@ def _idempotency_record(row: sqlite3.Row) -> IdempotencyRecord:
 
 def build_sqlite_stores(path: str):
     from load_manager.store import Stores
+    from load_manager.store.sqlite_automation import SQLiteScheduleStore, SQLiteTriggerStore
 
     db = SQLiteDatabase(path)
     return Stores(
@@ -476,4 +536,6 @@ def build_sqlite_stores(path: str):
         metrics=SQLiteMetricsStore(db),
         clusters=SQLiteClusterStore(db),
         idempotency=SQLiteIdempotencyStore(db),
+        triggers=SQLiteTriggerStore(db),
+        schedules=SQLiteScheduleStore(db),
     )

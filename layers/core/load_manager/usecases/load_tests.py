@@ -62,6 +62,10 @@ def update(stores: Stores, caller: Caller, test_id: str, request: UpdateLoadTest
     test = stores.load_tests.update(caller.account_id, test_id, changes)
     if test is None:
         raise LoadTestNotFoundError(f"load test {test_id!r} not found")
+    if test.revision_retention is not None and "revision_retention" in changes:
+        from load_manager.usecases.retention import prune
+
+        prune(stores, caller.account_id, test_id, test.revision_retention.keep_last)  # setting it prunes at once
     return test
 
 

@@ -13,6 +13,7 @@ from load_manager.errors import (
     BadRequestError,
     IdempotencyKeyReusedError,
     LoadManagerError,
+    RevisionPrunedError,
     RunFinalError,
     RunNotFoundError,
     UnprocessableError,
@@ -22,9 +23,12 @@ from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
+    ApiTrigger,
+    EventTrigger,
     MetricsPage,
     Run,
     RunPage,
+    ScheduleTrigger,
     ScriptRevision,
     StartRunRequest,
     StatusChange,
@@ -52,19 +56,23 @@ def start_run(
     test_id: str,
     request: StartRunRequest,
     idempotency_key: str | None,
+    trigger: EventTrigger | ScheduleTrigger | None = None,
 ) -> tuple[Run, bool]:
     """Returns (run, created). A repeated Idempotency-Key returns the first run, created=False.
 
     The key is only claimed once the request is known to be good: a rejected request leaves no
-    trace, and the client may correct it and retry with the same key.
+    trace, and the client may correct it and retry with the same key. Runs started by an event or a
+    schedule come through here too, with `trigger` and a key of their own (`event <triggerId> <digest>`,
+    `schedule <scheduleId> <ms>`: the spaces keep them apart from any key a client can send).
     """
     test = load_tests.get(stores, caller, test_id)
+    started_by = trigger or ApiTrigger(caller=caller.actor)
     if idempotency_key is None:
-        run = _new_run(stores, caller, test, new_id(), request)
+        run = _new_run(stores, caller, test, new_id(), request, started_by)
         stores.runs.insert(run)
         return _ensure_started(stores, starter, run), True
 
-    if not IDEMPOTENCY_KEY.match(idempotency_key):
+    if trigger is None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise BadRequestError("Idempotency-Key must be 1-64 printable ASCII characters", code="InvalidIdempotencyKey")
     fingerprint = hashlib.sha256(
         json.dumps([test_id, request.model_dump(mode="json", exclude_none=True)], sort_keys=True).encode()
@@ -72,7 +80,7 @@ def start_run(
     now = now_ms()
     record = stores.idempotency.get(caller.account_id, idempotency_key, now)
     if record is None:
-        run = _new_run(stores, caller, test, new_id(), request)
+        run = _new_run(stores, caller, test, new_id(), request, started_by)
         record = stores.idempotency.claim(
             caller.account_id, IdempotencyRecord(idempotency_key, fingerprint, run.id, now + IDEMPOTENCY_TTL_MS), now
         )
@@ -81,7 +89,7 @@ def start_run(
     existing = stores.runs.get(caller.account_id, record.run_id)
     if existing is None:
         # Ours, or a claimer that died before inserting its run: insert it under the recorded id.
-        run = _new_run(stores, caller, test, record.run_id, request)
+        run = _new_run(stores, caller, test, record.run_id, request, started_by)
         if stores.runs.insert(run):
             return _ensure_started(stores, starter, run), True
         existing = stores.runs.get(caller.account_id, record.run_id)
@@ -90,7 +98,12 @@ def start_run(
     return _ensure_started(stores, starter, existing), False
 
 
-def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRunRequest) -> Run:
+def check_request(stores: Stores, caller: Caller, test, request: StartRunRequest) -> None:
+    """Raise what starting `request` now would raise (revision, target, workers); write nothing."""
+    _new_run(stores, caller, test, new_id(), request, ApiTrigger(caller=caller.actor))
+
+
+def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRunRequest, trigger=None) -> Run:
     revision = (
         scripts.resolve_revision(stores, caller, test.id, request.revision)
         if request.revision is not None
@@ -130,6 +143,7 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
         cluster_id=cluster.id,
         created_at=now,
         created_by=caller.actor,
+        trigger=trigger,
     )
 
 
@@ -137,6 +151,7 @@ def _ensure_started(stores: Stores, starter: Callable[[], ExecutionStarter], run
     """Start the run's execution unless it has one. Safe to repeat: the execution name is the run id."""
     if run.execution_arn or run.status != "Pending":
         return run
+    _refuse_pruned_revision(stores, run)
     try:
         arn = starter().start(run)  # a misconfigured starter fails the run too, not the request
     except Exception as exc:
@@ -149,6 +164,20 @@ def _ensure_started(stores: Stores, starter: Callable[[], ExecutionStarter], run
         raise WorkflowStartError("the run could not be started; it is recorded as Failed", details={"runId": run.id}) from exc
     count("RunsStarted")
     return stores.runs.update(run.account_id, run.id, {"execution_arn": arn}, when_status_in=ACTIVE_STATUSES | FINAL_STATUSES) or run
+
+
+def _refuse_pruned_revision(stores: Stores, run: Run) -> None:
+    """Retention may have pruned the revision between choosing it and inserting the run; pruning
+    looks for runs again after marking (usecases/retention.py), so one of the two always notices."""
+    revision = stores.revisions.get(run.account_id, run.load_test_id, run.script_revision_id)
+    if revision is None or revision.pruned_at is None:
+        return
+    reason = f"revision {run.revision_number} was pruned by the test's retention before the run started"
+    stores.runs.transition(
+        run.account_id, run.id, {"Pending"}, StatusChange(status="Failed", at=now_ms(), actor="system", reason=reason),
+        {"failure_reason": reason, "ended_at": now_ms()},
+    )  # fmt: skip
+    raise RevisionPrunedError(reason, details={"runId": run.id, "revisionNumber": run.revision_number})
 
 
 def get_run(stores: Stores, caller: Caller, run_id: str) -> Run:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from load_manager.errors import LoadTestNotFoundError, NoUserClassError, RevisionNotFoundError, ScriptSyntaxError
+from load_manager.errors import LoadTestNotFoundError, NoUserClassError, RevisionNotFoundError, RevisionPrunedError, ScriptSyntaxError
 from load_manager.identity import Caller
 from load_manager.ids import MAX_REVISION_NUMBER, is_id, new_id, now_ms
 from load_manager.models import (
@@ -94,6 +94,10 @@ def _append(stores: Stores, caller: Caller, test_id: str, checked: CheckedBundle
     revision, created = stores.revisions.append(draft, skip_if_same_as_latest=True, blobs=checked.blobs())
     # Also on a no-op: repairs a pointer left behind if an earlier writer died between the two writes.
     stores.load_tests.advance_latest_revision(caller.account_id, test_id, revision)
+    if created:
+        from load_manager.usecases.retention import prune_after_save
+
+        prune_after_save(stores, caller.account_id, test_id)
     return revision, created
 
 
@@ -201,4 +205,9 @@ def resolve_revision(stores: Stores, caller: Caller, test_id: str, ref: str | in
         revision = stores.revisions.get(caller.account_id, test_id, text)
     if revision is None:
         raise RevisionNotFoundError(f"revision {text[:80]!r} of load test {test_id!r} not found")
+    if revision.pruned_at is not None:
+        raise RevisionPrunedError(
+            f"revision {revision.revision_number} of load test {test_id!r} was pruned by the test's retention; its record stays in the history",
+            details={"revisionNumber": revision.revision_number, "sha256": revision.sha256, "prunedAt": revision.pruned_at},
+        )
     return revision

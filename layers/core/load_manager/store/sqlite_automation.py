@@ -1,0 +1,116 @@
+"""SQLite adapter of the trigger and schedule stores (runs without a human)."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from load_manager.automation_models import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
+from load_manager.store.sqlite import SQLiteDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS triggers (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    load_test_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS triggers_by_test ON triggers (account_id, load_test_id, created_at, id);
+
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    load_test_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS schedules_by_test ON schedules (account_id, load_test_id, created_at, id);
+"""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _DocTable(Generic[M]):
+    """A table of one model's documents, keyed by id, owned by (account, test)."""
+
+    table = ""
+    model: type[M]
+
+    def __init__(self, db: SQLiteDatabase):
+        self.db = db
+        db.apply_schema(SCHEMA)
+
+    def insert(self, item: M) -> None:
+        doc = item.model_dump(by_alias=True)
+        with self.db.write() as conn:
+            conn.execute(
+                f"INSERT INTO {self.table} (id, account_id, load_test_id, created_at, doc) VALUES (?, ?, ?, ?, ?)",
+                (doc["id"], doc["accountId"], doc["loadTestId"], doc["createdAt"], json.dumps(doc)),
+            )
+
+    def get(self, account_id: str, test_id: str, item_id: str) -> M | None:
+        rows = self.db.query(
+            f"SELECT doc FROM {self.table} WHERE id = ? AND account_id = ? AND load_test_id = ?", (item_id, account_id, test_id)
+        )
+        return self.model.model_validate_json(rows[0]["doc"]) if rows else None
+
+    def list(self, account_id: str, test_id: str) -> builtins.list[M]:
+        rows = self.db.query(
+            f"SELECT doc FROM {self.table} WHERE account_id = ? AND load_test_id = ? ORDER BY created_at, id", (account_id, test_id)
+        )
+        return [self.model.model_validate_json(r["doc"]) for r in rows]
+
+    def count(self, account_id: str, test_id: str | None = None) -> int:
+        if test_id is None:
+            return self.db.query(f"SELECT COUNT(*) AS n FROM {self.table} WHERE account_id = ?", (account_id,))[0]["n"]
+        rows = self.db.query(f"SELECT COUNT(*) AS n FROM {self.table} WHERE account_id = ? AND load_test_id = ?", (account_id, test_id))
+        return rows[0]["n"]
+
+    def delete(self, account_id: str, test_id: str, item_id: str) -> bool:
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                f"DELETE FROM {self.table} WHERE id = ? AND account_id = ? AND load_test_id = ?", (item_id, account_id, test_id)
+            )
+            return cursor.rowcount == 1
+
+    def list_all(self) -> builtins.list[M]:
+        return [self.model.model_validate_json(r["doc"]) for r in self.db.query(f"SELECT doc FROM {self.table} ORDER BY created_at, id")]
+
+    def _prepend(self, account_id: str, item_id: str, field: str, entry: BaseModel, keep: int) -> None:
+        with self.db.write() as conn:  # read-modify-write, serialised by BEGIN IMMEDIATE
+            row = conn.execute(f"SELECT doc FROM {self.table} WHERE id = ? AND account_id = ?", (item_id, account_id)).fetchone()
+            if row is None:
+                return
+            doc = json.loads(row["doc"])
+            doc[field] = [entry.model_dump(by_alias=True), *doc.get(field, [])][:keep]
+            conn.execute(f"UPDATE {self.table} SET doc = ? WHERE id = ?", (json.dumps(doc), item_id))
+
+
+class SQLiteTriggerStore(_DocTable[Trigger]):
+    table, model = "triggers", Trigger
+
+    def record_firing(self, account_id: str, trigger_id: str, firing: TriggerFiring, keep: int) -> None:
+        self._prepend(account_id, trigger_id, "lastFirings", firing, keep)
+
+
+class SQLiteScheduleStore(_DocTable[Schedule]):
+    table, model = "schedules", Schedule
+
+    def update(self, account_id: str, test_id: str, schedule_id: str, changes: dict[str, Any]) -> Schedule | None:
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT doc FROM schedules WHERE id = ? AND account_id = ? AND load_test_id = ?", (schedule_id, account_id, test_id)
+            ).fetchone()
+            if row is None:
+                return None
+            schedule = Schedule.model_validate_json(row["doc"]).model_copy(update=changes)
+            schedule = Schedule.model_validate(schedule.model_dump(by_alias=True))  # nested fields validated again
+            conn.execute("UPDATE schedules SET doc = ? WHERE id = ?", (schedule.model_dump_json(by_alias=True), schedule_id))
+            return schedule
+
+    def record_occurrence(self, account_id: str, schedule_id: str, occurrence: ScheduleOccurrence, keep: int) -> None:
+        self._prepend(account_id, schedule_id, "occurrences", occurrence, keep)

@@ -1,0 +1,185 @@
+"""Schedules: a cron (5 fields) or a rate, in an IANA time zone, between startAt and endAt.
+
+Each is one EventBridge Scheduler schedule (adapters/scheduler.py), written before the record
+(a refused definition leaves nothing behind). A schedule whose shortest interval is below the
+run's duration is refused with a 422: its occurrences would always find the previous run active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from load_manager import schedule_expressions as expressions
+from load_manager.adapters.scheduler import ScheduleDefinition, Schedules
+from load_manager.automation_models import CreateScheduleRequest, Schedule, ScheduleList, UpdateScheduleRequest
+from load_manager.errors import AutomationLimitError, BadRequestError, ScheduleNotFoundError, UnprocessableError
+from load_manager.identity import Caller
+from load_manager.ids import is_id, new_id, now_ms
+from load_manager.models import LoadTest, StartRunRequest
+from load_manager.settings import get_settings
+from load_manager.store import Stores
+from load_manager.usecases import load_tests, runs
+
+SchedulesFactory = Callable[[], Schedules]
+NEXT_SHOWN = 3
+
+
+def scheduler_name(schedule_id: str) -> str:
+    return f"{get_settings().automation.rule_prefix}{schedule_id}"
+
+
+def reference(schedule: Schedule) -> dict[str, str]:
+    return {"scheduleId": schedule.id, "accountId": schedule.account_id, "loadTestId": schedule.load_test_id}
+
+
+def definition(schedule: Schedule) -> ScheduleDefinition:
+    return ScheduleDefinition(
+        name=schedule.scheduler_name, expression=schedule.expression, timezone=schedule.timezone, start_at=schedule.start_at,
+        end_at=schedule.end_at, enabled=schedule.enabled, target_input=reference(schedule),
+        description=f"Load Manager schedule {schedule.name!r} of test {schedule.load_test_id}",
+    )  # fmt: skip
+
+
+def _checked(
+    stores: Stores, caller: Caller, test: LoadTest, values: dict[str, Any], now: int
+) -> tuple[expressions.ScheduleSpec, int]:
+    """Validate a schedule's fields (snake_case); returns its spec and shortest interval."""
+    spec = expressions.parse(values.get("cron"), values.get("rate"), values["timezone"])
+    start_at, end_at = values.get("start_at"), values.get("end_at")
+    if start_at is not None and end_at is not None and end_at <= start_at:
+        raise UnprocessableError("endAt must be after startAt", code="InvalidScheduleWindow")
+    settings: StartRunRequest = values["run_settings"]
+    runs.check_request(stores, caller, test, settings)
+    duration = settings.duration_seconds or test.default_duration_seconds or runs.DEFAULT_DURATION_SECONDS
+    interval = spec.min_interval_seconds(expressions.to_datetime(max(now, start_at or 0)))
+    if interval < duration:
+        raise UnprocessableError(
+            f"this schedule can fire every {interval} s but a run lasts {duration} s: every other occurrence would be skipped; "
+            "make the schedule sparser or the run shorter",
+            code="ScheduleTooFrequent",
+            details={"minIntervalSeconds": interval, "durationSeconds": duration},
+        )
+    return spec, interval
+
+
+def create(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id: str, request: CreateScheduleRequest) -> Schedule:
+    test = load_tests.get(stores, caller, test_id)
+    limit = get_settings().automation.max_per_test
+    if stores.schedules.count(caller.account_id, test.id) >= limit:
+        raise AutomationLimitError(f"a test has at most {limit} schedules", details={"limit": limit})
+    now = now_ms()
+    values = _whole_seconds(request.model_dump(exclude={"run_settings"}) | {"run_settings": request.run_settings})
+    spec, interval = _checked(stores, caller, test, values, now)
+    schedule_id = new_id()
+    schedule = Schedule(
+        id=schedule_id, account_id=caller.account_id, load_test_id=test.id, **values, expression=spec.expression,
+        scheduler_name=scheduler_name(schedule_id), min_interval_seconds=interval,
+        created_at=now, created_by=caller.actor, updated_at=now, updated_by=caller.actor,
+    )  # fmt: skip
+    clock = scheduler()
+    clock.put(definition(schedule))
+    try:
+        stores.schedules.insert(schedule)
+    except BaseException:
+        clock.delete(schedule.scheduler_name)
+        raise
+    return with_next(schedule, now)
+
+
+def update(
+    stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id: str, schedule_id: str, request: UpdateScheduleRequest
+) -> Schedule:
+    current = _get(stores, caller, test_id, schedule_id)
+    sent = {name: getattr(request, name) for name in request.model_fields_set}
+    if not sent:
+        raise BadRequestError("the body changes nothing: send at least one field", code="EmptyUpdate")
+    if "cron" in sent and "rate" in sent and sent["cron"] is not None and sent["rate"] is not None:
+        raise UnprocessableError("give cron or rate, not both", code="InvalidSchedule")
+    if sent.get("cron") is not None:
+        sent["rate"] = None
+    if sent.get("rate") is not None:
+        sent["cron"] = None
+    for required in ("timezone", "enabled", "run_settings"):
+        if required in sent and sent[required] is None:
+            raise UnprocessableError(f"{required} cannot be null", code="ValidationError")
+    test = load_tests.get(stores, caller, test_id)
+    now = now_ms()
+    sent = _whole_seconds(sent)
+    values = {field: getattr(current, field) for field in CreateScheduleRequest.model_fields if field != "name"} | sent
+    spec, interval = _checked(stores, caller, test, values, now)
+    changes = sent | {"expression": spec.expression, "min_interval_seconds": interval, "updated_at": now, "updated_by": caller.actor}
+    scheduler().put(definition(current.model_copy(update=changes)))
+    updated = stores.schedules.update(caller.account_id, test_id, schedule_id, changes)
+    if updated is None:
+        raise ScheduleNotFoundError(f"schedule {schedule_id!r} was deleted meanwhile")
+    return with_next(updated, now)
+
+
+def _whole_seconds(values: dict[str, Any]) -> dict[str, Any]:
+    """startAt/endAt to the second: Scheduler's times (and `scheduledTime`) have no milliseconds."""
+    for key in ("start_at", "end_at"):
+        if values.get(key) is not None:
+            values[key] -= values[key] % 1000
+    return values
+
+
+def _get(stores: Stores, caller: Caller, test_id: str, schedule_id: str) -> Schedule:
+    schedule = stores.schedules.get(caller.account_id, test_id, schedule_id) if is_id(test_id) and is_id(schedule_id) else None
+    if schedule is None:
+        raise ScheduleNotFoundError(f"schedule {schedule_id!r} of load test {test_id!r} not found")
+    return schedule
+
+
+def get(stores: Stores, caller: Caller, test_id: str, schedule_id: str) -> Schedule:
+    return with_next(_get(stores, caller, test_id, schedule_id), now_ms())
+
+
+def list_for_test(stores: Stores, caller: Caller, test_id: str) -> ScheduleList:
+    items = stores.schedules.list(caller.account_id, test_id) if is_id(test_id) else []
+    if not items:
+        load_tests.get(stores, caller, test_id)
+    now = now_ms()
+    return ScheduleList(items=[with_next(item, now) for item in items])
+
+
+def delete(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id: str, schedule_id: str) -> None:
+    schedule = _get(stores, caller, test_id, schedule_id)
+    scheduler().delete(schedule.scheduler_name)
+    stores.schedules.delete(caller.account_id, test_id, schedule_id)
+
+
+def occurrences(schedule: Schedule, after_ms: int) -> list[int]:
+    """The next scheduled times after `after_ms` (epoch ms), within the schedule's window."""
+    spec = expressions.parse(schedule.cron, schedule.rate, schedule.timezone)
+    after = expressions.to_datetime(max(after_ms, (schedule.start_at or 0) - 1))
+    out = []
+    for when in islice(spec.occurrences(after, anchor=rate_anchor(schedule)), NEXT_SHOWN):
+        at = expressions.to_epoch_ms(when)
+        if schedule.end_at is not None and at > schedule.end_at:
+            break
+        out.append(at)
+    return out
+
+
+def rate_anchor(schedule: Schedule) -> datetime:
+    """A rate's first occurrence: its startAt, else one interval after it was created."""
+    if schedule.start_at is not None:
+        return expressions.to_datetime(schedule.start_at)
+    seconds = expressions.parse_rate(schedule.rate)[0] if schedule.rate else 0
+    return expressions.to_datetime(schedule.created_at + seconds * 1000)
+
+
+def with_next(schedule: Schedule, now: int) -> Schedule:
+    upcoming = occurrences(schedule, now) if schedule.enabled else []
+    return schedule.model_copy(update={"next_occurrences": upcoming})
+
+
+def resync(stores: Stores, scheduler: SchedulesFactory) -> int:
+    clock = scheduler()
+    schedules = stores.schedules.list_all()
+    for schedule in schedules:
+        clock.put(definition(schedule))
+    return len(schedules)

@@ -1,0 +1,310 @@
+"""EventBridge and EventBridge Scheduler in this process, wired as the stack wires them.
+
+moto answers both APIs (in process for our own boto3 calls, and over HTTP under serve's `/aws`
+for anyone's: `boto3.client("events", endpoint_url="http://127.0.0.1:PORT/aws")`,
+`aws events put-events --endpoint-url …/aws`). What moto lacks is filled in here:
+- rule targets that are Lambda functions: moto's EventBridge delivers to SQS, logs and buses only.
+  Its `Rule.send_to_targets` is wrapped so a Lambda target gets the event (rendered as AWS renders
+  it: ISO time, `Input`, `InputPath` or `InputTransformer` with `<aws.events.event.json>`),
+  delivered asynchronously to the registered handler, with Lambda's two retries for async
+  invocations; what still fails is appended to `<data>/dead-letters.jsonl`;
+- a record of every event put on any local bus, one JSON object per line in `<data>/events.jsonl`
+  (what `load-manager events tail` reads), with the rules it matched;
+- Scheduler's clock: `load_manager_local.scheduler` fires due schedules (cronsim).
+
+The matching itself is moto's EventBridge pattern engine. moto keeps everything in memory, so at
+start the rules and schedules of stored triggers and schedules are written again (their records
+live in SQLite).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import boto3
+
+from load_manager_local.api import ApiResponse
+
+log = logging.getLogger("load_manager_local.aws")
+
+BUS_NAME = "load-manager"
+SCHEDULE_GROUP = "load-manager"
+TRIGGERS_FUNCTION = "load-manager-triggers"
+EVENTS_FILE = "events.jsonl"
+DEAD_LETTERS_FILE = "dead-letters.jsonl"
+ASYNC_RETRIES = 2  # Lambda's retries of a failed asynchronous invocation
+RETRY_DELAYS_S = (0.5, 1.0)  # Lambda waits 1 and 2 minutes; locally nobody wants to
+SERVICES = {"events", "scheduler"}  # what /aws answers
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+
+
+def iso(value: Any) -> str:
+    """moto keeps an event's time as epoch seconds; AWS sends ISO 8601 in UTC."""
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def aws_event(moto_event: dict[str, Any]) -> dict[str, Any]:
+    """An event as EventBridge hands it to a target."""
+    event = {k: copy.deepcopy(v) for k, v in moto_event.items() if k != "ingestion-time"}
+    event["time"] = iso(event.get("time") or time.time())
+    return event
+
+
+def render_input(target: dict[str, Any], event: dict[str, Any], rule_name: str, rule_arn: str) -> Any:
+    """What EventBridge sends a target: the event, `Input`, `InputPath` or an `InputTransformer`."""
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        return _first(target["InputPath"], event)
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return event
+    values = {name: _first(path, event) for name, path in (transformer.get("InputPathsMap") or {}).items()}
+    values |= {"aws.events.event.json": event, "aws.events.event": event, "aws.events.rule-name": rule_name, "aws.events.rule-arn": rule_arn}
+
+    def substitute(match: re.Match) -> str:
+        if match.group(1) not in values:
+            return match.group(0)
+        value = values[match.group(1)]
+        return value if isinstance(value, str) else json.dumps(value)
+
+    return json.loads(_PLACEHOLDER.sub(substitute, transformer["InputTemplate"]))
+
+
+def _first(path: str, event: dict[str, Any]) -> Any:
+    from jsonpath_ng.ext import parse
+
+    matches = parse(path).find(event)
+    return matches[0].value if matches else None
+
+
+class JsonLines:
+    """Appends one JSON object per line, from any thread."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, default=str, separators=(",", ":")) + "\n"
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+
+
+class Deliveries:
+    """Asynchronous invocations of registered Lambda handlers, with Lambda's retries."""
+
+    def __init__(self, registry: dict[str, Callable], dead_letters: JsonLines):
+        self.registry, self.dead_letters = registry, dead_letters
+        self._queue: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._thread = threading.Thread(target=self._work, name="local-aws-deliveries", daemon=True)
+        self._thread.start()
+
+    def submit(self, function_name: str, payload: Any, origin: str) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put((function_name, payload, origin))
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every submitted delivery has been handled (tests)."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._pending:
+                if not self._idle.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError(f"{self._pending} deliveries still pending after {timeout} s")
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                self._deliver(*item)
+            except Exception:  # noqa: BLE001 - the worker outlives any one delivery
+                log.exception("delivery to %s failed", item[0])
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _deliver(self, function_name: str, payload: Any, origin: str) -> None:
+        from load_manager_local.stepfunctions import LambdaContext, function_arn
+
+        handler = self.registry.get(function_name)
+        if handler is None:
+            log.warning("%s targets %s, which is not a local function; dropped", origin, function_name)
+            return
+        for attempt in range(ASYNC_RETRIES + 1):
+            context = LambdaContext(function_name=function_name, invoked_function_arn=function_arn(function_name))
+            try:
+                handler(copy.deepcopy(payload), context)
+                return
+            except Exception as exc:  # noqa: BLE001 - a function error, as Lambda sees it
+                log.warning("%s -> %s failed (attempt %d): %s", origin, function_name, attempt + 1, exc)
+                if attempt < ASYNC_RETRIES:
+                    time.sleep(RETRY_DELAYS_S[attempt])
+                else:
+                    letter = {"at": iso(time.time()), "function": function_name, "origin": origin, "error": repr(exc), "payload": payload}
+                    self.dead_letters.append(letter)
+
+
+class LocalAws:
+    """The bus, its rules' Lambda targets, the event record, and Scheduler's clock."""
+
+    def __init__(self, registry: dict[str, Callable], data_dir: Path, region: str, *, tick_seconds: float = 1.0):
+        self.registry, self.data_dir, self.region = registry, data_dir, region
+        self.events = JsonLines(data_dir / EVENTS_FILE)
+        self.deliveries = Deliveries(registry, JsonLines(data_dir / DEAD_LETTERS_FILE))
+        self.tick_seconds = tick_seconds
+        self.scheduler: Any = None
+        self._stack = ExitStack()
+
+    def start(self) -> LocalAws:
+        from load_manager_local.scheduler import LocalScheduler
+
+        self._patch_moto()
+        boto3.client("events", region_name=self.region).create_event_bus(Name=BUS_NAME)
+        boto3.client("scheduler", region_name=self.region).create_schedule_group(Name=SCHEDULE_GROUP)
+        self.scheduler = LocalScheduler(self.deliveries.submit, self.region)
+        if self.tick_seconds > 0:
+            self.scheduler.run_in_background(self.tick_seconds)
+        return self
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.deliveries.drain(timeout=60)
+        self.deliveries.stop()
+        self._stack.close()
+
+    def drain(self, timeout: float = 30.0) -> None:
+        self.deliveries.drain(timeout)
+
+    def read_events(self) -> list[dict[str, Any]]:
+        path = self.data_dir / EVENTS_FILE
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+    # ---- moto seams -----------------------------------------------------------------------------
+
+    def _patch_moto(self) -> None:
+        from moto.events.models import EventsBackend, Rule
+
+        original_send = Rule.__dict__["send_to_targets"]
+        original_put = EventsBackend.__dict__["put_events"]
+        self._stack.enter_context(patch.object(Rule, "send_to_targets", self._send_to_targets(original_send)))
+        self._stack.enter_context(patch.object(EventsBackend, "put_events", self._put_events(original_put)))
+
+    def _send_to_targets(self, original: Callable) -> Callable:
+        deliveries = self.deliveries
+
+        def send_to_targets(rule, event, transform_input: bool = True) -> None:
+            try:
+                matched = rule.event_pattern.matches_event(event)
+            except Exception:  # noqa: BLE001 - moto checks a pattern's shape, EventBridge its filters too
+                log.warning("rule %s has a pattern moto cannot evaluate; treated as no match", rule.name)
+                return
+            if not matched:
+                return
+            lambdas = [t for t in rule.targets if ":lambda:" in t["Arn"] and ":function:" in t["Arn"]]
+            for target in lambdas:
+                payload = render_input(target, aws_event(event), rule.name, rule.arn)
+                deliveries.submit(target["Arn"].split(":function:")[1].split(":")[0], payload, f"rule {rule.name}")
+            others = [t for t in rule.targets if t not in lambdas]
+            if others:
+                clone = copy.copy(rule)
+                clone.targets = others
+                original(clone, event, transform_input)
+
+        return send_to_targets
+
+    def _put_events(self, original: Callable) -> Callable:
+        record = self._record
+
+        def put_events(backend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            entries = original(backend, events)
+            for event, entry in zip(events, entries, strict=False):
+                if "EventId" in entry:
+                    record(backend, event, entry["EventId"])
+            return entries
+
+        return put_events
+
+    def _record(self, backend, event: dict[str, Any], event_id: str) -> None:
+        bus_name = backend._normalize_event_bus_arn(event.get("EventBusName"))
+        try:
+            detail = json.loads(event["Detail"])
+        except (TypeError, ValueError):
+            detail = event.get("Detail")
+        message = {
+            "version": "0", "id": event_id, "detail-type": event["DetailType"], "source": event["Source"],
+            "account": backend.account_id, "time": iso(event.get("Time") or time.time()), "region": backend.region_name,
+            "resources": event.get("Resources", []), "detail": detail,
+        }  # fmt: skip
+        try:
+            rules = backend.describe_event_bus(bus_name).rules.values()
+            matched = sorted(rule.name for rule in rules if _matches(rule, message))
+        except Exception:  # noqa: BLE001 - the record is a convenience; the put already succeeded
+            matched = []
+        self.events.append({"eventBusName": bus_name, **message, "matchedRules": matched})
+
+
+def _matches(rule, message: dict[str, Any]) -> bool:
+    try:
+        return bool(rule.event_pattern.matches_event(message))
+    except Exception:  # noqa: BLE001 - see send_to_targets
+        return False
+
+
+# ---- serve's /aws ----------------------------------------------------------------------------------
+
+_SCOPE = re.compile(r"(Credential=[^/,\s]+/\d{8}/)([a-z0-9-]+)(/([a-z0-9-]+)/aws4_request)")
+
+
+class AwsGateway:
+    """The EventBridge and Scheduler APIs over HTTP, under `/aws`, answered by moto's own WSGI app.
+    Any region the client signs for is this process's region (one local bus, whatever the profile)."""
+
+    def __init__(self, region: str):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.region = region
+        self.app = DomainDispatcherApplication(create_backend_app)
+        self._lock = threading.Lock()
+
+    def respond(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes | None) -> ApiResponse:
+        from werkzeug.test import EnvironBuilder
+        from werkzeug.wrappers import Response
+
+        headers = dict(headers)
+        auth_name = next((k for k in headers if k.lower() == "authorization"), None)
+        scope = _SCOPE.search(headers.get(auth_name, "")) if auth_name else None
+        if scope is None or scope.group(4) not in SERVICES:
+            message = "only signed EventBridge (events) and EventBridge Scheduler (scheduler) requests are answered under /aws"
+            return ApiResponse(400, {"content-type": "application/json"}, json.dumps({"__type": "UnsupportedService", "message": message}).encode())
+        assert auth_name is not None
+        headers[auth_name] = _SCOPE.sub(lambda m: f"{m.group(1)}{self.region}{m.group(3)}", headers[auth_name])
+        builder = EnvironBuilder(path=path[len("/aws") :] or "/", method=method, headers=list(headers.items()), data=body or b"", query_string=query)
+        environ = builder.get_environ()
+        with self._lock:
+            answer = Response.from_app(self.app, environ)
+        out = {k.lower(): v for k, v in answer.headers.items() if k.lower() not in ("content-length", "connection")}
+        return ApiResponse(answer.status_code, out, answer.get_data())
