@@ -49,14 +49,14 @@ def _start_seconds(backend, target_url: str) -> float:
 def run(quick: bool) -> list[dict]:
     use_project_tree()
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import _load_example
+    from support.examples import load_example
     from support.wheels import build_wheel
 
     from load_manager.backends.local import LocalLocustBackend
 
     samples = 1 if quick else 3
     firsts, seconds = [], []
-    target = _load_example("target_service").start_target(port=0)
+    target = load_example("target_service").start_target(port=0)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-bundle-") as tmp:
             wheels = build_wheel(Path(tmp) / "wheels", "lm-bench-paths", "1.0", 'PATH = "/items"\n').parent

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -20,6 +18,8 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # the EMF test tur
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+from support.examples import load_example  # noqa: E402
 
 from load_manager.store import set_stores  # noqa: E402
 from load_manager.store.mongo import build_mongo_stores  # noqa: E402
@@ -90,22 +90,10 @@ def api_any_store(any_stores, _routes):
 EXAMPLES = ROOT / "examples"
 
 
-def _load_example(name: str) -> ModuleType:
-    # examples/ is not a package: load the module from its path, once.
-    module_name = f"examples_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # dataclasses and pickling look modules up here
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def target():
     """The example target service on a free loopback port."""
-    server = _load_example("target_service").start_target(port=0)
+    server = load_example("target_service").start_target(port=0)
     try:
         yield server
     finally:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.examples import load_example
 
 from load_manager.backends.base import ClusterSpec
 from load_manager.backends.bundle_layout import BUNDLE_URL_ENV, loader_command, runtime_archive
@@ -22,10 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_template_runs_against_the_example_target(tmp_path):
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import _load_example
-
-    start_target = _load_example("target_service").start_target
+    start_target = load_example("target_service").start_target
     targets, processes = {}, {}
     try:
         for template in TEMPLATES.values():

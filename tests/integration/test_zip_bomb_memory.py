@@ -1,7 +1,7 @@
 """A 1 GB zip bomb is refused while the process stays under 200 MB of memory.
 
 The archive (about 1 MB of deflate for 1 GiB of zeros) is built and uploaded in a child process,
-through the real API handler, so its peak RSS (ru_maxrss) measures nothing but this: Python,
+through the real API handler, so its peak RSS (VmHWM) measures nothing but this: Python,
 the handlers, the archive and its bounded decompression.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = textwrap.dedent(
     """
-    import io, json, os, resource, sys, zipfile
+    import io, json, os, sys, zipfile
     sys.path.insert(0, os.path.join(sys.argv[1], "tests"))
     import conftest  # noqa: F401  (quiet Powertools, test credentials)
     from load_manager.store import set_stores
@@ -39,8 +39,12 @@ CHILD = textwrap.dedent(
     tid = api.request("POST", "/v1/load-tests", body=body).json()["id"]
     response = api.request("PUT", f"/v1/load-tests/{tid}/script/archive", body=bomb, headers={"content-type": "application/zip"})
     declared = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(bomb)).infolist())
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child of a big pytest worker
+    # would report its parent's peak; VmHWM belongs to this process's own memory map.
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     print(json.dumps({"status": response.status, "body": response.json(), "zipBytes": len(bomb), "declared": declared,
-                      "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                      "maxRssKiB": peak}))
     """
 )
 

@@ -314,9 +314,12 @@ def _process_info(pid: int) -> tuple[str, int] | None:
 def _runs_in(pid: int, work_dir: str | None) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as file:
-            return bool(work_dir) and os.fsencode(work_dir or "") in file.read()
+            cmdline = file.read()
     except OSError:
         return False
+    # An empty command line is a process in the middle of exec (the bundle loader becoming Locust):
+    # still the same process, so still ours; a recycled pid would show its own command line.
+    return bool(work_dir) and (not cmdline or os.fsencode(work_dir or "") in cmdline)
 
 
 def _is_ours(pid: int, work_dir: str | None) -> bool:
