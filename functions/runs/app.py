@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.adapters.step_functions import default_starter
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, binary_response, current_caller, json_response, responses
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, binary_response, current_caller, error_docs, json_response, responses
 from load_manager.models import MetricsPage, Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.store import get_stores
@@ -76,7 +76,7 @@ def get_run_script(runId: str) -> ScriptRevision:  # noqa: N803
     tags=["runs"],
     responses={
         200: {"description": "The bundle, as a zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-        **responses(None, *COMMON_ERRORS, 404),
+        **error_docs(*COMMON_ERRORS, 404),
     },
 )
 def get_run_script_archive(runId: str):  # noqa: N803 - no return annotation: Powertools would validate the zip as text

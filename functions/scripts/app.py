@@ -84,7 +84,7 @@ def update_script_archive(
     "/v1/load-tests/<testId>/script/revisions/<revisionId>/archive",
     summary="The revision's whole bundle as a zip archive",
     tags=["scripts"],
-    responses={200: {"description": "The bundle, as a zip archive", "content": ZIP_BODY["content"]}, **responses(None, *COMMON_ERRORS, 404)},  # type: ignore[typeddict-item]
+    responses={200: {"description": "The bundle, as a zip archive", "content": ZIP_BODY["content"]}, **error_docs(*COMMON_ERRORS, 404)},  # type: ignore[typeddict-item]
 )
 def get_revision_archive(testId: str, revisionId: str):  # noqa: N803 - no return annotation: Powertools would validate the zip as text
     revision, data = scripts.revision_archive(get_stores(), current_caller(app), testId, revisionId)
