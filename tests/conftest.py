@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +23,10 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # the EMF test tur
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+# Reports a test's runs store (Locust's and the results page) go to a temporary directory, never the checkout's .data/.
+if "LOAD_MANAGER_DATA_DIR" not in os.environ:
+    os.environ["LOAD_MANAGER_DATA_DIR"] = tempfile.mkdtemp(prefix="lm-tests-data-")
+    atexit.register(shutil.rmtree, os.environ["LOAD_MANAGER_DATA_DIR"], ignore_errors=True)
 
 from load_manager.store import set_stores  # noqa: E402
 from load_manager.store.mongo import build_mongo_stores  # noqa: E402

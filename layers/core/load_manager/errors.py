@@ -100,3 +100,22 @@ class ConcurrencyError(LoadManagerError):
 
     status, code = 503, "ConcurrentUpdate"
     retryable = True
+
+
+# ---- results: criteria, baselines, comparisons, reports -----------------------------------------
+
+
+class BaselineRequiredError(UnprocessableError):
+    code = "BaselineRequired"
+
+
+class InvalidBaselineError(UnprocessableError):
+    code = "InvalidBaseline"
+
+
+class NotComparableError(UnprocessableError):
+    code = "NotComparable"
+
+
+class ReportNotFoundError(NotFoundError):
+    code = "ReportNotFound"

@@ -19,6 +19,7 @@ from load_manager.ids import now_ms
 from load_manager.lifecycle.polling import EVENTS_PER_POLL_LOOP, poll_interval_seconds
 from load_manager.lifecycle.results import final_fields, live_figures, metrics_sample
 from load_manager.lifecycle.step_errors import failure_reason
+from load_manager.lifecycle.verdict import auto_stop, final_change, store_report
 from load_manager.models import ACTIVE_STATUSES, FINAL_STATUSES, ClusterConfig, Run, StatusChange
 from load_manager.observability import MetricUnit, count, logger, measure
 from load_manager.settings import get_settings
@@ -87,9 +88,10 @@ def poll(stores: Stores, backends: BackendFactory, run_id: str, account_id: str)
     stats = backend.sample(handle)
     stores.metrics.append(run.account_id, metrics_sample(run.id, now, stats))
     stores.runs.update(run.account_id, run.id, {"live": live_figures(now, stats)}, when_status_in=ACTIVE_STATUSES)
+    stopped = auto_stop(stores, run, now, stats)
     over = run.started_at is not None and elapsed >= run.duration_seconds * 1000
     measure("PollLatency", MetricUnit.Milliseconds, (time.monotonic() - began) * 1000)
-    return _state(run, done=over or run.stop_requested_at is not None)
+    return _state(run, done=over or run.stop_requested_at is not None or stopped is not None)
 
 
 def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: str) -> dict[str, Any]:
@@ -99,6 +101,8 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
     if run.status in FINAL_STATUSES:  # a retried Finalize: make sure nothing is left running
         if backend and handle:
             backend.teardown(handle)
+        if not run.results_report_location:
+            store_report(stores, run)
         return _state(run, done=True)
     fields: dict[str, Any] = {"ended_at": now_ms()}  # the load stops now; collecting takes a while
     if backend and handle:
@@ -108,15 +112,14 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
             from load_manager.adapters.reports import save_report
 
             fields["report_location"] = save_report(run.account_id, run.id, results.html_report)
-    if run.stop_requested_at:
-        change = StatusChange(status="Cancelled", at=now_ms(), actor=run.stop_requested_by or SYSTEM, reason="stopped on request")
-    else:
-        change = StatusChange(status="Finished", at=now_ms(), actor=SYSTEM, reason="duration reached")
-    ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields)
+    change, verdict = final_change(stores, run, fields)
+    ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields | verdict)
     if ended is not None:
         _count_ended(ended)
     if backend and handle:
         backend.teardown(handle)
+    if ended is not None:
+        store_report(stores, ended)
     return _state(_load(stores, run_id, account_id), done=True)
 
 
@@ -137,6 +140,7 @@ def mark_failed(stores: Stores, backends: BackendFactory, run_id: str, account_i
     )  # fmt: skip
     if failed is not None:
         _count_ended(failed)
+        store_report(stores, failed)
     return _state(_load(stores, run_id, account_id), done=True)
 
 

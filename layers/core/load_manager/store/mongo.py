@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from load_manager.analysis.autostop import Counts
+from load_manager.analysis.series import SeriesRow
 from load_manager.errors import ConcurrencyError
 from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
 from load_manager.store.ports import MAX_APPEND_ATTEMPTS, IdempotencyRecord, StoredRevision, scope_key
@@ -87,6 +89,12 @@ def ensure_indexes(db) -> None:
         [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("status", ASCENDING), ("createdAt", DESCENDING)], name="by_status"
     )
     db.load_test_runs.create_index([("accountId", ASCENDING), ("clusterId", ASCENDING), ("status", ASCENDING)], name="by_cluster")
+    # A test's runs in one status, newest first with the id tie-break: trends (Finished runs) and the
+    # status-filtered list are served from the index, sort included (by_status lacks the id).
+    db.load_test_runs.create_index(
+        [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("status", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)],
+        name="by_status_time",
+    )
     db.run_metrics.create_index([("runId", ASCENDING), ("at", ASCENDING)], name="by_run")
     db.locust_clusters.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.locust_clusters.create_index([("accountId", ASCENDING), ("scopeKey", ASCENDING)], unique=True, name="scope_unique")
@@ -281,6 +289,9 @@ class MongoRunStore:
         return Run.model_validate(doc)
 
 
+_SERIES_FIELDS = ("users", "rps", "failuresPerSecond", "p50Ms", "p95Ms", "p99Ms")
+
+
 class MongoMetricsStore:
     def __init__(self, db):
         self.collection = db.run_metrics
@@ -291,6 +302,37 @@ class MongoMetricsStore:
     def list(self, account_id: str, run_id: str, *, limit: int) -> list[MetricsSample]:
         cursor = self.collection.find({"runId": run_id, "accountId": account_id}, {"_id": False, "accountId": False})
         return [MetricsSample.model_validate(d) for d in cursor.sort("at", 1).limit(limit)]
+
+    def series(self, account_id: str, run_id: str, *, endpoint: str | None, start: int | None, end: int | None) -> builtins.list[SeriesRow]:
+        window: dict[str, int] = {}
+        if start is not None:
+            window["$gte"] = start
+        if end is not None:
+            window["$lte"] = end
+        query: dict[str, Any] = {"runId": run_id, "accountId": account_id, **({"at": window} if window else {})}
+        projection: dict[str, Any] = {"_id": False, "at": True, **dict.fromkeys(_SERIES_FIELDS, True)}
+        if endpoint is not None:
+            method, name = endpoint.split(" ", 1)
+            projection = {"_id": False, "at": True, "users": True, "endpoints": {"$elemMatch": {"method": method, "name": name}}}
+            query["endpoints"] = {"$elemMatch": {"method": method, "name": name}}
+        rows = []
+        for doc in self.collection.find(query, projection).sort("at", 1):
+            source = doc["endpoints"][0] if endpoint is not None else doc
+            rows.append(SeriesRow(doc["at"], doc.get("users"), *(source.get(f) for f in _SERIES_FIELDS[1:])))
+        return rows
+
+    def counts_before(self, account_id: str, run_id: str, at: int) -> Counts | None:
+        doc = self.collection.find_one(
+            {"runId": run_id, "accountId": account_id, "at": {"$lte": at}},
+            {"_id": False, "at": True, "totalRequests": True, "totalFailures": True}, sort=[("at", -1)],
+        )  # fmt: skip
+        if not doc or doc.get("totalRequests") is None or doc.get("totalFailures") is None:
+            return None
+        return Counts(at=doc["at"], requests=doc["totalRequests"], failures=doc["totalFailures"])
+
+    def latest(self, account_id: str, run_id: str) -> MetricsSample | None:
+        doc = self.collection.find_one({"runId": run_id, "accountId": account_id}, {"_id": False, "accountId": False}, sort=[("at", -1)])
+        return MetricsSample.model_validate(doc) if doc else None
 
 
 class MongoClusterStore:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from load_manager.analysis.autostop import Counts
+from load_manager.analysis.series import SeriesRow
 from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, ScriptRevisionSummary, StatusChange
 
 # Optimistic appends retry on a lost race; this bounds the worst case under heavy contention.
@@ -118,6 +120,19 @@ class MetricsStore(Protocol):
     def list(self, account_id: str, run_id: str, *, limit: int) -> list[MetricsSample]:
         """Oldest first."""
         ...
+
+    def series(self, account_id: str, run_id: str, *, endpoint: str | None, start: int | None, end: int | None) -> builtins.list[SeriesRow]:
+        """The figures the charts need, oldest first, `start <= at <= end` (None: unbounded), read through
+        an index on (run, at): all requests, or one endpoint ("METHOD name") whose percentiles are
+        cumulative. Reads only these figures, never whole samples."""
+        ...
+
+    def counts_before(self, account_id: str, run_id: str, at: int) -> Counts | None:
+        """Cumulative requests/failures of the latest sample taken at or before `at` (None: no such
+        sample, or one stored without counts)."""
+        ...
+
+    def latest(self, account_id: str, run_id: str) -> MetricsSample | None: ...
 
 
 def scope_key(config: ClusterConfig) -> str:

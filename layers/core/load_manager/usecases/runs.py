@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from load_manager.adapters.step_functions import ExecutionStarter
+from load_manager.analysis.autostop import DEFAULT_AUTO_STOP
 from load_manager.errors import (
     BadRequestError,
     IdempotencyKeyReusedError,
@@ -32,7 +33,7 @@ from load_manager.models import (
 from load_manager.observability import count
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import IdempotencyRecord, Stores
-from load_manager.usecases import load_tests, scripts
+from load_manager.usecases import gates, load_tests, scripts
 from load_manager.usecases.clusters import resolve_cluster
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
@@ -108,6 +109,11 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
             f"{workers} workers exceed the cluster's limit of {cluster.max_workers}", code="TooManyWorkers",
             details={"maxWorkers": cluster.max_workers},
         )
+    criteria = request.criteria if request.criteria is not None else test.criteria
+    baseline_run_id = request.baseline_run_id or test.baseline_run_id
+    gates.check_criteria(criteria, baseline_run_id)
+    if baseline_run_id:
+        gates.require_baseline_run(stores, caller, test.id, baseline_run_id)
     now = now_ms()
     return Run(
         id=run_id,
@@ -130,6 +136,9 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
         cluster_id=cluster.id,
         created_at=now,
         created_by=caller.actor,
+        criteria=criteria,
+        auto_stop=request.auto_stop or test.auto_stop or DEFAULT_AUTO_STOP,
+        baseline_run_id=baseline_run_id,
     )
 
 

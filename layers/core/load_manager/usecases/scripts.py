@@ -144,6 +144,11 @@ def diff(stores: Stores, caller: Caller, test_id: str, from_ref: str, to_ref: st
     _require_test(stores, caller, test_id)
     old = resolve_revision(stores, caller, test_id, from_ref)
     new = resolve_revision(stores, caller, test_id, to_ref)
+    return diff_of(test_id, old, new)
+
+
+def diff_of(test_id: str, old: StoredRevision, new: StoredRevision) -> ScriptDiff:
+    """The unified diff between two loaded revisions (also what run comparisons show)."""
     lines = list(
         difflib.unified_diff(
             (old.content or "").splitlines(keepends=True),
