@@ -7,15 +7,20 @@ import logging
 import signal
 import sys
 
+from load_manager_local import commands
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="load-manager", description="Load Manager local runtime")
+    parser = commands.CliParser(prog="load-manager", description="Load Manager: the local runtime, and a client of any Load Manager API")
     sub = parser.add_subparsers(dest="command", required=True)
+    commands.register(sub)
     serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml, and the web console, on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--data-dir", default=".data", help="SQLite database, reports and run files live here")
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    if hasattr(args, "handler"):  # an API client command
+        return args.handler(args)
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":

@@ -11,6 +11,7 @@ DIRECTION: dict[str, bool | None] = {
     "p50_ms": True, "p90_ms": True, "p95_ms": True, "p99_ms": True, "max_ms": True,
 }  # fmt: skip
 NOTABLE_PERCENT = 10.0  # a change smaller than this is noise for the highlights
+MIN_P95_CHANGE_MS = 5.0  # ... and so is a few milliseconds on a fast endpoint
 MAX_HIGHLIGHTS = 10
 
 
@@ -76,15 +77,24 @@ def highlights(
             found = _notable(where, figure, getattr(deltas, figure))
             if found is not None:
                 changes.append(found)
-    worse = sorted((c for c in changes if c[1].delta and c[1].delta.worse), key=lambda c: -c[0])
-    better = sorted((c for c in changes if c[1].delta and not c[1].delta.worse), key=lambda c: -c[0])
-    new = [
-        Highlight(endpoint=e.endpoint, metric="p95_ms", message=f"{e.endpoint}: only in the target run "
-                  f"(p95 {_ms(e.stats.p95_ms)}, {e.stats.requests:,} requests)")
-        for e in sorted(only_target, key=lambda e: -(e.stats.p95_ms or 0))
-    ]  # fmt: skip
+    changes += [_new_endpoint(e, overall.p95_ms.base) for e in only_target]
+    worse = sorted((c for c in changes if c[1].delta is None or c[1].delta.worse), key=lambda c: -c[0])
+    better = sorted((c for c in changes if c[1].delta is not None and c[1].delta.worse is False), key=lambda c: -c[0])
     gone = [Highlight(endpoint=e.endpoint, metric="requests", message=f"{e.endpoint}: only in the base run") for e in only_base]
-    return ([h for _, h in worse] + new + gone + [h for _, h in better])[:MAX_HIGHLIGHTS]
+    return ([h for _, h in worse] + gone + [h for _, h in better])[:MAX_HIGHLIGHTS]
+
+
+def _new_endpoint(e: OneSidedEndpoint, base_p95: float | None) -> tuple[float, Highlight]:
+    """An endpoint only the target has, weighed by its p95 against the base run's overall p95: a
+    new slow endpoint is what made the whole run slower."""
+    p95 = e.stats.p95_ms
+    against = ""
+    weight = 0.0
+    if p95 is not None and base_p95:
+        weight = (p95 - base_p95) / base_p95 * 100
+        against = f", {weight:+.0f} % against the base run's overall p95 of {_ms(base_p95)}"
+    message = f"{e.endpoint}: new in the target run, p95 {_ms(p95)}{against} ({e.stats.requests:,} requests)"
+    return weight, Highlight(endpoint=e.endpoint, metric="p95_ms", message=message)
 
 
 def _notable(where: str | None, figure: str, d: Delta) -> tuple[float, Highlight] | None:
@@ -97,7 +107,7 @@ def _notable(where: str | None, figure: str, d: Delta) -> tuple[float, Highlight
         return abs(d.absolute) * 100, Highlight(endpoint=where, metric=figure, delta=d, message=f"{where or 'All requests'}: {text}")
     if d.percent is not None and abs(d.percent) < NOTABLE_PERCENT:
         return None
-    if figure == "p95_ms" and abs(d.absolute) < 1:
+    if figure == "p95_ms" and abs(d.absolute) < MIN_P95_CHANGE_MS:
         return None
     pct = "" if d.percent is None else f" ({d.percent:+.0f} %)"
     text = f"p95 {d.absolute:+,.0f} ms{pct}, {_ms(d.base)} -> {_ms(d.target)}" if figure == "p95_ms" else f"rps {d.absolute:+,.1f}{pct}"

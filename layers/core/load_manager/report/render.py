@@ -225,14 +225,14 @@ def _errors_table(errors: list[ErrorSummary]) -> str:
 
 
 def _side_facts(side) -> str:
-    verdicts = ", ".join(f"{'passed' if r.passed else 'FAILED'}: {r.message}" for r in side.criteria_results) or "no criteria"
+    verdicts = "".join(f"<li>{escape(r.message)}</li>" for r in side.criteria_results)
     return _facts([
         ("Run", f"<code>{escape(side.id)}</code>"),
         ("Revision", f"{side.revision_number} (sha256 <code>{escape(side.script_sha256[:12])}</code>)"),
         ("Result", _badge(side.result) + f" {escape(side.status)}"),
         ("Started", _time(side.started_at)),
         ("Users / duration", f"{side.target_users} / {side.duration_seconds} s"),
-        ("Criteria", escape(verdicts)),
+        ("Criteria", f"<ul>{verdicts}</ul>" if verdicts else "none"),
     ])  # fmt: skip
 
 
@@ -241,16 +241,19 @@ DELTA_FIGURES = [
 ]  # fmt: skip
 
 
-def _delta_cell(d: Delta) -> str:
+def _delta_cell(d: Delta, ratio: bool = False) -> str:
+    def show(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2%}" if ratio else _num(value)
+
     if d.absolute is None:
-        return f"{_num(d.base)} -> {_num(d.target)}"
-    pct = "" if d.percent is None else f" ({d.percent:+.0f} %)"
+        return f"{show(d.base)} -> {show(d.target)}"
+    pct = "" if d.percent is None or ratio else f" ({d.percent:+.0f} %)"
     css = "worse" if d.worse else "better" if d.worse is False else ""
-    return f'<span class="{css}">{_num(d.base)} -> {_num(d.target)}{pct}</span>'
+    return f'<span class="{css}">{show(d.base)} -> {show(d.target)}{pct}</span>'
 
 
 def _delta_table(rows: list[tuple[str, Any]], caption: str) -> str:
-    body = [[escape(name)] + [_delta_cell(getattr(deltas, f)) for f, _ in DELTA_FIGURES] for name, deltas in rows]
+    body = [[escape(name)] + [_delta_cell(getattr(deltas, f), ratio=f == "fail_ratio") for f, _ in DELTA_FIGURES] for name, deltas in rows]
     return _table(caption, ["", *(label for _, label in DELTA_FIGURES)], body)
 
 

@@ -142,7 +142,7 @@ def compare(stores: Stores, caller: Caller, base_id: str | None, target_id: str)
 
 
 def _compared(run: Run) -> ComparedRun:
-    return ComparedRun.model_validate(run.model_dump(include=set(ComparedRun.model_fields)))
+    return ComparedRun.model_validate(run.model_dump(by_alias=True, include=set(ComparedRun.model_fields)))
 
 
 def _diff(stores: Stores, caller: Caller, base: Run, target: Run):
