@@ -1,4 +1,5 @@
-"""Runs API: start a run of a pinned script revision, read it live, list, stop, its script and metrics."""
+"""Runs API: start a run of a pinned script revision, read it live, list, stop, its script. (Its metrics,
+stats and report are the results function's.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.adapters.step_functions import default_starter
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
-from load_manager.models import MetricsPage, Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
+from load_manager.models import Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.store import get_stores
 from load_manager.usecases import runs
@@ -68,16 +69,6 @@ def get_run(runId: str) -> Run:  # noqa: N803
 )
 def get_run_script(runId: str) -> ScriptRevision:  # noqa: N803
     return runs.run_script(get_stores(), current_caller(app), runId)
-
-
-@router.get(
-    "/v1/runs/<runId>/metrics",
-    summary="The run's metrics samples, oldest first",
-    tags=["runs"],
-    responses=responses(MetricsPage, *COMMON_ERRORS, 404),
-)
-def get_run_metrics(runId: str, limit: Annotated[int, Query(ge=1, le=10_000)] = 2_000) -> MetricsPage:  # noqa: N803
-    return runs.run_metrics(get_stores(), current_caller(app), runId, limit)
 
 
 @router.post(

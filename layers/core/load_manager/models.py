@@ -410,10 +410,6 @@ class MetricsSample(ApiModel):
     )
 
 
-class MetricsPage(ApiModel):
-    items: list[MetricsSample]
-
-
 # ---- clusters -----------------------------------------------------------------------------------
 
 class EcsClusterSettings(RequestModel):

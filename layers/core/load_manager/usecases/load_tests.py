@@ -13,12 +13,12 @@ from load_manager.usecases import gates, scripts
 
 def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> LoadTest:
     analysis = scripts.check_script(request.script_content)
+    gates.check_criteria(request.criteria or [], baseline_run_id=None)  # a new test has no baseline run yet
     test_id, now = new_id(), now_ms()
     draft = scripts.draft_revision(caller, test_id, analysis, request.script_description or scripts.INITIAL_DESCRIPTION)
     # Revision first: if the test insert then fails, an unreachable revision is all that is left,
     # never a test without a script.
     revision, _ = stores.revisions.append(draft, skip_if_same_as_latest=False)
-    gates.check_criteria(request.criteria or [], baseline_run_id=None)  # before anything is written
     test = LoadTest(
         id=test_id,
         account_id=caller.account_id,

@@ -23,7 +23,6 @@ from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
-    MetricsPage,
     Run,
     RunPage,
     ScriptRevision,
@@ -198,8 +197,3 @@ def run_script(stores: Stores, caller: Caller, run_id: str) -> ScriptRevision:
     if revision is None:  # revisions are never deleted; this would be data loss
         raise RunNotFoundError(f"the script of run {run_id!r} is missing")
     return scripts.to_api(revision)
-
-
-def run_metrics(stores: Stores, caller: Caller, run_id: str, limit: int) -> MetricsPage:
-    get_run(stores, caller, run_id)
-    return MetricsPage(items=stores.metrics.list(caller.account_id, run_id, limit=limit))
