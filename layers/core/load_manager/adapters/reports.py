@@ -51,9 +51,12 @@ def is_s3(location: str) -> bool:
 def presigned_url(location: str, expires_seconds: int = PRESIGNED_SECONDS) -> str:
     """A GET URL for an s3:// location, valid for `expires_seconds`."""
     import boto3
+    from botocore.config import Config
 
     bucket, _, key = location.removeprefix("s3://").partition("/")
-    return boto3.client("s3").generate_presigned_url(
+    # SigV4: S3 refuses the legacy (v2) query signature botocore may still produce for presigned URLs.
+    client = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+    return client.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key, "ResponseContentType": "text/html; charset=utf-8"}, ExpiresIn=expires_seconds
     )
 

@@ -364,7 +364,7 @@ class SQLiteRunStore:
 
 
 # The series read path: one narrow row per sample and endpoint ('' = all requests), clustered by
-# (run, endpoint, at), so a 1 h run's chart reads ~1,800 small rows instead of parsing 1,800 JSON
+# (tenant, run, endpoint, at), so a 1 h run's chart reads ~1,800 small rows instead of parsing 1,800 JSON
 # samples. Created (and filled from the samples already stored) once, by the first process to look.
 POINTS_SCHEMA = """
 CREATE TABLE run_metric_points (
@@ -374,7 +374,7 @@ CREATE TABLE run_metric_points (
     account_id TEXT NOT NULL,
     users INTEGER, rps REAL, fps REAL, p50 REAL, p95 REAL, p99 REAL,
     requests INTEGER, failures INTEGER,
-    PRIMARY KEY (run_id, endpoint, at)
+    PRIMARY KEY (account_id, run_id, endpoint, at)
 ) WITHOUT ROWID
 """
 _BACKFILL_ALL = """
