@@ -109,7 +109,7 @@ def _facts(items: list[tuple[str, str]]) -> str:
 
 
 def _table(caption: str, headers: list[str], rows: list[list[str]], text_columns: int = 1) -> str:
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
+    head = "".join(f'<th scope="col" class="{"text" if i < text_columns else "num"}">{escape(h)}</th>' for i, h in enumerate(headers))
     body = "".join(
         "<tr>" + "".join(f'<td class="text">{cell}</td>' if i < text_columns else f"<td>{cell}</td>" for i, cell in enumerate(row)) + "</tr>"
         for row in rows
@@ -159,7 +159,8 @@ def _criteria_table(results: list[CriterionResult], result: str) -> str:
         else:
             rule = f"at most {c.max_regression_percent:g} % worse than the baseline"
         verdict = '<span class="pass">passed</span>' if r.passed else '<span class="fail">failed</span>'
-        figures = [_num(r.actual, 3), _num(r.baseline, 3), _num(r.limit, 3)]
+        digits = 4 if c.metric == "failRatio" else 1
+        figures = [_num(r.actual, digits), _num(r.baseline, digits), _num(r.limit, digits)]
         rows.append([escape(c.endpoint or "All requests"), escape(c.metric), escape(rule), *figures, verdict])
     return _table(f"Result: {result}", ["Endpoint", "Metric", "Rule", "Actual", "Baseline", "Limit", "Verdict"], rows, text_columns=3)
 
