@@ -40,6 +40,7 @@ BENCHMARKS: list[str] = [
     "run_start_latency",
     "run_throughput",
     "console",
+    "results_latency",
 ]
 
 WORKER_TIMEOUT_S = 900

@@ -7,6 +7,7 @@ import pytest
 from support.results import finished_run, samples
 
 from load_manager.analysis.autostop import Counts
+from load_manager.analysis.series import Columns, SeriesRow, downsample
 from load_manager.models import MetricsSample
 
 START = 1_700_000_000_000
@@ -19,25 +20,62 @@ def _store(any_stores, run_id: str, seconds: int = 20, account: str = "acct", **
     return stored
 
 
-def test_series_reads_the_charted_figures_oldest_first_within_the_window(any_stores):
-    stored = _store(any_stores, "r1")
-    _store(any_stores, "r1", account="other")  # another tenant's samples under the same run id stay apart
-    _store(any_stores, "r2")
-    rows = any_stores.metrics.series("acct", "r1", endpoint=None, start=None, end=None)
-    assert [r.at for r in rows] == [s.at for s in stored]
-    first = stored[0]
-    assert rows[0] == (first.at, first.users, first.rps, first.failures_per_second, first.p50_ms, first.p95_ms, first.p99_ms)
-    window = any_stores.metrics.series("acct", "r1", endpoint=None, start=stored[2].at, end=stored[4].at)  # inclusive bounds
-    assert [r.at for r in window] == [s.at for s in stored[2:5]]
-    assert any_stores.metrics.series("nobody", "r1", endpoint=None, start=None, end=None) == []
+def _rows(stored: list[MetricsSample], endpoint: str | None = None) -> list[SeriesRow]:
+    """The samples as the series see them (all requests, or one endpoint's figures)."""
+    if endpoint is None:
+        return [SeriesRow(s.at, s.users, s.rps, s.failures_per_second, s.p50_ms, s.p95_ms, s.p99_ms) for s in stored]
+    rows = []
+    for s in stored:
+        e = next(e for e in s.endpoints if f"{e['method']} {e['name']}" == endpoint)
+        rows.append(SeriesRow(s.at, s.users, e["rps"], e["failuresPerSecond"], e["p50Ms"], e["p95Ms"], e["p99Ms"]))
+    return rows
 
 
-def test_series_of_one_endpoint(any_stores):
-    stored = _store(any_stores, "r1", endpoints=("GET /", "POST /items"))
-    rows = any_stores.metrics.series("acct", "r1", endpoint="POST /items", start=None, end=None)
-    assert [r.at for r in rows] == [s.at for s in stored]
-    assert rows[0] == (stored[0].at, stored[0].users, 50.0, 0.0, 9.0, 31.0, 71.0)
-    assert any_stores.metrics.series("acct", "r1", endpoint="GET /missing", start=None, end=None) == []
+def _same(columns: Columns, expected: Columns) -> None:
+    assert columns.time == expected.time
+    for name in ("users", "rps", "failures_per_second", "p50_ms", "p95_ms", "p99_ms"):
+        assert getattr(columns, name) == pytest.approx(getattr(expected, name)), name
+
+
+@pytest.mark.parametrize("step", [1000, 4000, 7000, 60_000])
+def test_buckets_downsample_in_the_store_exactly_as_the_rule_says(any_stores, step):
+    stored = _store(any_stores, "r1", seconds=120)
+    _store(any_stores, "r1", account="other", seconds=60)  # another tenant's samples under the same run id stay apart
+    _store(any_stores, "r2", seconds=60)
+    _same(any_stores.metrics.buckets("acct", "r1", endpoint=None, start=None, end=None, origin=START, step=step), downsample(_rows(stored), START, step))
+    window = any_stores.metrics.buckets("acct", "r1", endpoint=None, start=stored[10].at, end=stored[30].at, origin=START, step=step)
+    _same(window, downsample(_rows(stored[10:31]), START, step))  # inclusive bounds
+    assert any_stores.metrics.buckets("nobody", "r1", endpoint=None, start=None, end=None, origin=START, step=step).time == []
+
+
+def test_buckets_of_one_endpoint(any_stores):
+    stored = _store(any_stores, "r1", seconds=60, endpoints=("GET /", "POST /items"))
+    got = any_stores.metrics.buckets("acct", "r1", endpoint="POST /items", start=None, end=None, origin=START, step=4000)
+    _same(got, downsample(_rows(stored, "POST /items"), START, 4000))
+    assert got.p95_ms[0] == 31.0
+    assert any_stores.metrics.buckets("acct", "r1", endpoint="GET /missing", start=None, end=None, origin=START, step=4000).time == []
+
+
+def test_buckets_keep_missing_figures_missing(any_stores):
+    # Figures a sample may lack: percentiles before any request, an endpoint row's rates in older samples.
+    sparse = MetricsSample(run_id="r3", at=START + 500, users=2, rps=4.0, failures_per_second=2.0, endpoints=[{"method": "GET", "name": "/", "requests": 5}])
+    any_stores.metrics.append("acct", sparse)
+    later = {"at": START + 900, "users": 3, "p95_ms": 9.0, "endpoints": [{"method": "GET", "name": "/", "requests": 9, "rps": 7.0}]}
+    any_stores.metrics.append("acct", sparse.model_copy(update=later))
+    got = any_stores.metrics.buckets("acct", "r3", endpoint=None, start=None, end=None, origin=START, step=4000)
+    assert (got.users, got.rps, got.failures_per_second, got.p95_ms, got.p50_ms) == ([3], [4.0], [2.0], [9.0], [None])
+    got = any_stores.metrics.buckets("acct", "r3", endpoint="GET /", start=None, end=None, origin=START, step=4000)
+    assert (got.users, got.rps, got.failures_per_second, got.p95_ms) == ([3], [7.0], [None], [None])
+
+
+def test_a_final_series_is_kept_per_run_endpoint_and_tenant(any_stores):
+    any_stores.metrics.save_final_series("acct", "r1", None, '{"time":[1]}')
+    any_stores.metrics.save_final_series("acct", "r1", "GET /", '{"time":[2]}')
+    any_stores.metrics.save_final_series("acct", "r1", None, '{"time":[3]}')  # a retried Finalize replaces it
+    assert any_stores.metrics.final_series("acct", "r1", None) == '{"time":[3]}'
+    assert any_stores.metrics.final_series("acct", "r1", "GET /") == '{"time":[2]}'
+    assert any_stores.metrics.final_series("other", "r1", None) is None
+    assert any_stores.metrics.final_series("acct", "r2", None) is None
 
 
 def test_counts_before_a_time_come_from_the_latest_sample_at_or_before_it(any_stores):
@@ -89,16 +127,22 @@ def test_trends_and_series_queries_use_an_index_and_never_sort(any_stores, reque
     kind = request.node.callspec.params["any_stores"]
     test_id = "t" * 32
     trends = lambda: any_stores.runs.list("acct", test_id, status="Finished", limit=10, after=None)  # noqa: E731
-    series = lambda: any_stores.metrics.series("acct", "r1", endpoint=None, start=START, end=START + 3_600_000)  # noqa: E731
+    series = lambda: any_stores.metrics.buckets("acct", "r1", endpoint=None, start=START, end=None, origin=START, step=4000)  # noqa: E731
+    final = lambda: any_stores.metrics.final_series("acct", "r1", None)  # noqa: E731
     counts = lambda: any_stores.metrics.counts_before("acct", "r1", START)  # noqa: E731
     if kind == "sqlite":
-        for plan in _sqlite_plans(any_stores, trends) + _sqlite_plans(any_stores, series) + _sqlite_plans(any_stores, counts):
+        for plan in _sqlite_plans(any_stores, trends) + _sqlite_plans(any_stores, final) + _sqlite_plans(any_stores, counts):
             assert ("USING INDEX" in plan or "USING PRIMARY KEY" in plan) and "TEMP B-TREE" not in plan, plan
+        # Grouping on read searches the run's rows by key; it sorts its buckets (never the table).
+        [plan] = _sqlite_plans(any_stores, series)
+        assert "SEARCH run_metric_points USING PRIMARY KEY" in plan and "SCAN" not in plan, plan
         return
     runs, metrics = any_stores.runs.collection, any_stores.metrics.collection
     keys = {name: list(spec["key"]) for name, spec in runs.index_information().items()}
     assert keys["by_status_time"] == [("accountId", 1), ("loadTestId", 1), ("status", 1), ("createdAt", -1), ("id", -1)]
     assert list(metrics.index_information()["by_run"]["key"]) == [("runId", 1), ("at", 1)]
+    final = any_stores.metrics.final_collection.index_information()["series_unique"]
+    assert list(final["key"]) == [("accountId", 1), ("runId", 1), ("endpoint", 1)] and final["unique"]
     if kind == "mongodb":  # a real server says how it would run them
         for plan in (
             runs.find({"accountId": "acct", "loadTestId": test_id, "status": "Finished"}).sort([("createdAt", -1), ("id", -1)]).limit(10).explain(),
@@ -120,15 +164,9 @@ def test_sqlite_fills_the_series_rows_of_samples_stored_before_they_existed(tmp_
                      (sample.run_id, "acct", sample.at, sample.model_dump_json(by_alias=True)))  # fmt: skip
     conn.execute("DROP TABLE run_metric_points")
     upgraded = build_sqlite_stores(path)
-    rows = upgraded.metrics.series("acct", "r1", endpoint=None, start=None, end=None)
-    assert [(r.at, r.p95_ms) for r in rows] == [(s.at, s.p95_ms) for s in stored]
-    assert len(upgraded.metrics.series("acct", "r1", endpoint="GET /items", start=None, end=None)) == len(stored)
+    rows = upgraded.metrics.buckets("acct", "r1", endpoint=None, start=None, end=None, origin=START, step=1000)
+    assert list(zip(rows.time, rows.p95_ms, strict=True)) == [(s.at, s.p95_ms) for s in stored]
+    assert len(upgraded.metrics.buckets("acct", "r1", endpoint="GET /items", start=None, end=None, origin=START, step=1000).time) == len(stored)
     assert upgraded.metrics.counts_before("acct", "r1", stored[-1].at) == Counts(stored[-1].at, stored[-1].total_requests, stored[-1].total_failures)
     build_sqlite_stores(path)  # once only: a second start copies nothing twice
-    assert len(upgraded.metrics.series("acct", "r1", endpoint=None, start=None, end=None)) == len(stored)
-
-
-@pytest.mark.parametrize("seconds", [3600])
-def test_an_hour_of_samples_round_trips(any_stores, seconds):
-    stored = _store(any_stores, "r1", seconds=seconds)
-    assert len(any_stores.metrics.series("acct", "r1", endpoint=None, start=None, end=None)) == len(stored) == 1800
+    assert len(upgraded.metrics.buckets("acct", "r1", endpoint=None, start=None, end=None, origin=START, step=1000).time) == len(stored)

@@ -8,11 +8,12 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import boto3
 import pytest
 from moto import mock_aws
-from support.results import endpoint, finished_run, samples, summary
+from support.results import endpoint, finished_run, samples, store_samples, summary
 from support.scripts import AUTH_B, SIMPLE, b64, simple_variant
 
 from load_manager.analysis.series import MAX_POINTS
 from load_manager.ids import now_ms
+from load_manager.usecases import results
 
 ACCOUNT = "local"  # the default caller's tenant
 HOUR = 3600
@@ -40,8 +41,11 @@ def _series(api, run_id: str, **query) -> dict:
 
 def test_an_hour_sampled_every_2_s_answers_at_most_1000_points_per_series(api, stores, test_id):
     run = _finished(stores, test_id, HOUR)
-    for sample in samples(run.id, run.started_at, HOUR, every_seconds=2):
-        stores.metrics.append(ACCOUNT, sample)
+    store_samples(stores, ACCOUNT, run, samples(run.id, run.started_at, HOUR, every_seconds=2))
+    computed = api.request("GET", f"/v1/runs/{run.id}/metrics").json()
+    results.store_final_series(stores, run)  # as Finalize does
+    assert stores.metrics.final_series(ACCOUNT, run.id, None) is not None
+    assert api.request("GET", f"/v1/runs/{run.id}/metrics").json() == computed, "the kept series is the computed one"
     series = _series(api, run.id)
     columns = ("time", "users", "rps", "failuresPerSecond", "p50Ms", "p95Ms", "p99Ms")
     assert 0 < len(series["time"]) <= MAX_POINTS
@@ -52,6 +56,7 @@ def test_an_hour_sampled_every_2_s_answers_at_most_1000_points_per_series(api, s
     # A point's percentile is the highest of its bucket (samples i = 2k-1, 2k), never their mean.
     assert series["p95Ms"][1] == max(40.0 + i % 11 for i in (2, 3)) and series["users"][-1] == 50
     one_endpoint = _series(api, run.id, endpoint="GET /items")
+    assert stores.metrics.final_series(ACCOUNT, run.id, "GET /items") is not None
     assert one_endpoint["endpoint"] == "GET /items" and len(one_endpoint["time"]) == 901 and set(one_endpoint["p95Ms"]) == {31.0}
     zoomed = _series(api, run.id, **{"from": run.started_at + 600_000, "to": run.started_at + 660_000})
     assert zoomed["stepMs"] == 1000 and len(zoomed["time"]) == 31, "a zoomed minute gets its raw samples (both ends included)"
@@ -64,12 +69,10 @@ def test_a_live_client_polls_with_since_and_pays_for_new_points_only(api, stores
                        status="Running", ended_at=None, summary=None, endpoints=[])  # fmt: skip
     stores.runs.insert(run)
     stream = list(samples(run.id, run.started_at, 60, every_seconds=1))
-    for sample in stream[:20]:
-        stores.metrics.append(ACCOUNT, sample)
+    store_samples(stores, ACCOUNT, run, stream[:20])
     first = _series(api, run.id)
     assert first["complete"] is False and first["stepMs"] == 1000 and len(first["time"]) == 20  # the step of a 600 s run
-    for sample in stream[20:25]:
-        stores.metrics.append(ACCOUNT, sample)
+    store_samples(stores, ACCOUNT, run, stream[20:25])
     second = _series(api, run.id, since=first["nextSince"])
     # The last point again (its bucket may have grown), then the new ones: nothing older.
     assert second["time"] == [first["time"][-1]] + [s.at for s in stream[20:25]]
@@ -86,8 +89,7 @@ def test_stats_of_a_finished_run_and_of_a_running_one(api, stores, test_id):
     assert [(e["name"], e["p90Ms"], e["failRatio"]) for e in stats["endpoints"]] == [("/", 30.0, 0.0), ("/items", 30.0, 0.0)]
     live = finished_run(ACCOUNT, test_id, run.script_revision_id, 1, now_ms(), 600, status="Running", summary=None, endpoints=[])
     stores.runs.insert(live)
-    for sample in samples(live.id, live.started_at, 4):
-        stores.metrics.append(ACCOUNT, sample)
+    store_samples(stores, ACCOUNT, live, samples(live.id, live.started_at, 4))
     stats = api.request("GET", f"/v1/runs/{live.id}/stats").json()
     assert stats["final"] is False and stats["summary"] is None
     assert [(e["name"], e["requests"], e["p95Ms"], e["avgMs"]) for e in stats["endpoints"]] == [("/", 200, 30.0, None), ("/items", 200, 31.0, None)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from load_manager.analysis.series import step_for
 from load_manager.ids import new_id
 from load_manager.models import EndpointSummary, MetricsSample, Run, RunSummary, StatusChange
 
@@ -25,9 +26,17 @@ def finished_run(account: str, test_id: str, revision_id: str, revision_number: 
         script_revision_id=revision_id, revision_number=revision_number, script_sha256="0" * 64, target_url="http://127.0.0.1:9",
         target_users=50, spawn_rate=50, duration_seconds=duration_seconds, workers=1, created_at=started_at - 1000, created_by="qa@example.com",
         started_at=started_at, ended_at=started_at + duration_seconds * 1000, summary=summary(),
-        endpoints=[endpoint("/"), endpoint("/items", p95_ms=60.0)],
+        endpoints=[endpoint("/"), endpoint("/items", p95_ms=60.0)], series_step_ms=step_for((duration_seconds + 120) * 1000),
     )  # fmt: skip
     return Run(**{**values, **fields})
+
+
+def store_samples(stores, account: str, run: Run, made) -> list[MetricsSample]:
+    """Append samples as PollRun does."""
+    stored = list(made)
+    for sample in stored:
+        stores.metrics.append(account, sample)
+    return stored
 
 
 def samples(run_id: str, started_at: int, seconds: int, every_seconds: int = 2, endpoints: tuple[str, ...] = ("GET /", "GET /items")):

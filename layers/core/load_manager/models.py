@@ -388,6 +388,9 @@ class Run(ApiModel):
     criteria_results: list[CriterionResult] = Field(default_factory=list)
     stop_reason: StopReason | None = Field(default=None, description="Why the run stopped itself (auto-stop)")
     results_report_location: str | None = Field(default=None, description="The results report page (GET /v1/runs/{runId}/report)")
+    series_step_ms: int | None = Field(
+        default=None, description="Bucket width of the run's default metrics series, fixed when it starts (the whole run fits 1,000 points)"
+    )
 
 
 class RunPage(Page[Run]):
@@ -454,25 +457,9 @@ class ClusterPage(ApiModel):
 # ---- results: what the results API answers -------------------------------------------------------
 
 
-class MetricsSeries(ApiModel):
-    """Chart-ready columns, one value per point: `time[i]` is the start of point i's bucket.
+class SeriesColumns(ApiModel):
+    """Chart-ready columns, one value per point: `time[i]` is the start of point i's bucket."""
 
-    Downsampled on the server to at most 1,000 points. A point summarises the samples of its bucket:
-    `users` and the percentiles are the highest any sample in the bucket reported (percentiles are
-    never averaged), `rps` and `failuresPerSecond` the mean of the samples' rates. Buckets without a
-    sample have no point."""
-
-    run_id: str
-    endpoint: str | None = Field(default=None, description='The "METHOD name" filter, null for all requests')
-    origin: int = Field(description="Epoch ms the buckets are aligned to (the run's start)")
-    step_ms: int = Field(description="Bucket width; pass it back with `since`")
-    window_start: int
-    window_end: int
-    complete: bool = Field(description="The run is final: no point will be added or change")
-    next_since: str | None = Field(
-        default=None, description="Cursor for the next poll: pass as `since` to get only newer points (the last point may be re-sent, updated)"
-    )
-    percentiles: str = Field(description="What the percentile columns are: Locust's ~10 s window, or cumulative since start")
     time: list[int] = Field(default_factory=list, description="Bucket starts, epoch ms")
     users: list[int | None] = Field(default_factory=list)
     rps: list[float | None] = Field(default_factory=list)
@@ -480,6 +467,25 @@ class MetricsSeries(ApiModel):
     p50_ms: list[float | None] = Field(default_factory=list)
     p95_ms: list[float | None] = Field(default_factory=list)
     p99_ms: list[float | None] = Field(default_factory=list)
+
+
+class MetricsSeries(SeriesColumns):
+    """A run's time series, downsampled on the server to at most 1,000 points. A point summarises the
+    samples of its bucket: `users` and the percentiles are the highest any sample in the bucket
+    reported (percentiles are never averaged), `rps` and `failuresPerSecond` the mean of the samples'
+    rates. Buckets without a sample have no point."""
+
+    run_id: str
+    endpoint: str | None = Field(default=None, description='The "METHOD name" filter, null for all requests')
+    origin: int = Field(description="Epoch ms the buckets are aligned to (the run's start)")
+    step_ms: int = Field(description="Bucket width (the run's own, fixed at start, unless `step`, `from` or `to` say otherwise)")
+    window_start: int
+    window_end: int
+    complete: bool = Field(description="The run is final: no point will be added or change")
+    next_since: str | None = Field(
+        default=None, description="Cursor for the next poll: pass as `since` to get only newer points (the last point may be re-sent, updated)"
+    )
+    percentiles: str = Field(description="What the percentile columns are: Locust's ~10 s window, or cumulative since start")
 
 
 class EndpointStatsRow(ApiModel):

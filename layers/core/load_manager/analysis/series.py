@@ -7,6 +7,10 @@ the whole run all agree on where a bucket begins. A point summarises the samples
   that keeps every spike visible, and with one sample per bucket it is the sample itself.
 - `rps` and `failuresPerSecond`: the mean of the samples' rates (rates do average over evenly
   spaced samples).
+`downsample` is that rule in Python; the stores apply it where the samples are (SQL GROUP BY over
+narrow rows, MongoDB $group), so a long run never travels to Python sample by sample, and the
+contract tests hold both stores to `downsample`. A final run's default series never changes: it is
+computed once at Finalize and kept encoded, so reading a finished run costs one row.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from load_manager.analysis.series import step_for
 from load_manager.backends import BackendFactory
 from load_manager.backends.base import ClusterHandle, ClusterSpec, LocustBackend, LocustCrashedError
 from load_manager.errors import RunNotFoundError
@@ -41,9 +42,10 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
     interval = poll_interval_seconds(
         run.duration_seconds, settings.run_deadline_margin_seconds, EVENTS_PER_POLL_LOOP, settings.min_poll_seconds
     )
+    series_step = step_for((run.duration_seconds + settings.run_deadline_margin_seconds) * 1000)  # its whole life fits the chart
     stores.runs.transition(
         run.account_id, run.id, {"Pending"}, StatusChange(status="Starting", at=now_ms(), actor=SYSTEM, reason="starting Locust"),
-        {"poll_seconds": interval},
+        {"poll_seconds": interval, "series_step_ms": series_step},
     )  # fmt: skip
     run = _load(stores, run_id, account_id)
     if run.status not in ACTIVE_STATUSES:

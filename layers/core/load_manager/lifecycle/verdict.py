@@ -61,12 +61,13 @@ def _baseline(stores: Stores, run: Run) -> Results | None:
 
 
 def store_report(stores: Stores, run: Run) -> None:
-    """Render the final run's report page and record where it is. Never fails the run: without a
-    stored page, GET /v1/runs/{id}/report renders one on demand."""
+    """Keep the final run's default series (encoded once) and its report page, and record where the
+    page is. Never fails the run: without them, the API computes both on demand."""
     try:
         from load_manager.adapters.reports import save_results_report
-        from load_manager.usecases.results import render_run_report
+        from load_manager.usecases.results import render_run_report, store_final_series
 
+        store_final_series(stores, run)
         location = save_results_report(run.account_id, run.id, render_run_report(stores, run))
         stores.runs.update(run.account_id, run.id, {"results_report_location": location}, when_status_in={run.status})
     except Exception:

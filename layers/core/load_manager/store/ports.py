@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from load_manager.analysis.autostop import Counts
-from load_manager.analysis.series import SeriesRow
+from load_manager.analysis.series import Columns
 from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, ScriptRevisionSummary, StatusChange
 
 # Optimistic appends retry on a lost race; this bounds the worst case under heavy contention.
@@ -121,11 +121,21 @@ class MetricsStore(Protocol):
         """Oldest first."""
         ...
 
-    def series(self, account_id: str, run_id: str, *, endpoint: str | None, start: int | None, end: int | None) -> builtins.list[SeriesRow]:
-        """The figures the charts need, oldest first, `start <= at <= end` (None: unbounded), read through
-        an index on (run, at): all requests, or one endpoint ("METHOD name") whose percentiles are
-        cumulative. Reads only these figures, never whole samples."""
+    def buckets(
+        self, account_id: str, run_id: str, *, endpoint: str | None, start: int | None, end: int | None, origin: int, step: int
+    ) -> Columns:
+        """The run's samples with `start <= at <= end` (None: unbounded), downsampled in the store into
+        buckets of `step` ms aligned to `origin`, as columns: a value per bucket that has samples,
+        oldest first, `time` the bucket's start; users and percentiles the bucket's highest, rates its
+        mean rounded to 3 decimals (exactly `analysis.series.downsample`). All requests, or one
+        endpoint ("METHOD name"). Read through an index on (run, at); never whole sample documents."""
         ...
+
+    def save_final_series(self, account_id: str, run_id: str, endpoint: str | None, columns_json: str) -> None:
+        """Keep a final run's default series (its columns, encoded once): it never changes again."""
+        ...
+
+    def final_series(self, account_id: str, run_id: str, endpoint: str | None) -> str | None: ...
 
     def counts_before(self, account_id: str, run_id: str, at: int) -> Counts | None:
         """Cumulative requests/failures of the latest sample taken at or before `at` (None: no such

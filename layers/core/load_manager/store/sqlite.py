@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from load_manager.analysis.autostop import Counts
-from load_manager.analysis.series import SeriesRow
+from load_manager.analysis.series import Columns
 from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
 from load_manager.store.ports import IdempotencyRecord, StoredRevision, scope_key
 
@@ -128,6 +128,12 @@ class SQLiteDatabase:
 
     def query(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
         return self.connection().execute(sql, params).fetchall()
+
+    def tuples(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Plain tuples: for many rows of numbers, where sqlite3.Row objects would cost more than the read."""
+        cursor = self.connection().cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, params).fetchall()
 
 
 # Statuses of an active run, as an SQL list: `status IN (...)`.
@@ -393,6 +399,16 @@ SELECT m.run_id, json_extract(e.value, '$.method') || ' ' || json_extract(e.valu
 FROM run_metrics m, json_each(m.doc, '$.endpoints') e
 """
 _POINT_INSERT = "INSERT OR REPLACE INTO run_metric_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# A final run's default series, encoded once (at Finalize): what most reads of a finished run ask for.
+FINAL_SERIES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS run_series_final (
+    account_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    PRIMARY KEY (account_id, run_id, endpoint)
+) WITHOUT ROWID
+"""
 
 
 class SQLiteMetricsStore:
@@ -403,6 +419,7 @@ class SQLiteMetricsStore:
                 conn.execute(POINTS_SCHEMA)
                 conn.execute(_BACKFILL_ALL)
                 conn.execute(_BACKFILL_ENDPOINTS)
+            conn.execute(FINAL_SERIES_SCHEMA)
 
     def append(self, account_id: str, sample: MetricsSample) -> None:
         rows: list[tuple[Any, ...]] = [(sample.run_id, "", sample.at, account_id, sample.users, sample.rps, sample.failures_per_second, sample.p50_ms,
@@ -423,13 +440,27 @@ class SQLiteMetricsStore:
         )
         return [MetricsSample.model_validate_json(r["doc"]) for r in rows]
 
-    def series(self, account_id: str, run_id: str, *, endpoint: str | None, start: int | None, end: int | None) -> builtins.list[SeriesRow]:
-        rows = self.db.connection().execute(
-            "SELECT at, users, rps, fps, p50, p95, p99 FROM run_metric_points"
-            " WHERE run_id = ? AND endpoint = ? AND at >= ? AND at <= ? AND account_id = ? ORDER BY at",
-            (run_id, endpoint or "", -(2**62) if start is None else start, 2**62 if end is None else end, account_id),
-        ).fetchall()
-        return [SeriesRow(*row) for row in rows]
+    def buckets(
+        self, account_id: str, run_id: str, *, endpoint: str | None, start: int | None, end: int | None, origin: int, step: int
+    ) -> Columns:
+        # The GROUP BY runs in SQLite (C) over the narrow rows; Python only transposes the buckets.
+        rows = self.db.tuples(
+            "SELECT ? + ((at - ?) / ?) * ? AS bucket, MAX(users), ROUND(AVG(rps), 3), ROUND(AVG(fps), 3), MAX(p50), MAX(p95), MAX(p99)"
+            " FROM run_metric_points WHERE account_id = ? AND run_id = ? AND endpoint = ? AND at >= ? AND at <= ?"
+            " GROUP BY bucket ORDER BY bucket",
+            (origin, origin, step, step, account_id, run_id, endpoint or "", -(2**62) if start is None else start, 2**62 if end is None else end),
+        )
+        return Columns(*map(list, zip(*rows, strict=True))) if rows else Columns()
+
+    def save_final_series(self, account_id: str, run_id: str, endpoint: str | None, columns_json: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO run_series_final VALUES (?, ?, ?, ?)", (account_id, run_id, endpoint or "", columns_json))
+
+    def final_series(self, account_id: str, run_id: str, endpoint: str | None) -> str | None:
+        rows = self.db.tuples(
+            "SELECT columns FROM run_series_final WHERE account_id = ? AND run_id = ? AND endpoint = ?", (account_id, run_id, endpoint or "")
+        )
+        return rows[0][0] if rows else None
 
     def counts_before(self, account_id: str, run_id: str, at: int) -> Counts | None:
         rows = self.db.query(

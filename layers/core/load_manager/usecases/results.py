@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from load_manager.analysis.comparison import compare_endpoints, figure_deltas, highlights, summary_figures
-from load_manager.analysis.criteria import Results
-from load_manager.analysis.series import Columns, bucket_of, downsample, step_for
+from load_manager.analysis.criteria import Results, endpoint_key
+from load_manager.analysis.series import Columns, bucket_of, step_for
 from load_manager.errors import BadRequestError, BaselineRequiredError, InvalidCursorError, NotComparableError, ReportNotFoundError
 from load_manager.identity import Caller
 from load_manager.ids import now_ms
@@ -21,6 +21,7 @@ from load_manager.models import (
     Run,
     RunComparison,
     RunStats,
+    SeriesColumns,
     SetBaselineRequest,
     TrendPoint,
     Trends,
@@ -48,26 +49,67 @@ class SeriesQuery:
     since: str | None = None
 
 
-def metrics(stores: Stores, caller: Caller, run_id: str, query: SeriesQuery) -> MetricsSeries:
+@dataclass(frozen=True)
+class SeriesAnswer:
+    """A metrics answer: the series, or (a final run's default series) its header and the columns as
+    they were encoded at Finalize, joined without decoding them again."""
+
+    series: MetricsSeries
+    encoded_columns: str | None = None
+
+    def json(self) -> str:
+        if self.encoded_columns is None:
+            return self.series.model_dump_json(by_alias=True)
+        head = self.series.model_dump_json(by_alias=True, exclude=set(SeriesColumns.model_fields))
+        return head[:-1] + "," + self.encoded_columns[1:]
+
+
+def metrics(stores: Stores, caller: Caller, run_id: str, query: SeriesQuery) -> SeriesAnswer:
     run = get_run(stores, caller, run_id)
-    return series_of(stores, run, query)
+    if run.status in FINAL_STATUSES and run.series_step_ms and query == SeriesQuery(endpoint=query.endpoint):
+        stored = stores.metrics.final_series(run.account_id, run.id, query.endpoint)
+        if stored is not None:
+            return SeriesAnswer(_series_model(run, query, *_default_window(run), Columns(), _cursor_after(run, stored)), stored)
+    return SeriesAnswer(series_of(stores, run, query))
+
+
+def store_final_series(stores: Stores, run: Run) -> None:
+    """At Finalize: encode the final run's default series (all requests and each endpoint) once."""
+    if not run.series_step_ms:
+        return
+    for endpoint in [None, *(endpoint_key(e.method, e.name) for e in run.endpoints)]:
+        series = series_of(stores, run, SeriesQuery(endpoint=endpoint))
+        columns = SeriesColumns.model_construct(**{name: getattr(series, name) for name in SeriesColumns.model_fields})
+        stores.metrics.save_final_series(run.account_id, run.id, endpoint, columns.model_dump_json(by_alias=True))
+
+
+def _default_window(run: Run) -> tuple[int, int, tuple[int, int]]:
+    origin = run.started_at or run.created_at
+    return origin, run.series_step_ms or 0, (origin, max(origin + run.duration_seconds * 1000, run.ended_at or 0))
+
+
+def _cursor_after(run: Run, encoded: str) -> str:
+    # The last bucket's start: found at the end of the encoded `time` column, without decoding it all.
+    times = encoded[encoded.index('"time":[') + 8 : encoded.index("]", encoded.index('"time":['))]
+    last = int(times.rsplit(",", 1)[-1]) if times else (run.started_at or run.created_at)
+    return encode_cursor([run.series_step_ms or 0, max(last, 0)])
 
 
 def series_of(stores: Stores, run: Run, query: SeriesQuery) -> MetricsSeries:
     if query.start is not None and query.end is not None and query.start > query.end:
         raise BadRequestError("`from` is after `to`", code="InvalidWindow")
     origin = run.started_at or run.created_at
-    planned_end = origin + run.duration_seconds * 1000
-    # The default window is the whole run; while it runs, its planned length, so the step a live
-    # client polls with stays the same from the first sample to the last.
+    # The default window is the whole run and its step the one fixed at start (older runs: computed),
+    # so a live client polls with the same step from the first sample to the last.
     window_start = origin if query.start is None else query.start
-    window_end = query.end if query.end is not None else max(planned_end, run.ended_at or 0)
-    step = step_for(window_end - window_start, query.step)
+    window_end = query.end if query.end is not None else max(origin + run.duration_seconds * 1000, run.ended_at or 0)
+    own_step = run.series_step_ms if run.started_at else None
+    custom = query.start is not None or query.end is not None or query.step not in (None, own_step)
+    step = own_step if own_step and not custom else step_for(window_end - window_start, query.step)
     read_from = query.start
     if query.since:
         step, read_from = _since(query, window_start)
-    rows = stores.metrics.series(run.account_id, run.id, endpoint=query.endpoint, start=read_from, end=query.end)
-    columns = downsample(rows, origin, step)
+    columns = stores.metrics.buckets(run.account_id, run.id, endpoint=query.endpoint, start=read_from, end=query.end, origin=origin, step=step)
     last = columns.time[-1] if columns.time else (read_from if read_from is not None else bucket_of(window_start, origin, step))
     return _series_model(run, query, origin, step, (window_start, window_end), columns, encode_cursor([step, max(last, 0)]))
 
@@ -81,7 +123,8 @@ def _since(query: SeriesQuery, window_start: int) -> tuple[int, int]:
 
 
 def _series_model(run: Run, query: SeriesQuery, origin: int, step: int, window: tuple[int, int], c: Columns, cursor: str) -> MetricsSeries:
-    return MetricsSeries(
+    # Built without validation: every value comes from our own store (up to 7,000 of them), typed.
+    return MetricsSeries.model_construct(
         run_id=run.id, endpoint=query.endpoint, origin=origin, step_ms=step, window_start=window[0], window_end=window[1],
         complete=run.status in FINAL_STATUSES, next_since=cursor,
         percentiles=PERCENTILES_ENDPOINT if query.endpoint else PERCENTILES_ALL,
