@@ -10,11 +10,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 from support.fake_backend import FakeBackend
-from support.lifecycle import RecordingStarter, walk
+from support.lifecycle import RecordingStarter
+from support.results import samples, store_samples
 from support.scripts import SIMPLE, b64, simple_variant
 from support.serve import serve
 
 from load_manager.identity import Caller
+from load_manager.lifecycle.dispatch import run_step
 from load_manager.models import CreateLoadTestRequest, StartRunRequest
 from load_manager.settings import Settings, set_settings
 from load_manager.store import set_stores
@@ -58,7 +60,13 @@ def _finished(stores, test_id: str, revision: int) -> str:
     threshold = 100 if revision == 1 else 20  # the fake's p95 is 20 ms: revision 1 passes, revision 2 fails
     body = {"durationSeconds": 1, "revision": revision, "criteria": [{"metric": "p95Ms", "operator": "<", "threshold": threshold}]}
     run, _ = runs.start_run(stores, RecordingStarter, LOCAL, test_id, StartRunRequest.model_validate(body), None)
-    walk(stores, FakeBackend(html_report="<!doctype html><html><head><title>Locust</title></head><body><h1>Locust report</h1></body></html>"), run)
+    locust = FakeBackend(html_report="<!doctype html><html><head><title>Locust</title></head><body><h1>Locust report</h1></body></html>")
+    event = {"runId": run.id, "accountId": "local"}
+    for action in ("start", "poll"):
+        run_step({**event, "action": action}, stores, locust.factory)
+    started = stores.runs.get("local", run.id)
+    store_samples(stores, "local", started, samples(run.id, started.started_at, 60, slower_ms=30 * (revision - 1)))  # a minute to chart
+    run_step({**event, "action": "finalize"}, stores, locust.factory)  # renders and stores the report page
     final = stores.runs.get("local", run.id)
     assert final.status == "Finished" and final.results_report_location
     return run.id

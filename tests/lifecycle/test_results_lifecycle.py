@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from support.fake_backend import FakeBackend
-from support.lifecycle import CALLER, RecordingStarter, statuses, walk
+from support.lifecycle import CALLER, RecordingStarter, run_through, statuses, walk
 from support.results import finished_run, summary
 from support.scripts import SIMPLE, b64
 
@@ -34,7 +34,7 @@ def test_criteria_are_judged_once_at_finalize_on_the_final_figures(stores):
     passing = _run(stores, test_id, criteria=[{"metric": "p95Ms", "operator": "<", "threshold": 100}, {"metric": "failRatio", "operator": "<=", "threshold": 0}])
     failing = _run(stores, test_id, criteria=[{"metric": "p95Ms", "operator": "<", "threshold": 100}, {"metric": "p90Ms", "operator": "<", "threshold": 10}])
     for run in (passing, failing):
-        walk(stores, FakeBackend(), run)
+        run_through(stores, FakeBackend(), run)
     ok, bad = (stores.runs.get("acct", r.id) for r in (passing, failing))
     assert (ok.status, ok.result) == ("Finished", "Passed") and [r.passed for r in ok.criteria_results] == [True, True]
     assert (bad.status, bad.result) == ("Finished", "Failed") and [r.passed for r in bad.criteria_results] == [True, False]
@@ -46,7 +46,7 @@ def test_criteria_are_judged_once_at_finalize_on_the_final_figures(stores):
 
 def test_no_criteria_is_not_evaluated(stores):
     run = _run(stores, _test(stores))
-    walk(stores, FakeBackend(), run)
+    run_through(stores, FakeBackend(), run)
     final = stores.runs.get("acct", run.id)
     assert (final.status, final.result, final.criteria_results) == ("Finished", "NotEvaluated", [])
 
@@ -58,7 +58,7 @@ def test_a_regression_criterion_fails_against_the_baseline_run(stores):
     stores.runs.insert(baseline)
     run = _run(stores, test_id, baselineRunId=baseline.id, criteria=[{"metric": "p95Ms", "maxRegressionPercent": 50}, {"metric": "rps", "maxRegressionPercent": 0}])
     assert run.baseline_run_id == baseline.id
-    walk(stores, FakeBackend(), run)
+    run_through(stores, FakeBackend(), run)
     final = stores.runs.get("acct", run.id)
     grown, steady = final.criteria_results
     assert final.result == "Failed"

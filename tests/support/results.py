@@ -39,13 +39,15 @@ def store_samples(stores, account: str, run: Run, made) -> list[MetricsSample]:
     return stored
 
 
-def samples(run_id: str, started_at: int, seconds: int, every_seconds: int = 2, endpoints: tuple[str, ...] = ("GET /", "GET /items")):
-    """A run's samples, as PollRun stores them, one every `every_seconds`: a ramp, then steady load."""
+def samples(run_id: str, started_at: int, seconds: int, every_seconds: int = 2, endpoints: tuple[str, ...] = ("GET /", "GET /items"), slower_ms: float = 0):
+    """A run's samples, as PollRun stores them, one every `every_seconds`: a ramp, then steady load
+    (`slower_ms` added to every percentile)."""
     for i in range(1, seconds // every_seconds + 1):
         requests = i * every_seconds * 100
         yield MetricsSample(
             run_id=run_id, at=started_at + i * every_seconds * 1000, users=min(50, i * 5), rps=100.0 + i % 7, failures_per_second=0.5,
-            p50_ms=10.0 + i % 3, p95_ms=40.0 + i % 11, p99_ms=80.0 + i % 13, total_requests=requests, total_failures=requests // 200,
+            p50_ms=10.0 + i % 3 + slower_ms, p95_ms=40.0 + i % 11 + slower_ms, p99_ms=80.0 + i % 13 + slower_ms,
+            total_requests=requests, total_failures=requests // 200,
             endpoints=[
                 {"method": e.split(" ", 1)[0], "name": e.split(" ", 1)[1], "requests": requests // len(endpoints), "failures": 0,
                  "rps": 50.0, "failuresPerSecond": 0.0, "p50Ms": 9.0, "p95Ms": 30.0 + k, "p99Ms": 70.0 + k}
