@@ -24,10 +24,15 @@ HTML_PAGE: dict[int, OpenAPIResponse] = {
 }
 
 
+# Pages are served from the API's (and locally the console's) origin: sandboxed, they run as an opaque
+# origin, so whatever a script's request names put into Locust's report can reach nothing of ours.
+PAGE_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": "sandbox allow-scripts allow-popups", "X-Content-Type-Options": "nosniff"}
+
+
 def _page(page: results.Page) -> Response[str]:
     if page.redirect:
         return Response(status_code=302, body="", headers={"Location": page.redirect, "Cache-Control": "no-store"})
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page.html, headers={"Cache-Control": "no-store"})
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page.html, headers=PAGE_HEADERS)
 
 
 @router.get(

@@ -155,6 +155,7 @@ def test_the_report_page_is_served_locally_and_rendered_when_none_was_stored(api
     run = _finished(stores, test_id, 60)
     page = api.request("GET", f"/v1/runs/{run.id}/report")
     assert page.status == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["content-security-policy"].startswith("sandbox"), "served from our origin, the page runs as an opaque one"
     assert f"run {run.id[:8]}" in page.body.decode()
     missing = api.request("GET", f"/v1/runs/{run.id}/locust-report")
     assert (missing.status, missing.json()["code"]) == (404, "ReportNotFound")
