@@ -108,11 +108,7 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
             f"{workers} workers exceed the cluster's limit of {cluster.max_workers}", code="TooManyWorkers",
             details={"maxWorkers": cluster.max_workers},
         )
-    criteria = request.criteria if request.criteria is not None else test.criteria
-    baseline_run_id = request.baseline_run_id or test.baseline_run_id
-    gates.check_criteria(criteria, baseline_run_id)
-    if baseline_run_id:
-        gates.require_baseline_run(stores, caller, test.id, baseline_run_id)
+    judged_by = _judged_by(stores, caller, test, request)
     now = now_ms()
     return Run(
         id=run_id,
@@ -135,10 +131,20 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
         cluster_id=cluster.id,
         created_at=now,
         created_by=caller.actor,
-        criteria=criteria,
-        auto_stop=request.auto_stop or test.auto_stop or DEFAULT_AUTO_STOP,
-        baseline_run_id=baseline_run_id,
+        **judged_by,
     )
+
+
+def _judged_by(stores: Stores, caller: Caller, test, request: StartRunRequest) -> dict:
+    """The criteria, auto-stop and baseline the run will be judged by: the request's, else the test's.
+    Checked now (422), so Finalize never finds them wrong."""
+    criteria = request.criteria if request.criteria is not None else test.criteria
+    baseline_run_id = request.baseline_run_id or test.baseline_run_id
+    gates.check_criteria(criteria, baseline_run_id)
+    if baseline_run_id:
+        gates.require_baseline_run(stores, caller, test.id, baseline_run_id)
+    auto_stop = request.auto_stop or test.auto_stop or DEFAULT_AUTO_STOP
+    return {"criteria": criteria, "auto_stop": auto_stop, "baseline_run_id": baseline_run_id}
 
 
 def _ensure_started(stores: Stores, starter: Callable[[], ExecutionStarter], run: Run) -> Run:
