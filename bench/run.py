@@ -43,6 +43,7 @@ BENCHMARKS: list[str] = [
     "aws_calls_per_poll",
     "bundle_env_reuse",
     "trigger_latency",
+    "results_latency",
 ]
 
 WORKER_TIMEOUT_S = 900

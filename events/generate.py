@@ -20,6 +20,12 @@ Conventions
   - `__CLUSTER_ID__`: a cluster configuration made from `SEED_CLUSTER` by an admin;
   - `__TRIGGER_ID__` / `__SCHEDULE_ID__`: a trigger (`SEED_TRIGGER`) / schedule (`SEED_SCHEDULE`) of
     `__TEST_ID__` (the tests give the handlers moto's EventBridge bus and Scheduler group).
+  - `__BASELINE_RUN_ID__`: a run of revision 1 of `__TEST_ID__` (`SEED_FINISHED_RUN`) driven to
+    Finished by the real workflow steps with an in-memory Locust backend, then made the test's
+    baseline run;
+  - `__FINISHED_RUN_ID__`: such a Finished run of revision 2 (the latest), with samples, results,
+    its report page and Locust's report; where the baseline is mentioned too, it is judged against it.
+  A case's `expect` may mention placeholders too: they are seeded as well.
   With `sam local invoke`, create the records and replace the placeholders yourself:
   `sed 's/__TEST_ID__/<id>/g' events/scripts/get_latest.json | sam local invoke ScriptsFunction -e -`.
 - Authorized routes carry `requestContext.authorizer.jwt.claims` (sub, email, custom:accountId;
@@ -62,7 +68,9 @@ FINAL_RUN_ID = "__FINAL_RUN_ID__"
 CLUSTER_ID = "__CLUSTER_ID__"
 TRIGGER_ID = "__TRIGGER_ID__"
 SCHEDULE_ID = "__SCHEDULE_ID__"
-PLACEHOLDERS = (TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID, TRIGGER_ID, SCHEDULE_ID)
+FINISHED_RUN_ID = "__FINISHED_RUN_ID__"
+BASELINE_RUN_ID = "__BASELINE_RUN_ID__"
+PLACEHOLDERS = (TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID, TRIGGER_ID, SCHEDULE_ID, FINISHED_RUN_ID, BASELINE_RUN_ID)
 # Path parameters filled with a placeholder unless a case names them.
 DEFAULT_PARAMS = {"testId": TEST_ID, "runId": RUN_ID, "clusterId": CLUSTER_ID, "triggerId": TRIGGER_ID, "scheduleId": SCHEDULE_ID}
 MISSING_ID = "0" * 32  # well-formed, never created
@@ -177,6 +185,17 @@ SEED_TEST = {"name": "Seeded", "targetUrl": TARGET_URL, "defaultUsers": 20, "scr
 BARE_TEST = {"name": "Seeded without target", "scriptContent": b64(SCRIPT_V1)}
 SEED_RUN = {"targetUsers": 3, "durationSeconds": 60}
 SEED_CLUSTER = {"orgId": "seed-org", "backend": "local", "maxWorkers": 2}  # an org no seeded test is in
+SEED_FINISHED_RUN = {"targetUsers": 3, "durationSeconds": 60, "criteria": [{"metric": "p95Ms", "operator": "<", "threshold": 500}]}
+CRITERIA = [
+    {"metric": "p95Ms", "operator": "<", "threshold": 250},
+    {"metric": "failRatio", "endpoint": "GET /checkout", "operator": "<=", "threshold": 0.01},
+]
+REGRESSION = {"metric": "p95Ms", "maxRegressionPercent": 10}
+
+
+def answered(criterion: dict[str, Any]) -> dict[str, Any]:
+    """A criterion as the API answers it: every field, absent ones null."""
+    return {"endpoint": None, "operator": None, "threshold": None, "maxRegressionPercent": None, **criterion}
 START_BODY = {"targetUsers": 5, "durationSeconds": 30}
 IDEMPOTENCY_KEY = "5e0c1d2a-7f3b-4c8e-9a6d-1b2c3d4e5f60"
 CODEDEPLOY_DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
@@ -215,6 +234,16 @@ CASES = [
     Case("GET /v1/load-tests/{testId}", "get_not_found", 404, "LoadTestNotFound", params={"testId": MISSING_ID}),
     Case("GET /v1/load-tests/{testId}", "get_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT),
     Case("PATCH /v1/load-tests/{testId}", "patch", 200, expect={"defaultUsers": 100, "updatedBy": CLAIMS["email"]}, body={"description": "Peak traffic", "defaultUsers": 100}),
+    Case("POST /v1/load-tests", "create_with_criteria", 201, expect={"criteria": [answered(c) for c in CRITERIA], "autoStop": {"enabled": True, "failRatio": 0.5, "windowSeconds": 30}},
+         body={**CREATE_BODY, "criteria": CRITERIA, "autoStop": {"failRatio": 0.5, "windowSeconds": 30}}),
+    Case("POST /v1/load-tests", "create_regression_without_baseline", 422, "BaselineRequired", body={**CREATE_BODY, "criteria": [REGRESSION]}),
+    Case("POST /v1/load-tests", "create_unknown_metric", 422, "ValidationError", body={**CREATE_BODY, "criteria": [{"metric": "p42Ms", "operator": "<", "threshold": 1}]}),
+    Case("POST /v1/load-tests", "create_malformed_endpoint", 422, "ValidationError", body={**CREATE_BODY, "criteria": [{**CRITERIA[0], "endpoint": "/checkout"}]}),
+    Case("POST /v1/load-tests", "create_threshold_and_regression", 422, "ValidationError", body={**CREATE_BODY, "criteria": [{**CRITERIA[0], "maxRegressionPercent": 5}]}),
+    Case("POST /v1/load-tests", "create_bad_auto_stop", 422, "ValidationError", body={**CREATE_BODY, "autoStop": {"failRatio": 1.5, "windowSeconds": 1}}),
+    Case("PATCH /v1/load-tests/{testId}", "patch_criteria", 200, expect={"criteria": [answered(c) for c in CRITERIA], "autoStop": {"enabled": False}}, body={"criteria": CRITERIA, "autoStop": {"enabled": False}}),
+    Case("PATCH /v1/load-tests/{testId}", "patch_regression_without_baseline", 422, "BaselineRequired", body={"criteria": [REGRESSION]}),
+    Case("PATCH /v1/load-tests/{testId}", "patch_regression_with_baseline", 200, expect={"criteria": [answered(REGRESSION)], "baselineRunId": BASELINE_RUN_ID}, body={"criteria": [REGRESSION]}),
     Case("PATCH /v1/load-tests/{testId}", "patch_empty", 400, "EmptyUpdate", body={}),
     Case("PATCH /v1/load-tests/{testId}", "patch_identity_field", 422, "IdentityFieldNotAllowed", body={"updatedBy": "mallory@example.com"}),
     Case("DELETE /v1/load-tests/{testId}", "delete", 204),
@@ -276,6 +305,15 @@ CASES = [
     Case("POST /v1/load-tests/{testId}/runs", "start_run_identity_field", 422, "IdentityFieldNotAllowed", body={**START_BODY, "createdBy": "mallory@example.com"}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_not_found", 404, "LoadTestNotFound", params={"testId": MISSING_ID}, body=START_BODY),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT, body=START_BODY),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_with_gates", 201, body={**START_BODY, "criteria": CRITERIA, "autoStop": {"enabled": False}},
+         expect={"criteria": [answered(c) for c in CRITERIA], "autoStop": {"enabled": False}, "criteriaResults": [], "result": "NotEvaluated"}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_default_auto_stop", 201, body=START_BODY, expect={"autoStop": {"enabled": True, "failRatio": 0.9, "windowSeconds": 60}}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_against_baseline", 201, body={**START_BODY, "criteria": [REGRESSION], "baselineRunId": BASELINE_RUN_ID},
+         expect={"baselineRunId": BASELINE_RUN_ID, "criteria": [answered(REGRESSION)]}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_regression_without_baseline", 422, "BaselineRequired", body={**START_BODY, "criteria": [REGRESSION]}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_baseline_not_finished", 422, "InvalidBaseline", body={**START_BODY, "baselineRunId": RUN_ID}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_baseline_unknown", 422, "InvalidBaseline", body={**START_BODY, "baselineRunId": MISSING_ID}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_bad_auto_stop", 422, "ValidationError", body={**START_BODY, "autoStop": {"windowSeconds": 0}}),
     Case("GET /v1/load-tests/{testId}/runs", "list_runs", 200, expect={"nextCursor": None}, query="limit=10&status=Pending"),
     Case("GET /v1/load-tests/{testId}/runs", "list_runs_bad_status", 422, "ValidationError", query="status=Done"),
     Case("GET /v1/load-tests/{testId}/runs", "list_runs_invalid_cursor", 400, "InvalidCursor", query="cursor=not-a-cursor"),
@@ -290,13 +328,50 @@ CASES = [
     Case("GET /v1/runs/{runId}", "get_run_other_tenant", 404, "RunNotFound", claims=OTHER_TENANT),
     Case("GET /v1/runs/{runId}/script", "get_run_script", 200, expect={"loadTestId": TEST_ID, "revisionNumber": 2, "scriptContent": b64(SCRIPT_V2)}),
     Case("GET /v1/runs/{runId}/script", "get_run_script_not_found", 404, "RunNotFound", params={"runId": MISSING_ID}),
-    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics", 200, expect={"items": []}, query="limit=100"),
-    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_invalid_limit", 422, "ValidationError", query="limit=0"),
-    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_other_tenant", 404, "RunNotFound", claims=OTHER_TENANT),
+
     Case("POST /v1/runs/{runId}/stop", "stop_run", 202, expect={"id": RUN_ID, "stopRequestedBy": CLAIMS["email"]}),
     Case("POST /v1/runs/{runId}/stop", "stop_run_final", 409, "RunAlreadyFinal", params={"runId": FINAL_RUN_ID}),
     Case("POST /v1/runs/{runId}/stop", "stop_run_not_found", 404, "RunNotFound", params={"runId": MISSING_ID}),
     Case("POST /v1/runs/{runId}/stop", "stop_run_other_tenant", 404, "RunNotFound", claims=OTHER_TENANT),
+    # results
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics", 200, expect={"time": [], "complete": False, "stepMs": 1000}),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_finished", 200, params={"runId": FINISHED_RUN_ID}, query="step=60000",
+         expect={"runId": FINISHED_RUN_ID, "complete": True, "stepMs": 60000, "users": [10], "rps": [50.0], "p95Ms": [20.0]}),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_endpoint", 200, params={"runId": FINISHED_RUN_ID}, query="endpoint=GET%20%2F&step=60000",
+         expect={"endpoint": "GET /", "users": [10], "rps": [50.0], "p99Ms": [40.0]}),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_malformed_endpoint", 422, "ValidationError", query="endpoint=%2Fcheckout"),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_inverted_window", 400, "InvalidWindow", query="from=2000&to=1000"),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_bad_since", 400, "InvalidCursor", query="since=not-a-cursor"),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_small_step", 422, "ValidationError", query="step=10"),
+    Case("GET /v1/runs/{runId}/metrics", "get_run_metrics_other_tenant", 404, "RunNotFound", claims=OTHER_TENANT),
+    Case("GET /v1/runs/{runId}/stats", "get_run_stats", 200, params={"runId": FINISHED_RUN_ID},
+         expect={"final": True, "status": "Finished", "summary": {"p90Ms": 15.0}, "errors": []}),
+    Case("GET /v1/runs/{runId}/stats", "get_run_stats_live", 200, expect={"final": False, "status": "Pending", "endpoints": []}),
+    Case("GET /v1/runs/{runId}/stats", "get_run_stats_not_found", 404, "RunNotFound", params={"runId": MISSING_ID}),
+    Case("GET /v1/runs/{runId}/report", "get_run_report", 200, params={"runId": FINISHED_RUN_ID}),
+    Case("GET /v1/runs/{runId}/report", "get_run_report_other_tenant", 404, "RunNotFound", params={"runId": FINISHED_RUN_ID}, claims=OTHER_TENANT),
+    Case("GET /v1/runs/{runId}/locust-report", "get_locust_report", 200, params={"runId": FINISHED_RUN_ID}),
+    Case("GET /v1/runs/{runId}/locust-report", "get_locust_report_none_yet", 404, "ReportNotFound"),
+    Case("GET /v1/runs/compare", "compare", 200, query=f"base={BASELINE_RUN_ID}&target={FINISHED_RUN_ID}", expect={
+        "base": {"id": BASELINE_RUN_ID, "revisionNumber": 1}, "target": {"id": FINISHED_RUN_ID, "revisionNumber": 2}, "baseIsBaseline": False,
+        "sameRevision": False, "scriptDiff": {"addedLines": 1, "removedLines": 0}, "onlyInBase": [], "onlyInTarget": [],
+    }),
+    Case("GET /v1/runs/compare", "compare_with_baseline", 200, query=f"target={FINISHED_RUN_ID}", expect={"base": {"id": BASELINE_RUN_ID}, "baseIsBaseline": True}),
+    Case("GET /v1/runs/compare", "compare_without_baseline", 422, "BaselineRequired", query=f"target={FINISHED_RUN_ID}"),
+    Case("GET /v1/runs/compare", "compare_no_results", 422, "NotComparable", query=f"base={RUN_ID}&target={FINISHED_RUN_ID}"),
+    Case("GET /v1/runs/compare", "compare_missing_target", 422, "ValidationError", query=f"base={FINISHED_RUN_ID}"),
+    Case("GET /v1/runs/compare", "compare_other_tenant", 404, "RunNotFound", query=f"base={FINISHED_RUN_ID}&target={FINISHED_RUN_ID}", claims=OTHER_TENANT),
+    Case("GET /v1/runs/compare/report", "compare_report", 200, query=f"base={BASELINE_RUN_ID}&target={FINISHED_RUN_ID}"),
+    Case("GET /v1/runs/compare/report", "compare_report_unknown_run", 404, "RunNotFound", query=f"base={MISSING_ID}&target={FINISHED_RUN_ID}"),
+    Case("GET /v1/load-tests/{testId}/trends", "trends", 200, query="limit=10", expect={"loadTestId": TEST_ID, "baselineRunId": BASELINE_RUN_ID}),
+    Case("GET /v1/load-tests/{testId}/trends", "trends_invalid_limit", 422, "ValidationError", query="limit=0"),
+    Case("GET /v1/load-tests/{testId}/trends", "trends_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT),
+    Case("PUT /v1/load-tests/{testId}/baseline", "set_baseline", 200, writes=True, body={"runId": FINISHED_RUN_ID}, expect={"baselineRunId": FINISHED_RUN_ID, "updatedBy": CLAIMS["email"]}),
+    Case("PUT /v1/load-tests/{testId}/baseline", "clear_baseline", 200, writes=True, body={"runId": None}, expect={"baselineRunId": None}),
+    Case("PUT /v1/load-tests/{testId}/baseline", "set_baseline_not_finished", 422, "InvalidBaseline", body={"runId": RUN_ID}),
+    Case("PUT /v1/load-tests/{testId}/baseline", "set_baseline_unknown_run", 422, "InvalidBaseline", body={"runId": MISSING_ID}),
+    Case("PUT /v1/load-tests/{testId}/baseline", "set_baseline_missing_run_id", 422, "ValidationError", body={}),
+    Case("PUT /v1/load-tests/{testId}/baseline", "set_baseline_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT, body={"runId": FINISHED_RUN_ID}),
     # clusters
     Case("GET /v1/clusters", "list_clusters", 200, expect={"items": []}),
     Case("PUT /v1/clusters", "put_cluster", 200, claims=ADMIN_CLAIMS, writes=True, body={"orgId": "shop", "backend": "local", "maxWorkers": 4}, expect={

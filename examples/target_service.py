@@ -21,10 +21,12 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 HOST = "127.0.0.1"
 ITEM_COUNT = 100
 SLOW_SECONDS = 0.05
+MAX_SLOW_MS = 5_000
 _ITEM_PATH = re.compile(r"^/items/([^/]+)$")
 
 
@@ -93,8 +95,9 @@ class TargetHandler(BaseHTTPRequestHandler):
             else:
                 self._send_json(404, {"error": "item not found"})
         elif path == "/slow":
-            time.sleep(SLOW_SECONDS)
-            self._send_json(200, {"slept_ms": int(SLOW_SECONDS * 1000)})
+            seconds = _slow_seconds(self.path)
+            time.sleep(seconds)
+            self._send_json(200, {"slept_ms": int(seconds * 1000)})
         elif path == "/error":
             self._send_json(500, {"error": "deliberate failure"})
         else:
@@ -127,6 +130,15 @@ class TargetHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+def _slow_seconds(raw_path: str) -> float:
+    """`/slow` sleeps SLOW_SECONDS, or `?ms=N` milliseconds (at most MAX_SLOW_MS)."""
+    query = parse_qs(urlsplit(raw_path).query)
+    try:
+        return min(int(query["ms"][0]), MAX_SLOW_MS) / 1000 if "ms" in query else SLOW_SECONDS
+    except ValueError:
+        return SLOW_SECONDS
 
 
 def _item(item_id: int) -> dict[str, Any]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,10 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # the EMF test tur
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+# Reports a test's runs store (Locust's and the results page) go to a temporary directory, never the checkout's .data/.
+if "LOAD_MANAGER_DATA_DIR" not in os.environ:
+    os.environ["LOAD_MANAGER_DATA_DIR"] = tempfile.mkdtemp(prefix="lm-tests-data-")
+    atexit.register(shutil.rmtree, os.environ["LOAD_MANAGER_DATA_DIR"], ignore_errors=True)
 
 from support.examples import load_example  # noqa: E402
 

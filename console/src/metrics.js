@@ -1,18 +1,36 @@
 // A run's metric samples for the charts. The only module that knows how they are fetched:
-// today GET /v1/runs/{id}/metrics answers every raw sample of the run, so each refresh takes the
-// whole list. TODO(issue-7): when the results API downsamples on the server and takes a `since=`
-// cursor, `refresh()` asks only for what is new and appends it; pages and charts stay as they are.
+// GET /v1/runs/{id}/metrics answers chart-ready columns, downsampled on the server (at most ~1,000
+// points per series). The first refresh takes the whole run; each later one passes the previous
+// answer's `nextSince` and gets only the points from the last bucket on (that bucket may have grown
+// since), which replace what the feed holds from that time on. Pages and charts stay as they are.
 import { getRunMetrics } from './api.js';
 
 export function createMetricsFeed(runId) {
   let samples = [];
+  let since = null;
   return {
     async refresh() {
-      const page = await getRunMetrics(runId);
-      samples = page.items;
+      const page = await getRunMetrics(runId, since ? { since } : undefined);
+      const fresh = fromColumns(page);
+      const from = fresh.length ? fresh[0].at : Infinity;
+      samples = [...samples.filter((sample) => sample.at < from), ...fresh];
+      since = page.nextSince ?? since;
       return samples;
     },
   };
+}
+
+/** The API's columns as one object per point (what `toColumns` and the pages take). */
+function fromColumns(page) {
+  return page.time.map((at, i) => ({
+    at,
+    users: page.users[i],
+    rps: page.rps[i],
+    failuresPerSecond: page.failuresPerSecond[i],
+    p50Ms: page.p50Ms[i],
+    p95Ms: page.p95Ms[i],
+    p99Ms: page.p99Ms[i],
+  }));
 }
 
 /** Samples as the column arrays the charts draw: x in epoch seconds, then one array per figure. */

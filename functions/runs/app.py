@@ -1,4 +1,5 @@
-"""Runs API: start a run of a pinned script revision, read it live, list, stop, its script and metrics."""
+"""Runs API: start a run of a pinned script revision, read it live, list, stop, its script. (Its metrics,
+stats and report are the results function's.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.adapters.step_functions import default_starter
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, binary_response, current_caller, error_docs, json_response, responses
-from load_manager.models import MetricsPage, Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
+from load_manager.models import Run, RunPage, RunStatus, ScriptRevision, StartRunRequest
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.store import get_stores
 from load_manager.usecases import runs
@@ -82,16 +83,6 @@ def get_run_script(runId: str) -> ScriptRevision:  # noqa: N803
 def get_run_script_archive(runId: str):  # noqa: N803 - no return annotation: Powertools would validate the zip as text
     run, data = runs.run_script_archive(get_stores(), current_caller(app), runId)
     return binary_response(data, "application/zip", f"run-{run.id}-revision-{run.revision_number}.zip")
-
-
-@router.get(
-    "/v1/runs/<runId>/metrics",
-    summary="The run's metrics samples, oldest first",
-    tags=["runs"],
-    responses=responses(MetricsPage, *COMMON_ERRORS, 404),
-)
-def get_run_metrics(runId: str, limit: Annotated[int, Query(ge=1, le=10_000)] = 2_000) -> MetricsPage:  # noqa: N803
-    return runs.run_metrics(get_stores(), current_caller(app), runId, limit)
 
 
 @router.post(

@@ -7,26 +7,30 @@ import logging
 import signal
 import sys
 
+from load_manager_local import commands, local_commands
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="load-manager", description="Load Manager local runtime")
+    parser = commands.CliParser(prog="load-manager", description="Load Manager: the local runtime, and a client of any Load Manager API")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml, and the web console, on 127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    serve.add_argument("--data-dir", default=".data", help="SQLite database, reports and run files live here")
-    from load_manager_local.console_config import console_config_file
-
-    serve.add_argument("--console-config", metavar="FILE", type=console_config_file, help="the console's /config.json (default: no sign-in)")
-    serve.add_argument("--log-level", default="INFO")
-    from load_manager_local import commands  # invoke, events, migrate
-
-    commands.register(sub)
+    _add_serve(sub)
+    commands.register(sub)  # tests, script, runs, baseline: a client of any Load Manager API
+    local_commands.register(sub)  # invoke, events tail, migrate: this machine's stores and bus
     args = parser.parse_args(argv)
-
     logging.basicConfig(level=getattr(args, "log_level", "WARNING").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return _serve(args)
-    return commands.run(args)
+    return local_commands.run(args)
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    from load_manager_local.console_config import console_config_file
+
+    serve = sub.add_parser("serve", help="serve every HTTP route of template.yaml, and the web console, on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--data-dir", default=".data", help="SQLite database, reports and run files live here")
+    serve.add_argument("--console-config", metavar="FILE", type=console_config_file, help="the console's /config.json (default: no sign-in)")
+    serve.add_argument("--log-level", default="INFO")
 
 
 def _serve(args: argparse.Namespace) -> int:

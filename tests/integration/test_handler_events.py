@@ -25,10 +25,12 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core.config import default_user_config
+from support.fake_backend import FakeBackend
 
 from load_manager.adapters.step_functions import default_starter
-from load_manager.lifecycle.dispatch import StepInput
+from load_manager.lifecycle.dispatch import StepInput, run_step
 from load_manager.settings import set_settings
+from load_manager.store import get_stores
 from load_manager_local.api import to_api_response
 from load_manager_local.events import LambdaContext
 from load_manager_local.functions import load_function
@@ -132,7 +134,23 @@ def _seed(api, text: str) -> dict[str, str]:
         ids[gen.SCHEDULE_ID] = _create(api, f"/v1/load-tests/{test_id}/schedules", gen.SEED_SCHEDULE)["id"]
     if gen.CLUSTER_ID in text:
         ids[gen.CLUSTER_ID] = _create(api, "/v1/clusters", gen.SEED_CLUSTER, claims=gen.ADMIN_CLAIMS, method="PUT", status=200)["id"]
+    if gen.BASELINE_RUN_ID in text:
+        ids[gen.BASELINE_RUN_ID] = _finished_run(api, test_id, {**gen.SEED_FINISHED_RUN, "revision": 1})
+        _create(api, f"/v1/load-tests/{test_id}/baseline", {"runId": ids[gen.BASELINE_RUN_ID]}, method="PUT", status=200)
+    if gen.FINISHED_RUN_ID in text:
+        ids[gen.FINISHED_RUN_ID] = _finished_run(api, test_id, gen.SEED_FINISHED_RUN)
     return ids
+
+
+def _finished_run(api, test_id: str, body: dict[str, Any]) -> str:
+    """A run driven to Finished by the real workflow steps (start, one poll, finalize) on an in-memory
+    Locust backend: samples, final results, its report page and a Locust report."""
+    run = _create(api, f"/v1/load-tests/{test_id}/runs", body)
+    backend = FakeBackend(html_report="<!doctype html><html><body>Locust's report</body></html>")
+    for action in ("start", "poll", "finalize"):
+        run_step({"action": action, "runId": run["id"], "accountId": run["accountId"]}, get_stores(), backend.factory)
+    assert get_stores().runs.get(run["accountId"], run["id"]).status == "Finished"
+    return run["id"]
 
 
 def _fill(text: str, ids: dict[str, str]) -> str:
@@ -175,7 +193,7 @@ def test_event_file(path: Path, api, stores, state_machine):
     function = path.parent.name
     case = CASES.get(f"{function}/{path.name}")
     text = path.read_text()
-    ids = _seed(api, text)
+    ids = _seed(api, text + (json.dumps(case.expect) if case else ""))
     event = json.loads(_fill(text, ids))
     route = ROUTES.get(event["routeKey"])
     assert route is not None, f"{event['routeKey']} is not a route of template.yaml"
@@ -190,8 +208,9 @@ def test_event_file(path: Path, api, stores, state_machine):
 
     before = _snapshot(stores)
     response = _invoke(function, event)
-    binary = response.headers.get("content-type", "") == "application/zip"
-    body = {"zipBytes": len(response.body)} if binary else response.json()
+    content_type = response.headers.get("content-type", "")
+    binary, html = content_type == "application/zip", content_type.startswith("text/html")
+    body = {"zipBytes": len(response.body)} if binary else _page_checked(response) if html else response.json()
     if binary:  # a bundle download: a real zip archive with the revision's files
         import io
         import zipfile
@@ -220,6 +239,13 @@ def test_event_file(path: Path, api, stores, state_machine):
         assert body["code"] == case.code, body
     if case.expect:
         assert _is_subset(json.loads(_fill(json.dumps(case.expect), ids)), body), body
+
+
+def _page_checked(response) -> dict[str, Any]:
+    """An HTML answer (a report page): a whole document, UTF-8. Returned as {} for the JSON checks."""
+    page = response.body.decode("utf-8")
+    assert response.status == 200 and page.startswith("<!doctype html>") and page.rstrip().endswith("</html>"), page[:200]
+    return {}
 
 
 def _check_started(state_machine, stores, response, body: dict[str, Any]) -> None:

@@ -49,8 +49,9 @@ def test_run_is_pinned_counts_match_the_target_and_ends_finished(client, runtime
     assert os.path.getsize(final["reportLocation"]) > 10_000
     script = client.request("GET", f"/v1/runs/{run['id']}/script").json()
     assert script["revisionNumber"] == 1 and script["sha256"] == final["scriptSha256"]
-    metrics = client.request("GET", f"/v1/runs/{run['id']}/metrics").json()["items"]
-    assert len(metrics) >= 2 and metrics[-1]["endpoints"]
+    series = client.request("GET", f"/v1/runs/{run['id']}/metrics").json()
+    assert len(series["time"]) >= 2 and series["complete"] and len(series["p95Ms"]) == len(series["time"])
+    assert get_stores().metrics.latest(final["accountId"], run["id"]).endpoints
     execution = runtime.sfn.wait_for_execution(final["executionArn"], timeout=30)
     assert execution["status"] == "SUCCEEDED"
     assert_no_locust_left(run["id"])

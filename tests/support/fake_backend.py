@@ -45,6 +45,8 @@ class FakeBackend:
     on_sample: Hook | None = None
     on_collect: Hook | None = None
     requests_per_sample: int = 100
+    failures_per_sample: int = 0  # of those requests, how many fail
+    html_report: str | None = None  # what collect hands over as Locust's report
 
     def factory(self, _cluster) -> FakeBackend:
         return self
@@ -87,11 +89,12 @@ class FakeBackend:
         self._hook(self.on_sample, handle)
         cluster = self.clusters[handle.launch_id]
         cluster.samples += 1
-        total = cluster.samples * self.requests_per_sample
+        total, failed = cluster.samples * self.requests_per_sample, cluster.samples * self.failures_per_sample
+        ratio = failed / total if total else 0.0
         return LiveStats(
-            state="running", user_count=10, worker_count=None, current_rps=50.0, average_rps=50.0, failures_per_second=0.0,
-            fail_ratio=0.0, total_requests=total, total_failures=0, p50_ms=5.0, p95_ms=20.0, p99_ms=40.0,
-            current_p50_ms=5.0, current_p95_ms=20.0, endpoints=[_row(total)], errors=[],
+            state="running", user_count=10, worker_count=None, current_rps=50.0, average_rps=50.0, failures_per_second=50.0 * ratio,
+            fail_ratio=ratio, total_requests=total, total_failures=failed, p50_ms=5.0, p95_ms=20.0, p99_ms=40.0,
+            current_p50_ms=5.0, current_p95_ms=20.0, endpoints=[_row(total, failed)], errors=[],
         )  # fmt: skip
 
     def stop_load(self, handle: ClusterHandle) -> None:
@@ -100,9 +103,11 @@ class FakeBackend:
     def collect(self, handle: ClusterHandle) -> FinalResults:
         self.calls.append("collect")
         self._hook(self.on_collect, handle)
-        total = self.clusters[handle.launch_id].samples * self.requests_per_sample
-        row = _row(total)
-        return FinalResults(aggregated=row, endpoints=[row], errors=[], fail_ratio=0.0, html_report=None, exit_code=None, log_tail="")
+        samples = self.clusters[handle.launch_id].samples
+        total, failed = samples * self.requests_per_sample, samples * self.failures_per_sample
+        row = _row(total, failed)
+        ratio = failed / total if total else 0.0
+        return FinalResults(aggregated=row, endpoints=[row], errors=[], fail_ratio=ratio, html_report=self.html_report, exit_code=None, log_tail="")
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         self.calls.append("teardown")
@@ -126,8 +131,8 @@ class FakeBackend:
             hook(handle)
 
 
-def _row(total: int) -> EndpointStats:
+def _row(total: int, failed: int = 0) -> EndpointStats:
     return EndpointStats(
-        method="GET", name="/", num_requests=total, num_failures=0, avg_ms=6.0, min_ms=1.0, max_ms=90.0,
+        method="GET", name="/", num_requests=total, num_failures=failed, avg_ms=6.0, min_ms=1.0, max_ms=90.0,
         p50_ms=5.0, p95_ms=20.0, p99_ms=40.0, rps=50.0, current_rps=50.0, p90_ms=15.0,
     )  # fmt: skip

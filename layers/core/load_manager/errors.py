@@ -176,3 +176,22 @@ class AutomationUnavailableError(LoadManagerError):
 
     status, code = 503, "AutomationUnavailable"
     retryable = True
+
+
+# ---- results: criteria, baselines, comparisons, reports -----------------------------------------
+
+
+class BaselineRequiredError(UnprocessableError):
+    code = "BaselineRequired"
+
+
+class InvalidBaselineError(UnprocessableError):
+    code = "InvalidBaseline"
+
+
+class NotComparableError(UnprocessableError):
+    code = "NotComparable"
+
+
+class ReportNotFoundError(NotFoundError):
+    code = "ReportNotFound"

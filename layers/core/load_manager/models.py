@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, StrictInt, StrictStr, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 # Scope ids and free-text limits: generous for users, bounded for the store.
@@ -83,6 +83,71 @@ class BundleFields(RequestModel):
     entry_path: EntryPath | None = Field(default=None, description=ENTRY_DESCRIPTION)
 
 
+# ---- results: pass/fail criteria and auto-stop (evaluated by load_manager.analysis) --------------
+
+CriterionMetric = Literal["p50Ms", "p90Ms", "p95Ms", "p99Ms", "avgMs", "maxMs", "failRatio", "rps"]
+CriterionOperator = Literal["<", "<=", ">", ">="]
+# "METHOD name" as Locust reports a row: the request type (GET, POST, or a custom one) and the name.
+EndpointKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31} \S.{0,499}$")]
+MAX_CRITERIA = 50
+
+
+class Criterion(RequestModel):
+    """A fixed threshold (`operator` + `threshold`), or a maximum regression against the baseline run
+    (`maxRegressionPercent`: latencies and failRatio may not grow, rps may not drop, by more than that)."""
+
+    metric: CriterionMetric
+    endpoint: EndpointKey | None = Field(
+        default=None, description='"METHOD name" as Locust reports it, e.g. "GET /checkout"; absent: all requests'
+    )
+    operator: CriterionOperator | None = None
+    threshold: Annotated[FiniteFloat, Field(ge=0)] | None = None
+    max_regression_percent: Annotated[FiniteFloat, Field(ge=0, le=100_000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Criterion:
+        if self.max_regression_percent is not None:
+            if self.operator is not None or self.threshold is not None:
+                raise ValueError("a criterion has either operator and threshold, or maxRegressionPercent, not both")
+        elif self.operator is None or self.threshold is None:
+            raise ValueError("a criterion needs operator and threshold, or maxRegressionPercent")
+        if self.metric == "failRatio" and self.threshold is not None and self.threshold > 1:
+            raise ValueError("failRatio is a ratio between 0 and 1")
+        return self
+
+
+Criteria = Annotated[list[Criterion], Field(max_length=MAX_CRITERIA)]
+
+
+class AutoStopSettings(RequestModel):
+    """Stop the run when its failure ratio over the last `windowSeconds` is at or above `failRatio`."""
+
+    enabled: StrictBool = True
+    fail_ratio: Annotated[float, Field(gt=0, le=1)] = 0.9
+    window_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+
+
+class CriterionResult(ApiModel):
+    criterion: Criterion
+    actual: float | None = Field(description="The run's value (null: the endpoint had no requests)")
+    baseline: float | None = Field(default=None, description="The baseline run's value, for a regression criterion")
+    limit: float | None = Field(default=None, description="The bound the value was held to (threshold, or derived from the baseline)")
+    regression_percent: float | None = Field(default=None, description="How much worse than the baseline, in % (negative: better)")
+    passed: bool
+    message: str
+
+
+class StopReason(ApiModel):
+    kind: Literal["autoStop"] = "autoStop"
+    observed_fail_ratio: float
+    threshold: float = Field(description="The auto-stop failRatio")
+    window_seconds: int
+    requests: int = Field(description="Requests in the window")
+    failures: int = Field(description="Failures in the window")
+    at: int = Field(description="When it fired (epoch ms)")
+    message: str
+
+
 # ---- load tests ---------------------------------------------------------------------------------
 
 
@@ -116,6 +181,8 @@ class CreateLoadTestRequest(LoadSettings, BundleFields):
         default=None, description="Start from a script template (GET /v1/script-templates) instead of scriptContent"
     )
     script_description: Description | None = Field(default=None, description='Revision 1 description ("Initial version")')
+    criteria: Criteria | None = Field(default=None, description="Pass/fail criteria of every run (a run may override them)")
+    auto_stop: AutoStopSettings | None = Field(default=None, description="Auto-stop of every run; absent: 90 % failures over 60 s")
 
     @model_validator(mode="after")
     def _one_source(self) -> CreateLoadTestRequest:
@@ -137,6 +204,8 @@ class UpdateLoadTestRequest(LoadSettings):
     org_id: ScopeId | None = None
     project_id: ScopeId | None = None
     env_id: ScopeId | None = None
+    criteria: Criteria | None = Field(default=None, description="Replaces the criteria; null or [] removes them")
+    auto_stop: AutoStopSettings | None = Field(default=None, description="Replaces the auto-stop settings; null restores the default")
 
 
 class LoadTest(ApiModel):
@@ -154,6 +223,9 @@ class LoadTest(ApiModel):
     revision_retention: RevisionRetention | None = None
     latest_revision_id: str
     latest_revision_number: int
+    criteria: list[Criterion] = Field(default_factory=list)
+    auto_stop: AutoStopSettings | None = Field(default=None, description="null: the default (90 % failures over 60 s)")
+    baseline_run_id: str | None = Field(default=None, description="The run regression criteria and comparisons measure against")
     created_at: int = Field(description="Epoch milliseconds")
     created_by: str
     updated_at: int
@@ -305,6 +377,11 @@ class StartRunRequest(RequestModel):
     revision: RevisionSelector | None = Field(
         default=None, description="Revision id or number to run; the latest by default"
     )
+    criteria: Criteria | None = Field(default=None, description="This run's criteria instead of the test's ([] for none)")
+    auto_stop: AutoStopSettings | None = Field(default=None, description="This run's auto-stop instead of the test's")
+    baseline_run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = Field(
+        default=None, description="This run's baseline instead of the test's (a Finished run of the same test)"
+    )
 
 
 class StatusChange(ApiModel):
@@ -420,8 +497,17 @@ class Run(ApiModel):
     summary: RunSummary | None = None
     endpoints: list[EndpointSummary] = Field(default_factory=list)
     errors: list[ErrorSummary] = Field(default_factory=list)
-    report_location: str | None = None
+    report_location: str | None = Field(default=None, description="Locust's own HTML report")
     trigger: RunTrigger | None = Field(default=None, description="What started the run (absent on runs older than triggers)")
+    criteria: list[Criterion] = Field(default_factory=list, description="What the run is judged by, fixed when it was created")
+    auto_stop: AutoStopSettings | None = Field(default=None, description="Fixed when the run was created; null: none")
+    baseline_run_id: str | None = None
+    criteria_results: list[CriterionResult] = Field(default_factory=list)
+    stop_reason: StopReason | None = Field(default=None, description="Why the run stopped itself (auto-stop)")
+    results_report_location: str | None = Field(default=None, description="The results report page (GET /v1/runs/{runId}/report)")
+    series_step_ms: int | None = Field(
+        default=None, description="Bucket width of the run's default metrics series, fixed when it starts (the whole run fits 1,000 points)"
+    )
 
 
 class RunPage(Page[Run]):
@@ -437,11 +523,11 @@ class MetricsSample(ApiModel):
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
-    endpoints: list[dict[str, Any]] = Field(default_factory=list, description="Cumulative per-endpoint counts")
-
-
-class MetricsPage(ApiModel):
-    items: list[MetricsSample]
+    total_requests: int | None = Field(default=None, description="Cumulative since the swarm started")
+    total_failures: int | None = Field(default=None, description="Cumulative since the swarm started")
+    endpoints: list[dict[str, Any]] = Field(
+        default_factory=list, description="Per endpoint: cumulative requests/failures, current rps/failuresPerSecond, cumulative p50/p95/p99"
+    )
 
 
 # ---- clusters -----------------------------------------------------------------------------------
@@ -483,3 +569,167 @@ class ClusterConfig(ApiModel):
 
 class ClusterPage(ApiModel):
     items: list[ClusterConfig]
+
+
+# ---- results: what the results API answers -------------------------------------------------------
+
+
+class SeriesColumns(ApiModel):
+    """Chart-ready columns, one value per point: `time[i]` is the start of point i's bucket."""
+
+    time: list[int] = Field(default_factory=list, description="Bucket starts, epoch ms")
+    users: list[int | None] = Field(default_factory=list)
+    rps: list[float | None] = Field(default_factory=list)
+    failures_per_second: list[float | None] = Field(default_factory=list)
+    p50_ms: list[float | None] = Field(default_factory=list)
+    p95_ms: list[float | None] = Field(default_factory=list)
+    p99_ms: list[float | None] = Field(default_factory=list)
+
+
+class MetricsSeries(SeriesColumns):
+    """A run's time series, downsampled on the server to at most 1,000 points. A point summarises the
+    samples of its bucket: `users` and the percentiles are the highest any sample in the bucket
+    reported (percentiles are never averaged), `rps` and `failuresPerSecond` the mean of the samples'
+    rates. Buckets without a sample have no point."""
+
+    run_id: str
+    endpoint: str | None = Field(default=None, description='The "METHOD name" filter, null for all requests')
+    origin: int = Field(description="Epoch ms the buckets are aligned to (the run's start)")
+    step_ms: int = Field(description="Bucket width (the run's own, fixed at start, unless `step`, `from` or `to` say otherwise)")
+    window_start: int
+    window_end: int
+    complete: bool = Field(description="The run is final: no point will be added or change")
+    next_since: str | None = Field(
+        default=None, description="Cursor for the next poll: pass as `since` to get only newer points (the last point may be re-sent, updated)"
+    )
+    percentiles: str = Field(description="What the percentile columns are: Locust's ~10 s window, or cumulative since start")
+
+
+class EndpointStatsRow(ApiModel):
+    method: str
+    name: str
+    requests: int
+    failures: int
+    fail_ratio: float
+    avg_ms: float | None = None
+    min_ms: float | None = None
+    max_ms: float | None = None
+    p50_ms: float | None = Field(default=None, description="Median")
+    p90_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    rps: float | None = None
+
+
+class RunStats(ApiModel):
+    run_id: str
+    status: RunStatus
+    result: RunResult
+    final: bool = Field(description="false: a running run's latest sample (no avg/min/max/p90 until it ends)")
+    summary: RunSummary | None = None
+    endpoints: list[EndpointStatsRow] = Field(default_factory=list)
+    errors: list[ErrorSummary] = Field(default_factory=list)
+
+
+class Delta(ApiModel):
+    base: float | None = None
+    target: float | None = None
+    absolute: float | None = Field(default=None, description="target - base")
+    percent: float | None = Field(default=None, description="(target - base) / base * 100; null when base is 0 or missing")
+    worse: bool | None = Field(default=None, description="The change is a regression (rps: lower; everything else: higher)")
+
+
+class FigureDeltas(ApiModel):
+    requests: Delta
+    failures: Delta
+    fail_ratio: Delta
+    rps: Delta
+    avg_ms: Delta
+    p50_ms: Delta
+    p90_ms: Delta
+    p95_ms: Delta
+    p99_ms: Delta
+    max_ms: Delta
+
+
+class EndpointComparison(ApiModel):
+    endpoint: str = Field(description='"METHOD name"')
+    method: str
+    name: str
+    deltas: FigureDeltas
+
+
+class OneSidedEndpoint(ApiModel):
+    endpoint: str
+    method: str
+    name: str
+    stats: EndpointSummary
+
+
+class Highlight(ApiModel):
+    endpoint: str | None = Field(description="null: all requests")
+    metric: str
+    delta: Delta | None = None
+    message: str
+
+
+class ComparedRun(ApiModel):
+    id: str
+    load_test_id: str
+    status: RunStatus
+    result: RunResult
+    script_revision_id: str
+    revision_number: int
+    script_sha256: str
+    target_users: int
+    duration_seconds: int
+    workers: int
+    started_at: int | None = None
+    ended_at: int | None = None
+    summary: RunSummary | None = None
+    criteria_results: list[CriterionResult] = Field(default_factory=list)
+    stop_reason: StopReason | None = None
+
+
+class RunComparison(ApiModel):
+    base: ComparedRun
+    target: ComparedRun
+    base_is_baseline: bool = Field(description="`base` was not given: the test's baseline run was used")
+    same_revision: bool
+    overall: FigureDeltas
+    endpoints: list[EndpointComparison] = Field(description="Endpoints on both sides, the biggest p95 regression first")
+    only_in_base: list[OneSidedEndpoint] = Field(default_factory=list)
+    only_in_target: list[OneSidedEndpoint] = Field(default_factory=list)
+    highlights: list[Highlight] = Field(default_factory=list, description="What changed most, in words, worst first")
+    script_diff: ScriptDiff | None = Field(default=None, description="Unified diff base -> target when the revisions differ")
+
+
+class TrendPoint(ApiModel):
+    run_id: str
+    created_at: int
+    started_at: int | None = None
+    ended_at: int | None = None
+    revision_number: int
+    script_revision_id: str
+    target_users: int
+    duration_seconds: float | None = None
+    total_requests: int | None = None
+    rps: float | None = None
+    fail_ratio: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    result: RunResult
+    stopped_early: bool = Field(default=False, description="Auto-stop ended it")
+
+
+class Trends(ApiModel):
+    load_test_id: str
+    baseline_run_id: str | None = None
+    items: list[TrendPoint] = Field(description="Finished runs, oldest first")
+
+
+class SetBaselineRequest(RequestModel):
+    run_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        description="A Finished run of this test; null clears the baseline"
+    )

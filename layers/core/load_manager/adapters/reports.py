@@ -1,4 +1,8 @@
-"""Where Locust's HTML reports go: S3 in AWS, the data directory locally."""
+"""Where HTML reports go: S3 in AWS (REPORTS_BUCKET), the data directory locally.
+
+Two per run: Locust's own report (`<run>.html`) and our results page (`<run>.results.html`).
+Reading them back: locally the file, in AWS a short-lived presigned URL to redirect to.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,25 @@ from pathlib import Path
 
 from load_manager.settings import get_settings
 
+PRESIGNED_SECONDS = 300
+
 
 def save_report(account_id: str, run_id: str, html: str) -> str:
-    """Store the report; returns its location (s3://... or a file path)."""
+    """Store Locust's report; returns its location (s3://... or a file path)."""
+    return _save(account_id, f"{run_id}.html", html)
+
+
+def save_results_report(account_id: str, run_id: str, html: str) -> str:
+    """Store the results page rendered at Finalize; returns its location."""
+    return _save(account_id, f"{run_id}.results.html", html)
+
+
+def _save(account_id: str, filename: str, html: str) -> str:
     settings = get_settings()
     if settings.reports_bucket:
         import boto3
 
-        key = f"reports/{account_id}/{run_id}.html"
+        key = f"reports/{account_id}/{filename}"
         boto3.client("s3").put_object(
             Bucket=settings.reports_bucket, Key=key, Body=html.encode("utf-8"),
             ContentType="text/html; charset=utf-8", ServerSideEncryption="AES256",
@@ -22,8 +37,34 @@ def save_report(account_id: str, run_id: str, html: str) -> str:
         return f"s3://{settings.reports_bucket}/{key}"
     directory = Path(settings.data_dir) / "reports" / account_id
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{run_id}.html"
+    path = directory / filename
     tmp = path.with_suffix(".tmp")
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, path)  # a retried Finalize overwrites atomically
     return str(path)
+
+
+def is_s3(location: str) -> bool:
+    return location.startswith("s3://")
+
+
+def presigned_url(location: str, expires_seconds: int = PRESIGNED_SECONDS) -> str:
+    """A GET URL for an s3:// location, valid for `expires_seconds`."""
+    import boto3
+    from botocore.config import Config
+
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    # SigV4: S3 refuses the legacy (v2) query signature botocore may still produce for presigned URLs.
+    client = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+    return client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key, "ResponseContentType": "text/html; charset=utf-8"}, ExpiresIn=expires_seconds
+    )
+
+
+def read_local(location: str) -> str | None:
+    """A report stored in the data directory, or None when it is gone (or not ours to read)."""
+    path = Path(location).resolve()
+    reports = (Path(get_settings().data_dir) / "reports").resolve()
+    if not path.is_relative_to(reports) or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8")

@@ -155,6 +155,7 @@ class EndpointStats:
     rps: float  # average over the whole run so far
     current_rps: float  # Locust's recent window (roughly the last 10 s, excluding the last 2 s)
     p90_ms: float | None = None  # only in the final results (Locust's live stats carry no p90)
+    current_fail_per_sec: float = 0.0  # Locust's recent window, like current_rps
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ def endpoint_stats(row: Mapping[str, Any]) -> EndpointStats:
         p99_ms=_number(row.get("response_time_percentile_0.99")),
         rps=_number(row.get("total_rps")),
         current_rps=_number(row.get("current_rps")),
+        current_fail_per_sec=_number(row.get("current_fail_per_sec")),
     )
 
 

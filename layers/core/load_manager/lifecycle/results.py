@@ -25,10 +25,17 @@ def metrics_sample(run_id: str, now: int, stats: LiveStats) -> MetricsSample:
     return MetricsSample(
         run_id=run_id, at=now, users=live.users, rps=live.rps, failures_per_second=live.failures_per_second,
         p50_ms=live.p50_ms, p95_ms=live.p95_ms, p99_ms=live.p99_ms,
-        endpoints=[
-            {"method": e.method, "name": e.name, "requests": e.num_requests, "failures": e.num_failures} for e in stats.endpoints
-        ],
+        total_requests=stats.total_requests, total_failures=stats.total_failures,  # auto-stop's window counts
+        endpoints=[_endpoint_sample(e) for e in stats.endpoints],
     )  # fmt: skip
+
+
+def _endpoint_sample(e: EndpointStats) -> dict[str, Any]:
+    # Counts and percentiles are cumulative (Locust keeps no per-endpoint window); rates are current.
+    return {
+        "method": e.method, "name": e.name, "requests": e.num_requests, "failures": e.num_failures,
+        "rps": e.current_rps, "failuresPerSecond": e.current_fail_per_sec, "p50Ms": e.p50_ms, "p95Ms": e.p95_ms, "p99Ms": e.p99_ms,
+    }  # fmt: skip
 
 
 def final_fields(run: Run, results: FinalResults, load_ended_at: int) -> dict[str, Any]:

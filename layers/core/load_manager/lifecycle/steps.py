@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from load_manager.analysis.series import step_for
 from load_manager.backends import BackendFactory
 from load_manager.backends.base import ClusterHandle, ClusterSpec, LocustBackend, LocustCrashedError
 from load_manager.errors import RunNotFoundError
@@ -20,6 +21,7 @@ from load_manager.lifecycle import notify
 from load_manager.lifecycle.polling import EVENTS_PER_POLL_LOOP, poll_interval_seconds
 from load_manager.lifecycle.results import final_fields, live_figures, metrics_sample
 from load_manager.lifecycle.step_errors import failure_reason
+from load_manager.lifecycle.verdict import auto_stop, final_change, store_report
 from load_manager.models import ACTIVE_STATUSES, FINAL_STATUSES, ClusterConfig, Run, StatusChange
 from load_manager.observability import MetricUnit, count, logger, measure
 from load_manager.settings import get_settings
@@ -41,9 +43,10 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
     interval = poll_interval_seconds(
         run.duration_seconds, settings.run_deadline_margin_seconds, EVENTS_PER_POLL_LOOP, settings.min_poll_seconds
     )
+    series_step = step_for((run.duration_seconds + settings.run_deadline_margin_seconds) * 1000)  # its whole life fits the chart
     stores.runs.transition(
         run.account_id, run.id, {"Pending"}, StatusChange(status="Starting", at=now_ms(), actor=SYSTEM, reason="starting Locust"),
-        {"poll_seconds": interval},
+        {"poll_seconds": interval, "series_step_ms": series_step},
     )  # fmt: skip
     run = _load(stores, run_id, account_id)
     if run.status not in ACTIVE_STATUSES:
@@ -87,9 +90,10 @@ def poll(stores: Stores, backends: BackendFactory, run_id: str, account_id: str)
     stats = backend.sample(handle)
     stores.metrics.append(run.account_id, metrics_sample(run.id, now, stats))
     stores.runs.update(run.account_id, run.id, {"live": live_figures(now, stats)}, when_status_in=ACTIVE_STATUSES)
+    stopped = auto_stop(stores, run, now, stats)
     over = run.started_at is not None and elapsed >= run.duration_seconds * 1000
     measure("PollLatency", MetricUnit.Milliseconds, (time.monotonic() - began) * 1000)
-    return _state(run, done=over or run.stop_requested_at is not None)
+    return _state(run, done=over or run.stop_requested_at is not None or stopped is not None)
 
 
 def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: str) -> dict[str, Any]:
@@ -99,6 +103,8 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
     if run.status in FINAL_STATUSES:  # a retried Finalize: make sure nothing is left running
         if backend and handle:
             backend.teardown(handle)
+        if not run.results_report_location:
+            store_report(stores, run)
         return _state(run, done=True)
     fields: dict[str, Any] = {"ended_at": now_ms()}  # the load stops now; collecting takes a while
     if backend and handle:
@@ -108,16 +114,14 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
             from load_manager.adapters.reports import save_report
 
             fields["report_location"] = save_report(run.account_id, run.id, results.html_report)
-    if run.stop_requested_at:
-        change = StatusChange(status="Cancelled", at=now_ms(), actor=run.stop_requested_by or SYSTEM, reason="stopped on request")
-    else:
-        change = StatusChange(status="Finished", at=now_ms(), actor=SYSTEM, reason="duration reached")
-    ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields)
+    change, verdict = final_change(stores, run, fields)
+    ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields | verdict)
     if ended is not None:
         _count_ended(ended)
     if backend and handle:
         backend.teardown(handle)
     if ended is not None:
+        store_report(stores, ended)
         notify.run_finished(ended)  # after teardown: a slow bus never keeps Locust running
     return _state(_load(stores, run_id, account_id), done=True)
 
@@ -139,6 +143,7 @@ def mark_failed(stores: Stores, backends: BackendFactory, run_id: str, account_i
     )  # fmt: skip
     if failed is not None:
         _count_ended(failed)
+        store_report(stores, failed)
         notify.run_finished(failed)
     return _state(_load(stores, run_id, account_id), done=True)
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from load_manager.analysis.autostop import Counts
+from load_manager.analysis.series import Columns
 from load_manager.errors import ConcurrencyError
 from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
 from load_manager.store.ports import MAX_APPEND_ATTEMPTS, IdempotencyRecord, StoredRevision, scope_key
@@ -90,7 +92,14 @@ def ensure_indexes(db) -> None:
         [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("status", ASCENDING), ("createdAt", DESCENDING)], name="by_status"
     )
     db.load_test_runs.create_index([("accountId", ASCENDING), ("clusterId", ASCENDING), ("status", ASCENDING)], name="by_cluster")
+    # A test's runs in one status, newest first with the id tie-break: trends (Finished runs) and the
+    # status-filtered list are served from the index, sort included (by_status lacks the id).
+    db.load_test_runs.create_index(
+        [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("status", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)],
+        name="by_status_time",
+    )
     db.run_metrics.create_index([("runId", ASCENDING), ("at", ASCENDING)], name="by_run")
+    db.run_series_final.create_index([("accountId", ASCENDING), ("runId", ASCENDING), ("endpoint", ASCENDING)], unique=True, name="series_unique")
     db.locust_clusters.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.locust_clusters.create_index([("accountId", ASCENDING), ("scopeKey", ASCENDING)], unique=True, name="scope_unique")
     db.idempotency_keys.create_index([("accountId", ASCENDING), ("key", ASCENDING)], unique=True, name="key_unique")
@@ -347,16 +356,75 @@ class MongoRunStore:
         return Run.model_validate(doc)
 
 
+_SERIES_FIELDS = ("users", "rps", "failuresPerSecond", "p50Ms", "p95Ms", "p99Ms")
+_RATES = frozenset({"rps", "failuresPerSecond"})  # averaged per bucket; the rest keep the bucket's highest
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
 class MongoMetricsStore:
     def __init__(self, db):
         self.collection = db.run_metrics
+        self.final_collection = db.run_series_final
 
     def append(self, account_id: str, sample: MetricsSample) -> None:
         self.collection.insert_one({**sample.model_dump(by_alias=True), "accountId": account_id})
 
+    def save_final_series(self, account_id: str, run_id: str, endpoint: str | None, columns_json: str) -> None:
+        key = {"accountId": account_id, "runId": run_id, "endpoint": endpoint or ""}
+        self.final_collection.update_one(key, {"$set": {"columns": columns_json}}, upsert=True)
+
+    def final_series(self, account_id: str, run_id: str, endpoint: str | None) -> str | None:
+        doc = self.final_collection.find_one({"accountId": account_id, "runId": run_id, "endpoint": endpoint or ""}, {"_id": False, "columns": True})
+        return doc["columns"] if doc else None
+
     def list(self, account_id: str, run_id: str, *, limit: int) -> list[MetricsSample]:
         cursor = self.collection.find({"runId": run_id, "accountId": account_id}, {"_id": False, "accountId": False})
         return [MetricsSample.model_validate(d) for d in cursor.sort("at", 1).limit(limit)]
+
+    def buckets(
+        self, account_id: str, run_id: str, *, endpoint: str | None, start: int | None, end: int | None, origin: int, step: int
+    ) -> Columns:
+        window: dict[str, int] = {}
+        if start is not None:
+            window["$gte"] = start
+        if end is not None:
+            window["$lte"] = end
+        match: dict[str, Any] = {"runId": run_id, "accountId": account_id, **({"at": window} if window else {})}
+        source, stages = "$", []
+        if endpoint is not None:
+            method, name = endpoint.split(" ", 1)
+            match["endpoints"] = {"$elemMatch": {"method": method, "name": name}}
+            stages = [{"$unwind": "$endpoints"}, {"$match": {"endpoints.method": method, "endpoints.name": name}}]
+            source = "$endpoints."
+        bucket = {"$subtract": ["$at", {"$mod": [{"$subtract": ["$at", origin]}, step]}]}
+        group = {"_id": bucket, "users": {"$max": "$users"}, **{f: {"$avg" if f in _RATES else "$max": source + f} for f in _SERIES_FIELDS[1:]}}
+        pipeline = [{"$match": match}, *stages, {"$group": group}, {"$sort": {"_id": 1}}]
+        out = Columns()
+        for d in self.collection.aggregate(pipeline):
+            out.time.append(int(d["_id"]))
+            out.users.append(d.get("users"))
+            out.rps.append(_round(d.get("rps")))
+            out.failures_per_second.append(_round(d.get("failuresPerSecond")))
+            out.p50_ms.append(d.get("p50Ms"))
+            out.p95_ms.append(d.get("p95Ms"))
+            out.p99_ms.append(d.get("p99Ms"))
+        return out
+
+    def counts_before(self, account_id: str, run_id: str, at: int) -> Counts | None:
+        doc = self.collection.find_one(
+            {"runId": run_id, "accountId": account_id, "at": {"$lte": at}},
+            {"_id": False, "at": True, "totalRequests": True, "totalFailures": True}, sort=[("at", -1)],
+        )  # fmt: skip
+        if not doc or doc.get("totalRequests") is None or doc.get("totalFailures") is None:
+            return None
+        return Counts(at=doc["at"], requests=doc["totalRequests"], failures=doc["totalFailures"])
+
+    def latest(self, account_id: str, run_id: str) -> MetricsSample | None:
+        doc = self.collection.find_one({"runId": run_id, "accountId": account_id}, {"_id": False, "accountId": False}, sort=[("at", -1)])
+        return MetricsSample.model_validate(doc) if doc else None
 
 
 class MongoClusterStore:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from load_manager.analysis.autostop import Counts
+from load_manager.analysis.series import Columns
 from load_manager.automation_models import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
 from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, ScriptRevisionSummary, StatusChange
 
@@ -158,6 +160,29 @@ class MetricsStore(Protocol):
     def list(self, account_id: str, run_id: str, *, limit: int) -> list[MetricsSample]:
         """Oldest first."""
         ...
+
+    def buckets(
+        self, account_id: str, run_id: str, *, endpoint: str | None, start: int | None, end: int | None, origin: int, step: int
+    ) -> Columns:
+        """The run's samples with `start <= at <= end` (None: unbounded), downsampled in the store into
+        buckets of `step` ms aligned to `origin`, as columns: a value per bucket that has samples,
+        oldest first, `time` the bucket's start; users and percentiles the bucket's highest, rates its
+        mean rounded to 3 decimals (exactly `analysis.series.downsample`). All requests, or one
+        endpoint ("METHOD name"). Read through an index on (run, at); never whole sample documents."""
+        ...
+
+    def save_final_series(self, account_id: str, run_id: str, endpoint: str | None, columns_json: str) -> None:
+        """Keep a final run's default series (its columns, encoded once): it never changes again."""
+        ...
+
+    def final_series(self, account_id: str, run_id: str, endpoint: str | None) -> str | None: ...
+
+    def counts_before(self, account_id: str, run_id: str, at: int) -> Counts | None:
+        """Cumulative requests/failures of the latest sample taken at or before `at` (None: no such
+        sample, or one stored without counts)."""
+        ...
+
+    def latest(self, account_id: str, run_id: str) -> MetricsSample | None: ...
 
 
 def scope_key(config: ClusterConfig) -> str:

@@ -8,7 +8,7 @@ from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import Stores
-from load_manager.usecases import bundles, scripts
+from load_manager.usecases import bundles, gates, scripts
 
 
 def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> LoadTest:
@@ -19,6 +19,7 @@ def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> Lo
     else:
         checked = scripts.check_request(request.script_content or "", request.files, request.entry_path)
         description = request.script_description or scripts.INITIAL_DESCRIPTION
+    gates.check_criteria(request.criteria or [], baseline_run_id=None)  # a new test has no baseline run yet
     test_id, now = new_id(), now_ms()
     draft = scripts.draft_revision(caller, test_id, checked, description)
     # Revision first: if the test insert then fails, an unreachable revision is all that is left,
@@ -27,7 +28,9 @@ def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> Lo
     test = LoadTest(
         id=test_id,
         account_id=caller.account_id,
-        **request.model_dump(exclude={"script_content", "script_description", "files", "entry_path", "template_id"}),
+        **request.model_dump(exclude={"script_content", "script_description", "files", "entry_path", "template_id", "criteria", "auto_stop"}),
+        criteria=request.criteria or [],
+        auto_stop=request.auto_stop,
         latest_revision_id=revision.id,
         latest_revision_number=revision.revision_number,
         created_at=now,
@@ -54,10 +57,13 @@ def list_page(stores: Stores, caller: Caller, project_id: str | None, limit: int
 
 
 def update(stores: Stores, caller: Caller, test_id: str, request: UpdateLoadTestRequest) -> LoadTest:
-    get(stores, caller, test_id)
+    current = get(stores, caller, test_id)
     changes = {field: getattr(request, field) for field in request.model_fields_set}
     if not changes:
         raise BadRequestError("the body changes nothing: send at least one field", code="EmptyUpdate")
+    if "criteria" in changes:
+        changes["criteria"] = changes["criteria"] or []  # null clears them
+        gates.check_criteria(changes["criteria"], baseline_run_id=current.baseline_run_id)
     changes |= {"updated_at": now_ms(), "updated_by": caller.actor}
     test = stores.load_tests.update(caller.account_id, test_id, changes)
     if test is None:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from load_manager.adapters.step_functions import ExecutionStarter
+from load_manager.analysis.autostop import DEFAULT_AUTO_STOP
 from load_manager.errors import (
     BadRequestError,
     IdempotencyKeyReusedError,
@@ -25,7 +26,6 @@ from load_manager.models import (
     FINAL_STATUSES,
     ApiTrigger,
     EventTrigger,
-    MetricsPage,
     Run,
     RunPage,
     ScheduleTrigger,
@@ -36,7 +36,7 @@ from load_manager.models import (
 from load_manager.observability import count
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import IdempotencyRecord, Stores
-from load_manager.usecases import load_tests, scripts
+from load_manager.usecases import gates, load_tests, scripts
 from load_manager.usecases.clusters import resolve_cluster
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
@@ -121,6 +121,7 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
             f"{workers} workers exceed the cluster's limit of {cluster.max_workers}", code="TooManyWorkers",
             details={"maxWorkers": cluster.max_workers},
         )
+    judged_by = _judged_by(stores, caller, test, request)
     now = now_ms()
     return Run(
         id=run_id,
@@ -144,7 +145,20 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
         created_at=now,
         created_by=caller.actor,
         trigger=trigger,
+        **judged_by,
     )
+
+
+def _judged_by(stores: Stores, caller: Caller, test, request: StartRunRequest) -> dict:
+    """The criteria, auto-stop and baseline the run will be judged by: the request's, else the test's.
+    Checked now (422), so Finalize never finds them wrong."""
+    criteria = request.criteria if request.criteria is not None else test.criteria
+    baseline_run_id = request.baseline_run_id or test.baseline_run_id
+    gates.check_criteria(criteria, baseline_run_id)
+    if baseline_run_id:
+        gates.require_baseline_run(stores, caller, test.id, baseline_run_id)
+    auto_stop = request.auto_stop or test.auto_stop or DEFAULT_AUTO_STOP
+    return {"criteria": criteria, "auto_stop": auto_stop, "baseline_run_id": baseline_run_id}
 
 
 def _ensure_started(stores: Stores, starter: Callable[[], ExecutionStarter], run: Run) -> Run:
@@ -230,7 +244,3 @@ def run_script_archive(stores: Stores, caller: Caller, run_id: str) -> tuple[Run
         raise RunNotFoundError(f"the script of run {run_id!r} is missing")
     return run, archive_of(stores, revision)
 
-
-def run_metrics(stores: Stores, caller: Caller, run_id: str, limit: int) -> MetricsPage:
-    get_run(stores, caller, run_id)
-    return MetricsPage(items=stores.metrics.list(caller.account_id, run_id, limit=limit))

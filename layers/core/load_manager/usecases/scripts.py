@@ -168,6 +168,11 @@ def diff(stores: Stores, caller: Caller, test_id: str, from_ref: str, to_ref: st
     _require_test(stores, caller, test_id)
     old = resolve_revision(stores, caller, test_id, from_ref)
     new = resolve_revision(stores, caller, test_id, to_ref)
+    return diff_of(stores, test_id, old, new)
+
+
+def diff_of(stores: Stores, test_id: str, old: StoredRevision, new: StoredRevision) -> ScriptDiff:
+    """The diff between two loaded revisions, file by file (also what run comparisons show)."""
     files = bundles.diff_files(
         bundles.bundle_of(stores, old), bundles.bundle_of(stores, new), f"revision {old.revision_number}", f"revision {new.revision_number}"
     )

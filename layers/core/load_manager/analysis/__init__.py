@@ -1,0 +1,1 @@
+"""Results analysis as pure functions: criteria, auto-stop, downsampling, comparisons. No I/O here."""

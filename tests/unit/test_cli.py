@@ -1,0 +1,58 @@
+"""The CLI's own logic: criteria and auto-stop on the command line, exit codes, usage errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from load_manager_local import cli
+from load_manager_local.commands import UsageError, auto_stop_of, exit_code, parse_criterion
+
+
+@pytest.mark.parametrize(
+    ("text", "criterion"),
+    [
+        ("p95Ms<200", {"metric": "p95Ms", "operator": "<", "threshold": 200.0}),
+        ("rps >= 50", {"metric": "rps", "operator": ">=", "threshold": 50.0}),
+        ("failRatio<=0.01", {"metric": "failRatio", "operator": "<=", "threshold": 0.01}),
+        ("GET /checkout:p99Ms<=500", {"metric": "p99Ms", "endpoint": "GET /checkout", "operator": "<=", "threshold": 500.0}),
+        ("GET /a:b:p95Ms<1", {"metric": "p95Ms", "endpoint": "GET /a:b", "operator": "<", "threshold": 1.0}),
+        ("p95Ms+10%", {"metric": "p95Ms", "maxRegressionPercent": 10.0}),
+        ("POST /pay: rps +5 %", {"metric": "rps", "endpoint": "POST /pay", "maxRegressionPercent": 5.0}),
+    ],
+)
+def test_criteria_read_from_the_command_line(text, criterion):
+    assert parse_criterion(text) == criterion
+
+
+@pytest.mark.parametrize("text", ["p95Ms", "p95Ms<", "p95Ms=5", "<5", "p95Ms<1.2.3"])
+def test_malformed_criteria_are_usage_errors(text):
+    with pytest.raises(UsageError):
+        parse_criterion(text)
+
+
+def test_auto_stop_options():
+    assert auto_stop_of(None) is None
+    assert auto_stop_of("off") == {"enabled": False}
+    assert auto_stop_of("50%/30s") == {"enabled": True, "failRatio": 0.5, "windowSeconds": 30}
+    with pytest.raises(UsageError):
+        auto_stop_of("lots")
+
+
+@pytest.mark.parametrize(
+    ("status", "result", "code"),
+    [("Finished", "Passed", 0), ("Finished", "NotEvaluated", 0), ("Finished", "Failed", 1), ("Failed", "NotEvaluated", 2), ("Cancelled", "NotEvaluated", 2)],
+)
+def test_exit_codes_gate_a_pipeline(status, result, code):
+    assert exit_code({"status": status, "result": result}) == code
+
+
+def test_usage_and_api_errors_exit_3(capsys):
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["runs", "start"])  # no test id
+    assert usage.value.code == 3
+    with pytest.raises(SystemExit) as unknown:
+        cli.main(["runs", "frobnicate"])
+    assert unknown.value.code == 3
+    assert cli.main(["tests", "list", "--api-url", "http://127.0.0.1:9"]) == 3  # nothing listens on port 9
+    assert "Unreachable" in capsys.readouterr().err
+    assert cli.main(["runs", "start", "x", "--criterion", "p95Ms=5", "--api-url", "http://127.0.0.1:9"]) == 3
