@@ -4,15 +4,20 @@ Starts the example target and `load-manager serve` (both on 127.0.0.1), then, th
 API as any client would:
   1. creates a load test from examples/locustfile.py, edits its script twice, lists the history,
      diffs two revisions and rolls back (the history is never rewritten);
-  2. runs it (20 users, 30 s) with a live line of users, RPS, p95 and failures, then prints the
-     per-endpoint summary, the target's own request count and where the HTML report is.
-Exits non-zero if the run does not finish. Everything it starts is stopped at the end.
+  2. runs it (20 users, 30 s) against pass/fail criteria, with a live line of users, RPS, p95 and
+     failures, then prints the per-endpoint summary, the verdict, the target's own request count
+     and where the reports are;
+  3. makes that run the baseline, saves a revision that adds a slow checkout step, and gates it
+     the way a release pipeline would, with the CLI (`runs start --wait` exits 1: it regressed),
+     then `runs compare` names the endpoint that got slower and shows the script diff behind it.
+Exits non-zero if a step does not go as described. Everything it starts is stopped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import re
 import subprocess
@@ -92,8 +97,16 @@ def script_workflow(api: str, target: str) -> str:
     return tid
 
 
-def run_load(api: str, target: str, tid: str, users: int, duration: int) -> bool:
+CRITERIA = [
+    {"metric": "p95Ms", "operator": "<", "threshold": 500},
+    {"metric": "failRatio", "operator": "<", "threshold": 0.01},
+]
+
+
+def run_load(api: str, target: str, tid: str, users: int, duration: int) -> dict | None:
     print(f"\n== 2. Run: {users} users for {duration} s against {target} ==")
+    check(requests.patch(f"{api}/v1/load-tests/{tid}", json={"criteria": CRITERIA}, timeout=10), 200)
+    print("criteria: p95 < 500 ms, failure ratio < 1 %")
     run = check(requests.post(f"{api}/v1/load-tests/{tid}/runs", json={"targetUsers": users, "spawnRate": users, "durationSeconds": duration},
                               headers={"Idempotency-Key": f"demo-{tid}"}, timeout=10), 201)
     print(f"run {run['id']} pinned to revision {run['revisionNumber']} (sha256 {run['scriptSha256'][:12]})")
@@ -118,7 +131,7 @@ def run_load(api: str, target: str, tid: str, users: int, duration: int) -> bool
     print(f"\n[{run['status']}]" if tty else f"[{run['status']}]")
     if run["status"] != "Finished":
         print(f"run ended {run['status']}: {run.get('failureReason')}")
-        return False
+        return None
     summary = run["summary"]
     print(f"\n{'endpoint':<24}{'requests':>9}{'fails':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'rps':>8}")
     for e in run["endpoints"]:
@@ -126,9 +139,40 @@ def run_load(api: str, target: str, tid: str, users: int, duration: int) -> bool
     print(f"{'total':<24}{summary['totalRequests']:>9}{summary['totalFailures']:>7}{_ms(summary['p50Ms'])}{_ms(summary['p95Ms'])}{_ms(summary['p99Ms'])}{summary['rps']:>8.1f}")
     served = requests.get(f"{target}/__stats", timeout=10).json()["total"]
     print(f"\nthe target itself served {served} requests; the run reports {summary['totalRequests']}")
-    print(f"HTML report: {run['reportLocation']}")
+    print(f"result: {run['result']}  " + "; ".join(c["message"] for c in run["criteriaResults"]))
+    print(f"report: {api}/v1/runs/{run['id']}/report   Locust's own: {run['reportLocation']}")
     print("status history: " + " -> ".join(f"{h['status']} ({h['actor']})" for h in run["statusHistory"]))
-    return True
+    return run
+
+
+def gate_a_regression(api: str, tid: str, baseline: dict) -> bool:
+    print("\n== 3. Gate a release on it ==")
+    check(requests.put(f"{api}/v1/load-tests/{tid}/baseline", json={"runId": baseline["id"]}, timeout=10), 200)
+    regression = [*CRITERIA, {"metric": "p95Ms", "maxRegressionPercent": 50}]
+    check(requests.patch(f"{api}/v1/load-tests/{tid}", json={"criteria": regression}, timeout=10), 200)
+    print(f"baseline: run {baseline['id']}; added: p95 may not grow more than 50 % over it")
+    script = (HERE / "locustfile.py").read_text().replace(
+        "    @task(1)\n    def slow_report(self):",
+        "    @task(3)\n    def checkout(self):\n        self.client.get(\"/slow?ms=400\", name=\"/checkout\")\n\n    @task(1)\n    def slow_report(self):",
+    )
+    rev = check(requests.put(f"{api}/v1/load-tests/{tid}/script", json={"scriptContent": b64(script), "description": "Add the checkout step"}, timeout=10), 201)
+    print(f"saved revision {rev['revisionNumber']}: {rev['description']}")
+    cli = [str(Path(sys.executable).parent / "load-manager")]
+    env = {**os.environ, "LOAD_MANAGER_API_URL": api}
+    print(f"$ load-manager runs start {tid} --users {baseline['targetUsers']} --duration 10 --wait")
+    started = subprocess.run([*cli, "runs", "start", tid, "--users", str(baseline["targetUsers"]), "--duration", "10", "--wait", "--json"],
+                             env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    print(f"exit code {started.returncode} (0 passed, 1 failed its gates, 2 the run failed, 3 usage or API error)")
+    if started.returncode != 1:
+        print(started.stdout[-2000:], started.stderr[-2000:])
+        return False
+    run = json.loads(started.stdout)
+    for result in run["criteriaResults"]:
+        print(f"  {'pass' if result['passed'] else 'FAIL'}  {result['message']}")
+    print(f"$ load-manager runs compare {run['id']}")
+    compared = subprocess.run([*cli, "runs", "compare", run["id"]], env=env, capture_output=True, text=True, timeout=60)
+    print(compared.stdout.rstrip())
+    return compared.returncode == 0 and "/checkout" in compared.stdout
 
 
 def _ms(value: float | None) -> str:
@@ -150,7 +194,8 @@ def main() -> int:
         ))
         print(f"target: {target}\nLoad Manager API: {api} (data in {data_dir})")
         tid = script_workflow(api, target)
-        ok = run_load(api, target, tid, args.users, args.duration)
+        baseline = run_load(api, target, tid, args.users, args.duration)
+        ok = baseline is not None and baseline["result"] == "Passed" and gate_a_regression(api, tid, baseline)
     return 0 if ok else 1
 
 

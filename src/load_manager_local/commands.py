@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 
 from load_manager_local import display
 from load_manager_local.client import ApiClient, ApiError
@@ -71,10 +73,10 @@ def _run(handler: Callable[[Context], int]) -> Callable[[argparse.Namespace], in
         try:
             return handler(ctx)
         except UsageError as exc:
-            ctx.err.print(f"[red]error:[/] {exc}")
+            ctx.err.print(f"[red]error:[/] {escape(str(exc))}")
             return EXIT_USAGE
         except ApiError as exc:
-            ctx.err.print(f"[red]API error {exc.status or ''} {exc.code}:[/] {exc.message}")
+            ctx.err.print(f"[red]API error {exc.status or ''} {exc.code}:[/] {escape(exc.message)}")
             if exc.details:
                 ctx.err.print(json.dumps(exc.details, indent=2), markup=False)
             return EXIT_USAGE
@@ -181,7 +183,7 @@ def tests_show(ctx: Context) -> int:
 
 
 def _show_test(ctx: Context, t: dict[str, Any]) -> None:
-    ctx.out.print(f"load test [bold]{t['id']}[/] {t['name']!r}: revision {t['latestRevisionNumber']}, target {t.get('targetUrl') or '-'}")
+    ctx.out.print(f"load test [bold]{t['id']}[/] {escape(repr(t['name']))}: revision {t['latestRevisionNumber']}, target {t.get('targetUrl') or '-'}")
     auto = t.get("autoStop") or {"enabled": True, "failRatio": 0.9, "windowSeconds": 60}
     stop = f"{auto['failRatio']:.0%} over {auto['windowSeconds']} s" if auto["enabled"] else "off"
     ctx.out.print(f"auto-stop: {stop}; baseline run: {t.get('baselineRunId') or '-'}")
@@ -202,7 +204,8 @@ def _rule(c: dict[str, Any]) -> str:
 def script_push(ctx: Context) -> int:
     a = ctx.args
     revision = ctx.api.put(f"/v1/load-tests/{a.test_id}/script", _body(scriptContent=_b64_file(a.file), description=a.message))
-    ctx.emit(revision, lambda: ctx.out.print(f"revision {revision['revisionNumber']} ({revision['sha256'][:12]}): {revision['description'] or '-'}"))
+    line = f"revision {revision['revisionNumber']} ({revision['sha256'][:12]}): {escape(revision['description'] or '-')}"
+    ctx.emit(revision, lambda: ctx.out.print(line))
     return EXIT_OK
 
 
@@ -237,7 +240,7 @@ def _print_diff(ctx: Context, diff: dict[str, Any]) -> None:
 def script_rollback(ctx: Context) -> int:
     a = ctx.args
     revision = ctx.api.post(f"/v1/load-tests/{a.test_id}/script/rollback", _body(revision=a.revision, description=a.message))
-    ctx.emit(revision, lambda: ctx.out.print(f"revision {revision['revisionNumber']}: {revision['description']}"))
+    ctx.emit(revision, lambda: ctx.out.print(f"revision {revision['revisionNumber']}: {escape(revision['description'])}"))
     return EXIT_OK
 
 
@@ -303,12 +306,12 @@ def _show_comparison(ctx: Context, c: dict[str, Any]) -> None:
         run = c[side]
         ctx.out.print(f"{side:<6} {display.run_line(run)}" + (" (the test's baseline)" if side == "base" and c["baseIsBaseline"] else ""))
     for line in c["highlights"]:
-        ctx.out.print(f"  * {line['message']}")
+        ctx.out.print(f"  * {escape(line['message'])}")
     rows = [["All requests", *_delta_cells(c["overall"])]] + [[e["endpoint"], *_delta_cells(e["deltas"])] for e in c["endpoints"]]
     ctx.out.print(display.table("base -> target", ["Endpoint", "p50 ms", "p95 ms", "p99 ms", "RPS", "Failures"], rows))
     for label, key in (("only in target", "onlyInTarget"), ("only in base", "onlyInBase")):
         for e in c[key]:
-            ctx.out.print(f"{label}: {e['endpoint']} (p95 {display.ms(e['stats'].get('p95Ms'))} ms, {e['stats']['requests']} requests)")
+            ctx.out.print(f"{label}: {escape(e['endpoint'])} (p95 {display.ms(e['stats'].get('p95Ms'))} ms, {e['stats']['requests']} requests)")
     for side in ("base", "target"):
         if c[side]["criteriaResults"]:
             display.show_criteria(ctx.out, c[side]["criteriaResults"], title=f"Criteria of the {side} run")
@@ -318,8 +321,8 @@ def _show_comparison(ctx: Context, c: dict[str, Any]) -> None:
         ctx.out.print("same script revision on both sides")
 
 
-def _delta_cells(deltas: dict[str, Any]) -> list[str]:
-    cells = []
+def _delta_cells(deltas: dict[str, Any]) -> list[Text | str]:
+    cells: list[Text | str] = []
     for name in ("p50Ms", "p95Ms", "p99Ms", "rps", "failRatio"):
         d = deltas[name]
         if d.get("absolute") is None:
@@ -328,7 +331,7 @@ def _delta_cells(deltas: dict[str, Any]) -> list[str]:
         pct = "" if d.get("percent") is None else f" ({d['percent']:+.0f}%)"
         style = "red" if d.get("worse") else "green" if d.get("worse") is False else ""
         value = f"{d['base']:.3g} -> {d['target']:.3g}{pct}"
-        cells.append(f"[{style}]{value}[/]" if style else value)
+        cells.append(Text(value, style=style))
     return cells
 
 

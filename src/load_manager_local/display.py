@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 FINAL = {"Finished", "Failed", "Cancelled"}
 RESULT_STYLE = {"Passed": "bold green", "Failed": "bold red", "NotEvaluated": "yellow"}
@@ -23,11 +25,13 @@ def when(epoch_ms: int | None) -> str:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
+    """Cells are data, never markup (Locust names like `/items/[id]` must print as they are); a
+    cell that should be styled is a `Text`."""
     out = Table(title=title, title_justify="left", header_style="bold")
     for i, name in enumerate(columns):
         out.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
     for row in rows:
-        out.add_row(*("-" if cell is None else str(cell) for cell in row))
+        out.add_row(*(cell if isinstance(cell, Text) else Text("-" if cell is None else str(cell)) for cell in row))
     return out
 
 
@@ -40,9 +44,9 @@ def run_line(run: dict[str, Any]) -> str:
 def show_run(console: Console, run: dict[str, Any]) -> None:
     console.print(run_line(run))
     if run.get("stopReason"):
-        console.print(f"[red]{run['stopReason']['message']}[/]")
+        console.print(f"[red]{escape(run['stopReason']['message'])}[/]")
     if run.get("failureReason"):
-        console.print(f"[red]failure: {run['failureReason']}[/]")
+        console.print(f"[red]failure: {escape(run['failureReason'])}[/]")
     if run.get("endpoints"):
         rows = [[f"{e['method']} {e['name']}", e["requests"], e["failures"], ms(e.get("p50Ms")), ms(e.get("p95Ms")), ms(e.get("p99Ms")),
                  f"{e['rps']:.1f}"] for e in run["endpoints"]]  # fmt: skip
@@ -56,7 +60,7 @@ def show_run(console: Console, run: dict[str, Any]) -> None:
 
 
 def show_criteria(console: Console, results: list[dict[str, Any]], title: str = "Criteria") -> None:
-    rows = [["[green]passed[/]" if r["passed"] else "[red]FAILED[/]", r["message"]] for r in results]
+    rows = [[Text("passed", style="green") if r["passed"] else Text("FAILED", style="red"), r["message"]] for r in results]
     out = table(title, ["Verdict", "Criterion"], rows)
     out.columns[1].justify = "left"
     console.print(out)

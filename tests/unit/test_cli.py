@@ -56,3 +56,20 @@ def test_usage_and_api_errors_exit_3(capsys):
     assert cli.main(["tests", "list", "--api-url", "http://127.0.0.1:9"]) == 3  # nothing listens on port 9
     assert "Unreachable" in capsys.readouterr().err
     assert cli.main(["runs", "start", "x", "--criterion", "p95Ms=5", "--api-url", "http://127.0.0.1:9"]) == 3
+
+
+def test_locust_names_with_brackets_print_as_they_are():
+    """Rich reads `[id]` as markup: data must never be (the compare table ate `/items/[id]`)."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from load_manager_local import display
+
+    out = StringIO()
+    console = Console(file=out, width=200)
+    console.print(display.table("t", ["Endpoint", "p95"], [["GET /items/[id]", 7]]))
+    display.show_criteria(console, [{"passed": False, "message": "p95Ms of GET /items/[id] = 9, must be < 5: failed"}])
+    display.show_run(console, {"id": "r", "status": "Failed", "revisionNumber": 1, "failureReason": "LocustStartError: [bold] boom"})
+    text = out.getvalue()
+    assert "GET /items/[id]" in text and "p95Ms of GET /items/[id]" in text and "[bold] boom" in text
