@@ -45,7 +45,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     data = configure_local_runtime(args.data_dir)
     lifecycle = LocalRunLifecycle().start()
-    server = LocalApiServer(port=args.port, console_config=args.console_config, aws=AwsGateway(lifecycle.sfn.region))
+    try:
+        server = LocalApiServer(port=args.port, console_config=args.console_config, aws=AwsGateway(lifecycle.sfn.region))
+    except OSError as exc:  # the port is taken, most likely
+        lifecycle.stop()
+        print(f"load-manager serve: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 3
     set_public_base_url(server.url)
     # SIGTERM ends the server like Ctrl-C does, so callers can stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

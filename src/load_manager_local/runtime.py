@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from load_manager.settings import Settings, get_settings, set_settings
 from load_manager.store import set_stores
@@ -63,11 +63,15 @@ class LocalRunLifecycle:
         self.scheduler_tick_seconds = scheduler_tick_seconds
         self.recover = recover
         self.aws: LocalAws | None = None
+        self.presence = RuntimePresence(Path(get_settings().data_dir))
 
     def start(self) -> LocalRunLifecycle:
         from load_manager.adapters.step_functions import default_starter
 
-        if self.recover:
+        # Only the first runtime on a data directory may call its active runs abandoned: another
+        # `serve` process on the same directory is driving its own.
+        alone = self.presence.enter()
+        if self.recover and alone:
             fail_abandoned_runs("a previous local runtime stopped during the run")
         self.sfn.start()
         self.state_machine_arn = self.sfn.create_state_machine(
@@ -86,9 +90,11 @@ class LocalRunLifecycle:
             # The bus leaves with moto: events of runs failed below must not go looking for AWS.
             settings = get_settings()
             set_settings(settings.model_copy(update={"automation": settings.automation.model_copy(update={"event_bus_name": ""})}))
+        mine = [self.sfn.execution_input(arn) for arn in self.sfn.running_executions()] if self.sfn.client else []
         self.sfn.stop()
-        if self.recover:
-            fail_abandoned_runs("the local runtime was stopped during the run")
+        if self.recover:  # the runs this runtime was driving, and only those
+            fail_abandoned_runs("the local runtime was stopped during the run", only=mine)
+        self.presence.leave()
 
     def __enter__(self) -> LocalRunLifecycle:
         return self.start()
@@ -128,12 +134,41 @@ def set_public_base_url(url: str) -> None:
     set_settings(settings.model_copy(update={"automation": settings.automation.model_copy(update={"public_base_url": url})}))
 
 
-def fail_abandoned_runs(cause: str) -> None:
-    """Runs whose lifecycle died with a local runtime end Failed, and their Locust is torn down."""
+def fail_abandoned_runs(cause: str, only: list[dict[str, Any]] | None = None) -> None:
+    """Runs whose lifecycle died with a local runtime end Failed, and their Locust is torn down:
+    every active run, or `only` those named ({"runId", "accountId"}, as executions' inputs)."""
     from load_manager.backends import backend_for
     from load_manager.lifecycle.steps import mark_failed
     from load_manager.store import get_stores
 
     stores = get_stores()
-    for run in stores.runs.list_active():
-        mark_failed(stores, backend_for, run.id, run.account_id, {"Error": "LocalRuntimeStopped", "Cause": cause})
+    runs = [(r.id, r.account_id) for r in stores.runs.list_active()] if only is None else [(i["runId"], i["accountId"]) for i in only]
+    for run_id, account_id in runs:
+        mark_failed(stores, backend_for, run_id, account_id, {"Error": "LocalRuntimeStopped", "Cause": cause})
+
+
+class RuntimePresence:
+    """Which local runtimes are alive on a data directory, told by one lock file: each holds it
+    shared while it runs; a runtime that can take it exclusively is the only one."""
+
+    def __init__(self, data_dir: Path):
+        self.path = data_dir / ".runtimes.lock"
+        self._file: Any = None
+
+    def enter(self) -> bool:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a+")  # noqa: SIM115 - held for the runtime's life
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        fcntl.flock(self._file, fcntl.LOCK_SH)  # from exclusive: a downgrade; else waits out a starting one
+        return alone
+
+    def leave(self) -> None:
+        if self._file is not None:
+            self._file.close()  # releases the lock
+            self._file = None

@@ -294,15 +294,23 @@ class InProcessStepFunctions:
         pages = self.client.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
         return [event for page in pages for event in page["events"]]
 
-    def stop_running_executions(self, timeout: float = 30.0) -> None:
-        """StopExecution on everything RUNNING in this region, then wait until each has ended.
-        A Wait is interrupted at once; a running handler (or Retry back-off) is waited out."""
+    def running_executions(self) -> list[str]:
+        """ARNs of every execution RUNNING in this region (of this process: moto is in process)."""
         running = []
         list_executions = self.client.get_paginator("list_executions")
         for page in self.client.get_paginator("list_state_machines").paginate():
             for machine in page["stateMachines"]:
                 for listed in list_executions.paginate(stateMachineArn=machine["stateMachineArn"], statusFilter=RUNNING):
                     running += [execution["executionArn"] for execution in listed["executions"]]
+        return running
+
+    def execution_input(self, execution_arn: str) -> dict[str, Any]:
+        return dict(json.loads(self.client.describe_execution(executionArn=execution_arn)["input"]))
+
+    def stop_running_executions(self, timeout: float = 30.0) -> None:
+        """StopExecution on everything RUNNING in this region, then wait until each has ended.
+        A Wait is interrupted at once; a running handler (or Retry back-off) is waited out."""
+        running = self.running_executions()
         for arn in running:
             self.client.stop_execution(executionArn=arn, error="LocalShutdown", cause="in-process Step Functions stopped")
         deadline = time.monotonic() + timeout
