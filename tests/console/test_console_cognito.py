@@ -223,7 +223,7 @@ def test_serve_sends_the_cognito_csp_and_refuses_a_bad_console_config(cognito, t
     assert requests.get(f"{url}/config.json", timeout=5).json()["auth"]["mode"] == "cognito"
     bad = tmp_path / "bad.json"
     bad.write_text('{"auth": {"mode": "password"}}')
-    with pytest.raises(RuntimeError, match="exited with 2"), serve(tmp_path / "data", extra_args=("--console-config", str(bad))):
+    with pytest.raises(RuntimeError, match="exited with 3"), serve(tmp_path / "data", extra_args=("--console-config", str(bad))):  # a usage error: 3, as every load-manager command (README: The CLI)
         pass
 
 

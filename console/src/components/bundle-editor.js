@@ -122,6 +122,7 @@ function BundleForm({ test, revision, initialFiles, onSaved, onReplaced }) {
     checker.validateSoon();
   });
   const checker = useValidation(initialFiles, bundle.latest);
+  const save = (event) => saveBundle(event, { test, files: bundle.latest.current, checker, setSaved, setDirty, onSaved });
   const { files, active } = bundle;
   const { problems, problemsOf } = useProblems(checker.validation, saved.error, files[0].path);
 
@@ -130,25 +131,6 @@ function BundleForm({ test, revision, initialFiles, onSaved, onReplaced }) {
     bundle.open(file.key);
     focusWhenReady(editors, file.key, problem.line, problem.column);
   }
-  async function save(event) {
-    event.preventDefault();
-    const form = event.currentTarget;
-    setSaved((previous) => ({ ...previous, busy: true, message: null, error: null }));
-    const report = await checker.validate(files);
-    if (!report?.valid) return setSaved((previous) => ({ ...previous, busy: false }));
-    try {
-      const result = await saveScript(test.id, toRequest(files), form.elements.description.value.trim());
-      form.reset();
-      onSaved(result.revision);
-      setDirty(false);
-      setSaved({ revision: result.revision, busy: false, error: null, message: result.created
-        ? `Saved as revision ${result.revision.revisionNumber}.`
-        : `No change: identical to revision ${result.revision.revisionNumber}, so no revision was created.` });
-    } catch (error) {
-      setSaved((previous) => ({ ...previous, busy: false, error }));
-    }
-  }
-
   const { validation } = checker;
   const refusedPath = validation.error?.details?.path ?? saved.error?.details?.path;
   return html`
@@ -166,6 +148,26 @@ function BundleForm({ test, revision, initialFiles, onSaved, onReplaced }) {
     <${ErrorMessage} error=${problemsFrom(saved.error).length ? null : saved.error} title="Not saved" />
     ${saved.message ? html`<${Notice}>${saved.message}</${Notice}>` : null}
     <${BundleTools} test=${test} revision=${saved.revision} entryPath=${files[0].path} onAdd=${bundle.add} onReplaced=${onReplaced} />`;
+}
+
+/** Validate the whole snapshot, then save it as a revision with the form's description. */
+async function saveBundle(event, { test, files, checker, setSaved, setDirty, onSaved }) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  setSaved((previous) => ({ ...previous, busy: true, message: null, error: null }));
+  const report = await checker.validate(files);
+  if (!report?.valid) return setSaved((previous) => ({ ...previous, busy: false }));
+  try {
+    const result = await saveScript(test.id, toRequest(files), form.elements.description.value.trim());
+    form.reset();
+    onSaved(result.revision);
+    setDirty(false);
+    setSaved({ revision: result.revision, busy: false, error: null, message: result.created
+      ? `Saved as revision ${result.revision.revisionNumber}.`
+      : `No change: identical to revision ${result.revision.revisionNumber}, so no revision was created.` });
+  } catch (error) {
+    setSaved((previous) => ({ ...previous, busy: false, error }));
+  }
 }
 
 /** One file's tab panel: its path tools, then its editor (text) or what is known of it (binary). */
@@ -256,7 +258,6 @@ function RevisionLine({ test, revision, dirty }) {
 
 /** Add files; replace everything with a zip (a new revision); download the shown revision as a zip. */
 function BundleTools({ test, revision, entryPath, onAdd, onReplaced }) {
-  const [outcome, setOutcome] = useState({ error: null, busy: false });
   function addTyped(event) {
     event.preventDefault();
     const input = event.currentTarget.elements.newPath;
@@ -269,6 +270,20 @@ function BundleTools({ test, revision, entryPath, onAdd, onReplaced }) {
     for (const picked of [...input.files]) onAdd(await fileFromComputer(picked));
     input.value = '';
   }
+  return html`
+    <div class="bundle-tools">
+      <h3>Files and zip archives</h3>
+      <form class="inline-form" onSubmit=${addTyped} aria-label="Add a file">
+        <label>New file path <input name="newPath" placeholder="e.g. common/auth.py or data/users.csv" autocomplete="off" spellcheck="false" /></label>
+        <button type="submit" class="secondary">Add file</button>
+      </form>
+      <label class="file-input">Add files from this computer <input type="file" multiple onChange=${addFromComputer} /></label>
+      <${ZipArchives} test=${test} revision=${revision} entryPath=${entryPath} onReplaced=${onReplaced} />
+    </div>`;
+}
+
+function ZipArchives({ test, revision, entryPath, onReplaced }) {
+  const [outcome, setOutcome] = useState({ error: null, busy: false });
   async function upload(event) {
     event.preventDefault();
     const form = event.currentTarget.elements;
@@ -297,21 +312,13 @@ function BundleTools({ test, revision, entryPath, onAdd, onReplaced }) {
     }
   }
   return html`
-    <div class="bundle-tools">
-      <h3>Files and zip archives</h3>
-      <form class="inline-form" onSubmit=${addTyped} aria-label="Add a file">
-        <label>New file path <input name="newPath" placeholder="e.g. common/auth.py or data/users.csv" autocomplete="off" spellcheck="false" /></label>
-        <button type="submit" class="secondary">Add file</button>
-      </form>
-      <label class="file-input">Add files from this computer <input type="file" multiple onChange=${addFromComputer} /></label>
-      <form class="inline-form" onSubmit=${upload} aria-label="Upload a zip as a new revision">
-        <label>Zip archive <input type="file" name="zip" accept=".zip,application/zip" required /></label>
-        <label>Entry file in the zip <input name="zipEntry" defaultValue=${entryPath} autocomplete="off" /></label>
-        <label>Description of the uploaded revision <input name="zipDescription" maxlength="2000" /></label>
-        <button type="submit" class="secondary" disabled=${outcome.busy}>Upload as a new revision</button>
-      </form>
-      <p><button type="button" class="secondary" data-testid="download-zip" onClick=${download}>
-        Download revision ${revision.revisionNumber} as a zip</button></p>
-      <${ErrorMessage} error=${outcome.error} title="The archive failed" />
-    </div>`;
+    <form class="inline-form" onSubmit=${upload} aria-label="Upload a zip as a new revision">
+      <label>Zip archive <input type="file" name="zip" accept=".zip,application/zip" required /></label>
+      <label>Entry file in the zip <input name="zipEntry" defaultValue=${entryPath} autocomplete="off" /></label>
+      <label>Description of the uploaded revision <input name="zipDescription" maxlength="2000" /></label>
+      <button type="submit" class="secondary" disabled=${outcome.busy}>Upload as a new revision</button>
+    </form>
+    <p><button type="button" class="secondary" data-testid="download-zip" onClick=${download}>
+      Download revision ${revision.revisionNumber} as a zip</button></p>
+    <${ErrorMessage} error=${outcome.error} title="The archive failed" />`;
 }

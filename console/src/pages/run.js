@@ -8,6 +8,7 @@ import { useApi, usePolling } from '../hooks.js';
 import { createMetricsFeed, toColumns } from '../metrics.js';
 import { ErrorMessage, Loading } from '../components/messages.js';
 import { PageHeading } from '../components/page-heading.js';
+import { describeCriterion } from '../components/criteria-results.js';
 import { RunOrigin } from '../components/run-origin.js';
 import { RunResults } from '../components/run-results.js';
 import { FINAL_STATUSES, ResultBadge, StatusBadge } from '../components/status.js';
@@ -68,7 +69,8 @@ function RunView({ run, samples, info, stats, endpoint, onChanged }) {
       ${final && run.summary ? html`<${Summary} summary=${run.summary} />` : html`<${LiveFigures} live=${run.live} />`}
     </div>
     <${Charts} run=${run} samples=${samples} info=${info} endpoint=${endpoint} endpoints=${stats?.endpoints} />
-    ${final ? html`<${RunResults} run=${run} stats=${stats} test=${test.data} onTestChanged=${test.setData} />` : null}`;
+    ${final ? html`<${RunResults} run=${run} stats=${stats} test=${test.data} onTestChanged=${test.setData} />`
+      : html`<${Gates} run=${run} />`}`;
 }
 
 function RunHeader({ run, test, onStopped }) {
@@ -105,6 +107,19 @@ function RunHeader({ run, test, onStopped }) {
         <dt>Started by</dt><dd><${RunOrigin} run=${run} />, ${formatDateTime(run.createdAt)}</dd>
         ${run.backend ? html`<dt>Backend</dt><dd>${run.backend}</dd>` : null}
       </dl>
+    </section>`;
+}
+
+/** While it runs: what the run will be judged by at the end (fixed when it was created). */
+function Gates({ run }) {
+  return html`
+    <section aria-labelledby="gates-heading">
+      <h2 id="gates-heading">Judged at the end by</h2>
+      ${run.criteria?.length ? html`<ul data-testid="run-criteria">${run.criteria.map((c) => html`<li>${describeCriterion(c)}</li>`)}</ul>`
+        : html`<p class="muted">No criteria: the result will be "Not evaluated".</p>`}
+      <p class="muted">${run.autoStop?.enabled
+        ? `Auto-stop: the run stops if its failure ratio reaches ${formatPercent(run.autoStop.failRatio)} over ${run.autoStop.windowSeconds} s.`
+        : 'No auto-stop.'}</p>
     </section>`;
 }
 
