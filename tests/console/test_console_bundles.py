@@ -40,6 +40,12 @@ def test_a_bundle_is_edited_in_tabs_saved_diffed_and_zipped(page, console_url, t
     expect(tabs.first).to_have_attribute("data-path", "locustfile.py")
     expect(tabs.first).to_have_attribute("aria-selected", "true")
     expect(page.locator(".valid")).to_contain_text("CatalogueUser")
+    tabs.first.focus()  # the tabs follow the arrow keys (one tab stop for the list)
+    page.keyboard.press("ArrowRight")
+    expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(tabs.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(tabs.first).to_have_attribute("aria-selected", "true")
 
     # A helper module with a syntax error: marked in that file, at its line, and its tab says so.
     page.get_by_label("New file path").fill("helpers/util.py")
