@@ -21,15 +21,25 @@ export class ApiError extends Error {
 
 const id = encodeURIComponent;
 
-async function call(method, path, { query, body, headers } = {}) {
+/** The URL of an API route, as the browser asks for it (also what links to API pages point at). */
+export function apiUrl(path, query) {
   const url = new URL(apiBase + path, window.location.origin);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== '') url.searchParams.set(name, value);
   }
-  const init = { method, headers: { accept: 'application/json', ...(await authHeaders()), ...headers } };
+  return url;
+}
+
+// `raw` sends bytes as they are (with its own content type); `blob` reads the answer as bytes.
+async function call(method, path, { query, body, headers, raw, blob } = {}) {
+  const url = apiUrl(path, query);
+  const init = { method, headers: { accept: blob ? '*/*' : 'application/json', ...(await authHeaders()), ...headers } };
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
+  } else if (raw) {
+    init.headers['content-type'] = raw.contentType;
+    init.body = raw.bytes;
   }
   let response;
   try {
@@ -37,6 +47,7 @@ async function call(method, path, { query, body, headers } = {}) {
   } catch (error) {
     throw new ApiError(0, { code: 'NetworkError', message: `Cannot reach the API: ${error.message}` });
   }
+  if (blob && response.ok) return { status: response.status, data: await response.blob(), response };
   const text = await response.text();
   let data = null;
   try {
@@ -66,14 +77,33 @@ export const listRevisions = (testId, query) =>
   data(call('GET', `/v1/load-tests/${id(testId)}/script/revisions`, { query }));
 export const diffRevisions = (testId, from, to) =>
   data(call('GET', `/v1/load-tests/${id(testId)}/script/diff`, { query: { from, to } }));
-export const validateScript = (scriptContent) => data(call('POST', '/v1/scripts/validate', { body: { scriptContent } }));
+/** A bundle is `{ scriptContent, files?, entryPath? }` (base64 contents), as the API takes it. */
+export const validateScript = (bundle) => data(call('POST', '/v1/scripts/validate', { body: bundle }));
+export const getRevisionFile = (testId, revision, path) =>
+  data(call('GET', `/v1/load-tests/${id(testId)}/script/revisions/${id(revision)}/files/${path.split('/').map(id).join('/')}`));
+export const listTemplates = () => data(call('GET', '/v1/script-templates'));
 
 /** 201: a new revision; 200: identical to the latest, nothing created. */
-export async function saveScript(testId, scriptContent, description) {
+export async function saveScript(testId, bundle, description) {
   const { status, data: revision } = await call('PUT', `/v1/load-tests/${id(testId)}/script`, {
-    body: { scriptContent, ...(description ? { description } : {}) },
+    body: { ...bundle, ...(description ? { description } : {}) },
   });
   return { revision, created: status === 201 };
+}
+
+/** A zip as the new revision (PUT …/script/archive); same answers as saveScript. */
+export async function uploadArchive(testId, file, { description, entryPath } = {}) {
+  const { status, data: revision } = await call('PUT', `/v1/load-tests/${id(testId)}/script/archive`, {
+    query: { description, entryPath }, raw: { bytes: file, contentType: 'application/zip' },
+  });
+  return { revision, created: status === 201 };
+}
+
+/** The revision's bundle as a zip: `{ blob, filename }` (the name the API gives it). */
+export async function downloadArchive(testId, revision) {
+  const { data: blob, response } = await call('GET', `/v1/load-tests/${id(testId)}/script/revisions/${id(revision)}/archive`, { blob: true });
+  const named = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') || '');
+  return { blob, filename: named ? named[1] : `revision-${revision}.zip` };
 }
 
 export async function rollback(testId, revision) {
@@ -90,6 +120,28 @@ export const stopRun = (runId) => call('POST', `/v1/runs/${id(runId)}/stop`);
 /** The Idempotency-Key makes a retried or double-submitted form start one run, not two. */
 export const startRun = (testId, body, idempotencyKey) =>
   data(call('POST', `/v1/load-tests/${id(testId)}/runs`, { body, headers: { 'Idempotency-Key': idempotencyKey } }));
+
+// ---- results ----
+export const getRunStats = (runId) => data(call('GET', `/v1/runs/${id(runId)}/stats`));
+export const compareRuns = (base, target) => data(call('GET', '/v1/runs/compare', { query: { base, target } }));
+export const getTrends = (testId, limit) => data(call('GET', `/v1/load-tests/${id(testId)}/trends`, { query: { limit } }));
+export const setBaseline = (testId, runId) => data(call('PUT', `/v1/load-tests/${id(testId)}/baseline`, { body: { runId } }));
+// Pages the API renders (text/html; in AWS a redirect to a short-lived S3 link): links, not fetches.
+export const runReportUrl = (runId) => apiUrl(`/v1/runs/${id(runId)}/report`).href;
+export const locustReportUrl = (runId) => apiUrl(`/v1/runs/${id(runId)}/locust-report`).href;
+export const compareReportUrl = (base, target) => apiUrl('/v1/runs/compare/report', { base, target }).href;
+
+// ---- triggers and schedules ----
+const automation = (testId, kind, itemId) =>
+  `/v1/load-tests/${id(testId)}/${kind}${itemId ? `/${id(itemId)}` : ''}`;
+export const listTriggers = (testId) => data(call('GET', automation(testId, 'triggers')));
+export const createTrigger = (testId, body) => data(call('POST', automation(testId, 'triggers'), { body }));
+export const deleteTrigger = (testId, triggerId) => call('DELETE', automation(testId, 'triggers', triggerId));
+export const listSchedules = (testId) => data(call('GET', automation(testId, 'schedules')));
+export const createSchedule = (testId, body) => data(call('POST', automation(testId, 'schedules'), { body }));
+export const updateSchedule = (testId, scheduleId, changes) =>
+  data(call('PATCH', automation(testId, 'schedules', scheduleId), { body: changes }));
+export const deleteSchedule = (testId, scheduleId) => call('DELETE', automation(testId, 'schedules', scheduleId));
 
 // ---- clusters ----
 export const listClusters = () => data(call('GET', '/v1/clusters'));

@@ -9,7 +9,8 @@ export function loadCodeMirror() {
   return loading;
 }
 
-export function pythonExtensions(cm, { label, readOnly = false }) {
+/** The shared setup; `python: false` for a bundle's other text files (data, requirements.txt). */
+export function pythonExtensions(cm, { label, readOnly = false, python = true }) {
   return [
     cm.lineNumbers(),
     cm.highlightActiveLineGutter(),
@@ -22,7 +23,7 @@ export function pythonExtensions(cm, { label, readOnly = false }) {
     cm.highlightActiveLine(),
     cm.highlightSelectionMatches(),
     cm.keymap.of([...cm.defaultKeymap, ...cm.historyKeymap, ...cm.searchKeymap]),
-    cm.python(),
+    python ? cm.python() : [],
     cm.indentUnit.of('    '), // PEP 8; CodeMirror's default is two spaces
     cm.EditorState.readOnly.of(readOnly),
     // tabindex: axe (and some assistive tech) only count the scroll area keyboard-reachable when

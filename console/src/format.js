@@ -22,3 +22,21 @@ export function formatSeconds(seconds) {
 }
 
 export const shortId = (id) => (id ? id.slice(0, 8) : '');
+
+/** A change as the API computed it (`Delta.percent`), with its sign. */
+export const formatSignedPercent = (percent) =>
+  (percent == null ? '—' : `${percent > 0 ? '+' : ''}${formatNumber(percent, 1)} %`);
+
+/** A figure in its own unit: ms for latencies, a percentage for failRatio, a plain number otherwise. */
+export function formatFigure(metric, value) {
+  if (value == null) return '—';
+  if (metric === 'failRatio') return formatPercent(value);
+  if (/Ms$/.test(metric)) return `${formatNumber(value, 1)} ms`;
+  return formatNumber(value, metric === 'rps' ? 2 : 1);
+}
+
+/** Metric names as people read them (the API's names are kept next to them where they are typed). */
+export const METRIC_LABELS = {
+  p50Ms: 'p50', p90Ms: 'p90', p95Ms: 'p95', p99Ms: 'p99', avgMs: 'average', maxMs: 'max',
+  failRatio: 'failure ratio', rps: 'requests/s', requests: 'requests', failures: 'failures',
+};

@@ -5,19 +5,24 @@
 // since), which replace what the feed holds from that time on. Pages and charts stay as they are.
 import { getRunMetrics } from './api.js';
 
-export function createMetricsFeed(runId) {
+// `endpoint` ("GET /items") charts one endpoint; `info` keeps what the API says the points are
+// (`percentiles`: which percentiles; `stepMs`: the bucket width), for the page to say it in words.
+export function createMetricsFeed(runId, endpoint = null) {
   let samples = [];
   let since = null;
-  return {
+  const feed = {
+    info: null,
     async refresh() {
-      const page = await getRunMetrics(runId, since ? { since } : undefined);
+      const page = await getRunMetrics(runId, { endpoint, since });
       const fresh = fromColumns(page);
       const from = fresh.length ? fresh[0].at : Infinity;
       samples = [...samples.filter((sample) => sample.at < from), ...fresh];
       since = page.nextSince ?? since;
+      feed.info = { percentiles: page.percentiles, stepMs: page.stepMs, origin: page.origin, complete: page.complete };
       return samples;
     },
   };
+  return feed;
 }
 
 /** The API's columns as one object per point (what `toColumns` and the pages take). */

@@ -57,6 +57,8 @@ export function interceptLinkClicks(root = document) {
     if (!link || link.target || link.hasAttribute('download')) return;
     const url = new URL(link.href, window.location.href);
     if (url.origin !== window.location.origin) return;
+    // A link to a place on this very view (#file-…) is the browser's own business: it scrolls there.
+    if (url.hash && url.pathname + url.search === window.location.pathname + window.location.search) return;
     event.preventDefault();
     if (url.pathname + url.search !== window.location.pathname + window.location.search) navigate(url.pathname + url.search + url.hash);
   });

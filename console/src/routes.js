@@ -7,8 +7,8 @@ export const routes = [
   { path: '/tests/:testId/history', page: () => import('./pages/test-history.js') },
   { path: '/tests/:testId/diff', page: () => import('./pages/test-diff.js') },
   { path: '/tests/:testId/runs', page: () => import('./pages/test-runs.js') },
-  { path: '/tests/:testId/trends', page: () => import('./pages/test-trends.js') }, // TODO(issue-7)
-  { path: '/runs/compare', page: () => import('./pages/run-compare.js') }, // TODO(issue-7); before /runs/:runId
+  { path: '/tests/:testId/trends', page: () => import('./pages/test-trends.js') },
+  { path: '/runs/compare', page: () => import('./pages/run-compare.js') }, // before /runs/:runId
   { path: '/runs/:runId', page: () => import('./pages/run.js') },
   { path: '/clusters', page: () => import('./pages/clusters.js') },
 ];

@@ -1,4 +1,4 @@
-"""The console in a real headless chromium: one browser per session, one `serve` per module.
+"""The console in a real headless chromium: one browser and one `serve` per session.
 
 Every page a test visits is screenshotted into the run's output folder (under pytest's basetemp,
 printed at the end), never into the repository.
@@ -38,8 +38,9 @@ def browser_context(tmp_path_factory):
             context.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def console_url(tmp_path_factory):
+    """One `serve` for the console's modules (each test makes its own load tests)."""
     with serve(tmp_path_factory.mktemp("console-serve")) as url:
         yield url
 

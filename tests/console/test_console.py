@@ -6,8 +6,10 @@ Every page visited is screenshotted and checked with axe-core (no serious or cri
 from __future__ import annotations
 
 import base64
+import json
 import re
 
+import boto3
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -118,6 +120,9 @@ new MutationObserver(() => {
 
 
 def test_run_starts_and_updates_live_until_finished(page, console_url, target, check_page):
+    """The issue's steps 6 and 7, with results and a trigger: run 1 watched live, made the baseline;
+    criteria set (a 422 shown at its field); an event trigger created in the page starts run 2 of
+    revision 2; both compared; the trends page shows both, labelled by revision."""
     test_id = _create_test(console_url, target.url)
     page.add_init_script(WATCH_RUN)
     page.goto(f"{console_url}/tests/{test_id}/runs")
@@ -139,13 +144,115 @@ def test_run_starts_and_updates_live_until_finished(page, console_url, target, c
     assert statuses == ["Starting", "Running", "Finished"], watched
     running_points = [points for status, points in watched["points"] if status == "Running"]
     assert len(set(running_points)) >= 2 and running_points == sorted(running_points), watched
-    endpoints = page.get_by_test_id("endpoint-table")
-    expect(endpoints).to_contain_text("GET")
-    expect(page.get_by_role("link", name="Revision 1")).to_have_attribute("href", f"/tests/{test_id}?revision=1")
+    _the_finished_run_page_shows_its_results(page, console_url, test_id, run_id)
     assert int(page.get_by_test_id("chart-rps").get_attribute("data-points")) >= running_points[-1]
     assert target.total_requests() > 0
     check_page(page, "run, finished")
+    page.get_by_test_id("make-baseline").click()
+    expect(page.get_by_test_id("is-baseline")).to_be_visible()
     _first_load_of_a_run_page_is_small(page, f"{console_url}/runs/{run_id}")
+
+    _criteria_are_set_on_the_test_page(page, console_url, test_id, check_page)
+    second = _a_trigger_made_in_the_page_starts_run_2(page, console_url, test_id, check_page)
+    _two_runs_compared_and_the_trends(page, console_url, test_id, run_id, second, check_page)
+
+
+def _the_finished_run_page_shows_its_results(page, console_url: str, test_id: str, run_id: str) -> None:
+    stats = requests.get(f"{console_url}/v1/runs/{run_id}/stats", timeout=10).json()
+    table = page.get_by_test_id("endpoint-table")
+    row = stats["endpoints"][0]
+    shown = table.locator(f'tr[data-endpoint="{row["method"]} {row["name"]}"]')
+    expect(shown.locator('td[data-column="requests"]')).to_have_text(str(row["requests"]))  # the API's figures, as they are
+    expect(shown.locator('td[data-column="p95Ms"]')).to_have_text(f"{row['p95Ms']:.0f} ms")
+    expect(page.get_by_test_id("chart-points-note")).to_contain_text("highest")  # what a downsampled point is
+    expect(page.get_by_test_id("table-percentiles-note")).to_contain_text("cumulative")
+    expect(page.get_by_test_id("criteria-results")).to_contain_text("No criteria")
+    expect(page.get_by_test_id("run-origin")).to_have_attribute("data-origin", "api")
+    expect(page.get_by_test_id("run-origin")).to_contain_text("local@localhost")
+    links = page.get_by_test_id("report-links")
+    report = requests.get(links.get_by_role("link", name="Results report").get_attribute("href"), timeout=10)
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert requests.get(links.get_by_role("link", name="Locust's report").get_attribute("href"), timeout=10).status_code == 200
+    expect(page.get_by_role("link", name="Revision 1")).to_have_attribute("href", f"/tests/{test_id}?revision=1")
+
+
+def _criteria_are_set_on_the_test_page(page, console_url: str, test_id: str, check_page) -> None:
+    page.goto(f"{console_url}/tests/{test_id}")
+    form = page.get_by_test_id("criteria-form")
+    form.get_by_role("button", name="Add a criterion").click()
+    form.get_by_label("Threshold (ms)").fill("5000")
+    form.get_by_label("Endpoint (optional)").fill("no-method")  # malformed: the API's 422 names this field
+    form.get_by_test_id("save-criteria").click()
+    error = form.locator('[data-testid="field-error"][data-field="criteria.0.endpoint"]')
+    expect(error).to_contain_text("should match pattern")
+    expect(form.get_by_label("Endpoint (optional)")).to_have_attribute("aria-invalid", "true")
+    check_page(page, "test page, criteria with an API error")
+    form.get_by_label("Endpoint (optional)").fill("")
+    form.get_by_role("button", name="Add a criterion").click()
+    form.get_by_label("Kind").nth(1).select_option("regression")
+    form.get_by_label("Maximum regression (%)").fill("1000")
+    form.get_by_test_id("save-criteria").click()
+    expect(form.get_by_role("status")).to_contain_text("Criteria saved")
+    assert len(requests.get(f"{console_url}/v1/load-tests/{test_id}", timeout=10).json()["criteria"]) == 2
+
+
+def _a_trigger_made_in_the_page_starts_run_2(page, console_url: str, test_id: str, check_page) -> str:
+    edited = SCRIPT.replace('"/"', '"/items"')  # revision 2: the trends show where it changed
+    requests.put(f"{console_url}/v1/load-tests/{test_id}/script", json={"scriptContent": b64(edited)}, timeout=10).raise_for_status()
+    form = page.get_by_test_id("trigger-form")
+    form.get_by_label("Trigger name").fill("on request")  # the pattern is prefilled: RunRequested naming this test
+    form.get_by_label("Users", exact=True).fill("2")
+    form.get_by_label("Duration (s)").fill("3")
+    form.get_by_test_id("create-trigger").click()
+    expect(page.get_by_test_id("trigger-row")).to_contain_text("lm-trigger-")
+    events = boto3.client("events", endpoint_url=f"{console_url}/aws", region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
+    detail = json.dumps({"loadTestId": test_id, "requestId": "console-test"})
+    events.put_events(Entries=[{"EventBusName": "load-manager", "Source": "load-manager", "DetailType": "RunRequested", "Detail": detail}])
+    page.get_by_role("button", name="Refresh triggers").click()
+    firing = page.get_by_test_id("trigger-firings").locator('tr[data-outcome="started"]')
+    for _ in range(20):  # the bus delivers asynchronously
+        if firing.count():
+            break
+        page.wait_for_timeout(250)
+        page.get_by_role("button", name="Refresh triggers").click()
+    expect(firing).to_have_count(1)
+    check_page(page, "test page, a trigger that fired")
+    firing.get_by_role("link").click()
+    page.wait_for_url(RUN_URL)
+    expect(page.get_by_test_id("run-origin")).to_have_attribute("data-origin", "event")
+    expect(page.get_by_test_id("run-origin")).to_contain_text("RunRequested")
+    expect(page.get_by_test_id("run-status")).to_have_text("Finished", timeout=60_000)
+    expect(page.get_by_test_id("criterion-result")).to_have_count(2)  # judged against the baseline: run 1
+    expect(page.get_by_test_id("criteria-results")).to_contain_text("worse than the baseline")
+    return RUN_URL.search(page.url).group(1)
+
+
+def _two_runs_compared_and_the_trends(page, console_url: str, test_id: str, first: str, second: str, check_page) -> None:
+    page.goto(f"{console_url}/tests/{test_id}/runs")
+    expect(page.get_by_test_id("run-row")).to_have_count(2)
+    expect(page.get_by_test_id("compare-selected")).to_be_disabled()
+    for pick in page.get_by_test_id("pick-run").all():
+        pick.check()
+    page.get_by_test_id("compare-selected").click()
+    expect(page).to_have_url(f"{console_url}/runs/compare?base={first}&target={second}")
+    view = page.get_by_test_id("compare-view")
+    expect(view).to_have_attribute("data-same-revision", "false")
+    expect(page.get_by_test_id("compare-overall").locator('tr[data-metric="p95Ms"]')).to_be_visible()
+    expect(page.get_by_test_id("only-in-base")).to_contain_text("GET /")  # revision 2 requests /items instead
+    expect(page.get_by_test_id("only-in-target")).to_contain_text("GET /items")
+    expect(page.get_by_test_id("compare-diff").locator(".diff-add", has_text='self.client.get("/items")')).to_have_count(1)
+    expect(page.get_by_test_id("compare-chart-rps")).not_to_have_attribute("data-points", "0")
+    expect(page.get_by_test_id("target-criteria").get_by_test_id("criterion-result")).to_have_count(2)
+    check_page(page, "compare two runs")
+    page.get_by_role("link", name="runs", exact=True).click()
+    page.get_by_role("link", name="Trends").click()
+    chart = page.get_by_test_id("trend-chart")
+    expect(chart).to_have_attribute("data-points", "2")
+    expect(chart).to_have_attribute("data-revisions", "1,2")
+    expect(page.get_by_test_id("trend-row").first).to_have_attribute("data-revision", "2")
+    check_page(page, "trends")
+    page.go_back()
+    expect(page.get_by_test_id("runs-list")).to_be_visible()
 
 
 # The issue's bench target: ≤ 0.25 × the ~400 KB of gzipped JavaScript that Locust's own UI ships.
@@ -249,14 +356,14 @@ def test_every_view_has_its_own_url(page, console_url, target, check_page):
     expect(page.get_by_test_id("revision-row")).to_have_count(2)
     page.get_by_role("link", name="Trends").click()
     expect(page).to_have_url(f"{console_url}/tests/{test_id}/trends")
-    expect(page.get_by_role("region", name="Trends (not available yet)")).to_be_visible()
-    check_page(page, "trends placeholder")
+    expect(page.get_by_test_id("trend-chart")).to_have_attribute("data-points", "0")
+    check_page(page, "trends, no run yet")
     page.go_back()
     expect(page.get_by_test_id("revision-history")).to_be_visible()
 
     page.goto(f"{console_url}/runs/compare?base=a&target=b")
-    expect(page.get_by_role("region", name="Comparison (not available yet)")).to_be_visible()
-    check_page(page, "compare placeholder")
+    expect(page.get_by_role("alert")).to_contain_text("RunNotFound")  # the API's error, as it came
+    check_page(page, "compare, unknown runs")
 
     page.goto(f"{console_url}/tests/{'0' * 32}")
     expect(page.get_by_role("alert")).to_contain_text("LoadTestNotFound")  # the API's error, as it came

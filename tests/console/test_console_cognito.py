@@ -176,7 +176,7 @@ def test_a_401_signs_in_again_unless_the_sign_in_was_just_now(tab, cognito):
     # signing in again would only loop on. The API's error is shown instead.
     tab.evaluate("(bad) => sessionStorage.setItem('load-manager.tokens', JSON.stringify({...JSON.parse(sessionStorage.getItem('load-manager.tokens')), idToken: bad, obtainedAt: Date.now()}))", not_a_token)
     tab.reload()
-    expect(tab.get_by_role("alert")).to_contain_text("Unauthorized")
+    expect(tab.get_by_role("alert").filter(has_text="Could not list the tests")).to_contain_text("Unauthorized")  # not the only call refused
     assert [g["grant_type"] for g in fake.grants] == ["authorization_code"]
 
     # An older session refused (revoked, pool changed): sign in again, back to the same page.
@@ -223,7 +223,7 @@ def test_serve_sends_the_cognito_csp_and_refuses_a_bad_console_config(cognito, t
     assert requests.get(f"{url}/config.json", timeout=5).json()["auth"]["mode"] == "cognito"
     bad = tmp_path / "bad.json"
     bad.write_text('{"auth": {"mode": "password"}}')
-    with pytest.raises(RuntimeError, match="exited with 3"), serve(tmp_path / "data", extra_args=("--console-config", str(bad))):  # a usage error
+    with pytest.raises(RuntimeError, match="exited with 3"), serve(tmp_path / "data", extra_args=("--console-config", str(bad))):  # a usage error: 3, as every load-manager command (README: The CLI)
         pass
 
 

@@ -5,7 +5,7 @@ import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
 import { loadCodeMirror, pythonExtensions } from '../codemirror-setup.js';
 import { ErrorMessage, Loading } from './messages.js';
 
-export function SideBySideDiff({ before, after, beforeLabel, afterLabel }) {
+export function SideBySideDiff({ before, after, beforeLabel, afterLabel, python = true }) {
   const parent = useRef();
   const [ready, setReady] = useState(false);
   const [failure, setFailure] = useState(null);
@@ -17,8 +17,8 @@ export function SideBySideDiff({ before, after, beforeLabel, afterLabel }) {
       if (cancelled) return;
       merge = new cm.MergeView({
         parent: parent.current,
-        a: { doc: before, extensions: pythonExtensions(cm, { label: beforeLabel, readOnly: true }) },
-        b: { doc: after, extensions: pythonExtensions(cm, { label: afterLabel, readOnly: true }) },
+        a: { doc: before, extensions: pythonExtensions(cm, { label: beforeLabel, readOnly: true, python }) },
+        b: { doc: after, extensions: pythonExtensions(cm, { label: afterLabel, readOnly: true, python }) },
         highlightChanges: true,
         gutter: true,
       });

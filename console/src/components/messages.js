@@ -1,4 +1,4 @@
-// What the user sees while waiting, after an error, or when something is not built yet.
+// What the user sees while waiting, after an error, or after something went well.
 import { html } from '../../vendor/preact.js';
 
 export function Loading({ what = 'Loading' }) {
@@ -22,16 +22,4 @@ export function ErrorMessage({ error, title }) {
 
 export function Notice({ children }) {
   return html`<p class="notice" role="status">${children}</p>`;
-}
-
-/**
- * A clearly marked place for a feature whose API lands with another issue. It shows no data:
- * when the API exists, replace this with the real view (grep for the issue's TODO).
- */
-export function Upcoming({ title, issue, children }) {
-  return html`
-    <section class="upcoming" aria-label=${`${title} (not available yet)`}>
-      <h2>${title}</h2>
-      <p>${children} <span class="upcoming-issue">Comes with issue ${issue}.</span></p>
-    </section>`;
 }

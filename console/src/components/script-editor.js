@@ -6,10 +6,11 @@ import { ErrorMessage, Loading } from './messages.js';
 
 /**
  * `initialText` is read once (key the component to load another text); `onChange(text)` follows
- * every edit; `problems` are the API's errors ({line, column, message}); `control.current` gets
+ * every edit; `problems` are the API's errors ({line, column, message}); `python: false` edits plain
+ * text (a bundle's data files); `control.current` gets
  * `{ focusAt(line, column) }` for the page's error list.
  */
-export function ScriptEditor({ initialText, onChange, problems, label, control }) {
+export function ScriptEditor({ initialText, onChange, problems, label, control, python = true, testId = 'script-editor' }) {
   const parent = useRef();
   const view = useRef();
   const [cm, setCm] = useState(null);
@@ -25,7 +26,7 @@ export function ScriptEditor({ initialText, onChange, problems, label, control }
         parent: parent.current,
         doc: initialText,
         extensions: [
-          pythonExtensions(loaded, { label }),
+          pythonExtensions(loaded, { label, python }),
           loaded.lintGutter(),
           loaded.EditorView.updateListener.of((update) => {
             if (update.docChanged) latestOnChange.current?.(update.state.doc.toString());
@@ -53,17 +54,19 @@ export function ScriptEditor({ initialText, onChange, problems, label, control }
 
   if (control) {
     control.current = {
+      /** Moves the cursor there and focuses the editor; false while the editor is not there yet. */
       focusAt(line, column) {
-        if (!view.current) return;
+        if (!view.current) return false;
         const anchor = positionOf(view.current.state.doc, line, column);
         view.current.dispatch({ selection: { anchor }, scrollIntoView: true });
         view.current.focus();
+        return true;
       },
     };
   }
 
   return html`
-    <div class="editor" data-testid="script-editor">
+    <div class="editor" data-testid=${testId}>
       <div class="editor-host" ref=${parent}></div>
       ${failure ? html`<${ErrorMessage} error=${failure} title="The editor failed to load" />` : null}
       ${!cm && !failure ? html`<${Loading} what="Loading the editor" />` : null}

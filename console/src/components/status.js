@@ -7,6 +7,6 @@ export function StatusBadge({ status, testId }) {
   return html`<span class=${`badge status-${status?.toLowerCase()}`} data-testid=${testId}>${status}</span>`;
 }
 
-export function ResultBadge({ result }) {
-  return html`<span class=${`badge result-${result?.toLowerCase()}`}>${result === 'NotEvaluated' ? 'Not evaluated' : result}</span>`;
+export function ResultBadge({ result, testId }) {
+  return html`<span class=${`badge result-${result?.toLowerCase()}`} data-testid=${testId}>${result === 'NotEvaluated' ? 'Not evaluated' : result}</span>`;
 }

@@ -1,17 +1,18 @@
-// The API's validation report under the editor: each error with its line and column (a button that
-// moves the cursor there), the warnings, and the Locust classes the API found.
+// The API's validation report under the editor: each error with its file, line and column (a button
+// that opens the file and moves the cursor there), the warnings, and the Locust classes it found.
 import { html } from '../../vendor/preact.js';
 
-export function ValidationReport({ report, problems, checking, onGoTo }) {
+export function ValidationReport({ report, problems, checking, onGoTo, showFiles = false }) {
   return html`
     <div class="validation" aria-live="polite">
       ${checking ? html`<p class="muted">Checking…</p>` : null}
       ${problems.length ? html`
         <ul class="problems">
           ${problems.map((problem) => html`
-            <li data-testid="validation-error" data-line=${problem.line ?? ''} data-column=${problem.column ?? ''} class="problem">
+            <li data-testid="validation-error" data-file=${problem.file ?? ''} data-line=${problem.line ?? ''} data-column=${problem.column ?? ''} class="problem">
+              ${showFiles && problem.file ? html`<code>${problem.file}</code> ` : null}
               ${problem.line != null
-                ? html`<button type="button" class="link" onClick=${() => onGoTo(problem.line, problem.column)}>
+                ? html`<button type="button" class="link" onClick=${() => onGoTo(problem)}>
                     Line ${problem.line}, column ${problem.column ?? '?'}</button>: `
                 : null}
               ${problem.message}

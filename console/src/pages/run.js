@@ -1,12 +1,16 @@
-// /runs/{id} — one run: its status and timeline, live charts that refresh without a reload while
-// it runs, stop; at the end the per-endpoint table, the errors, and the revision it used.
+// /runs/{id} — one run: its status and timeline, what started it, live charts that refresh without
+// a reload while it runs, stop; at the end its result (criteria, auto-stop), the per-endpoint table
+// from GET /v1/runs/{id}/stats, the errors, the reports, and a comparison with the baseline.
 import { html, useEffect, useMemo, useState } from '../../vendor/preact.js';
-import { getRun, getTest, stopRun } from '../api.js';
+import { getRun, getRunStats, getTest, stopRun } from '../api.js';
 import { formatDateTime, formatMs, formatNumber, formatPercent, formatSeconds, formatTime, shortId } from '../format.js';
 import { useApi, usePolling } from '../hooks.js';
 import { createMetricsFeed, toColumns } from '../metrics.js';
-import { ErrorMessage, Loading, Upcoming } from '../components/messages.js';
+import { ErrorMessage, Loading } from '../components/messages.js';
 import { PageHeading } from '../components/page-heading.js';
+import { describeCriterion } from '../components/criteria-results.js';
+import { RunOrigin } from '../components/run-origin.js';
+import { RunResults } from '../components/run-results.js';
 import { FINAL_STATUSES, ResultBadge, StatusBadge } from '../components/status.js';
 import { TimeChart } from '../components/time-chart.js';
 
@@ -21,11 +25,13 @@ function pollDelay(status) {
   return status === 'Running' ? POLL_RUNNING_MS : POLL_TRANSITION_MS;
 }
 
-export default function RunPage({ params }) {
+export default function RunPage({ params, query }) {
   const { runId } = params;
-  const feed = useMemo(() => createMetricsFeed(runId), [runId]);
+  const endpoint = query.endpoint || null; // the charts of one endpoint: its own URL, like every view
+  const feed = useMemo(() => createMetricsFeed(runId, endpoint), [runId, endpoint]);
   const [run, setRun] = useState(null);
   const [samples, setSamples] = useState([]);
+  const [stats, setStats] = useState(null);
   const [error, setError] = useState(null);
 
   async function refresh() {
@@ -33,6 +39,8 @@ export default function RunPage({ params }) {
       const latest = await getRun(runId);
       setRun(latest);
       if (!NO_SAMPLES_YET.has(latest.status)) setSamples(await feed.refresh());
+      // The table once the run is final: Locust's final master-merged figures, read once.
+      if (FINAL_STATUSES.has(latest.status) && !stats) setStats(await getRunStats(runId));
       setError(null);
     } catch (failure) {
       setError(failure);
@@ -46,32 +54,26 @@ export default function RunPage({ params }) {
   return html`
     <${PageHeading} title=${`Run ${shortId(runId)}`} />
     <${ErrorMessage} error=${error} title="Could not load the run" />
-    ${run ? html`<${RunView} run=${run} samples=${samples} onStopped=${refresh} />` : !error && html`<${Loading} what="Loading the run" />`}`;
+    ${run ? html`<${RunView} run=${run} samples=${samples} info=${feed.info} stats=${stats} endpoint=${endpoint} onChanged=${refresh} />`
+      : !error && html`<${Loading} what="Loading the run" />`}`;
 }
 
-// TODO(issue-7): criteria results, "compare with baseline / another run" (a link to
-// /runs/compare), and a trigger's origin (issue 8) replace the Upcoming section at the end.
-function RunView({ run, samples, onStopped }) {
+function RunView({ run, samples, info, stats, endpoint, onChanged }) {
   const final = FINAL_STATUSES.has(run.status);
+  const test = useApi(() => getTest(run.loadTestId), [run.loadTestId]);
   return html`
-    <${RunHeader} run=${run} onStopped=${onStopped} />
+    <${RunHeader} run=${run} test=${test.data} onStopped=${onChanged} />
     ${run.failureReason ? html`<div class="error" role="alert"><strong>Failure: </strong>${run.failureReason}</div>` : null}
     <div class="columns">
       <${StatusTimeline} history=${run.statusHistory} />
       ${final && run.summary ? html`<${Summary} summary=${run.summary} />` : html`<${LiveFigures} live=${run.live} />`}
     </div>
-    <${Charts} samples=${samples} />
-    ${final ? html`
-      <${EndpointTable} endpoints=${run.endpoints} />
-      <${ErrorsTable} errors=${run.errors} />
-      <${Report} location=${run.reportLocation} />
-      <${Upcoming} title="Criteria results and comparison" issue="7">
-        Each pass/fail criterion's outcome, and a comparison with the baseline or another run, will be shown here.
-      </${Upcoming}>` : null}`;
+    <${Charts} run=${run} samples=${samples} info=${info} endpoint=${endpoint} endpoints=${stats?.endpoints} />
+    ${final ? html`<${RunResults} run=${run} stats=${stats} test=${test.data} onTestChanged=${test.setData} />`
+      : html`<${Gates} run=${run} />`}`;
 }
 
-function RunHeader({ run, onStopped }) {
-  const test = useApi(() => getTest(run.loadTestId), [run.loadTestId]);
+function RunHeader({ run, test, onStopped }) {
   const [stopError, setStopError] = useState(null);
   const testPath = `/tests/${encodeURIComponent(run.loadTestId)}`;
 
@@ -89,22 +91,35 @@ function RunHeader({ run, onStopped }) {
     <section class="run-header" aria-label="Run overview">
       <p class="run-state">
         <span aria-live="polite">Status: <${StatusBadge} status=${run.status} testId="run-status" />
-        ${' '}Result: <${ResultBadge} result=${run.result} /></span>
+        ${' '}Result: <${ResultBadge} result=${run.result} testId="run-result" /></span>
         ${!FINAL_STATUSES.has(run.status) ? html`
           <button type="button" class="danger" data-testid="stop-run" onClick=${stop}
             disabled=${run.status === 'Stopping' || run.stopRequestedAt != null}>Stop run</button>` : null}
       </p>
       <${ErrorMessage} error=${stopError} title="Not stopped" />
       <dl class="facts">
-        <dt>Test</dt><dd><a href=${`${testPath}/runs`}>${test.data?.name ?? run.loadTestId}</a></dd>
+        <dt>Test</dt><dd><a href=${`${testPath}/runs`}>${test?.name ?? run.loadTestId}</a></dd>
         <dt>Revision</dt>
         <dd><a href=${`${testPath}?revision=${run.revisionNumber}`}>Revision ${run.revisionNumber}</a>
           <span class="muted"> sha256 ${run.scriptSha256.slice(0, 12)}</span></dd>
         <dt>Load</dt><dd>${run.targetUsers} users, spawn rate ${formatNumber(run.spawnRate)}/s, ${formatSeconds(run.durationSeconds)}, ${run.workers} worker${run.workers === 1 ? '' : 's'}</dd>
         <dt>Target</dt><dd class="url">${run.targetUrl}</dd>
-        <dt>Started by</dt><dd>${run.createdBy}, ${formatDateTime(run.createdAt)}</dd>
+        <dt>Started by</dt><dd><${RunOrigin} run=${run} />, ${formatDateTime(run.createdAt)}</dd>
         ${run.backend ? html`<dt>Backend</dt><dd>${run.backend}</dd>` : null}
       </dl>
+    </section>`;
+}
+
+/** While it runs: what the run will be judged by at the end (fixed when it was created). */
+function Gates({ run }) {
+  return html`
+    <section aria-labelledby="gates-heading">
+      <h2 id="gates-heading">Judged at the end by</h2>
+      ${run.criteria?.length ? html`<ul data-testid="run-criteria">${run.criteria.map((c) => html`<li>${describeCriterion(c)}</li>`)}</ul>`
+        : html`<p class="muted">No criteria: the result will be "Not evaluated".</p>`}
+      <p class="muted">${run.autoStop?.enabled
+        ? `Auto-stop: the run stops if its failure ratio reaches ${formatPercent(run.autoStop.failRatio)} over ${run.autoStop.windowSeconds} s.`
+        : 'No auto-stop.'}</p>
     </section>`;
 }
 
@@ -170,61 +185,42 @@ export const CHARTS = [
   },
 ];
 
-function Charts({ samples }) {
+function Charts({ run, samples, info, endpoint, endpoints }) {
   const data = useMemo(() => {
     const columns = toColumns(samples);
     return CHARTS.map((chart) => chart.columns(columns));
   }, [samples]);
   return html`
     <section aria-labelledby="charts-heading">
-      <h2 id="charts-heading">Charts</h2>
+      <h2 id="charts-heading">Charts${endpoint ? html`: <code>${endpoint}</code>` : ' (all requests)'}</h2>
+      ${endpoints?.length ? html`<${EndpointPicker} run=${run} endpoint=${endpoint} endpoints=${endpoints} />` : null}
       <div class="charts">
         ${CHARTS.map((chart, i) => html`
           <${TimeChart} key=${chart.testId} testId=${chart.testId} title=${chart.title} unit=${chart.unit}
             series=${chart.series} data=${data[i]} />`)}
       </div>
+      <${PointsNote} info=${info} />
     </section>`;
 }
 
-function EndpointTable({ endpoints }) {
+/** What a chart point is, in the API's words (`percentiles`) and the bucket rule (README: Results). */
+function PointsNote({ info }) {
+  if (!info) return null;
   return html`
-    <section aria-labelledby="endpoints-heading">
-      <h2 id="endpoints-heading">Endpoints</h2>
-      ${endpoints.length ? html`
-        <table class="listing numeric" data-testid="endpoint-table">
-          <thead><tr>
-            <th scope="col">Method</th><th scope="col">Name</th><th scope="col">Requests</th><th scope="col">Failures</th>
-            <th scope="col">Avg</th><th scope="col">Min</th><th scope="col">Max</th>
-            <th scope="col">p50</th><th scope="col">p95</th><th scope="col">p99</th><th scope="col">Requests/s</th>
-          </tr></thead>
-          <tbody>${endpoints.map((e) => html`
-            <tr>
-              <td>${e.method}</td><th scope="row">${e.name}</th><td>${e.requests}</td><td>${e.failures}</td>
-              <td>${formatMs(e.avgMs)}</td><td>${formatMs(e.minMs)}</td><td>${formatMs(e.maxMs)}</td>
-              <td>${formatMs(e.p50Ms)}</td><td>${formatMs(e.p95Ms)}</td><td>${formatMs(e.p99Ms)}</td><td>${formatNumber(e.rps)}</td>
-            </tr>`)}
-          </tbody>
-        </table>` : html`<p class="muted">No per-endpoint results were recorded.</p>`}
-    </section>`;
+    <p class="note" data-testid="chart-points-note">
+      Percentiles in these charts: ${info.percentiles}. One point covers ${formatSeconds(info.stepMs / 1000)}: when several
+      samples fall into it, users and each percentile are the <em>highest</em> value any of them reported (percentiles are
+      never averaged, so a spike stays visible), requests/s and failures/s their mean.
+    </p>`;
 }
 
-function ErrorsTable({ errors }) {
+/** Chart one endpoint (its URL is `?endpoint=GET%20/items`): its percentiles are cumulative, as in the table. */
+function EndpointPicker({ run, endpoint, endpoints }) {
+  const base = `/runs/${encodeURIComponent(run.id)}`;
+  const keys = endpoints.map((row) => `${row.method} ${row.name}`);
   return html`
-    <section aria-labelledby="errors-heading">
-      <h2 id="errors-heading">Errors</h2>
-      ${errors.length ? html`
-        <table class="listing" data-testid="errors-table">
-          <thead><tr><th scope="col">Method</th><th scope="col">Name</th><th scope="col">Error</th><th scope="col">Occurrences</th></tr></thead>
-          <tbody>${errors.map((e) => html`
-            <tr><td>${e.method}</td><td>${e.name}</td><td class="error-text">${e.error}</td><td>${e.occurrences}</td></tr>`)}
-          </tbody>
-        </table>` : html`<p class="muted">No errors.</p>`}
-    </section>`;
-}
-
-/** Locust's HTML report: a link when the API gives a URL; locally it is a file on the server. */
-function Report({ location }) {
-  if (!location) return null;
-  return html`
-    <p>Locust's HTML report: ${/^https?:\/\//.test(location) ? html`<a href=${location}>open the report</a>` : html`<code>${location}</code>`}</p>`;
+    <nav class="chips" aria-label="Chart an endpoint">
+      <a href=${base} aria-current=${endpoint ? undefined : 'page'}>All requests</a>
+      ${keys.map((key) => html`<a href=${`${base}?endpoint=${encodeURIComponent(key)}`} aria-current=${key === endpoint ? 'page' : undefined}>${key}</a>`)}
+    </nav>`;
 }

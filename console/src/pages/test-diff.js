@@ -1,8 +1,10 @@
-// /tests/{id}/diff?from=&to= — two revisions side by side, with the API's diff summary (added and
-// removed lines, and its unified diff as text).
+// /tests/{id}/diff?from=&to= — two revisions side by side, one view per changed file of the bundle
+// (added, removed, modified; binary files flagged, never diffed), with the API's diff summary and
+// its unified diff as text.
 import { html } from '../../vendor/preact.js';
-import { diffRevisions, getRevision, getTest } from '../api.js';
+import { diffRevisions, getRevision, getRevisionFile, getTest } from '../api.js';
 import { decodeBase64 } from '../base64.js';
+import { isPython } from '../bundle.js';
 import { useApi } from '../hooks.js';
 import { navigate } from '../router.js';
 import { SideBySideDiff } from '../components/diff-view.js';
@@ -30,25 +32,52 @@ export default function TestDiffPage({ params, query }) {
     <${ErrorMessage} error=${diff.error} title="Could not load the diff" />
     ${!from || !to ? html`<p>Pick the two revisions to compare.</p>`
       : diff.loading && !diff.data ? html`<${Loading} what="Loading the diff" />`
-      : diff.data ? html`<${DiffResult} ...${diff.data} />` : null}`;
+      : diff.data ? html`<${DiffResult} testId=${testId} ...${diff.data} />` : null}`;
 }
 
-function DiffResult({ summary, before, after }) {
+function DiffResult({ testId, summary, before, after }) {
   const a = `Revision ${before.revisionNumber}`;
   const b = `Revision ${after.revisionNumber}`;
-  // TODO(issue-9): one side-by-side view per file of the bundle, as the diff API lists them.
+  // Every changed file of the bundle, as the API lists them (unchanged files are left out).
+  const files = summary.files ?? [];
   return html`
     <p class="diff-summary">
-      <span class="added">+${summary.addedLines}</span> <span class="removed">−${summary.removedLines}</span> lines.
+      <span class="added">+${summary.addedLines}</span> <span class="removed">−${summary.removedLines}</span> lines
+      in ${files.length} file${files.length === 1 ? '' : 's'}.
       ${' '}${a}: <q>${before.description}</q> by ${before.createdBy}. ${b}: <q>${after.description}</q> by ${after.createdBy}.
     </p>
-    <div class="diff-labels" aria-hidden="true"><span>${a}</span><span>${b}</span></div>
-    <${SideBySideDiff} before=${decodeBase64(before.scriptContent)} after=${decodeBase64(after.scriptContent)}
-      beforeLabel=${`${a} (before)`} afterLabel=${`${b} (after)`} />
+    ${files.length ? html`<nav aria-label="Changed files"><ul class="plain file-index">${files.map((file) => html`
+      <li><a href=${`#file-${encodeURIComponent(file.path)}`}>${file.path}</a> <span class=${`badge change-${file.change}`}>${file.change}</span>${file.binary ? ' (binary)' : ''}</li>`)}
+      </ul></nav>` : html`<p>The two revisions are identical.</p>`}
+    ${files.map((file) => html`<${FileDiff} key=${file.path} testId=${testId} file=${file} before=${before} after=${after} />`)}
     <details class="unified">
       <summary>Unified diff</summary>
       <pre>${summary.unifiedDiff || '(identical)'}</pre>
     </details>`;
+}
+
+/** One file side by side: its text in both revisions (an added file is empty before, a removed one after). */
+function FileDiff({ testId, file, before, after }) {
+  const contents = useApi(async () => {
+    if (file.binary) return null;
+    const read = (revision) => getRevisionFile(testId, revision.revisionNumber, file.path).then((f) => decodeBase64(f.content));
+    return Promise.all([file.change === 'added' ? '' : read(before), file.change === 'removed' ? '' : read(after)]);
+  }, [file.path, before.id, after.id]);
+  const a = `Revision ${before.revisionNumber}`;
+  const b = `Revision ${after.revisionNumber}`;
+  return html`
+    <section class="file-diff" id=${`file-${encodeURIComponent(file.path)}`} data-testid="diff-file" data-path=${file.path}
+      data-change=${file.change} data-binary=${String(file.binary)} aria-label=${`${file.path}: ${file.change}`}>
+      <h2><code>${file.path}</code> <span class=${`badge change-${file.change}`}>${file.change}</span>
+        ${file.binary ? html` <span class="badge">binary</span>` : html` <span class="added">+${file.addedLines}</span> <span class="removed">−${file.removedLines}</span>`}</h2>
+      ${file.binary ? html`<p class="muted" data-testid="binary-flag">Binary file: not diffed. sha256 ${file.fromSha256?.slice(0, 12) ?? '(none)'} → ${file.toSha256?.slice(0, 12) ?? '(none)'}.</p>`
+        : contents.error ? html`<${ErrorMessage} error=${contents.error} title=${`Could not load ${file.path}`} />`
+        : contents.data ? html`
+          <div class="diff-labels" aria-hidden="true"><span>${a}</span><span>${b}</span></div>
+          <${SideBySideDiff} before=${contents.data[0]} after=${contents.data[1]} python=${isPython(file.path)}
+            beforeLabel=${`${file.path}, ${a} (before)`} afterLabel=${`${file.path}, ${b} (after)`} />`
+        : html`<${Loading} what=${`Loading ${file.path}`} />`}
+    </section>`;
 }
 
 function RevisionPicker({ testId, from, to, latest }) {

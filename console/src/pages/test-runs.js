@@ -10,6 +10,7 @@ import { ErrorMessage, Loading } from '../components/messages.js';
 import { LoadMore } from '../components/more.js';
 import { PageHeading } from '../components/page-heading.js';
 import { FINAL_STATUSES, ResultBadge, StatusBadge } from '../components/status.js';
+import { RunOrigin } from '../components/run-origin.js';
 import { TestBreadcrumb, TestNav } from '../components/test-nav.js';
 
 const REFRESH_WHILE_ACTIVE_MS = 3000;
@@ -29,32 +30,46 @@ export default function TestRunsPage({ params }) {
     <${ErrorMessage} error=${test.error || runs.error} title="Could not load the runs" />
     <h2>Runs</h2>
     ${runs.loading && !runs.items.length ? html`<${Loading} what="Loading runs" />`
-      : runs.items.length ? html`<${RunsTable} testId=${testId} runs=${runs.items} />`
+      : runs.items.length ? html`<${RunsTable} testId=${testId} runs=${runs.items} baselineRunId=${test.data?.baselineRunId} />`
       : html`<p>This test has not run yet.</p>`}
     <${LoadMore} paged=${runs} what="runs" />`;
 }
 
-// TODO(issue-7): a way to pick two runs here and open /runs/compare?base=&target=.
-function RunsTable({ testId, runs }) {
+/** The runs, newest first; tick two and compare them (the older one is the base). */
+function RunsTable({ testId, runs, baselineRunId }) {
   const base = `/tests/${encodeURIComponent(testId)}`;
+  const [picked, setPicked] = useState([]);
+  const toggle = (run) => setPicked((now) => (now.includes(run.id) ? now.filter((id) => id !== run.id) : [...now, run.id]));
+  function compare() {
+    const [older, newer] = runs.filter((run) => picked.includes(run.id)).sort((a, b) => a.createdAt - b.createdAt);
+    navigate(`/runs/compare?base=${encodeURIComponent(older.id)}&target=${encodeURIComponent(newer.id)}`);
+  }
   return html`
+    <div class="actions-row">
+      <button type="button" class="secondary" data-testid="compare-selected" disabled=${picked.length !== 2} onClick=${compare}>
+        Compare the two selected runs</button>
+      <span class="muted" aria-live="polite">${picked.length === 2 ? 'Two runs selected.' : `Select two runs to compare (${picked.length} selected).`}</span>
+    </div>
     <table class="listing" data-testid="runs-list">
       <caption class="visually-hidden">Runs, newest first</caption>
       <thead><tr>
-        <th scope="col">Run</th><th scope="col">Status</th><th scope="col">Result</th><th scope="col">Revision</th>
+        <th scope="col">Compare</th><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Result</th><th scope="col">Revision</th>
         <th scope="col">Users</th><th scope="col">Duration</th><th scope="col">Workers</th><th scope="col">Started by</th>
       </tr></thead>
       <tbody>
         ${runs.map((run) => html`
-          <tr key=${run.id} data-testid="run-row">
-            <th scope="row"><a href=${`/runs/${encodeURIComponent(run.id)}`}>${formatDateTime(run.createdAt)}<span class="muted"> · ${shortId(run.id)}</span></a></th>
+          <tr key=${run.id} data-testid="run-row" data-run-id=${run.id}>
+            <td><input type="checkbox" data-testid="pick-run" checked=${picked.includes(run.id)} onChange=${() => toggle(run)}
+              aria-label=${`Select the run of ${formatDateTime(run.createdAt)} (${shortId(run.id)}) for comparison`} /></td>
+            <th scope="row"><a href=${`/runs/${encodeURIComponent(run.id)}`}>${formatDateTime(run.createdAt)}<span class="muted"> · ${shortId(run.id)}</span></a>
+              ${run.id === baselineRunId ? html` <span class="badge">baseline</span>` : null}</th>
             <td><${StatusBadge} status=${run.status} /></td>
             <td><${ResultBadge} result=${run.result} /></td>
             <td><a href=${`${base}?revision=${run.revisionNumber}`}>${run.revisionNumber}</a></td>
             <td>${run.targetUsers}</td>
             <td>${formatSeconds(run.durationSeconds)}</td>
             <td>${run.workers}</td>
-            <td>${run.createdBy}</td>
+            <td><${RunOrigin} run=${run} short=${true} /></td>
           </tr>`)}
       </tbody>
     </table>`;

@@ -1,15 +1,16 @@
-// /tests — every load test: name, latest revision, last run's status and result; and a form to
-// create one (its script becomes revision 1).
+// /tests — every load test: name, latest revision, last run's status and result, a small trend line
+// (p95 of its last Finished runs); and a form to create one from a script or a template (revision 1).
 import { html, useState } from '../../vendor/preact.js';
-import { createTest, listRuns, listTests } from '../api.js';
-import { encodeBase64 } from '../base64.js';
-import { formatDateTime } from '../format.js';
+import { createTest, getTrends, listRuns, listTemplates, listTests } from '../api.js';
+import { decodeBase64, encodeBase64 } from '../base64.js';
+import { formatDateTime, formatMs } from '../format.js';
 import { readForm } from '../forms.js';
 import { useApi, usePaged } from '../hooks.js';
 import { navigate } from '../router.js';
 import { ErrorMessage, Loading } from '../components/messages.js';
 import { LoadMore } from '../components/more.js';
 import { PageHeading } from '../components/page-heading.js';
+import { Sparkline } from '../components/sparkline.js';
 import { ResultBadge, StatusBadge } from '../components/status.js';
 
 const STARTER_SCRIPT = `from locust import HttpUser, between, task
@@ -33,14 +34,14 @@ export default function TestsPage() {
     <${NewTestForm} />`;
 }
 
-// TODO(issue-7): a column with a small trend line per test (TimeChart, sparkline-sized) from the trends API.
 function TestsTable({ tests }) {
   if (!tests.length) return html`<p data-testid="tests-list">No load tests yet: create one below.</p>`;
   return html`
     <table data-testid="tests-list" class="listing">
       <caption class="visually-hidden">Load tests, newest first</caption>
       <thead>
-        <tr><th scope="col">Name</th><th scope="col">Latest revision</th><th scope="col">Last run</th><th scope="col">Target</th><th scope="col">Updated</th></tr>
+        <tr><th scope="col">Name</th><th scope="col">Latest revision</th><th scope="col">Last run</th>
+          <th scope="col">p95 of the last ${TREND_RUNS} runs</th><th scope="col">Target</th><th scope="col">Updated</th></tr>
       </thead>
       <tbody>${tests.map((test) => html`<${TestRow} key=${test.id} test=${test} />`)}</tbody>
     </table>`;
@@ -53,12 +54,18 @@ function TestRow({ test }) {
       <th scope="row"><a href=${base}>${test.name}</a></th>
       <td><a href=${`${base}/history`}>Revision ${test.latestRevisionNumber}</a></td>
       <td><${LastRun} testId=${test.id} /></td>
+      <td><${TrendLine} test=${test} /></td>
       <td class="url">${test.targetUrl ?? '—'}</td>
       <td>${formatDateTime(test.updatedAt)}</td>
     </tr>`;
 }
 
-/** The test's newest run, as the runs list answers it (one small request per row). */
+// The list API has no per-test run summary, so each row asks for it: two small requests per row
+// (its newest run, and the trend of its last TREND_RUNS Finished runs), at most 2 × the page size
+// (50 tests a page, more only when "Show more" is pressed).
+const TREND_RUNS = 20;
+
+/** The test's newest run, as the runs list answers it. */
 function LastRun({ testId }) {
   const { data, error } = useApi(() => listRuns(testId, { limit: 1 }), [testId]);
   if (error) return html`<span class="muted">unavailable</span>`;
@@ -66,15 +73,35 @@ function LastRun({ testId }) {
   if (!data) return html`<span class="muted">…</span>`;
   if (!run) return html`<span class="muted">never run</span>`;
   return html`
-    <a href=${`/runs/${encodeURIComponent(run.id)}`} class="last-run">
+    <a href=${`/runs/${encodeURIComponent(run.id)}`} class="last-run" data-testid="last-run">
       <${StatusBadge} status=${run.status} /> <${ResultBadge} result=${run.result} />
       <span class="visually-hidden"> run of ${formatDateTime(run.createdAt)}</span>
     </a>`;
 }
 
+/** p95 of the last Finished runs (GET …/trends), linking to the trends page. */
+function TrendLine({ test }) {
+  const { data, error } = useApi(() => getTrends(test.id, TREND_RUNS), [test.id]);
+  if (error) return html`<span class="muted">unavailable</span>`;
+  if (!data) return html`<span class="muted">…</span>`;
+  const values = data.items.map((item) => item.p95Ms);
+  if (!data.items.length) return html`<span class="muted">no Finished run</span>`;
+  const last = data.items[data.items.length - 1];
+  return html`
+    <a href=${`/tests/${encodeURIComponent(test.id)}/trends`} class="trend-link">
+      <${Sparkline} values=${values} testId="trend-sparkline"
+        label=${`p95 of the last ${data.items.length} Finished runs of ${test.name}, from ${formatMs(values.find((v) => v != null))} to ${formatMs(last.p95Ms)}`} />
+      <span class="visually-hidden"> trends of ${test.name}</span>
+    </a>`;
+}
+
+/** A new test from the script typed (or loaded from a file) or from one of the API's templates. */
 function NewTestForm() {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [templateId, setTemplateId] = useState('');
+  const templates = useApi(() => listTemplates(), []);
+  const template = templates.data?.items.find((item) => item.id === templateId);
 
   async function submit(event) {
     event.preventDefault();
@@ -82,7 +109,7 @@ function NewTestForm() {
     setBusy(true);
     setError(null);
     try {
-      const test = await createTest({ ...fields, scriptContent: encodeBase64(script ?? '') });
+      const test = await createTest(fields.templateId ? fields : { ...fields, scriptContent: encodeBase64(script ?? '') });
       navigate(`/tests/${encodeURIComponent(test.id)}`);
     } catch (failure) {
       setError(failure);
@@ -102,12 +129,32 @@ function NewTestForm() {
         <label>Name <input name="name" required maxlength="200" autocomplete="off" /></label>
         <label>Target URL <input name="targetUrl" type="url" placeholder="http://127.0.0.1:9000" /></label>
         <label>Description <input name="description" maxlength="2000" /></label>
-        <label>Locust script
-          <textarea name="script" rows="12" spellcheck="false" class="code" defaultValue=${STARTER_SCRIPT}></textarea>
+        <label>Start from
+          <select name="templateId" value=${templateId} onChange=${(e) => setTemplateId(e.currentTarget.value)} data-testid="template-select">
+            <option value="">the script below</option>
+            ${(templates.data?.items ?? []).map((item) => html`<option value=${item.id}>template: ${item.name}</option>`)}
+          </select>
         </label>
-        <label>Or load the script from a file <input type="file" accept=".py,text/x-python" onChange=${loadFile} /></label>
+        <${ErrorMessage} error=${templates.error} title="Could not list the script templates" />
+        ${template ? html`<${TemplatePreview} template=${template} />` : html`
+          <label>Locust script
+            <textarea name="script" rows="12" spellcheck="false" class="code" defaultValue=${STARTER_SCRIPT}></textarea>
+          </label>
+          <label>Or load the script from a file <input type="file" accept=".py,text/x-python" onChange=${loadFile} /></label>`}
         <${ErrorMessage} error=${error} title="The test was not created" />
         <div><button type="submit" disabled=${busy}>Create test</button></div>
       </form>
     </section>`;
+}
+
+/** What a template holds (GET /v1/script-templates answers every file with its content). */
+function TemplatePreview({ template }) {
+  const entry = template.files.find((file) => file.path === template.entryPath);
+  return html`
+    <div class="template-preview" data-testid="template-preview">
+      <p>${template.description}</p>
+      <p>Files: ${template.files.map((file, i) => html`${i ? ', ' : ''}<code>${file.path}</code>${file.path === template.entryPath ? ' (entry)' : ''}`)}.
+        Revision 1 will be this template; edit it on the test's page.</p>
+      ${entry ? html`<pre class="code" tabindex="0" aria-label=${`${template.entryPath} of the template`}>${decodeBase64(entry.content)}</pre>` : null}
+    </div>`;
 }
