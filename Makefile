@@ -20,13 +20,13 @@ $(UV):
 	$(VENV)/bin/pip install -q 'uv>=0.5'
 
 $(STAMP): pyproject.toml $(UV)
-	$(UV) pip install -q --python $(PY) -e '.[dev]'
+	$(UV) pip install -q --compile-bytecode --python $(PY) -e '.[dev]'
 	touch $(STAMP)
 
 # sam-cli pins its own dependency versions, so it lives in its own virtual environment.
 $(SAM): $(UV)
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(UV) pip install -q --python $(SAM_VENV)/bin/python aws-sam-cli
+	$(UV) pip install -q --compile-bytecode --python $(SAM_VENV)/bin/python aws-sam-cli
 
 # The console's browser tests drive Debian's chromium (never a browser Playwright downloads).
 # Installed when missing and we can (root with apt-get); otherwise tests/console skips, saying why,

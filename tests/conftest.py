@@ -26,12 +26,17 @@ if "LOAD_MANAGER_DATA_DIR" not in os.environ:
     os.environ["LOAD_MANAGER_DATA_DIR"] = tempfile.mkdtemp(prefix="lm-tests-data-")
     atexit.register(shutil.rmtree, os.environ["LOAD_MANAGER_DATA_DIR"], ignore_errors=True)
 
+
 from support.examples import load_example  # noqa: E402
 
 from load_manager.store import set_stores  # noqa: E402
 from load_manager.store.mongo import build_mongo_stores  # noqa: E402
 from load_manager.store.sqlite import build_sqlite_stores  # noqa: E402
 from load_manager_local.api import InProcessApi  # noqa: E402
+from load_manager_local.botocore_models import share_botocore_models  # noqa: E402
+
+# moto's mocks each build fresh boto3 sessions: parse botocore's JSON models once per test process.
+share_botocore_models()
 
 
 def _mongomock_stores():

@@ -46,6 +46,8 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
+from load_manager_local.botocore_models import share_botocore_models
+
 LambdaHandler = Callable[[Any, Any], Any]
 
 RUNNING = "RUNNING"
@@ -231,6 +233,7 @@ class InProcessStepFunctions:
         self.client: Any = None
 
     def start(self) -> InProcessStepFunctions:
+        share_botocore_models()  # the mock and moto's backends each build fresh botocore sessions
         stack = ExitStack()
         try:
             stack.enter_context(mock_aws())  # nests into an active mock (no reset) if there is one
