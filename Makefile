@@ -41,10 +41,11 @@ browser:
 	  fi; }
 
 # Lint first: a red lint fails the test run, as CI would.
-# Two workers (this machine has two cores), a test file per worker at a time (module fixtures stay
-# shared): real Locust runs are judged by counts, never by timings, so they hold under the load.
+# Four workers on two cores (many tests wait on real Locust runs and servers), a test file per
+# worker at a time (module fixtures stay shared): real Locust runs are judged by counts, never by
+# timings, so they hold under the load.
 test: lint browser
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadfile
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(PY) -m pytest -n 4 --dist loadfile
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
