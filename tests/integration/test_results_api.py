@@ -111,6 +111,9 @@ def test_compare_across_revisions_with_the_diff_and_the_baseline_by_default(api,
     assert [e["endpoint"] for e in c["endpoints"]] == ["GET /"] and c["endpoints"][0]["deltas"]["p95Ms"]["absolute"] == 5.0
     assert [e["endpoint"] for e in c["onlyInBase"]] == ["GET /items"] and [e["endpoint"] for e in c["onlyInTarget"]] == ["GET /items/3"]
     first, second = (h["message"] for h in c["highlights"][:2])
+    # A highlight names its figure as the deltas and criteria do, so a client can look it up.
+    assert [(h["endpoint"], h["metric"]) for h in c["highlights"][:2]] == [("GET /items/3", "p95Ms"), (None, "p95Ms")]
+    assert all(h["metric"] in c["overall"] for h in c["highlights"])
     assert first.startswith("GET /items/3: new in the target run, p95 400 ms, +700 % against the base run's overall p95 of 50 ms")
     assert second.startswith("All requests: p95 +100 ms (+200 %)")
     assert '-        self.client.get("/")' in c["scriptDiff"]["unifiedDiff"] and '+        self.client.get("/items/3")' in c["scriptDiff"]["unifiedDiff"]

@@ -668,7 +668,7 @@ class OneSidedEndpoint(ApiModel):
 
 class Highlight(ApiModel):
     endpoint: str | None = Field(description="null: all requests")
-    metric: str
+    metric: str = Field(description="the figure, named as in the deltas and criteria: p95Ms, rps, failRatio or requests")
     delta: Delta | None = None
     message: str
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic.alias_generators import to_camel
+
 from load_manager.analysis.criteria import Results, endpoint_key
 from load_manager.models import Delta, EndpointComparison, EndpointSummary, FigureDeltas, Highlight, OneSidedEndpoint, RunSummary
 
@@ -94,7 +96,7 @@ def _new_endpoint(e: OneSidedEndpoint, base_p95: float | None) -> tuple[float, H
         weight = (p95 - base_p95) / base_p95 * 100
         against = f", {weight:+.0f} % against the base run's overall p95 of {_ms(base_p95)}"
     message = f"{e.endpoint}: new in the target run, p95 {_ms(p95)}{against} ({e.stats.requests:,} requests)"
-    return weight, Highlight(endpoint=e.endpoint, metric="p95_ms", message=message)
+    return weight, Highlight(endpoint=e.endpoint, metric="p95Ms", message=message)
 
 
 def _notable(where: str | None, figure: str, d: Delta) -> tuple[float, Highlight] | None:
@@ -104,7 +106,7 @@ def _notable(where: str | None, figure: str, d: Delta) -> tuple[float, Highlight
         if abs(d.absolute) < 0.01:
             return None
         text = f"failure ratio {d.base:.1%} -> {d.target:.1%}"
-        return abs(d.absolute) * 100, Highlight(endpoint=where, metric=figure, delta=d, message=f"{where or 'All requests'}: {text}")
+        return abs(d.absolute) * 100, Highlight(endpoint=where, metric=to_camel(figure), delta=d, message=f"{where or 'All requests'}: {text}")
     if d.percent is not None and abs(d.percent) < NOTABLE_PERCENT:
         return None
     if figure == "p95_ms" and abs(d.absolute) < MIN_P95_CHANGE_MS:
@@ -112,7 +114,7 @@ def _notable(where: str | None, figure: str, d: Delta) -> tuple[float, Highlight
     pct = "" if d.percent is None else f" ({d.percent:+.0f} %)"
     text = f"p95 {d.absolute:+,.0f} ms{pct}, {_ms(d.base)} -> {_ms(d.target)}" if figure == "p95_ms" else f"rps {d.absolute:+,.1f}{pct}"
     weight = abs(d.percent) if d.percent is not None else abs(d.absolute)
-    return weight, Highlight(endpoint=where, metric=figure, delta=d, message=f"{where or 'All requests'}: {text}")
+    return weight, Highlight(endpoint=where, metric=to_camel(figure), delta=d, message=f"{where or 'All requests'}: {text}")
 
 
 def _ms(value: float | None) -> str:
