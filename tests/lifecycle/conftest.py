@@ -4,9 +4,9 @@ run lifecycle state machine executed by moto's ASL interpreter, real Locust, a r
 from __future__ import annotations
 
 import pytest
+from support.local_runtime import local_runtime
 
 from load_manager_local.api import InProcessApi
-from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
 
 
 @pytest.fixture
@@ -21,20 +21,8 @@ def fast_settings(tmp_path):
 
 @pytest.fixture
 def runtime(tmp_path, monkeypatch):
-    for name in ("LOAD_MANAGER_DATA_DIR", "DEFAULT_CLUSTER_BACKEND", "MIN_POLL_SECONDS", "RUN_STATE_MACHINE_ARN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MIN_POLL_SECONDS", "1")
-    configure_local_runtime(tmp_path)
-    lifecycle = LocalRunLifecycle().start()
-    try:
+    with local_runtime(tmp_path, monkeypatch) as lifecycle:
         yield lifecycle
-    finally:
-        lifecycle.stop()
-        from load_manager.settings import set_settings
-        from load_manager.store import set_stores
-
-        set_stores(None)
-        set_settings(None)
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from support.local_runtime import local_runtime
 from support.runs import assert_no_locust_left, create_test, wait_for_status, wait_until_final
 from support.scripts import SIMPLE
 
 from load_manager_local.api import InProcessApi
-from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
 
 pytestmark = pytest.mark.slow
 
@@ -28,20 +28,8 @@ PATTERN = {"source": ["aws.codedeploy"], "detail-type": [CODEDEPLOY], "detail": 
 @pytest.fixture
 def local(tmp_path, monkeypatch):
     """The local runtime with Scheduler's clock stopped (tests move it with fire_due)."""
-    for name in ("LOAD_MANAGER_DATA_DIR", "DEFAULT_CLUSTER_BACKEND", "RUN_STATE_MACHINE_ARN", "EVENT_BUS_NAME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MIN_POLL_SECONDS", "1")
-    configure_local_runtime(tmp_path)
-    runtime = LocalRunLifecycle(scheduler_tick_seconds=0).start()
-    try:
+    with local_runtime(tmp_path, monkeypatch, scheduler_tick_seconds=0) as runtime:
         yield runtime
-    finally:
-        runtime.stop()
-        from load_manager.settings import set_settings
-        from load_manager.store import set_stores
-
-        set_stores(None)
-        set_settings(None)
 
 
 @pytest.fixture
