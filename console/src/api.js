@@ -126,10 +126,10 @@ export const getRunStats = (runId) => data(call('GET', `/v1/runs/${id(runId)}/st
 export const compareRuns = (base, target) => data(call('GET', '/v1/runs/compare', { query: { base, target } }));
 export const getTrends = (testId, limit) => data(call('GET', `/v1/load-tests/${id(testId)}/trends`, { query: { limit } }));
 export const setBaseline = (testId, runId) => data(call('PUT', `/v1/load-tests/${id(testId)}/baseline`, { body: { runId } }));
-// Pages the API renders (text/html; in AWS a redirect to a short-lived S3 link): links, not fetches.
-export const runReportUrl = (runId) => apiUrl(`/v1/runs/${id(runId)}/report`).href;
-export const locustReportUrl = (runId) => apiUrl(`/v1/runs/${id(runId)}/locust-report`).href;
-export const compareReportUrl = (base, target) => apiUrl('/v1/runs/compare/report', { base, target }).href;
+// Pages the API renders (text/html; in AWS a redirect to a short-lived S3 link) open in a new tab:
+// plain links, or with sign-in (a tab carries no token) where `?format=link` says (components/report-link.js).
+/** Where to open a report page (`?format=link`): `{ url, expiresInSeconds }`, in AWS a presigned URL. */
+export const reportLink = (path, query) => data(call('GET', path, { query: { ...query, format: 'link' } }));
 
 // ---- triggers and schedules ----
 const automation = (testId, kind, itemId) =>

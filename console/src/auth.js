@@ -46,6 +46,9 @@ export async function configureAuth(auth) {
   else if (!readTokens()) await signIn();
 }
 
+/** Sign-in is on: API requests carry a token (a plain link to an API page would not). */
+export const signInConfigured = () => settings !== null;
+
 /** Headers for an API request: the ID token, refreshed first when it is about to expire. */
 export async function authHeaders() {
   if (!settings) return {};

@@ -3,23 +3,31 @@ comparison page); a test's trend; its baseline run. Handlers parse and delegate 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, error_docs, responses
-from load_manager.models import EndpointKey, LoadTest, MetricsSeries, RunComparison, RunStats, SetBaselineRequest, Trends
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, JSON, api_function, current_caller, error_docs, responses
+from load_manager.models import EndpointKey, LoadTest, MetricsSeries, ReportLink, RunComparison, RunStats, SetBaselineRequest, Trends
 from load_manager.store import get_stores
 from load_manager.usecases import results
 
 router = APIGatewayHttpRouter()
 RunRef = Annotated[str, Query(min_length=1, max_length=64, description="A run id")]
 BaseRef = Annotated[str | None, Query(min_length=1, max_length=64, description="A run id; default: the test's baseline run")]
+# `?format=link`: where to open the page instead of the page (a browser tab carries no token).
+Format = Annotated[
+    Literal["link"] | None,
+    Query(alias="format", description="`link`: answer JSON {url, expiresInSeconds} to open the page with, instead of the page"),
+]
 HTML_PAGE: dict[int, OpenAPIResponse] = {
-    200: {"description": "The page (self-contained HTML)", "content": {"text/html": {"schema": {"type": "string"}}}},
+    200: {
+        "description": "The page (self-contained HTML); with `format=link`, where to open it (in AWS a presigned S3 URL)",
+        "content": {"text/html": {"schema": {"type": "string"}}, JSON: {"model": ReportLink}},
+    },
     302: {"description": "In AWS: a redirect to the stored page (a presigned S3 URL, valid 5 minutes)"},
 }
 
@@ -33,6 +41,10 @@ def _page(page: results.Page) -> Response[str]:
     if page.redirect:
         return Response(status_code=302, body="", headers={"Location": page.redirect, "Cache-Control": "no-store"})
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=page.html, headers=PAGE_HEADERS)
+
+
+def _link(link: ReportLink) -> Response[str]:
+    return Response(status_code=200, content_type=JSON, body=link.model_dump_json(by_alias=True), headers={"Cache-Control": "no-store"})
 
 
 @router.get(
@@ -63,7 +75,9 @@ def get_stats(runId: str) -> RunStats:  # noqa: N803
 
 
 @router.get("/v1/runs/<runId>/report", summary="The run's report page", tags=["results"], responses={**HTML_PAGE, **error_docs(*COMMON_ERRORS, 404)})
-def get_report(runId: str) -> Response[str]:  # noqa: N803
+def get_report(runId: str, as_format: Format = None) -> Response[str]:  # noqa: N803
+    if as_format == "link":
+        return _link(results.report_link(get_stores(), current_caller(app), runId))
     return _page(results.report(get_stores(), current_caller(app), runId))
 
 
@@ -71,7 +85,9 @@ def get_report(runId: str) -> Response[str]:  # noqa: N803
     "/v1/runs/<runId>/locust-report", summary="Locust's own HTML report of the run", tags=["results"],
     responses={**HTML_PAGE, **error_docs(*COMMON_ERRORS, 404)},
 )  # fmt: skip
-def get_locust_report(runId: str) -> Response[str]:  # noqa: N803
+def get_locust_report(runId: str, as_format: Format = None) -> Response[str]:  # noqa: N803
+    if as_format == "link":
+        return _link(results.locust_report_link(get_stores(), current_caller(app), runId))
     return _page(results.locust_report(get_stores(), current_caller(app), runId))
 
 
@@ -89,7 +105,9 @@ def compare_runs(target: RunRef, base: BaseRef = None) -> RunComparison:
     "/v1/runs/compare/report", summary="The comparison page of two runs, with the script diff", tags=["results"],
     responses={200: HTML_PAGE[200], **error_docs(*COMMON_ERRORS, 404)},
 )  # fmt: skip
-def compare_report(target: RunRef, base: BaseRef = None) -> Response[str]:
+def compare_report(target: RunRef, base: BaseRef = None, as_format: Format = None) -> Response[str]:
+    if as_format == "link":
+        return _link(results.comparison_report_link(get_stores(), current_caller(app), base, target))
     return _page(results.comparison_report(get_stores(), current_caller(app), base, target))
 
 

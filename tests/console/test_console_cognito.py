@@ -15,27 +15,35 @@ import pytest
 import requests
 from playwright.sync_api import expect
 from support.fake_cognito import CLIENT_ID, FakeCognito, s256
+from support.results import finished_run
 from support.scripts import b64
 from support.serve import serve
 
 from load_manager.deploy.console_files import is_asset_path
+from load_manager.ids import now_ms
+from load_manager.store.sqlite import build_sqlite_stores
 from load_manager_local.template import load_template
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-USERS = {"ana@example.com": {"custom:accountId": "acme"}, "bo@example.com": {"custom:accountId": "globex"}}
+USERS = {"ana@example.com": {"custom:accountId": "acme"}, "bo@example.com": {"custom:accountId": "globex"}, "lu@example.com": {"custom:accountId": "local"}}
 SCRIPT = "from locust import HttpUser, task\n\n\nclass U(HttpUser):\n    @task\n    def index(self):\n        self.client.get('/')\n"
 
 
 @pytest.fixture(scope="module")
-def cognito(tmp_path_factory):
+def serve_data(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cognito-serve")
+
+
+@pytest.fixture(scope="module")
+def cognito(tmp_path_factory, serve_data):
     """(the fake hosted UI, the console's URL) with the console's /config.json in mode "cognito"."""
     fake = FakeCognito(users=USERS).start()
     config = tmp_path_factory.mktemp("console-config") / "config.json"
     config.write_text(json.dumps({"apiBase": "", "auth": {"mode": "cognito", "domain": fake.url, "clientId": CLIENT_ID, "scopes": ["openid", "email"]}}))
     try:
-        with serve(tmp_path_factory.mktemp("cognito-serve"), extra_args=("--console-config", str(config))) as url:
+        with serve(serve_data, extra_args=("--console-config", str(config))) as url:
             fake.redirect_uris.add(f"{url}/auth/callback")
             fake.logout_uris.add(f"{url}/")
             for email, name in (("ana@example.com", "acme-checkout"), ("bo@example.com", "globex-search")):
@@ -185,6 +193,34 @@ def test_a_401_signs_in_again_unless_the_sign_in_was_just_now(tab, cognito):
     _wait_for(lambda: [g["grant_type"] for g in fake.grants] == ["authorization_code", "authorization_code"])
     tab.wait_for_url(f"{url}/tests")
     expect(tab.get_by_test_id("test-row").filter(has_text="acme-checkout")).to_be_visible()
+
+
+def test_signed_in_a_report_link_asks_the_api_with_the_token_and_opens_the_page(tab, cognito, serve_data):
+    """A new tab carries no token: the console opens it in the click, asks `?format=link` with the
+    token (in AWS a presigned S3 URL), then sends the tab there. Locally the link is the page's own
+    API URL, which needs no token, for the tenant "local" (serve's caller without a token)."""
+    fake, url = cognito
+    test_id = requests.post(f"{url}/v1/load-tests", json={"name": "local-shop", "targetUrl": "http://127.0.0.1:9", "scriptContent": b64(SCRIPT)}, timeout=10).json()["id"]
+    stores = build_sqlite_stores(str(serve_data / "load_manager.db"))  # serve's own store: a finished run, without running one
+    run = finished_run("local", test_id, stores.revisions.get_by_number("local", test_id, 1).id, 1, now_ms() - 120_000, 60)
+    stores.runs.insert(run)
+    _sign_in(tab, fake, url, path=f"/runs/{run.id}", email="lu@example.com")
+    link = tab.get_by_test_id("report-links").get_by_role("link", name="Results report")
+    with tab.expect_request(lambda r: "format=link" in r.url) as asked, tab.context.expect_page() as opened:
+        link.click()
+    assert asked.value.headers["authorization"] == f"Bearer {_stored_tokens(tab)['idToken']}"
+    popup = opened.value
+    popup.wait_for_url(f"{url}/v1/runs/{run.id}/report")
+    expect(popup.get_by_role("heading", level=1)).to_contain_text(f"local-shop: run {run.id[:8]}")
+    assert tab.url == f"{url}/runs/{run.id}" and popup.evaluate("window.opener") is None
+    popup.close()
+
+    # The API cannot say where the page is: the tab opened for it closes, the page says why.
+    tab.route(re.compile(r"format=link"), lambda route: route.fulfill(status=500, json={"code": "InternalError", "message": "internal error"}))
+    with tab.context.expect_page() as opened:
+        link.click()
+    expect(tab.get_by_test_id("report-link-error")).to_contain_text("Cannot open the report: internal error")
+    _wait_for(lambda: opened.value.is_closed())
 
 
 def test_a_console_without_sign_in_settings_says_what_to_set(tab, cognito):

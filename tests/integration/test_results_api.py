@@ -191,3 +191,59 @@ def test_in_aws_the_report_is_a_redirect_to_a_short_lived_presigned_url(api, sto
         assert s3.get_object(Bucket="lm-artifacts", Key=f"reports/{ACCOUNT}/{run.id}.results.html")["Body"].read() == b"<!doctype html><html>ours</html>"
     finally:
         set_settings(previous)
+
+
+def test_a_report_link_is_the_pages_api_url_locally_where_no_token_is_needed(api, stores, test_id):
+    base, target = _finished(stores, test_id, 60), _finished(stores, test_id, 60)
+    link = api.request("GET", f"/v1/runs/{target.id}/report", query="format=link")
+    assert link.status == 200 and link.json() == {"url": f"/v1/runs/{target.id}/report", "expiresInSeconds": None}
+    compared = api.request("GET", "/v1/runs/compare/report", query=f"base={base.id}&target={target.id}&format=link").json()
+    assert compared == {"url": f"/v1/runs/compare/report?base={base.id}&target={target.id}", "expiresInSeconds": None}
+    page = api.request("GET", urlsplit(compared["url"]).path, query=urlsplit(compared["url"]).query)
+    assert page.status == 200 and base.id[:8] in page.body.decode() and target.id[:8] in page.body.decode()
+    missing = api.request("GET", f"/v1/runs/{target.id}/locust-report", query="format=link")
+    assert (missing.status, missing.json()["code"]) == (404, "ReportNotFound"), "no link to a page that is not there"
+    bad = api.request("GET", f"/v1/runs/{target.id}/report", query="format=pdf")
+    assert (bad.status, bad.json()["code"]) == (422, "ValidationError") and "format" in bad.json()["message"]
+
+
+def _s3_object(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.netloc.split(".")[0], unquote(parts.path.lstrip("/"))
+
+
+@mock_aws
+def test_in_aws_a_report_link_is_the_presigned_url_of_the_stored_page(api, stores, test_id):
+    from load_manager.adapters.reports import save_report, save_results_report
+    from load_manager.settings import get_settings, set_settings
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="lm-artifacts")
+    previous = get_settings()
+    set_settings(previous.model_copy(update={"reports_bucket": "lm-artifacts"}))
+    try:
+        base, target = _finished(stores, test_id, 60), _finished(stores, test_id, 60)
+        fields = {"report_location": save_report(ACCOUNT, target.id, "<html>locust</html>"),
+                  "results_report_location": save_results_report(ACCOUNT, target.id, "<!doctype html><html>ours</html>")}  # fmt: skip
+        stores.runs.update(ACCOUNT, target.id, fields, when_status_in={"Finished"})
+        link = api.request("GET", f"/v1/runs/{target.id}/report", query="format=link")
+        assert link.status == 200 and link.json()["expiresInSeconds"] == 300
+        url, _, fragment = link.json()["url"].partition("#")
+        assert _s3_object(url) == ("lm-artifacts", f"reports/{ACCOUNT}/{target.id}.results.html")
+        assert "X-Amz-Signature" in url and _s3_object(unquote(fragment.removeprefix("locust="))) == ("lm-artifacts", f"reports/{ACCOUNT}/{target.id}.html")
+        locust = api.request("GET", f"/v1/runs/{target.id}/locust-report", query="format=link").json()
+        assert _s3_object(locust["url"]) == ("lm-artifacts", f"reports/{ACCOUNT}/{target.id}.html") and locust["expiresInSeconds"] == 300
+        # The comparison is rendered per request: stored under a key of its own, then linked.
+        compared = api.request("GET", "/v1/runs/compare/report", query=f"base={base.id}&target={target.id}&format=link")
+        assert compared.status == 200 and compared.json()["expiresInSeconds"] == 300
+        bucket, key = _s3_object(compared.json()["url"])
+        assert (bucket, key) == ("lm-artifacts", f"reports/{ACCOUNT}/compare/{base.id}_{target.id}.html")
+        stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        assert stored == api.request("GET", "/v1/runs/compare/report", query=f"base={base.id}&target={target.id}").body.decode()
+        assert "<!doctype html>" in stored.lower() and base.id[:8] in stored
+        # A run whose page was not kept at Finalize: rendered, stored apart from Finalize's copy, linked.
+        rendered = api.request("GET", f"/v1/runs/{base.id}/report", query="format=link").json()
+        assert _s3_object(rendered["url"]) == ("lm-artifacts", f"reports/{ACCOUNT}/rendered/{base.id}.results.html")
+        assert f"run {base.id[:8]}" in s3.get_object(Bucket="lm-artifacts", Key=f"reports/{ACCOUNT}/rendered/{base.id}.results.html")["Body"].read().decode()
+    finally:
+        set_settings(previous)

@@ -1,10 +1,11 @@
 // The end of a run page: the result (criteria results, auto-stop's reason), the per-endpoint table
 // and the errors from GET /v1/runs/{id}/stats, the report pages, and the way to a comparison.
 import { html, useState } from '../../vendor/preact.js';
-import { locustReportUrl, runReportUrl, setBaseline } from '../api.js';
+import { setBaseline } from '../api.js';
 import { formatMs, formatNumber, formatPercent } from '../format.js';
 import { CriteriaResults, StopReason } from './criteria-results.js';
 import { ErrorMessage, Loading, Notice } from './messages.js';
+import { ReportLink } from './report-link.js';
 import { ResultBadge } from './status.js';
 
 export function RunResults({ run, stats, test, onTestChanged }) {
@@ -108,16 +109,16 @@ function ErrorsTable({ errors }) {
     </section>`;
 }
 
-/** The API's report pages, in a new tab (they are whole pages, sandboxed by the API). */
+/** The API's report pages, in a new tab (with sign-in, through `?format=link`: see ReportLink). */
 function Reports({ run }) {
   return html`
     <section aria-labelledby="reports-heading">
       <h2 id="reports-heading">Reports</h2>
       <ul class="links" data-testid="report-links">
-        <li><a href=${runReportUrl(run.id)} target="_blank" rel="noopener">Results report<span class="visually-hidden"> (opens in a new tab)</span></a>:
+        <li><${ReportLink} path=${`/v1/runs/${encodeURIComponent(run.id)}/report`}>Results report<//>:
           charts, criteria, endpoints and errors in one self-contained page</li>
         ${run.reportLocation ? html`
-          <li><a href=${locustReportUrl(run.id)} target="_blank" rel="noopener">Locust's report<span class="visually-hidden"> (opens in a new tab)</span></a>:
+          <li><${ReportLink} path=${`/v1/runs/${encodeURIComponent(run.id)}/locust-report`}>Locust's report<//>:
             Locust's own HTML report of the run</li>` : null}
       </ul>
     </section>`;

@@ -5,11 +5,12 @@
 // API compares with the test's baseline run. Every figure is the API's; nothing is computed here.
 import { html, useMemo } from '../../vendor/preact.js';
 import uPlot from '../../vendor/uplot.js';
-import { compareReportUrl, compareRuns, getRunMetrics, getTest } from '../api.js';
+import { compareRuns, getRunMetrics, getTest } from '../api.js';
 import { METRIC_LABELS, formatDateTime, formatFigure, formatSeconds, formatSignedPercent, shortId } from '../format.js';
 import { useApi } from '../hooks.js';
 import { navigate } from '../router.js';
 import { CriteriaResults, StopReason } from '../components/criteria-results.js';
+import { ReportLink } from '../components/report-link.js';
 import { ErrorMessage, Loading } from '../components/messages.js';
 import { PageHeading } from '../components/page-heading.js';
 import { ResultBadge, StatusBadge } from '../components/status.js';
@@ -38,8 +39,8 @@ function Comparison({ answer }) {
   return html`
     <div data-testid="compare-view" data-same-revision=${String(answer.sameRevision)}>
       <p class="breadcrumb"><a href="/tests">Tests</a> / <a href=${testPath}>${test.data?.name ?? answer.target.loadTestId}</a>
-        ${' / '}<a href=${`${testPath}/runs`}>runs</a>${' · '}<a href=${compareReportUrl(answer.base.id, answer.target.id)} target="_blank" rel="noopener">
-        The comparison as a page<span class="visually-hidden"> (opens in a new tab)</span></a></p>
+        ${' / '}<a href=${`${testPath}/runs`}>runs</a>${' · '}<${ReportLink} path="/v1/runs/compare/report"
+        query=${{ base: answer.base.id, target: answer.target.id }}>The comparison as a page<//></p>
       <${Sides} answer=${answer} />
       ${answer.highlights?.length ? html`
         <section aria-labelledby="highlights-heading">

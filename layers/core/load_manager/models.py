@@ -729,6 +729,13 @@ class Trends(ApiModel):
     items: list[TrendPoint] = Field(description="Finished runs, oldest first")
 
 
+class ReportLink(ApiModel):
+    """Where to open a report page (`?format=link`): a browser tab opened by the console carries no token."""
+
+    url: str = Field(description="In AWS a presigned S3 URL of the stored page; locally the page's own API path (no token needed)")
+    expires_in_seconds: int | None = Field(description="How long the URL works (the presign lifetime); null: it does not expire")
+
+
 class SetBaselineRequest(RequestModel):
     run_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         description="A Finished run of this test; null clears the baseline"

@@ -24,6 +24,21 @@ def save_results_report(account_id: str, run_id: str, html: str) -> str:
     return _save(account_id, f"{run_id}.results.html", html)
 
 
+def save_comparison_report(account_id: str, base_id: str, target_id: str, html: str) -> str:
+    """Store a comparison page (rendered per request) to hand out a link to; returns its location."""
+    return _save(account_id, f"compare/{base_id}_{target_id}.html", html)
+
+
+def save_rendered_run_report(account_id: str, run_id: str, html: str) -> str:
+    """Store a run's page rendered per request (no page kept at Finalize); never the Finalize copy."""
+    return _save(account_id, f"rendered/{run_id}.results.html", html)
+
+
+def in_s3() -> bool:
+    """Reports go to S3 (in AWS), not to the data directory."""
+    return bool(get_settings().reports_bucket)
+
+
 def _save(account_id: str, filename: str, html: str) -> str:
     settings = get_settings()
     if settings.reports_bucket:
@@ -35,9 +50,8 @@ def _save(account_id: str, filename: str, html: str) -> str:
             ContentType="text/html; charset=utf-8", ServerSideEncryption="AES256",
         )
         return f"s3://{settings.reports_bucket}/{key}"
-    directory = Path(settings.data_dir) / "reports" / account_id
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / filename
+    path = Path(settings.data_dir) / "reports" / account_id / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, path)  # a retried Finalize overwrites atomically

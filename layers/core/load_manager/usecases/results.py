@@ -4,7 +4,7 @@ runs compared, a test's trend and its baseline. The judging is pure (load_manage
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from load_manager.analysis.comparison import compare_endpoints, figure_deltas, highlights, summary_figures
 from load_manager.analysis.criteria import Results, endpoint_key
@@ -18,6 +18,7 @@ from load_manager.models import (
     EndpointStatsRow,
     LoadTest,
     MetricsSeries,
+    ReportLink,
     Run,
     RunComparison,
     RunStats,
@@ -241,11 +242,16 @@ def report(stores: Stores, caller: Caller, run_id: str) -> Page:
     run = get_run(stores, caller, run_id)
     location = run.results_report_location
     if location and is_s3(location):
-        # The page is static; the fragment (never sent to S3) hands it a fresh link to Locust's report.
-        locust = f"#locust={quote(presigned_url(run.report_location), safe='')}" if run.report_location and is_s3(run.report_location) else ""
-        return Page(redirect=presigned_url(location) + locust)
+        return Page(redirect=presigned_url(location) + _locust_fragment(run))
     stored = read_local(location) if location else None
     return Page(html=stored if stored is not None else render_run_report(stores, run))
+
+
+def _locust_fragment(run: Run) -> str:
+    """The page is static; the fragment (never sent to S3) hands it a fresh link to Locust's report."""
+    from load_manager.adapters.reports import is_s3, presigned_url
+
+    return f"#locust={quote(presigned_url(run.report_location), safe='')}" if run.report_location and is_s3(run.report_location) else ""
 
 
 def locust_report(stores: Stores, caller: Caller, run_id: str) -> Page:
@@ -270,10 +276,67 @@ def render_run_report(stores: Stores, run: Run) -> str:
 
 
 def comparison_report(stores: Stores, caller: Caller, base_id: str | None, target_id: str) -> Page:
+    return Page(html=_comparison_page(stores, caller, compare(stores, caller, base_id, target_id)))
+
+
+def _comparison_page(stores: Stores, caller: Caller, comparison: RunComparison) -> str:
     from load_manager.report import render
 
-    comparison = compare(stores, caller, base_id, target_id)
     base, target = (get_run(stores, caller, side.id) for side in (comparison.base, comparison.target))
     test = stores.load_tests.get(caller.account_id, target.load_test_id)
     series = [series_of(stores, run, SeriesQuery()) for run in (base, target)]
-    return Page(html=render.comparison_page(comparison, test.name if test else None, *series))
+    return render.comparison_page(comparison, test.name if test else None, *series)
+
+
+# ---- links to report pages (`?format=link`): a tab the console opens carries no token ----------------
+
+
+def report_link(stores: Stores, caller: Caller, run_id: str) -> ReportLink:
+    """In AWS the stored page's presigned URL (what GET …/report redirects to); a page rendered per
+    request (no page was kept at Finalize) is stored first. Locally the page's API path."""
+    from load_manager.adapters.reports import in_s3, save_rendered_run_report
+
+    if not in_s3():
+        run = get_run(stores, caller, run_id)
+        return _local_link(f"/v1/runs/{quote(run.id, safe='')}/report")
+    page = report(stores, caller, run_id)
+    if page.redirect:
+        return _presigned_link(page.redirect)
+    run = get_run(stores, caller, run_id)
+    return _stored_link(save_rendered_run_report(run.account_id, run.id, page.html or ""), _locust_fragment(run))
+
+
+def locust_report_link(stores: Stores, caller: Caller, run_id: str) -> ReportLink:
+    page = locust_report(stores, caller, run_id)  # a run without Locust's report: 404, as the page itself
+    if page.redirect:
+        return _presigned_link(page.redirect)
+    return _local_link(f"/v1/runs/{quote(run_id, safe='')}/locust-report")
+
+
+def comparison_report_link(stores: Stores, caller: Caller, base_id: str | None, target_id: str) -> ReportLink:
+    """In AWS the page is rendered and stored (one object per account and pair of runs, overwritten:
+    final runs render the same page) and its presigned URL answered; locally the page's API URL."""
+    from load_manager.adapters.reports import in_s3, save_comparison_report
+
+    comparison = compare(stores, caller, base_id, target_id)
+    base, target = comparison.base.id, comparison.target.id
+    if not in_s3():
+        return _local_link(f"/v1/runs/compare/report?{urlencode({'base': base, 'target': target})}")
+    html = _comparison_page(stores, caller, comparison)
+    return _stored_link(save_comparison_report(caller.account_id, base, target, html))
+
+
+def _presigned_link(url: str) -> ReportLink:
+    from load_manager.adapters.reports import PRESIGNED_SECONDS
+
+    return ReportLink(url=url, expires_in_seconds=PRESIGNED_SECONDS)
+
+
+def _stored_link(location: str, fragment: str = "") -> ReportLink:
+    from load_manager.adapters.reports import presigned_url
+
+    return _presigned_link(presigned_url(location) + fragment)
+
+
+def _local_link(path: str) -> ReportLink:
+    return ReportLink(url=path, expires_in_seconds=None)
