@@ -140,7 +140,10 @@ def test_an_expiring_token_is_refreshed_and_a_refused_refresh_signs_in_again(tab
 
     # The refresh token is revoked: the console goes back through the hosted UI, whose session
     # still stands, so the user lands on the page they asked for without typing anything.
+    # Expired from a same-origin file that runs no script: no console page is left alive to start a
+    # sign-in of its own (with its own page to come back to) while the tab goes to /clusters.
     fake.revoke_all()
+    tab.goto(f"{url}/favicon.svg")
     _expire_tokens(tab)
     tab.goto(f"{url}/clusters", **LEAVES)
     _wait_for(lambda: [g["grant_type"] for g in fake.grants].count("authorization_code") == 2)
