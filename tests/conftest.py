@@ -26,7 +26,6 @@ if "LOAD_MANAGER_DATA_DIR" not in os.environ:
     os.environ["LOAD_MANAGER_DATA_DIR"] = tempfile.mkdtemp(prefix="lm-tests-data-")
     atexit.register(shutil.rmtree, os.environ["LOAD_MANAGER_DATA_DIR"], ignore_errors=True)
 
-
 from support.examples import load_example  # noqa: E402
 
 from load_manager.store import set_stores  # noqa: E402
