@@ -5,6 +5,7 @@ real example target. Faults are injected where AWS and Fargate would produce the
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ def ecs_run(ecs_standin: EcsStandIn, tmp_path, _routes):
 
     def factory(_cluster) -> EcsLocustBackend:
         return RecordingEcsBackend(
-            ecs_standin.settings, ecs_client=ecs_standin.ecs, s3_client=ecs_standin.s3,
+            ecs_standin.settings, ecs_client=ecs_standin.ecs, s3_client=ecs_standin.s3, logs_client=ecs_standin.logs,
             start_timeout=60, swarm_timeout=15, stop_timeout=20, poll_interval=0.2,
         )  # fmt: skip
 
@@ -119,6 +120,32 @@ def test_a_task_killed_mid_run_fails_the_run_with_the_reason(ecs_run, target, ex
     assert final["status"] == "Failed"
     assert final["failureReason"].startswith("LocustCrashedError: " + reason.format(id=victim.id))
     assert "exit code 137" in final["failureReason"]
+    assert "could not read" not in final["failureReason"], "the task's log stream was read"
+    assert_nothing_left(standin)
+
+
+CRASHING_SCRIPT = """from locust import HttpUser, task
+raise RuntimeError("boom at import, on Fargate")
+
+
+class U(HttpUser):
+    @task
+    def t(self):
+        self.client.get("/")
+"""
+
+
+def test_a_master_whose_script_raises_at_import_fails_the_run_with_locusts_log(ecs_run, target):
+    client, standin, _ = ecs_run
+    run = start(client, target.url, CRASHING_SCRIPT, duration=30)
+    final = wait_until_final(client, run["id"], timeout=60)
+    assert final["status"] == "Failed"
+    reason = final["failureReason"]
+    # Locust's own words, read back from the task's CloudWatch Logs stream, then ECS's account. The
+    # workers import the script too and may stop first: whichever task is found stopped is named.
+    assert re.match(r"LocustStartError: (the Locust master task|Locust worker task \S+) stopped \(exit code 1\)", reason), reason
+    assert "RuntimeError: boom at import, on Fargate" in reason, reason
+    assert "stop code: EssentialContainerExited" in reason, reason
     assert_nothing_left(standin)
 
 

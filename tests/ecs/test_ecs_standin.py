@@ -39,7 +39,7 @@ MARK = "# café, naïve, ✓\n"
 def make_backend(standin: EcsStandIn, **kwargs) -> EcsLocustBackend:
     options = dict(start_timeout=30.0, swarm_timeout=10.0, stop_timeout=15.0, poll_interval=0.1)
     options.update(kwargs)
-    return EcsLocustBackend(standin.settings, ecs_client=standin.ecs, s3_client=standin.s3, **options)
+    return EcsLocustBackend(standin.settings, ecs_client=standin.ecs, s3_client=standin.s3, logs_client=standin.logs, **options)
 
 
 def make_spec(script: str, target_url: str, workers: int = 2) -> ClusterSpec:
@@ -154,6 +154,11 @@ def test_a_killed_worker_is_a_stopped_task_with_exit_code_137_and_the_cluster_is
         status = backend.status(handle)
         assert not status.alive and status.exit_code == 137
         assert status.reason == f"Locust worker task {worker.arn.rsplit('/', 1)[-1]} stopped"
+        # Its output was shipped to its awslogs stream before ECS said it stopped, and read back.
+        assert worker.log_stream == f"worker/locust/{worker.id}"
+        shipped = standin.moto_logs.get_log_events(logGroupName=worker.log_group, logStreamName=worker.log_stream)["events"]
+        assert [e["message"] for e in shipped] == [line for line in worker.log_tail(10_000).splitlines() if line.strip()]
+        assert shipped[-1]["message"] in status.log_tail and "could not read" not in status.log_tail
 
         (master,) = standin.tasks("master")
         standin.kill_task(master.arn, signal.SIGKILL)
@@ -200,9 +205,11 @@ def test_the_registered_task_definitions_are_the_templates(ecs_standin):
         (expected,) = declared[logical_id]["containerDefinitions"]
         assert container["entryPoint"] == ["python", "-c", LOADER]
         assert container["image"].startswith("locustio/locust:")
-        for key in ("name", "image", "entryPoint", "environment", "portMappings"):
+        for key in ("name", "image", "entryPoint", "environment", "portMappings", "logConfiguration"):
             assert (container.get(key) or None) == expected.get(key), key  # moto says [] for "none"
         assert registered["networkMode"] == "awsvpc" and registered["requiresCompatibilities"] == ["FARGATE"]
+        group = container["logConfiguration"]["options"]["awslogs-group"]
+        assert [g["logGroupName"] for g in standin.moto_logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]] == [group]
     assert standin.settings.container_name == "locust"
 
 

@@ -568,6 +568,8 @@ def test_a_master_that_stops_is_not_alive(backend, infra, fake, spec):
         assert not status.alive
         assert status.exit_code == 0  # moto's container exit code
         assert "Essential container in task exited" in status.log_tail
+        # These task definitions log nowhere: the reason says so instead of a log tail.
+        assert status.log_tail.startswith("(no log to read: container locust does not log through awslogs)")
         fake.close()  # the master's web API goes with it
         with pytest.raises(LocustCrashedError) as crashed:
             backend.sample(handle)

@@ -4,13 +4,13 @@ presigned S3 URL, workers fetching it from the master over the master port, the 
 master's "private IP").
 
     with EcsStandIn(root=tmp_path) as standin:
-        backend = EcsLocustBackend(standin.settings, ecs_client=standin.ecs, s3_client=standin.s3)
+        backend = EcsLocustBackend(standin.settings, ecs_client=standin.ecs, s3_client=standin.s3, logs_client=standin.logs)
         handle = backend.start(spec)                     # real Locust processes, on loopback
         standin.tasks("worker"); standin.kill_task(arn)   # look and break things
         standin.fail_calls("DescribeTasks", times=2)      # AWS errors as botocore receives them
 
-AWS (moto). S3, ECS and EC2 are served over HTTP by moto's `ThreadedMotoServer` on 127.0.0.1 (a
-free port), and every client of the stand-in talks to it through `endpoint_url`: the presigned
+AWS (moto). S3, ECS, EC2 and CloudWatch Logs are served over HTTP by moto's `ThreadedMotoServer`
+on 127.0.0.1 (a free port), and every client of the stand-in talks to it through `endpoint_url`: the presigned
 script URL points at it, so Locust's `-f <URL>` (a plain `requests.get` in another process)
 really downloads the script. ECS goes over the same HTTP server rather than in-process `mock_aws`,
 so requests and responses cross the wire as botocore builds and parses them, whether or not a
@@ -33,12 +33,13 @@ What was verified about moto 5.2 (tests/ecs/test_ecs_standin.py keeps it checked
   stand-in runs); its containers say PENDING with exit code 0 whatever happens. DescribeTasks is
   therefore rewritten from the processes' truth (see below).
 
-The seams are botocore event hooks on the two clients the stand-in hands out (`ecs`, `s3`):
+The seams are botocore event hooks on the clients the stand-in hands out (`ecs`, `s3`, `logs`):
     after-call.ecs.RunTask        each task started becomes a process (see `_spawn`)
     after-call.ecs.DescribeTasks  status, stop code, exit code and addresses from the process
     after-call.ecs.StopTask       SIGTERM to the task's process group, SIGKILL after a grace
     before-parameter-build.ecs.ListTasks  moto learns of exited tasks before it lists
     before-call.*, before-send.*  call counters; `fail_calls` answers a real AWS error response
+                                  (`logs` has only these: what it reads, moto answers)
 ECS's own view stays consistent: a task whose process exits (by itself or killed) is stopped in
 moto through a separate, unhooked client (`moto_ecs`), so ListTasks(desiredStatus=RUNNING) agrees.
 `calls` counts API calls per operation, `requests` the HTTP attempts (botocore's retries included).
@@ -52,6 +53,12 @@ locustfiles to tempfile.gettempdir()), stdout and stderr to `container.log` in i
 its own loopback address (127.x.y.z, x != 0, so two stand-ins on one machine do not collide),
 which is the private IP DescribeTasks reports. The only liberty taken: a bind to 0.0.0.0 in the
 command is a bind to that address (a Fargate task has its own network namespace; these share one).
+
+Logs: a container whose definition uses the awslogs driver has its output (`container.log`, one
+event per non-blank line) put into moto's CloudWatch Logs when its process exits, before ECS is
+told, in the definition's group (created by the stand-in if moto lacks it) and stream
+`<awslogs-stream-prefix>/<container name>/<task id>`, as Fargate names it. A task that never
+started has no stream, as on Fargate. Only at exit: a running task's stream is not there yet.
 """
 
 from __future__ import annotations
@@ -122,6 +129,8 @@ class StandInTask:
     exit_code: int | None = None  # Docker's: the process's code, or 128+N after signal N
     start_error: str = ""  # the process could not be started (CannotStartContainerError)
     stop_reason: str = ""  # set when StopTask asked for the stop (UserInitiated)
+    log_group: str = ""  # where the awslogs driver writes (empty: the container does not use it)
+    log_stream: str = ""
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     stopped_at: datetime | None = None
     exited: threading.Event = field(default_factory=threading.Event)
@@ -354,10 +363,12 @@ class EcsStandIn:
         self.ecs = session.client("ecs", config=self.ecs_config, **endpoint)
         self.s3 = session.client("s3", config=s3_config, **endpoint)
         # moto's own view (no hooks, no counting, no faults): the stand-in's, and tests' to check it.
+        self.logs = session.client("logs", config=Config(retries={"mode": "standard", "total_max_attempts": 2}), **endpoint)
         self.moto_ecs = session.client("ecs", **endpoint)
+        self.moto_logs = session.client("logs", **endpoint)
         self._moto_s3 = session.client("s3", config=s3_config, **endpoint)
         self._moto_ec2 = session.client("ec2", **endpoint)
-        for client, service in ((self.ecs, "ecs"), (self.s3, "s3")):
+        for client, service in ((self.ecs, "ecs"), (self.s3, "s3"), (self.logs, "cloudwatch-logs")):
             events = client.meta.events
             events.register(f"before-call.{service}", self._count_call)
             events.register_first(f"before-send.{service}", self._inject_fault)
@@ -385,6 +396,10 @@ class EcsStandIn:
             arns[role] = described["taskDefinitionArn"]
             self._definitions[arns[role]] = described
             self._roles[arns[role]] = role
+            for container in described["containerDefinitions"]:
+                group = _awslogs(container)[0]
+                if group and not self.moto_logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+                    self.moto_logs.create_log_group(logGroupName=group)
 
         bucket = f"{STACK_NAME}-{uuid.uuid4().hex[:8]}"
         self._moto_s3.create_bucket(Bucket=bucket)
@@ -498,9 +513,11 @@ class EcsStandIn:
         home, tmp = directory / "home", directory / "tmp"
         home.mkdir(parents=True)
         tmp.mkdir()
+        group, prefix = _awslogs(container)
         task = StandInTask(
             arn=arn, role=self._roles.get(definition_arn, "unknown"), address=address, directory=directory,
-            argv=argv, environment=environment,
+            argv=argv, environment=environment, log_group=group,
+            log_stream=f"{prefix}/{container['name']}/{arn.rsplit('/', 1)[-1]}" if group else "",
         )  # fmt: skip
         with self._lock:
             self._tasks[arn] = task
@@ -545,8 +562,26 @@ class EcsStandIn:
             code = task.process.wait()
             task.exit_code = 128 - code if code < 0 else code
             task.stopped_at = datetime.now(UTC)
+        self._ship_log(task)  # before anyone can see the task stopped
         task.exited.set()
         self._sync_stopped(task)
+
+    def _ship_log(self, task: StandInTask) -> None:
+        """What the awslogs driver would have shipped: the container's output, one event per line."""
+        if not task.log_stream:
+            return
+        try:
+            lines = [line[:100_000] for line in task.log_path.read_text(errors="replace").splitlines() if line.strip()]
+        except FileNotFoundError:
+            lines = []
+        stamp = int(time.time() * 1000)
+        try:
+            self.moto_logs.create_log_stream(logGroupName=task.log_group, logStreamName=task.log_stream)
+            for start in range(0, len(lines), 1000):
+                events = [{"timestamp": stamp, "message": line} for line in lines[start : start + 1000]]
+                self.moto_logs.put_log_events(logGroupName=task.log_group, logStreamName=task.log_stream, logEvents=events)
+        except (ClientError, BotoCoreError):
+            pass  # the server is going away with the stand-in
 
     def _sync_stopped(self, task: StandInTask) -> None:
         """Stop an exited task in moto too (idempotent), so ListTasks and moto agree."""
@@ -647,8 +682,8 @@ def task_definitions_from_template(path: Path = TEMPLATE, *, stack_name: str = S
     """RegisterTaskDefinition parameters for every AWS::ECS::TaskDefinition of the template, by
     logical id: family, compatibilities, network mode, cpu/memory, runtime platform and the
     containers' name, image, essential, entry point, command, environment, port mappings and
-    ulimits. Parameters take their defaults. What needs a deployed stack (roles, log groups) is
-    left out: no process of the stand-in uses it."""
+    ulimits, and their log configuration (a log group's `!Ref` is its name). Parameters take their
+    defaults. What needs a deployed stack (roles) is left out: no process of the stand-in uses it."""
     template = copy.deepcopy(_parsed_template(path, path.stat().st_mtime))
     values = {name: str(p.get("Default", "")) for name, p in (template.get("Parameters") or {}).items()}
     values.update({"AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws"})
@@ -665,7 +700,10 @@ def task_definitions_from_template(path: Path = TEMPLATE, *, stack_name: str = S
             return {k: render(v) for k, v in value.items()}
         return value
 
-    container_keys = ("Name", "Image", "Essential", "EntryPoint", "Command", "Environment", "PortMappings", "Ulimits")
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") == "AWS::Logs::LogGroup" and "LogGroupName" in (resource.get("Properties") or {}):
+            values[logical_id] = render(resource["Properties"]["LogGroupName"])
+    container_keys = ("Name", "Image", "Essential", "EntryPoint", "Command", "Environment", "PortMappings", "Ulimits", "LogConfiguration")
     definitions = {}
     for logical_id, resource in (template.get("Resources") or {}).items():
         if resource.get("Type") != "AWS::ECS::TaskDefinition":
@@ -692,6 +730,15 @@ def _for_moto(definition: Mapping[str, Any]) -> dict[str, Any]:
             container = {**container, "memoryReservation": int(definition["memory"])}
         containers.append(container)
     return {**definition, "containerDefinitions": containers}
+
+
+def _awslogs(container: Mapping[str, Any]) -> tuple[str, str]:
+    """(group, stream prefix) of a container definition that logs through awslogs, else ("", "")."""
+    config = container.get("logConfiguration") or {}
+    options = config.get("options") or {}
+    if config.get("logDriver") != "awslogs" or not options.get("awslogs-group"):
+        return "", ""
+    return str(options["awslogs-group"]), str(options.get("awslogs-stream-prefix") or "")
 
 
 def _camel(key: str) -> str:

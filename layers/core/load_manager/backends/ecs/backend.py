@@ -13,7 +13,8 @@ master's web API (port 8089) exactly as the local backend drives its processes.
               workers, POSTs /swarm and confirms the load by `state`. Idempotent. What it learns
               (the master's address, the workers' ARNs) is written into the handle, which the
               lifecycle stores once, so a poll needs one DescribeTasks and nothing else from AWS.
-    status    one DescribeTasks on the master and every worker: a stopped task ends the run.
+    status    one DescribeTasks on the master and every worker: a stopped task ends the run (its
+              log tail is read then, see Logs).
     teardown  StopTask on the master and every worker, delete the script object. Idempotent.
 
 Every task carries:
@@ -29,14 +30,19 @@ the Lambda runs in the tasks' VPC and the security groups allow both (template.y
 `LocustTasksSecurityGroup`). The web API has no authentication: it must never be reachable from
 outside the VPC.
 
-Logs: Locust's output goes to CloudWatch Logs through the task definition's awslogs driver. Reading
-it back for a failure's log tail is out of scope here (it would need the log group and stream
-prefix, logs:GetLogEvents, and the stream only exists once the container has started): `status`
-reports ECS's stop code and stopped reason and the container's exit code and reason instead.
+Logs: Locust's output goes to CloudWatch Logs through the task definition's awslogs driver. When
+`status` finds a task stopped, and only then (a healthy poll stays one DescribeTasks), it reads that
+container's last lines back (logs.py: DescribeTaskDefinition for the container's awslogs group and
+stream prefix, then GetLogEvents on `<prefix>/<container>/<task id>`, at most 20 lines / 4 KB) and
+puts them before ECS's stop code and stopped reason and the container's exit code and reason, as
+the local backend puts Locust's log in the reason. Best effort: a stream not created yet (the
+container never started), AccessDenied or throttling leaves a one-line note saying the log could
+not be read and why, never changes the outcome.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -46,6 +52,7 @@ from ..base import BackendUnavailableError, ClusterHandle, ClusterSpec, LocustCr
 from ..bundle_layout import BUNDLE_URL_ENV, runtime_archive
 from ..locust_web import SETTLE_SECONDS, poll
 from ..web_backend import LocustWebBackend
+from .logs import awslogs_location, log_tail_or_note, unreadable
 from .settings import EcsSettings
 from .tasks import (
     GONE_ERRORS,
@@ -92,6 +99,7 @@ class EcsLocustBackend(LocustWebBackend):
         *,
         ecs_client: BaseClient | None = None,
         s3_client: BaseClient | None = None,
+        logs_client: BaseClient | None = None,
         master_address_resolver: MasterAddressResolver | None = None,
         start_timeout: float = 600.0,
         swarm_timeout: float = 30.0,
@@ -110,6 +118,7 @@ class EcsLocustBackend(LocustWebBackend):
         self.settings = settings
         self._ecs_client = ecs_client
         self._s3_client = s3_client
+        self._logs_client = logs_client  # CloudWatch Logs: a stopped task's log tail
         self._resolve_address = master_address_resolver or private_ipv4_address
         self._script_url_margin = script_url_margin_seconds
 
@@ -174,8 +183,26 @@ class EcsLocustBackend(LocustWebBackend):
                 return ProcessStatus(alive=False, exit_code=None, log_tail=f"ECS no longer knows {what} ({arn})", reason=f"{what} is gone")
             status = task_status(task, container, what)
             if not status.alive:
-                return status
+                return self._with_log_tail(handle, task, status)
         return ProcessStatus(alive=True, exit_code=None)
+
+    def _with_log_tail(self, handle: ClusterHandle, task: Mapping[str, Any], status: ProcessStatus) -> ProcessStatus:
+        """A stopped task's status with its container's last log lines (CloudWatch Logs) before
+        ECS's account of the stop, so a failure reason keeps both. Only for a stopped task: a
+        healthy poll stays one DescribeTasks. Best effort: what cannot be read is a one-line note."""
+        container = self._container_name(handle)
+        try:
+            response = aws_call(self._ecs().describe_task_definition, taskDefinition=str(task.get("taskDefinitionArn") or ""))
+        except AwsApiError as exc:
+            tail = unreadable("the task's log", exc)
+        else:
+            where = awslogs_location(response.get("taskDefinition") or {}, container, str(task.get("taskArn") or ""))
+            if where is None:
+                tail = f"(no log to read: container {container} does not log through awslogs)"
+            else:
+                group, stream, region = where
+                tail = log_tail_or_note(self._logs(region or handle.details.get("region") or self.settings.region), group, stream)
+        return dataclasses.replace(status, log_tail=f"{tail}\n{status.log_tail}")
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         """StopTask every task of this launch (the handle's, and any found by startedBy + tags, so a
@@ -428,3 +455,7 @@ class EcsLocustBackend(LocustWebBackend):
         if self._s3_client is None:
             self._s3_client = client("s3", self.settings.region)
         return self._s3_client
+
+    def _logs(self, region: str | None) -> BaseClient:
+        # An injected client serves every region; otherwise the log group's own region.
+        return self._logs_client if self._logs_client is not None else client("logs", region)

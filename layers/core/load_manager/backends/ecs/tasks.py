@@ -71,9 +71,12 @@ def client(service: str, region: str | None) -> Any:
         import boto3
         from botocore.config import Config
 
+        # A failure's log tail (logs) is best effort: never worth a long wait on an unreachable endpoint.
+        quick = {"connect_timeout": 5, "read_timeout": 10} if service == "logs" else {}
         config = Config(
-            retries={"mode": "standard", "max_attempts": 8},  # teardown must survive throttling
+            retries={"mode": "standard", "max_attempts": 2 if quick else 8},  # teardown must survive throttling
             signature_version="s3v4" if service == "s3" else None,  # presigned URLs work with SSE-KMS too
+            **quick,
         )
         _clients[key] = boto3.client(service, region_name=region, config=config)
     return _clients[key]
