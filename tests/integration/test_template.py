@@ -139,3 +139,19 @@ def test_no_function_carries_a_database_uri_in_its_environment(template):
     for logical_id, function in _functions(template).items():
         variables = (function["Properties"].get("Environment") or {}).get("Variables") or {}
         assert "MONGODB_URI" not in variables, f"{logical_id}: the URI is read from Secrets Manager, never set in the environment"
+
+
+def test_log_stream_permissions_name_real_stream_arns(template):
+    # A log group's GetAtt Arn ends in ":*": "${Group.Arn}:log-stream:*" would match no stream, and
+    # Fargate could not start a task whose awslogs driver may not create its stream.
+    subs = [node["Fn::Sub"] for node in _walk(template) if isinstance(node, dict) and isinstance(node.get("Fn::Sub"), str)]
+    streams = [s for s in subs if ":log-stream:" in s]
+    assert len(streams) >= 2, "the tasks' execution role and the run workflow both name Locust's log streams"
+    assert all(".Arn}" not in s and s.endswith(":log-group:${LocustLogGroup}:log-stream:*") for s in streams), streams
+
+
+def _walk(node):
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _walk(child)
