@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "core"  # what the Lambda layer puts on sys.path (/opt/python)
@@ -110,3 +111,29 @@ def figure(
         "samples": samples,
         "details": details or {},
     }
+
+
+class _HasStores(Protocol):
+    stores: Any
+
+
+Dataset = TypeVar("Dataset", bound=_HasStores)
+
+
+def alternate(
+    datasets: list[Dataset], call: Callable[[Dataset], Any], warmup: int, n: int, key: Callable[[Dataset], Hashable]
+) -> dict[Any, list[float]]:
+    """Per-dataset samples in ms (keyed by `key`), calls alternating between the datasets (order
+    swapped each iteration) after `warmup` rounds; each dataset's stores are installed for its calls."""
+    from load_manager.store import set_stores
+
+    samples: dict[Any, list[float]] = {key(ds): [] for ds in datasets}
+    for i in range(warmup + n):
+        for ds in datasets if i % 2 == 0 else list(reversed(datasets)):
+            set_stores(ds.stores)
+            started = time.perf_counter()
+            call(ds)
+            elapsed = (time.perf_counter() - started) * 1000
+            if i >= warmup:
+                samples[key(ds)].append(elapsed)
+    return samples

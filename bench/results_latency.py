@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchlib import ROOT, figure, log, median, paired_ratio, spread, use_project_tree
+from benchlib import ROOT, alternate, figure, log, median, paired_ratio, spread, use_project_tree
 
 METRICS_MAX_RATIO = 3.0
 INDEXED_MAX_RATIO = 2.0
@@ -95,21 +95,6 @@ def runs_dataset(api, path: str, count: int) -> Dataset:
     return Dataset(f"{count} runs", stores, test_id, made[-1], made[0])
 
 
-def alternate(datasets: list[Dataset], call: Callable[[Dataset], Any], warmup: int, n: int) -> dict[str, list[float]]:
-    from load_manager.store import set_stores
-
-    out: dict[str, list[float]] = {ds.label: [] for ds in datasets}
-    for i in range(warmup + n):
-        for ds in datasets if i % 2 == 0 else list(reversed(datasets)):
-            set_stores(ds.stores)
-            started = time.perf_counter()
-            call(ds)
-            elapsed = (time.perf_counter() - started) * 1000
-            if i >= warmup:
-                out[ds.label].append(elapsed)
-    return out
-
-
 def _checked(api, path: str, query: str, check: Callable[[dict], bool]) -> Callable[[Dataset], None]:
     seen: set[str] = set()
 
@@ -160,9 +145,9 @@ def run(quick: bool) -> list[dict]:
             def points(body: dict) -> bool:
                 return len(body["time"]) in (30, 901) and len(body["p95Ms"]) == len(body["time"])
 
-            ms = alternate([minute, hour], _checked(api, "/v1/runs/{run}/metrics", "", points), warmup, calls)
+            ms = alternate([minute, hour], _checked(api, "/v1/runs/{run}/metrics", "", points), warmup, calls, lambda ds: ds.label)
             # Context: the same answer computed on read (what a live run's first load, or any window, costs).
-            computed = alternate([minute, hour], _checked(api, "/v1/runs/{run}/metrics", "from=1700000000000", points), warmup, calls)
+            computed = alternate([minute, hour], _checked(api, "/v1/runs/{run}/metrics", "from=1700000000000", points), warmup, calls, lambda ds: ds.label)
             figures.append(_figure(
                 "results_latency.metrics_1h_vs_1min", "median latency of GET /v1/runs/{id}/metrics (whole run, default step) of a finished 1 h run "
                 "sampled every 2 s (1,800 samples -> 901 points), real handler, SQLite", "the same call on a 1 min run (30 samples -> 30 points)",
@@ -175,7 +160,7 @@ def run(quick: bool) -> list[dict]:
             ))  # fmt: skip
 
             trends = _checked(api, "/v1/load-tests/{test}/trends", "limit=10", lambda body: len(body["items"]) == 10)
-            ms = alternate([few, many], trends, warmup, calls)
+            ms = alternate([few, many], trends, warmup, calls, lambda ds: ds.label)
             figures.append(_figure(
                 "results_latency.trends_1000_vs_10_runs", "median latency of GET /v1/load-tests/{id}/trends?limit=10 on a test with 1,000 "
                 "Finished runs, real handler, SQLite", "the same call on a test with 10 Finished runs (both answers: 10 rows)",
@@ -183,7 +168,7 @@ def run(quick: bool) -> list[dict]:
             ))  # fmt: skip
 
             compare = _checked(api, "/v1/runs/compare", "base={base}&target={run}", lambda body: body["scriptDiff"] is not None)
-            ms = alternate([few, many], compare, warmup, calls)
+            ms = alternate([few, many], compare, warmup, calls, lambda ds: ds.label)
             figures.append(_figure(
                 "results_latency.compare_1000_vs_10_runs", "median latency of GET /v1/runs/compare (revision 1 vs 2, with the diff) on a test "
                 "with 1,000 Finished runs, real handler, SQLite", "the same call on a test with 10 Finished runs",

@@ -18,11 +18,10 @@ import gc
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchlib import ROOT, figure, log, median, paired_ratio, spread, use_project_tree
+from benchlib import ROOT, alternate, figure, log, median, paired_ratio, spread, use_project_tree
 
 TARGET_MAX_RATIO = 2.0
 LARGE, SMALL = 10_000, 10
@@ -94,22 +93,6 @@ def _check(name: str, ds: Dataset, body: Any) -> None:
         raise RuntimeError(f"{name} on {ds.revisions} revisions answered unexpectedly: {str(body)[:500]}")
 
 
-def alternate(datasets: list[Dataset], call: Callable[[Dataset], Any], warmup: int, n: int) -> dict[int, list[float]]:
-    """Per-dataset samples in ms, calls alternating between datasets (order swapped each iteration)."""
-    from load_manager.store import set_stores
-
-    samples: dict[int, list[float]] = {ds.revisions: [] for ds in datasets}
-    for i in range(warmup + n):
-        for ds in datasets if i % 2 == 0 else list(reversed(datasets)):
-            set_stores(ds.stores)
-            t0 = time.perf_counter()
-            call(ds)
-            elapsed = (time.perf_counter() - t0) * 1000
-            if i >= warmup:
-                samples[ds.revisions].append(elapsed)
-    return samples
-
-
 def run(quick: bool) -> list[dict]:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "load-manager-bench")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
@@ -153,8 +136,8 @@ def run(quick: bool) -> list[dict]:
                         ds.stores.revisions.list(ds.account_id, ds.test_id, limit=PAGE + 1, before_number=None)
 
                 gc.collect()
-                api_ms = alternate(datasets, through_api, warmup, calls)
-                store_ms = alternate(datasets, store_only, warmup, calls)
+                api_ms = alternate(datasets, through_api, warmup, calls, lambda ds: ds.revisions)
+                store_ms = alternate(datasets, store_only, warmup, calls, lambda ds: ds.revisions)
                 extra: dict[str, Any] = {}
                 if name == "list_revisions_first_page":
                     # The 10-revision test can only return 10 items against 20: compare equal pages too,
@@ -162,7 +145,7 @@ def run(quick: bool) -> list[dict]:
                     def equal_page(ds: Dataset, template=template) -> None:
                         api.request("GET", template.format(id=ds.test_id), query=f"limit={SMALL}")
 
-                    eq_ms = alternate(datasets, equal_page, warmup, calls)
+                    eq_ms = alternate(datasets, equal_page, warmup, calls, lambda ds: ds.revisions)
                     extra["equal_page_size"] = {
                         "note": f"context, no target: limit={SMALL} on both, so both pages hold {SMALL} items",
                         "median_ms": {str(LARGE): round(median(eq_ms[LARGE]), 3), str(SMALL): round(median(eq_ms[SMALL]), 3)},
