@@ -30,6 +30,7 @@ import requests
 from botocore.config import Config
 from moto import mock_aws
 from moto.moto_api import state_manager
+from support.aws import use_moto_credentials
 
 from load_manager.backends.base import (
     ClusterHandle,
@@ -196,10 +197,7 @@ class FakeLocustMaster:
 
 @pytest.fixture
 def aws(monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    use_moto_credentials(monkeypatch)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     # moto's tasks otherwise jump to their last state (STOPPED) the first time they are read: keep
     # them RUNNING until StopTask, as a healthy Fargate task stays.

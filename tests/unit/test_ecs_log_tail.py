@@ -8,6 +8,7 @@ import time
 import boto3
 import pytest
 from moto import mock_aws
+from support.aws import use_moto_credentials
 
 from load_manager.backends.base import ClusterHandle, LocustCrashedError, ProcessStatus
 from load_manager.backends.ecs import EcsLocustBackend, EcsSettings
@@ -21,10 +22,7 @@ STREAM = "master/locust/0123456789abcdef"
 
 @pytest.fixture
 def aws(monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    use_moto_credentials(monkeypatch)
     with mock_aws():
         yield boto3.client("logs", region_name=REGION), boto3.client("ecs", region_name=REGION)
 
