@@ -237,9 +237,12 @@ class Page:
 
 
 def report(stores: Stores, caller: Caller, run_id: str) -> Page:
+    return _run_page(stores, get_run(stores, caller, run_id))
+
+
+def _run_page(stores: Stores, run: Run) -> Page:
     from load_manager.adapters.reports import is_s3, presigned_url, read_local
 
-    run = get_run(stores, caller, run_id)
     location = run.results_report_location
     if location and is_s3(location):
         return Page(redirect=presigned_url(location) + _locust_fragment(run))
@@ -296,13 +299,12 @@ def report_link(stores: Stores, caller: Caller, run_id: str) -> ReportLink:
     request (no page was kept at Finalize) is stored first. Locally the page's API path."""
     from load_manager.adapters.reports import in_s3, save_rendered_run_report
 
+    run = get_run(stores, caller, run_id)
     if not in_s3():
-        run = get_run(stores, caller, run_id)
         return _local_link(f"/v1/runs/{quote(run.id, safe='')}/report")
-    page = report(stores, caller, run_id)
+    page = _run_page(stores, run)
     if page.redirect:
         return _presigned_link(page.redirect)
-    run = get_run(stores, caller, run_id)
     return _stored_link(save_rendered_run_report(run.account_id, run.id, page.html or ""), _locust_fragment(run))
 
 
