@@ -104,7 +104,7 @@ def test_a_distributed_run_loads_the_target_and_leaves_nothing(ecs_standin, targ
             assert unpacked.read_text(encoding="utf-8") == script
 
         calls = sum(standin.calls.values())
-        samples, deadline = [], time.monotonic() + 10
+        samples, deadline = [], time.monotonic() + 60  # generous: a slowed machine still gets there
         while len(samples) < 3 or samples[-1].total_requests == 0:  # workers report every 3 s
             assert time.monotonic() < deadline, samples[-1]
             time.sleep(0.5)
@@ -317,7 +317,7 @@ def test_master_and_workers_run_the_whole_bundle_with_its_requirements(ecs_stand
     backend = make_backend(standin)
     handle = backend.start(spec)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90
         while target.stats()["byPath"].get("/items", 0) == 0 or target.stats()["byPath"].get("/items/{id}", 0) == 0:
             assert time.monotonic() < deadline, target.stats()
             time.sleep(0.3)

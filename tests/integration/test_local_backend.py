@@ -214,7 +214,7 @@ def test_killed_master_is_reported_by_a_fresh_backend(backend, clusters, target,
     # A later Lambda invocation: a new backend and the handle as stored in the run document.
     stored = ClusterHandle.from_dict(json.loads(json.dumps(handle.to_dict())))
     fresh = LocalLocustBackend(base_dir=str(work_root))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while (status := fresh.status(stored)).alive and time.monotonic() < deadline:
         time.sleep(0.1)
 

@@ -1,8 +1,11 @@
 """A small, synchronous walker of statemachine/run_lifecycle.asl.json, for the fast lifecycle tests.
 
 It honours what the lifecycle's contract rests on, as Step Functions does: Task Parameters and
-ResultSelector (simple `$.a.b` paths), Retry by error name (MaxAttempts; no sleeping), Catch with
-ResultPath, Choice on a boolean, Wait (recorded, not waited), Succeed and Fail. A Lambda task's
+ResultSelector (simple `$.a.b` paths), Retry by error name (MaxAttempts, IntervalSeconds,
+BackoffRate), Catch with ResultPath, Choice on a boolean, Wait, Succeed and Fail. Nothing sleeps:
+each Wait and each retry's interval advances a fake clock, installed as the layer's clock for the
+walk, by the seconds Step Functions would wait, so the run's own deadlines and durations see the
+time they would in AWS, however fast the machine. A Lambda task's
 error is the raised class's name with the runtime's JSON cause. Anything else in the definition is
 refused, so the walker cannot silently drift from the ASL. moto's interpreter runs the same
 definition for real in the slow tests; a test checks both agree on the happy path.
@@ -14,6 +17,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from support.clock import FakeClock, installed
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -58,7 +63,14 @@ def _matches(names: list[str], error: str) -> bool:
     return error in names or "States.ALL" in names
 
 
-def run(definition: dict[str, Any], handler: Handler, execution_input: dict[str, Any], max_transitions: int = 10_000) -> Execution:
+def run(
+    definition: dict[str, Any], handler: Handler, execution_input: dict[str, Any], max_transitions: int = 10_000, clock: FakeClock | None = None
+) -> Execution:
+    with installed(clock or FakeClock()) as fake:
+        return _walk(definition, handler, execution_input, max_transitions, fake)
+
+
+def _walk(definition: dict[str, Any], handler: Handler, execution_input: dict[str, Any], max_transitions: int, clock: FakeClock) -> Execution:
     states = definition["States"]
     name, data = definition["StartAt"], execution_input
     execution = Execution(status="RUNNING", output=None)
@@ -68,13 +80,14 @@ def run(definition: dict[str, Any], handler: Handler, execution_input: dict[str,
         kind = state["Type"]
         if kind == "Task":
             try:
-                name, data = _task(name, state, data, handler, execution)
+                name, data = _task(name, state, data, handler, execution, clock)
             except ExecutionFailedError as failed:  # an error no Catch takes ends the execution
                 execution.status, execution.error = "FAILED", failed.error
                 return execution
         elif kind == "Choice":
             name = next((c["Next"] for c in state["Choices"] if _get(data, c["Variable"]) is c["BooleanEquals"]), state["Default"])
         elif kind == "Wait":
+            clock.advance(_get(data, state["SecondsPath"]) if "SecondsPath" in state else state["Seconds"])
             name = state["Next"]
         elif kind == "Succeed":
             execution.status, execution.output = "SUCCEEDED", data
@@ -87,7 +100,7 @@ def run(definition: dict[str, Any], handler: Handler, execution_input: dict[str,
     raise RuntimeError(f"no end after {max_transitions} transitions")
 
 
-def _task(name: str, state: dict[str, Any], data: Any, handler: Handler, execution: Execution) -> tuple[str, Any]:
+def _task(name: str, state: dict[str, Any], data: Any, handler: Handler, execution: Execution, clock: FakeClock) -> tuple[str, Any]:
     if state["Resource"] != "arn:aws:states:::lambda:invoke":
         raise NotImplementedError(f"{name}: only lambda:invoke tasks are walked")
     payload = _render(state["Parameters"]["Payload"], data)
@@ -101,6 +114,8 @@ def _task(name: str, state: dict[str, Any], data: Any, handler: Handler, executi
             cause = json.dumps({"errorMessage": str(exc), "errorType": error})
             retry = next((i for i, r in enumerate(state.get("Retry", [])) if _matches(r["ErrorEquals"], error)), None)
             if retry is not None and retries_used.get(retry, 0) < state["Retry"][retry].get("MaxAttempts", 3):
+                policy = state["Retry"][retry]
+                clock.advance(policy.get("IntervalSeconds", 1) * policy.get("BackoffRate", 2.0) ** retries_used.get(retry, 0))
                 retries_used[retry] = retries_used.get(retry, 0) + 1
                 execution.retries.append((name, error))
                 continue

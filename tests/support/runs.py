@@ -53,7 +53,7 @@ def locust_work_dirs(run_id: str) -> set[str]:
 
 
 def assert_no_locust_left(run_id: str) -> None:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while locust_work_dirs(run_id) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not locust_work_dirs(run_id), "a Locust process of the run outlived it"

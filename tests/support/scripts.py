@@ -25,3 +25,23 @@ def b64(text: str) -> str:
     import base64
 
     return base64.b64encode(text.encode()).decode()
+
+
+# Run by Locust on every process (master and workers import it): a process that sees a control-plane
+# credential or setting refuses to start, naming it, and the requests say the locustfile really ran.
+ENV_PROBE = '''import os
+
+from locust import HttpUser, constant, task
+
+LEAKED = sorted(k for k in os.environ if k.startswith(("AWS_ACCESS_KEY", "AWS_SECRET", "AWS_SESSION", "MONGODB_", "SQLITE_", "STORE_")))
+if LEAKED:
+    raise SystemExit("control-plane variables reached Locust: " + ", ".join(LEAKED))
+
+
+class Probe(HttpUser):
+    wait_time = constant(0.2)
+
+    @task
+    def clean(self):
+        self.client.get("/", name="environment-clean")
+'''

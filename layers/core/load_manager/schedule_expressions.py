@@ -197,10 +197,13 @@ def _standard_dow(field: str) -> str:
 
 
 def _cron_occurrences(cron: str, timezone: str, after: datetime) -> Iterator[datetime]:
+    # Whether cronsim counts its start as a match has differed between releases (2.9 skips a start
+    # that is itself a match, so a check at 12:00:00.3 once skipped 12:00 whenever the previous one
+    # ran at 11:59:59.3): start a minute early and keep what is strictly after `after`.
     local = after.astimezone(zone(timezone))
-    # cronsim yields times >= its start (to the second): start just after `after`.
-    for when in CronSim(cron, local.replace(microsecond=0) + timedelta(seconds=1)):
-        yield when.astimezone(UTC)
+    for when in CronSim(cron, local.replace(second=0, microsecond=0) - timedelta(minutes=1)):
+        if when.astimezone(UTC) > after:
+            yield when.astimezone(UTC)
 
 
 def _rate_occurrences(seconds: int, anchor: datetime, after: datetime) -> Iterator[datetime]:

@@ -3,12 +3,18 @@
 In Lambda they come from the environment the template sets (`Settings.from_env`); a bad value
 fails the cold start loudly instead of surfacing as a strange error on some later request. The
 local runtime and the tests build a `Settings` themselves and install it with `set_settings`.
+
+Several functions may run in one process (`load-manager serve`, the template harness in tests),
+each with its own environment: `settings_scope` gives one invocation its function's settings
+without touching the others (a context variable, so each thread sees only its own).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -69,6 +75,9 @@ class Settings(_Frozen):
     # Runs
     state_machine_arn: str = ""
     default_backend: Literal["local", "ecs"] = "local"  # the cluster used when no configuration matches
+    # Inside AWS Lambda (its runtime sets AWS_LAMBDA_FUNCTION_NAME): tenant code never runs in the
+    # control plane there, so the local backend is refused everywhere.
+    in_lambda: bool = False
     min_poll_seconds: int = Field(default=5, ge=1, le=60)
     run_deadline_margin_seconds: int = Field(default=120, ge=0, le=3600)
     reports_bucket: str = ""
@@ -92,6 +101,7 @@ class Settings(_Frozen):
             "max_script_bytes": env.get("MAX_SCRIPT_BYTES", DEFAULT_MAX_SCRIPT_BYTES),
             "state_machine_arn": env.get("RUN_STATE_MACHINE_ARN", ""),
             "default_backend": env.get("DEFAULT_CLUSTER_BACKEND", "local").lower(),
+            "in_lambda": bool(env.get("AWS_LAMBDA_FUNCTION_NAME")),
             "min_poll_seconds": env.get("MIN_POLL_SECONDS", 5),
             "run_deadline_margin_seconds": env.get("RUN_DEADLINE_MARGIN_SECONDS", 120),
             "reports_bucket": env.get("REPORTS_BUCKET", ""),
@@ -109,10 +119,15 @@ class Settings(_Frozen):
             "automation": _automation_from_env(env),
         }
         try:
-            return cls.model_validate(values)
+            settings = cls.model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
             raise SettingsError(f"invalid Load Manager settings: {problems}") from None
+        if settings.in_lambda and settings.default_backend == "local":
+            raise SettingsError(
+                "invalid Load Manager settings: DEFAULT_CLUSTER_BACKEND=local inside AWS Lambda (tenant code would run in the control plane)"
+            )
+        return settings
 
 
 def _automation_from_env(env: Mapping[str, str]) -> dict[str, object]:
@@ -135,13 +150,27 @@ def _split_list(value: str) -> tuple[str, ...]:
 
 
 _settings: Settings | None = None
+_scoped: ContextVar[Settings | None] = ContextVar("load_manager_settings", default=None)
 
 
 def get_settings() -> Settings:
     global _settings
+    scoped = _scoped.get()
+    if scoped is not None:
+        return scoped
     if _settings is None:
         _settings = Settings.from_env()
     return _settings
+
+
+@contextmanager
+def settings_scope(settings: Settings) -> Iterator[Settings]:
+    """`settings` for this thread until the block ends (one function's invocation)."""
+    token = _scoped.set(settings)
+    try:
+        yield settings
+    finally:
+        _scoped.reset(token)
 
 
 def set_settings(settings: Settings | None) -> None:

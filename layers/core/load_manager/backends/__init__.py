@@ -24,9 +24,12 @@ def backend_for(cluster: ClusterConfig) -> LocustBackend:
     if cluster.backend == "local":
         import os
 
+        from load_manager.backends.base import LocalBackendRefusedError
         from load_manager.backends.local import LocalLocustBackend
         from load_manager.settings import get_settings
 
+        if get_settings().in_lambda:
+            raise LocalBackendRefusedError()
         # Environments built for bundles' requirements.txt live with the data, reused across runs.
         return LocalLocustBackend(env_cache_dir=os.path.join(get_settings().data_dir, "envs"))
     if cluster.backend == "ecs":

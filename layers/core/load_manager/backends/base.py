@@ -69,6 +69,17 @@ class LocustCrashedError(_LocustProcessError):
     """Locust (or one of its workers) died after a successful start; `exit_code` and `log_tail` say how."""
 
 
+class LocalBackendRefusedError(BackendError):
+    """A run asked for the local backend inside AWS Lambda: tenant code would run in the control
+    plane, with its role's credentials. Refused before anything starts; never retried."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the local Locust backend does not run inside AWS Lambda (tenant code would run in the control plane); "
+            "configure an ecs cluster for this scope"
+        )
+
+
 # ---- what to run, and how to reach it again -----------------------------------------------------
 
 

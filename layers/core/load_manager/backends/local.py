@@ -29,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -242,12 +242,27 @@ def _write_private_file(path: str, content: bytes) -> None:
         file.write(content)
 
 
-def _child_env(extra: Any) -> dict[str, str]:
-    # LOCUST_* variables of the caller would silently change how Locust runs (headless, run time…).
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LOCUST_")}
+# What Locust's processes inherit from the control plane: only what a process needs to run and to
+# install a bundle's requirements (the machine's package index and proxies). Never credentials or
+# settings: AWS_*, MONGODB_*, the store's paths, LOCUST_* (they would change how Locust runs).
+_INHERITED = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "TMP", "TEMP",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+})  # fmt: skip
+_INHERITED_PREFIXES = ("LC_", "PIP_", "UV_")
+
+
+def locust_environment(parent: Mapping[str, str], extra: Any) -> dict[str, str]:
+    """The environment built for Locust's processes: an allowlist of `parent`, then the run's own."""
+    env = {k: v for k, v in parent.items() if k in _INHERITED or k.startswith(_INHERITED_PREFIXES)}
     env.update({str(key): str(value) for key, value in dict(extra or {}).items()})
     env["PYTHONUNBUFFERED"] = "1"  # a crash's last words must reach the log
     return env
+
+
+def _child_env(extra: Any) -> dict[str, str]:
+    return locust_environment(os.environ, extra)
 
 
 def _slug(run_id: str) -> str:

@@ -34,9 +34,17 @@ def _matches(config: ClusterConfig, org_id: str | None, project_id: str | None, 
 
 def resolve_cluster(stores: Stores, account_id: str, org_id: str | None, project_id: str | None, env_id: str | None) -> ClusterConfig:
     candidates = [c for c in stores.clusters.list(account_id) if _matches(c, org_id, project_id, env_id)]
-    if candidates:
-        return max(candidates, key=_specificity)
-    return default_cluster(account_id, get_settings().default_backend)
+    resolved = max(candidates, key=_specificity) if candidates else default_cluster(account_id, get_settings().default_backend)
+    _refuse_local_in_lambda(resolved.backend)  # a configuration stored before the refusal existed
+    return resolved
+
+
+def _refuse_local_in_lambda(backend: BackendKind) -> None:
+    if backend == "local" and get_settings().in_lambda:
+        raise UnprocessableError(
+            "the local backend runs Locust inside the control plane and is not available in AWS: use backend ecs",
+            code="LocalBackendUnavailable",
+        )
 
 
 def default_cluster(account_id: str, backend: BackendKind) -> ClusterConfig:
@@ -56,6 +64,7 @@ def put_cluster(stores: Stores, caller: Caller, request: PutClusterRequest) -> C
     _require_admin(caller)
     if request.backend == "ecs" and request.ecs is None:
         raise UnprocessableError("an ecs cluster needs its `ecs` settings", code="MissingEcsSettings")
+    _refuse_local_in_lambda(request.backend)
     if request.backend == "local" and request.ecs is not None:
         raise UnprocessableError("`ecs` settings only apply to the ecs backend", code="UnexpectedEcsSettings")
     if request.env_id and not request.project_id or request.project_id and not request.org_id:
