@@ -44,6 +44,7 @@ BENCHMARKS: list[str] = [
     "bundle_env_reuse",
     "trigger_latency",
     "results_latency",
+    "finalize_scaling",
 ]
 
 WORKER_TIMEOUT_S = 900

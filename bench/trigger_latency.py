@@ -50,7 +50,9 @@ def _runtime(tmp: str):
         name="bench", definition=json.dumps(noop), roleArn="arn:aws:iam::123456789012:role/states"
     )["stateMachineArn"]
     automation = {"event_bus_name": BUS_NAME, "triggers_function_arn": function_arn(FUNCTION, REGION), "scheduler_role_arn": "arn:r"}
-    set_settings(Settings.model_validate({"sqlite_path": f"{tmp}/lm.db", "data_dir": tmp, "state_machine_arn": arn, "automation": automation}))
+    # The state machine executes nothing, so every run stays Pending: the concurrent-run quota is lifted.
+    settings = {"sqlite_path": f"{tmp}/lm.db", "data_dir": tmp, "state_machine_arn": arn, "automation": automation, "quotas": {"concurrent_runs": 10_000}}
+    set_settings(Settings.model_validate(settings))
     default_starter.cache_clear()
     set_stores(build_sqlite_stores(f"{tmp}/lm.db"))
     handler = load_function("triggers").lambda_handler
@@ -92,12 +94,13 @@ def run(quick: bool) -> list[dict]:
         api, bus, done = _runtime(tmp)
         try:
             test = _post(api, "/v1/load-tests", {"name": "bench", "targetUrl": "http://127.0.0.1:9", "scriptContent": __import__("base64").b64encode(SCRIPT.encode()).decode()})
+            _post(api, "/v1/event-sources", {"ownerAccountId": "local", "kind": "codedeployApplication", "value": "bench"})  # the local tenant's
             _post(api, f"/v1/load-tests/{test['id']}/triggers", {"name": "bench", "eventPattern": PATTERN, "runSettings": {"durationSeconds": 5}})
             events = boto3.client("events", region_name=REGION)
 
             def by_event() -> float:
                 detail = {"state": "SUCCESS", "application": "bench", "deploymentId": uuid.uuid4().hex}
-                entry = {"Source": "aws.codedeploy", "DetailType": "CodeDeploy Deployment State-change Notification", "Detail": json.dumps(detail), "EventBusName": "load-manager"}
+                entry = {"Source": "aws.codedeploy", "DetailType": "CodeDeploy Deployment State-change Notification", "Detail": json.dumps(detail), "EventBusName": bus.stack.event_bus_name}
                 done.clear()
                 t0 = time.perf_counter()
                 events.put_events(Entries=[entry])

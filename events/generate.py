@@ -20,6 +20,9 @@ Conventions
   - `__CLUSTER_ID__`: a cluster configuration made from `SEED_CLUSTER` by an admin;
   - `__TRIGGER_ID__` / `__SCHEDULE_ID__`: a trigger (`SEED_TRIGGER`) / schedule (`SEED_SCHEDULE`) of
     `__TEST_ID__` (the tests give the handlers moto's EventBridge bus and Scheduler group).
+  - `__EVENT_SOURCE_ID__`: the ownership, made by an operator (`OPERATOR_CLAIMS`) for every case,
+    of the CodeDeploy application `checkout` by the tenant of `CLAIMS` (`SEED_EVENT_SOURCE`): its
+    triggers may match that application's deployments (usecases/event_tenancy.py).
   - `__BASELINE_RUN_ID__`: a run of revision 1 of `__TEST_ID__` (`SEED_FINISHED_RUN`) driven to
     Finished by the real workflow steps with an in-memory Locust backend, then made the test's
     baseline run;
@@ -28,8 +31,9 @@ Conventions
   A case's `expect` may mention placeholders too: they are seeded as well.
   With `sam local invoke`, create the records and replace the placeholders yourself:
   `sed 's/__TEST_ID__/<id>/g' events/scripts/get_latest.json | sam local invoke ScriptsFunction -e -`.
-- Authorized routes carry `requestContext.authorizer.jwt.claims` (sub, email, custom:accountId;
-  `ADMIN_CLAIMS` adds the admin group as HTTP API flattens it: "[load-manager-admins]"): API
+- Authorized routes carry `requestContext.authorizer.jwt.claims` (sub, email, email_verified as
+  HTTP API flattens Cognito's boolean: "true", custom:accountId; `ADMIN_CLAIMS` adds the admin group
+  as HTTP API flattens it: "[load-manager-admins]", `OPERATOR_CLAIMS` the operators'): API
   Gateway's JWT authorizer has already checked the token. /v1/health carries none.
 - Each case also declares what the handler must answer (status, error code, a subset of the JSON
   body, placeholders allowed); the test reads that from `CASES` here. A hand-written event file is
@@ -70,13 +74,25 @@ TRIGGER_ID = "__TRIGGER_ID__"
 SCHEDULE_ID = "__SCHEDULE_ID__"
 FINISHED_RUN_ID = "__FINISHED_RUN_ID__"
 BASELINE_RUN_ID = "__BASELINE_RUN_ID__"
-PLACEHOLDERS = (TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID, TRIGGER_ID, SCHEDULE_ID, FINISHED_RUN_ID, BASELINE_RUN_ID)
+EVENT_SOURCE_ID = "__EVENT_SOURCE_ID__"
+PLACEHOLDERS = (
+    TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID, TRIGGER_ID, SCHEDULE_ID, FINISHED_RUN_ID, BASELINE_RUN_ID, EVENT_SOURCE_ID,
+)  # fmt: skip
 # Path parameters filled with a placeholder unless a case names them.
-DEFAULT_PARAMS = {"testId": TEST_ID, "runId": RUN_ID, "clusterId": CLUSTER_ID, "triggerId": TRIGGER_ID, "scheduleId": SCHEDULE_ID}
+DEFAULT_PARAMS = {
+    "testId": TEST_ID, "runId": RUN_ID, "clusterId": CLUSTER_ID, "triggerId": TRIGGER_ID, "scheduleId": SCHEDULE_ID, "sourceId": EVENT_SOURCE_ID,
+}  # fmt: skip
 MISSING_ID = "0" * 32  # well-formed, never created
-CLAIMS = {"sub": "3f1c2a9e-5b7d-4e21-9c1a-0d6b8e4f7a21", "email": "alice@example.com", "custom:accountId": "acct-example"}
+CLAIMS = {"sub": "3f1c2a9e-5b7d-4e21-9c1a-0d6b8e4f7a21", "email": "alice@example.com", "email_verified": "true", "custom:accountId": "acct-example"}
 ADMIN_CLAIMS = {**CLAIMS, "cognito:groups": "[load-manager-admins]"}
-OTHER_TENANT = {"sub": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "email": "bob@example.org", "custom:accountId": "acct-other"}
+# One of the deployment's operators (who say which tenant owns which event source); their own tenant is another.
+OPERATOR_CLAIMS = {
+    "sub": "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "email": "ops@example.net", "email_verified": "true", "custom:accountId": "acct-ops",
+    "cognito:groups": "[load-manager-operators]",
+}  # fmt: skip
+OTHER_TENANT = {"sub": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "email": "bob@example.org", "email_verified": "true", "custom:accountId": "acct-other"}
+# A token whose email was never verified: the caller is named by its sub, not by that email.
+UNVERIFIED_EMAIL = {**CLAIMS, "email": "mallory@example.com", "email_verified": "false"}
 OTHER_TENANT_ADMIN = {**OTHER_TENANT, "cognito:groups": "[load-manager-admins]"}
 # Fixed so the files do not change on every run.
 TIME, TIME_EPOCH_MS = "24/Nov/2025:07:00:00 +0000", 1763967600000
@@ -206,6 +222,7 @@ CODEDEPLOY_PATTERN = {
 }
 RUN_REQUESTED_PATTERN = {"source": ["load-manager"], "detail-type": ["RunRequested"], "detail": {"loadTestId": [TEST_ID]}}
 SEED_TRIGGER = {"name": "After checkout deploys", "eventPattern": CODEDEPLOY_PATTERN, "runSettings": {"targetUsers": 5, "durationSeconds": 30}}
+SEED_EVENT_SOURCE = {"ownerAccountId": CLAIMS["custom:accountId"], "kind": "codedeployApplication", "value": "checkout"}
 SEED_SCHEDULE = {"name": "Nightly", "cron": "0 2 * * *", "timezone": "Europe/Paris", "runSettings": {"targetUsers": 5, "durationSeconds": 600}}
 ECS_SETTINGS = {
     "cluster": "load-manager",
@@ -260,6 +277,9 @@ CASES = [
     Case("GET /v1/load-tests/{testId}/script/diff", "diff", 200, expect={"addedLines": 1, "removedLines": 0}, query="from=1&to=2"),
     Case("GET /v1/load-tests/{testId}/script/diff", "diff_out_of_range", 404, "RevisionNotFound", query="from=1&to=99"),
     Case("GET /v1/load-tests/{testId}/script/diff", "diff_missing_to", 422, "ValidationError", query="from=1"),
+    Case("GET /v1/load-tests/{testId}/script/diff", "diff_one_file", 200, expect={"addedLines": 1, "truncated": False}, query="from=1&to=2&path=locustfile.py"),
+    Case("GET /v1/load-tests/{testId}/script/diff", "diff_file_not_found", 404, "BundleFileNotFound", query="from=1&to=2&path=data/missing.csv"),
+    Case("GET /v1/load-tests/{testId}/script/diff", "diff_path_escapes", 422, "InvalidBundlePath", query="from=1&to=2&path=../secrets.txt"),
     Case("POST /v1/load-tests/{testId}/script/rollback", "rollback", 201, expect={"revisionNumber": 3, "rolledBackFrom": 1}, body={"revision": 1}),
     Case("POST /v1/load-tests/{testId}/script/rollback", "rollback_boolean_revision", 422, "ValidationError", body={"revision": True}),
     Case("POST /v1/load-tests/{testId}/script/rollback", "rollback_not_found", 404, "RevisionNotFound", body={"revision": 99}),
@@ -298,6 +318,10 @@ CASES = [
     Case("POST /v1/load-tests/{testId}/runs", "start_run_idempotency_key_reused", 409, "IdempotencyKeyReused", body=START_BODY, headers={"idempotency-key": IDEMPOTENCY_KEY}, first_body={**START_BODY, "targetUsers": 7}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_invalid_idempotency_key", 400, "InvalidIdempotencyKey", body=START_BODY, headers={"idempotency-key": "not a valid key"}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_missing_target", 422, "MissingTargetUrl", params={"testId": BARE_TEST_ID}, body=START_BODY),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_over_users_quota", 422, "RunLimitExceeded", body={**START_BODY, "targetUsers": 50_000},
+         expect={"details": {"quota": "usersPerRun", "limit": 20_000, "requested": 50_000}}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_unverified_email", 201, body=START_BODY, claims=UNVERIFIED_EMAIL,
+         expect={"createdBy": UNVERIFIED_EMAIL["sub"]}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_missing_target_with_key", 422, "MissingTargetUrl", params={"testId": BARE_TEST_ID}, body=START_BODY, headers={"idempotency-key": IDEMPOTENCY_KEY}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_unknown_revision", 404, "RevisionNotFound", body={**START_BODY, "revision": 99}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_too_many_workers", 422, "TooManyWorkers", expect={"details": {"maxWorkers": 8}}, body={**START_BODY, "workers": 9}),
@@ -381,6 +405,13 @@ CASES = [
         "backend": "ecs", "maxWorkers": 16, "ecs": {"cluster": ECS_SETTINGS["cluster"], "subnets": ECS_SETTINGS["subnets"]},
     }),
     Case("PUT /v1/clusters", "put_cluster_not_admin", 403, "AdminOnly", body={"backend": "local"}),
+    # Only the deployment's subnets and groups (the test's environment names ECS_SETTINGS' as the deployment's own).
+    Case("PUT /v1/clusters", "put_cluster_subnet_not_allowed", 422, "SubnetNotAllowed", claims=ADMIN_CLAIMS, body={
+        "backend": "ecs", "ecs": {**ECS_SETTINGS, "subnets": ["subnet-0bad0bad"]},
+    }),
+    Case("PUT /v1/clusters", "put_cluster_security_group_not_allowed", 422, "SecurityGroupNotAllowed", claims=ADMIN_CLAIMS, body={
+        "backend": "ecs", "ecs": {**ECS_SETTINGS, "securityGroups": ["sg-0bad0bad"]},
+    }),
     Case("PUT /v1/clusters", "put_cluster_ecs_missing_settings", 422, "MissingEcsSettings", claims=ADMIN_CLAIMS, body={"backend": "ecs"}),
     Case("PUT /v1/clusters", "put_cluster_local_with_ecs_settings", 422, "UnexpectedEcsSettings", claims=ADMIN_CLAIMS, body={"backend": "local", "ecs": ECS_SETTINGS}),
     Case("PUT /v1/clusters", "put_cluster_invalid_scope", 422, "InvalidScope", claims=ADMIN_CLAIMS, body={"envId": "prod", "backend": "local"}),
@@ -415,6 +446,36 @@ CASES = [
     Case("DELETE /v1/load-tests/{testId}/triggers/{triggerId}", "delete_trigger", 204),
     Case("DELETE /v1/load-tests/{testId}/triggers/{triggerId}", "delete_trigger_not_found", 404, "TriggerNotFound", params={"triggerId": MISSING_ID}),
     Case("DELETE /v1/load-tests/{testId}/triggers/{triggerId}", "delete_trigger_other_tenant", 404, "TriggerNotFound", claims=OTHER_TENANT),
+    # triggers see only their tenant's events
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_not_owned", 422, "EventSourceNotOwned", body={
+        **SEED_TRIGGER, "eventPattern": {**CODEDEPLOY_PATTERN, "detail": {"state": ["SUCCESS"], "application": ["checkout", "billing"]}},
+    }, expect={"details": {"field": "detail.application", "notOwned": ["billing"]}}),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_prefix_on_owned_field", 422, "UnconstrainablePattern", body={
+        **SEED_TRIGGER, "eventPattern": {"source": ["aws.codedeploy"], "detail": {"application": [{"prefix": "check"}]}},
+    }),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_without_source", 422, "EventSourceRequired",
+         body={**SEED_TRIGGER, "eventPattern": {"detail-type": ["RunRequested"]}}),
+    Case("POST /v1/load-tests/{testId}/triggers", "create_trigger_other_tenants_events", 422, "EventSourceNotOwned",
+         body={**SEED_TRIGGER, "eventPattern": {"source": ["load-manager"], "detail": {"accountId": ["acct-other"]}}}),
+    # event sources: which tenant owns which (operators only)
+    Case("POST /v1/event-sources", "create_event_source", 201, claims=OPERATOR_CLAIMS,
+         body={"ownerAccountId": CLAIMS["custom:accountId"], "kind": "awsAccount", "value": "210987654321"},
+         expect={"ownerAccountId": CLAIMS["custom:accountId"], "kind": "awsAccount", "value": "210987654321", "createdBy": OPERATOR_CLAIMS["email"]}),
+    Case("POST /v1/event-sources", "create_event_source_again", 200, claims=OPERATOR_CLAIMS, body=SEED_EVENT_SOURCE, expect={"id": EVENT_SOURCE_ID}),
+    Case("POST /v1/event-sources", "create_event_source_owned_elsewhere", 409, "EventSourceOwnedElsewhere", claims=OPERATOR_CLAIMS,
+         body={**SEED_EVENT_SOURCE, "ownerAccountId": OTHER_TENANT["custom:accountId"]}),
+    Case("POST /v1/event-sources", "create_event_source_not_operator", 403, "OperatorOnly", claims=ADMIN_CLAIMS,
+         body={**SEED_EVENT_SOURCE, "value": "billing"}),
+    Case("POST /v1/event-sources", "create_event_source_aws_source", 422, "ValidationError", claims=OPERATOR_CLAIMS,
+         body={**SEED_EVENT_SOURCE, "kind": "eventSource", "value": "aws.codedeploy"}),
+    Case("POST /v1/event-sources", "create_event_source_invalid_account", 422, "ValidationError", claims=OPERATOR_CLAIMS,
+         body={**SEED_EVENT_SOURCE, "kind": "awsAccount", "value": "1234"}),
+    Case("GET /v1/event-sources", "list_event_sources", 200),
+    Case("GET /v1/event-sources", "list_event_sources_other_tenant_not_operator", 403, "OperatorOnly", query="ownerAccountId=acct-other"),
+    Case("DELETE /v1/event-sources/{sourceId}", "delete_event_source", 204, claims=OPERATOR_CLAIMS),
+    Case("DELETE /v1/event-sources/{sourceId}", "delete_event_source_not_found", 404, "EventSourceNotFound", claims=OPERATOR_CLAIMS,
+         params={"sourceId": MISSING_ID}),
+    Case("DELETE /v1/event-sources/{sourceId}", "delete_event_source_not_operator", 403, "OperatorOnly"),
     # schedules
     Case("POST /v1/load-tests/{testId}/schedules", "create_schedule", 201, body={**SEED_SCHEDULE, "cron": "0 2 * * 1-5"}, expect={
         "name": "Nightly", "cron": "0 2 * * 1-5", "timezone": "Europe/Paris", "expression": "cron(0 2 ? * MON-FRI *)", "enabled": True,
@@ -485,6 +546,20 @@ AUTOMATION_CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "resources": [], "detail": {"loadTestId": TEST_ID, "accountId": _ACCOUNT, "requestedBy": "release-pipeline#1234"},
         }},
         {"outcome": "started", "source": "load-manager", "detailType": "RunRequested"},
+    ),
+    "eventbridge_other_tenants_deployment": (
+        {"loadManagerTrigger": {"triggerId": TRIGGER_ID, "accountId": _ACCOUNT, "loadTestId": TEST_ID}, "event": {
+            **_CODEDEPLOY_EVENT, "id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5e",
+            "detail": {**_CODEDEPLOY_EVENT["detail"], "application": "billing", "deploymentId": "d-OTHERTENANT"},
+        }},
+        {"outcome": "ignored", "reason": "not this tenant's event"},
+    ),
+    "eventbridge_other_tenants_run_requested": (
+        {"loadManagerTrigger": {"triggerId": TRIGGER_ID, "accountId": _ACCOUNT, "loadTestId": TEST_ID}, "event": {
+            **_CODEDEPLOY_EVENT, "id": "2b3c4d5e-6f70-4b8c-9d0e-1f2a3b4c5d6f", "source": "load-manager", "detail-type": "RunRequested",
+            "resources": [], "detail": {"loadTestId": TEST_ID, "accountId": OTHER_TENANT["custom:accountId"]},
+        }},
+        {"outcome": "ignored", "reason": "not this tenant's event"},
     ),
     "eventbridge_unknown_trigger": (
         {"loadManagerTrigger": {"triggerId": MISSING_ID, "accountId": _ACCOUNT, "loadTestId": TEST_ID}, "event": _CODEDEPLOY_EVENT},

@@ -75,8 +75,9 @@ export const getRevision = (testId, revision) =>
   data(call('GET', `/v1/load-tests/${id(testId)}/script/revisions/${id(revision)}`));
 export const listRevisions = (testId, query) =>
   data(call('GET', `/v1/load-tests/${id(testId)}/script/revisions`, { query }));
-export const diffRevisions = (testId, from, to) =>
-  data(call('GET', `/v1/load-tests/${id(testId)}/script/diff`, { query: { from, to } }));
+/** `path`: that one file's diff alone (what a file whose diff was cut to fit offers). */
+export const diffRevisions = (testId, from, to, path) =>
+  data(call('GET', `/v1/load-tests/${id(testId)}/script/diff`, { query: { from, to, path } }));
 /** A bundle is `{ scriptContent, files?, entryPath? }` (base64 contents), as the API takes it. */
 export const validateScript = (bundle) => data(call('POST', '/v1/scripts/validate', { body: bundle }));
 export const getRevisionFile = (testId, revision, path) =>

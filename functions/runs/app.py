@@ -25,7 +25,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
     summary="Start a run of the latest (or a named) script revision",
     tags=["runs"],
     responses={
-        **responses(Run, *BODY_ERRORS, 404, 409, 410, 503, status=201, description="Run created and its lifecycle started"),
+        **responses(Run, *BODY_ERRORS, 404, 409, 410, 429, 503, status=201, description="Run created and its lifecycle started"),
         200: {"description": "Replay of an earlier request with the same Idempotency-Key", "content": {"application/json": {"model": Run}}},
     },
 )

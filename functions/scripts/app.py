@@ -148,7 +148,7 @@ def get_revision(testId: str, revisionId: str) -> ScriptRevision:  # noqa: N803
 
 @router.get(
     "/v1/load-tests/<testId>/script/diff",
-    summary="Unified diff between two revisions",
+    summary="Unified diff between two revisions, file by file (or of one file); each file's diff cut to what an answer can carry",
     tags=["scripts"],
     responses=responses(ScriptDiff, *COMMON_ERRORS, 404, 410),
 )
@@ -156,8 +156,11 @@ def diff_revisions(
     testId: str,  # noqa: N803
     from_: Annotated[str, Query(alias="from", min_length=1, max_length=64, description="Revision id or number")],
     to: RevisionRef,
+    path: Annotated[
+        str | None, Query(min_length=1, max_length=1024, description="Only this file's diff (a truncated file's `fullDiffUrl` names it)")
+    ] = None,
 ) -> ScriptDiff:
-    return scripts.diff(get_stores(), current_caller(app), testId, from_, to)
+    return scripts.diff(get_stores(), current_caller(app), testId, from_, to, path)
 
 
 @router.post(

@@ -1,7 +1,8 @@
 """Runs without a human: event triggers and schedules (HTTP API), and their firings.
 
 One function, three kinds of invocation:
-- API Gateway: `/v1/load-tests/{testId}/triggers…` and `…/schedules…`;
+- API Gateway: `/v1/load-tests/{testId}/triggers…`, `…/schedules…`, and `/v1/event-sources…`
+  (which tenant owns which event source: operators assign them, see usecases/event_sources.py);
 - EventBridge, through a trigger's rule: `{"loadManagerTrigger": {...}, "event": {...}}`;
 - EventBridge Scheduler: `{"loadManagerSchedule": {...}, "scheduledTime": "...Z", ...}`;
 plus `{"action": "sync"}` to write every stored trigger's rule and schedule again.
@@ -10,17 +11,21 @@ A firing that cannot start a run is recorded and answered normally (no retry); s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.adapters.eventbridge import default_rules
 from load_manager.adapters.scheduler import default_schedules
 from load_manager.adapters.step_functions import default_starter
 from load_manager.automation_models import (
+    CreateEventSourceRequest,
     CreateScheduleRequest,
     CreateTriggerRequest,
+    EventSource,
+    EventSourceList,
     Schedule,
     ScheduleList,
     Trigger,
@@ -30,11 +35,12 @@ from load_manager.automation_models import (
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
 from load_manager.observability import logger, metrics
 from load_manager.store import get_stores
-from load_manager.usecases import firing, schedules, triggers
+from load_manager.usecases import event_sources, firing, schedules, triggers
 
 router = APIGatewayHttpRouter()
 TRIGGERS = "/v1/load-tests/<testId>/triggers"
 SCHEDULES = "/v1/load-tests/<testId>/schedules"
+EVENT_SOURCES = "/v1/event-sources"
 
 
 @router.post(
@@ -110,6 +116,44 @@ def patch_schedule(testId: str, scheduleId: str, body: UpdateScheduleRequest) ->
 )
 def delete_schedule(testId: str, scheduleId: str) -> Response[None]:  # noqa: N803
     schedules.delete(get_stores(), default_schedules, current_caller(app), testId, scheduleId)
+    return Response(status_code=204)
+
+
+def _rewrite_rules(account_id: str) -> None:
+    triggers.resync(get_stores(), default_rules, account_id)
+
+
+@router.post(
+    EVENT_SOURCES,
+    summary="Say which tenant owns an event source (operators only)",
+    description="A CodeDeploy application, an AWS account or a custom source: only its owner's triggers see its events. "
+    "201 when assigned now, 200 when that tenant owned it already; 409 when another tenant does.",
+    tags=["event sources"],
+    responses=responses(EventSource, *BODY_ERRORS, 409, status=201, description="Assigned"),
+)
+def create_event_source(body: CreateEventSourceRequest) -> Response[EventSource]:
+    source, created = event_sources.create(get_stores(), _rewrite_rules, current_caller(app), body)
+    return json_response(source, 201 if created else 200, headers={"Location": f"{EVENT_SOURCES}/{source.id}"})
+
+
+@router.get(
+    EVENT_SOURCES,
+    summary="The event sources your tenant owns (operators: any tenant's, or all)",
+    tags=["event sources"],
+    responses=responses(EventSourceList, *COMMON_ERRORS),
+)
+def list_event_sources(ownerAccountId: Annotated[str | None, Query(max_length=64)] = None) -> EventSourceList:  # noqa: N803
+    return event_sources.list_sources(get_stores(), current_caller(app), ownerAccountId)
+
+
+@router.delete(
+    f"{EVENT_SOURCES}/<sourceId>",
+    summary="Take an event source away from its tenant (operators only)",
+    tags=["event sources"],
+    responses=responses(None, *COMMON_ERRORS, 404, status=204, description="Removed; the tenant's rules are written again"),
+)
+def delete_event_source(sourceId: str) -> Response[None]:  # noqa: N803
+    event_sources.delete(get_stores(), _rewrite_rules, current_caller(app), sourceId)
     return Response(status_code=204)
 
 

@@ -75,10 +75,14 @@ class InProcessApi:
             body=body,
             claims=(claims if claims is not None else DEFAULT_CLAIMS) if route.authorized else None,
         )
-        module = load_function(route.function)
         with self.lock:
-            result = module.lambda_handler(event, LambdaContext(route.function_logical_id))
+            result = self.invoke(route, event)
         return to_api_response(result)
+
+    def invoke(self, route: HttpRoute, event: dict[str, Any]) -> dict[str, Any]:
+        """Run the route's function on the event (a subclass may give it its template environment)."""
+        result: dict[str, Any] = load_function(route.function).lambda_handler(event, LambdaContext(route.function_logical_id))
+        return result
 
 
 def to_api_response(result: dict[str, Any]) -> ApiResponse:

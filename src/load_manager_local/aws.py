@@ -9,12 +9,16 @@ for anyone's: `boto3.client("events", endpoint_url="http://127.0.0.1:PORT/aws")`
   delivered asynchronously to the registered handler, with Lambda's two retries for async
   invocations; what still fails is appended to `<data>/dead-letters.jsonl`;
 - a record of every event put on any local bus, one JSON object per line in `<data>/events.jsonl`
-  (what `load-manager events tail` reads), with the rules it matched;
+  (what `load-manager events tail` reads), with the rules it matched; an event a rule forwarded to
+  another bus (moto delivers those itself) is recorded on each bus, the forwarded one just after
+  the put that caused it, with `forwardedFrom`;
 - Scheduler's clock: `load_manager_local.scheduler` fires due schedules (cronsim).
 
-The matching itself is moto's EventBridge pattern engine. moto keeps everything in memory, so at
-start the rules and schedules of stored triggers and schedules are written again (their records
-live in SQLite).
+The buses, schedule groups and rules are the template's (`load_manager_local.local_stack`: the
+stack's bus, its group, and the rule forwarding `ForwardedEventSources` from the default bus). The
+matching itself is moto's EventBridge pattern engine. moto keeps everything in memory, so at start
+the rules and schedules of stored triggers and schedules are written again (their records live in
+SQLite).
 """
 
 from __future__ import annotations
@@ -28,26 +32,49 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 import boto3
 
 from load_manager_local.api import ApiResponse
 
+if TYPE_CHECKING:
+    from load_manager_local.local_stack import LocalStack
+
 log = logging.getLogger("load_manager_local.aws")
 
-BUS_NAME = "load-manager"
-SCHEDULE_GROUP = "load-manager"
-TRIGGERS_FUNCTION = "load-manager-triggers"
 EVENTS_FILE = "events.jsonl"
 DEAD_LETTERS_FILE = "dead-letters.jsonl"
 ASYNC_RETRIES = 2  # Lambda's retries of a failed asynchronous invocation
 RETRY_DELAYS_S = (0.5, 1.0)  # Lambda waits 1 and 2 minutes; locally nobody wants to
 SERVICES = {"events", "scheduler"}  # what /aws answers
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+# The template's names for the local stack (see local_stack.py), read on first use: every CLI
+# command imports this module, and reading the template (and moto) costs a few tenths of a second.
+_STACK_NAMES = {"BUS_NAME": "event_bus_name", "SCHEDULE_GROUP": "schedule_group", "TRIGGERS_FUNCTION": "triggers_function"}
+if TYPE_CHECKING:
+    BUS_NAME: str
+    SCHEDULE_GROUP: str
+    TRIGGERS_FUNCTION: str
+else:
+
+    def __getattr__(name: str) -> str:
+        if name not in _STACK_NAMES:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from load_manager_local.local_stack import local_stack
+
+        return getattr(local_stack(), _STACK_NAMES[name])
+
+
+# While a rule hands an event to another bus: (moto's rule, the event); and the records of the
+# events put meanwhile, written after the put that caused them.
+Forwarding = tuple[Any, dict[str, Any]]
+_FORWARDING: ContextVar[Forwarding | None] = ContextVar("local_aws_forwarding", default=None)
+_NESTED_RECORDS: ContextVar[list[dict[str, Any]] | None] = ContextVar("local_aws_nested_records", default=None)
 
 
 def iso(value: Any) -> str:
@@ -168,22 +195,33 @@ class Deliveries:
 
 
 class LocalAws:
-    """The bus, its rules' Lambda targets, the event record, and Scheduler's clock."""
+    """The template's buses, schedule groups and rules, the rules' Lambda targets, the event record,
+    and Scheduler's clock. `stack` defaults to the project template's (local_stack.local_stack)."""
 
-    def __init__(self, registry: dict[str, Callable], data_dir: Path, region: str, *, tick_seconds: float = 1.0):
+    def __init__(self, registry: dict[str, Callable], data_dir: Path, region: str, *, tick_seconds: float = 1.0, stack: LocalStack | None = None):
         self.registry, self.data_dir, self.region = registry, data_dir, region
         self.events = JsonLines(data_dir / EVENTS_FILE)
         self.deliveries = Deliveries(registry, JsonLines(data_dir / DEAD_LETTERS_FILE))
         self.tick_seconds = tick_seconds
+        self.stack = stack
         self.scheduler: Any = None
-        self._stack = ExitStack()
+        self._patches = ExitStack()
 
     def start(self) -> LocalAws:
+        from load_manager_local.local_stack import local_stack
         from load_manager_local.scheduler import LocalScheduler
 
         self._patch_moto()
-        boto3.client("events", region_name=self.region).create_event_bus(Name=BUS_NAME)
-        boto3.client("scheduler", region_name=self.region).create_schedule_group(Name=SCHEDULE_GROUP)
+        self.stack = self.stack or local_stack(self.region)
+        events, scheduler = boto3.client("events", region_name=self.region), boto3.client("scheduler", region_name=self.region)
+        for bus in self.stack.event_buses:
+            events.create_event_bus(Name=bus)
+        for group in self.stack.schedule_groups:
+            scheduler.create_schedule_group(Name=group)
+        for rule in self.stack.rules:
+            events.put_rule(**rule.put_rule)
+            if rule.targets:
+                events.put_targets(Rule=rule.name, EventBusName=rule.bus_name, Targets=rule.targets)
         self.scheduler = LocalScheduler(self.deliveries.submit, self.region)
         if self.tick_seconds > 0:
             self.scheduler.run_in_background(self.tick_seconds)
@@ -194,7 +232,7 @@ class LocalAws:
             self.scheduler.stop()
         self.deliveries.drain(timeout=60)
         self.deliveries.stop()
-        self._stack.close()
+        self._patches.close()
 
     def drain(self, timeout: float = 30.0) -> None:
         self.deliveries.drain(timeout)
@@ -210,8 +248,8 @@ class LocalAws:
 
         original_send = Rule.__dict__["send_to_targets"]
         original_put = EventsBackend.__dict__["put_events"]
-        self._stack.enter_context(patch.object(Rule, "send_to_targets", self._send_to_targets(original_send)))
-        self._stack.enter_context(patch.object(EventsBackend, "put_events", self._put_events(original_put)))
+        self._patches.enter_context(patch.object(Rule, "send_to_targets", self._send_to_targets(original_send)))
+        self._patches.enter_context(patch.object(EventsBackend, "put_events", self._put_events(original_put)))
 
     def _send_to_targets(self, original: Callable) -> Callable:
         deliveries = self.deliveries
@@ -229,26 +267,42 @@ class LocalAws:
                 payload = render_input(target, aws_event(event), rule.name, rule.arn)
                 deliveries.submit(target["Arn"].split(":function:")[1].split(":")[0], payload, f"rule {rule.name}")
             others = [t for t in rule.targets if t not in lambdas]
-            if others:
+            if others:  # other buses among them: moto puts the event there itself
                 clone = copy.copy(rule)
                 clone.targets = others
-                original(clone, event, transform_input)
+                token = _FORWARDING.set((rule, event))
+                try:
+                    original(clone, event, transform_input)
+                finally:
+                    _FORWARDING.reset(token)
 
         return send_to_targets
 
     def _put_events(self, original: Callable) -> Callable:
-        record = self._record
+        record, log_events = self._record, self.events
 
         def put_events(backend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            entries = original(backend, events)
-            for event, entry in zip(events, entries, strict=False):
-                if "EventId" in entry:
-                    record(backend, event, entry["EventId"])
+            forwarding = _FORWARDING.get()
+            if forwarding is not None:  # moto forwards source, detail-type and detail; EventBridge keeps time and resources too
+                events = [{**e, "Time": forwarding[1]["time"], "Resources": forwarding[1].get("resources", [])} for e in events]
+            outer = _NESTED_RECORDS.get()
+            nested: list[dict[str, Any]] = []
+            token = _NESTED_RECORDS.set(nested)
+            try:
+                entries = original(backend, events)
+            finally:
+                _NESTED_RECORDS.reset(token)
+            records = [record(backend, e, entry["EventId"], forwarding) for e, entry in zip(events, entries, strict=False) if "EventId" in entry]
+            if outer is not None:
+                outer.extend(records + nested)
+            else:
+                for line in records + nested:
+                    log_events.append(line)
             return entries
 
         return put_events
 
-    def _record(self, backend, event: dict[str, Any], event_id: str) -> None:
+    def _record(self, backend, event: dict[str, Any], event_id: str, forwarding: Forwarding | None) -> dict[str, Any]:
         bus_name = backend._normalize_event_bus_arn(event.get("EventBusName"))
         try:
             detail = json.loads(event["Detail"])
@@ -264,7 +318,11 @@ class LocalAws:
             matched = sorted(rule.name for rule in rules if _matches(rule, message))
         except Exception:  # noqa: BLE001 - the record is a convenience; the put already succeeded
             matched = []
-        self.events.append({"eventBusName": bus_name, **message, "matchedRules": matched})
+        record = {"eventBusName": bus_name, **message, "matchedRules": matched}
+        if forwarding is not None:
+            rule, source = forwarding
+            record["forwardedFrom"] = {"eventBusName": rule.event_bus_name, "id": source["id"], "rule": rule.name}
+        return record
 
 
 def _matches(rule, message: dict[str, Any]) -> bool:

@@ -233,8 +233,14 @@ def script_diff(ctx: Context) -> int:
 
 def _print_diff(ctx: Context, diff: dict[str, Any]) -> None:
     ctx.out.print(f"revision {diff['from']['revisionNumber']} -> {diff['to']['revisionNumber']}: +{diff['addedLines']} -{diff['removedLines']}")
-    if diff["unifiedDiff"]:
-        ctx.out.print(Syntax(diff["unifiedDiff"], "diff", theme="ansi_light", background_color="default"))
+    # Each file's diff is in its item; the entry's (null there) is the top-level unifiedDiff.
+    text = "".join(diff["unifiedDiff"] if f.get("unifiedDiff") is None else f["unifiedDiff"] for f in diff.get("files") or []) or diff["unifiedDiff"]
+    if text:
+        ctx.out.print(Syntax(text, "diff", theme="ansi_light", background_color="default"))
+    for f in diff.get("files") or []:
+        if f.get("truncated"):
+            whole = f.get("fullDiffUrl") or f.get("note")
+            ctx.out.print(f"{f['path']}: diff cut to {f['sentBytes']:,} of {f['diffBytes']:,} bytes; the whole: {whole}")
 
 
 def script_rollback(ctx: Context) -> int:

@@ -12,8 +12,10 @@ from urllib.parse import parse_qsl
 DEFAULT_CLAIMS = {
     "sub": "local-user",
     "email": "local@localhost",
+    "email_verified": "true",  # as Cognito's ID token (through HTTP API) says it: names the actor
     "custom:accountId": "local",
-    "cognito:groups": "[load-manager-admins]",
+    # The one local user administers its tenant and operates its deployment (assigns event sources).
+    "cognito:groups": "[load-manager-admins load-manager-operators]",
 }
 
 

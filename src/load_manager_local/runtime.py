@@ -52,10 +52,12 @@ class LocalRunLifecycle:
     """The run lifecycle state machine, running in this process until `stop()`; with it, the
     stack's event bus and Scheduler (load_manager_local.aws), whose clock ticks every
     `scheduler_tick_seconds` (0: only when `aws.scheduler.fire_due` is called, as tests do).
-    `recover=False` (load-manager invoke) leaves other runtimes' active runs alone at start and stop."""
+    `recover=False` (load-manager invoke) leaves other runtimes' active runs alone at start and stop.
+    The sweeper runs every `sweep_seconds` (load_manager_local.sweeper_clock; 0: only when told)."""
 
-    def __init__(self, scheduler_tick_seconds: float = 1.0, recover: bool = True) -> None:
+    def __init__(self, scheduler_tick_seconds: float = 1.0, recover: bool = True, sweep_seconds: float | None = None) -> None:
         from load_manager_local.stepfunctions import InProcessStepFunctions
+        from load_manager_local.sweeper_clock import SWEEP_SECONDS, SweeperClock
 
         workflow = load_function("run_workflow")
         self.sfn = InProcessStepFunctions({WORKFLOW_FUNCTION: workflow.lambda_handler})
@@ -64,6 +66,7 @@ class LocalRunLifecycle:
         self.recover = recover
         self.aws: LocalAws | None = None
         self.presence = RuntimePresence(Path(get_settings().data_dir))
+        self.sweeper = SweeperClock(SWEEP_SECONDS if sweep_seconds is None else sweep_seconds) if recover else None
 
     def start(self) -> LocalRunLifecycle:
         from load_manager.adapters.step_functions import default_starter
@@ -82,9 +85,13 @@ class LocalRunLifecycle:
         set_settings(get_settings().model_copy(update={"state_machine_arn": self.state_machine_arn}))
         default_starter.cache_clear()
         self.aws = start_local_aws(self.sfn, self.scheduler_tick_seconds)
+        if self.sweeper is not None:
+            self.sweeper.start()
         return self
 
     def stop(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.stop()  # no sweep into a stopping runtime
         if self.aws is not None:
             self.aws.stop()  # the clock first: no occurrence fires into a stopping runtime
             # The bus leaves with moto: events of runs failed below must not go looking for AWS.
@@ -104,24 +111,27 @@ class LocalRunLifecycle:
 
 
 def start_local_aws(sfn: InProcessStepFunctions, tick_seconds: float) -> LocalAws:
-    """The stack's bus and Scheduler in moto, the triggers function registered as their target,
-    and every stored trigger's rule and schedule written again (moto forgets them on exit)."""
+    """The template's buses, schedule group and rules in moto (local_stack.py), the triggers function
+    registered as their target under the names its template environment gives it, and every stored
+    trigger's rule and schedule written again (moto forgets them on exit)."""
     from load_manager.adapters.eventbridge import default_rules
     from load_manager.adapters.scheduler import default_schedules
     from load_manager.store import get_stores
     from load_manager.usecases import schedules, triggers
-    from load_manager_local.aws import BUS_NAME, SCHEDULE_GROUP, TRIGGERS_FUNCTION, LocalAws
+    from load_manager_local.aws import LocalAws
+    from load_manager_local.local_stack import local_stack
 
     settings = get_settings()
-    function_arn = sfn.register(TRIGGERS_FUNCTION, load_function("triggers").lambda_handler)
+    stack = local_stack(sfn.region, sfn.account_id)
+    function_arn = sfn.register(stack.triggers_function, load_function("triggers").lambda_handler)
     automation = settings.automation.model_copy(
         update={
-            "event_bus_name": BUS_NAME, "triggers_function_arn": function_arn, "schedule_group": SCHEDULE_GROUP,
-            "scheduler_role_arn": f"arn:aws:iam::{sfn.account_id}:role/load-manager-local-scheduler",
+            "event_bus_name": stack.event_bus_name, "triggers_function_arn": function_arn, "schedule_group": stack.schedule_group,
+            "rule_prefix": stack.rule_prefix, "scheduler_role_arn": f"arn:aws:iam::{sfn.account_id}:role/load-manager-local-scheduler",
         }
     )  # fmt: skip
     set_settings(settings.model_copy(update={"automation": automation}))
-    aws = LocalAws(sfn.registry, Path(settings.data_dir), sfn.region, tick_seconds=tick_seconds).start()
+    aws = LocalAws(sfn.registry, Path(settings.data_dir), sfn.region, tick_seconds=tick_seconds, stack=stack).start()
     stores = get_stores()
     triggers.resync(stores, default_rules)
     schedules.resync(stores, default_schedules)

@@ -8,8 +8,9 @@ StartDate/EndDate, and sends each to the target with Scheduler's context attribu
 (`<aws.scheduler.scheduled-time>`, ...). Nothing is caught up for the time the process was down,
 as Scheduler would not either for a schedule that did not exist.
 
-`fire_due` takes the time from its caller: serve's background loop passes the clock, tests pass
-the minute they want (no test waits for real minutes to go by).
+`fire_due` takes the time from its caller: serve's background loop passes the clock every second,
+tests pass the minute they want; tests/e2e/test_serve_schedule_real_clock.py waits for one real
+minute of serve's own clock.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ import requests
 from playwright.sync_api import expect
 from support.scripts import b64
 
+from load_manager_local.aws import BUS_NAME
+
 pytestmark = pytest.mark.slow
 
 # Not ASCII on purpose: scripts travel as base64 of UTF-8, and must round-trip through the browser.
@@ -206,8 +208,8 @@ def _a_trigger_made_in_the_page_starts_run_2(page, console_url: str, test_id: st
     form.get_by_test_id("create-trigger").click()
     expect(page.get_by_test_id("trigger-row")).to_contain_text("lm-trigger-")
     events = boto3.client("events", endpoint_url=f"{console_url}/aws", region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
-    detail = json.dumps({"loadTestId": test_id, "requestId": "console-test"})
-    events.put_events(Entries=[{"EventBusName": "load-manager", "Source": "load-manager", "DetailType": "RunRequested", "Detail": detail}])
+    detail = json.dumps({"loadTestId": test_id, "accountId": "local", "requestId": "console-test"})  # its tenant: the rule requires it
+    events.put_events(Entries=[{"EventBusName": BUS_NAME, "Source": "load-manager", "DetailType": "RunRequested", "Detail": detail}])
     page.get_by_role("button", name="Refresh triggers").click()
     firing = page.get_by_test_id("trigger-firings").locator('tr[data-outcome="started"]')
     for _ in range(20):  # the bus delivers asynchronously

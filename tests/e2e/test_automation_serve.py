@@ -13,26 +13,20 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from support.polling import eventually
 from support.scripts import SIMPLE, b64
 from support.serve import serve
+
+from load_manager_local.aws import BUS_NAME, SCHEDULE_GROUP
 
 pytestmark = pytest.mark.slow
 CLI = Path(sys.executable).parent / "load-manager"
 CODEDEPLOY = "CodeDeploy Deployment State-change Notification"
 
 
-def eventually(check, timeout: float = 30, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every)
-
-
 def deploy_event(deployment: str) -> dict:
     detail = {"state": "SUCCESS", "application": "checkout", "deploymentId": deployment}
-    return {"Source": "aws.codedeploy", "DetailType": CODEDEPLOY, "Detail": json.dumps(detail), "EventBusName": "load-manager"}
+    return {"Source": "aws.codedeploy", "DetailType": CODEDEPLOY, "Detail": json.dumps(detail), "EventBusName": BUS_NAME}
 
 
 def aws_client(service: str, url: str):
@@ -50,6 +44,9 @@ def tail(data_dir: Path) -> list[dict]:
 
 def test_events_put_through_serves_aws_endpoint_start_one_run_and_schedules_fire_on_the_real_clock(tmp_path, target):
     with serve(tmp_path) as url:
+        # The local user operates the deployment too: it says its tenant owns the application.
+        owned = {"ownerAccountId": "local", "kind": "codedeployApplication", "value": "checkout"}
+        assert requests.post(f"{url}/v1/event-sources", json=owned, timeout=10).status_code == 201
         test_id = requests.post(f"{url}/v1/load-tests", json={"name": "deployed", "targetUrl": target.url, "scriptContent": b64(SIMPLE)}, timeout=10).json()["id"]
         pattern = {"source": ["aws.codedeploy"], "detail-type": [CODEDEPLOY], "detail": {"state": ["SUCCESS"], "application": ["checkout"]}}
         trigger = requests.post(
@@ -76,7 +73,7 @@ def test_events_put_through_serves_aws_endpoint_start_one_run_and_schedules_fire
             f"{url}/v1/load-tests/{test_id}/schedules", timeout=10,
             json={"name": "soon", "rate": "1 minute", "startAt": start, "runSettings": {"targetUsers": 1, "durationSeconds": 1}},
         ).json()  # fmt: skip
-        assert aws_client("scheduler", url).get_schedule(Name=schedule["schedulerName"], GroupName="load-manager")["ScheduleExpression"] == "rate(1 minute)"
+        assert aws_client("scheduler", url).get_schedule(Name=schedule["schedulerName"], GroupName=SCHEDULE_GROUP)["ScheduleExpression"] == "rate(1 minute)"
         path = f"{url}/v1/load-tests/{test_id}/schedules/{schedule['id']}"
         occurrences = eventually(lambda: requests.get(path, timeout=10).json()["occurrences"], timeout=20)
         assert [(o["at"], o["outcome"]) for o in occurrences] == [(start - start % 1000, "started")], occurrences

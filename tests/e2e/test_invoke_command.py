@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support.scripts import SIMPLE, b64
 
-from load_manager.automation_models import Trigger
+from load_manager.automation_models import EventSource, Trigger
 from load_manager.identity import Caller
 from load_manager.models import CreateLoadTestRequest, StartRunRequest
 from load_manager.store.sqlite import build_sqlite_stores
@@ -44,6 +44,8 @@ def seed(data_dir: Path) -> tuple[str, str]:
         event_bus_name="load-manager", created_at=1, created_by="alice@example.com",
     )  # fmt: skip
     stores.triggers.insert(trigger)
+    # The tenant owns the application the delivery's deployment is of (an operator said so).
+    stores.event_sources.claim(EventSource(id="e" * 32, owner_account_id=ACCOUNT, kind="codedeployApplication", value="checkout", created_at=1, created_by="ops"))
     return test.id, trigger.id
 
 

@@ -69,7 +69,7 @@ def test_32_concurrent_updates_get_32_distinct_contiguous_numbers(tmp_path):
 
 def test_bearer_jwt_sets_caller_and_tenant(tmp_path):
     with serve(tmp_path) as url:
-        alice = {"Authorization": "Bearer " + make_unsigned_jwt({"sub": "a", "email": "alice@example.com", "custom:accountId": "acme"})}
+        alice = {"Authorization": "Bearer " + make_unsigned_jwt({"sub": "a", "email": "alice@example.com", "email_verified": True, "custom:accountId": "acme"})}
         created = requests.post(f"{url}/v1/load-tests", json={"name": "x", "scriptContent": b64(SIMPLE)}, headers=alice, timeout=10).json()
         assert created["createdBy"] == "alice@example.com" and created["accountId"] == "acme"
         # The default local caller is another tenant: it cannot see acme's test.

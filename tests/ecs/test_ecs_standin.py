@@ -67,6 +67,12 @@ def processes_of(standin: EcsStandIn) -> list[psutil.Process]:
     return found
 
 
+def web_headers(standin: EcsStandIn, handle) -> dict[str, str]:
+    """What the master's web guard wants: the launch's secret, as the backend keeps it in S3."""
+    secret = standin.s3.get_object(Bucket=standin.settings.script_bucket, Key=handle.details["web_secret_key"])["Body"].read().decode()
+    return {"Authorization": f"Bearer {secret}"}
+
+
 def aggregated_row(payload: dict) -> dict:
     return next(row for row in payload["stats"] if row["name"] == "Aggregated")
 
@@ -95,10 +101,15 @@ def test_a_distributed_run_loads_the_target_and_leaves_nothing(ecs_standin, targ
             assert worker.argv[worker.argv.index("--master-host") + 1] == master.address
 
         # Every task downloaded the bundle from the presigned URL (the moto server saw each loader's
-        # GET) and unpacked it into a folder of its own TMPDIR, where Locust runs.
-        key = f"/{standin.settings.script_bucket}/{handle.details['script_key']}"
-        downloads = standin.server_requests("GET", key)
-        assert len(downloads) == 3 and all("X-Amz-Signature=" in d["query"] and d["user_agent"].startswith("Python-urllib") for d in downloads)
+        # GET) and unpacked it into a folder of its own TMPDIR, where Locust runs. The master has an
+        # archive of its own (with the web secret), deleted once begin is done.
+        bucket = standin.settings.script_bucket
+        downloads = standin.server_requests("GET", f"/{bucket}/{handle.details['script_key']}")
+        master_downloads = standin.server_requests("GET", f"/{bucket}/{handle.details['master_archive_key']}")
+        assert len(downloads) == 2 and len(master_downloads) == 1
+        assert all("X-Amz-Signature=" in d["query"] and d["user_agent"].startswith("Python-urllib") for d in downloads + master_downloads)
+        with pytest.raises(ClientError):
+            standin.s3.head_object(Bucket=bucket, Key=handle.details["master_archive_key"])
         for task in (master, *workers):
             (unpacked,) = (task.directory / "tmp").glob(f"bundle-*/{spec.script_name}")
             assert unpacked.read_text(encoding="utf-8") == script
@@ -118,7 +129,7 @@ def test_a_distributed_run_loads_the_target_and_leaves_nothing(ecs_standin, targ
         # In flight when the load stopped: served but never reported, at most one per user.
         assert reported <= served <= reported + USERS, (reported, served)
         # Percentiles are the master's (merged from both workers' histograms), as it serves them.
-        master_row = aggregated_row(requests.get(f"{handle.web_url}/stats/requests", timeout=5).json())
+        master_row = aggregated_row(requests.get(f"{handle.web_url}/stats/requests", headers=web_headers(standin, handle), timeout=5).json())
         assert master_row["num_requests"] == reported
         assert results.aggregated.p95_ms == master_row["response_time_percentile_0.95"] > 0
         assert results.aggregated.p99_ms == master_row["response_time_percentile_0.99"]

@@ -11,6 +11,7 @@ fixture, whatever the test does.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import subprocess
@@ -375,7 +376,8 @@ def test_launch_uploads_the_script_and_runs_the_master(settings, infra, spec, ru
         stored = infra["s3"].get_object(Bucket=BUCKET, Key=details["script_key"])
         archive = zipfile.ZipFile(io.BytesIO(stored["Body"].read()))  # the runtime archive: bootstrap + bundle
         assert archive.read("bundle/locustfile.py").decode() == SCRIPT and b"def main(" in archive.read("bootstrap.py")
-        assert json.loads(archive.read("manifest.json")) == {"entryPath": "locustfile.py"}
+        manifest = json.loads(archive.read("manifest.json"))
+        assert manifest["entryPath"] == "locustfile.py" and {"locust", "gevent", "requests"} <= set(manifest["runtimeModules"])
         assert stored["ServerSideEncryption"] == "AES256"
 
         (master_arn,) = _run_tasks(infra["ecs"], spec.run_id)  # only the master so far: no IP, no workers
@@ -391,10 +393,16 @@ def test_launch_uploads_the_script_and_runs_the_master(settings, infra, spec, ru
         command = _command(master)
         env = {e["name"]: e["value"] for e in master["overrides"]["containerOverrides"][0]["environment"]}
         url = env["LOAD_MANAGER_BUNDLE_URL"]  # what the task definition's loader downloads
-        assert details["script_key"] in url and BUCKET in url and "X-Amz-Signature=" in url
+        assert details["master_archive_key"] in url and BUCKET in url and "X-Amz-Signature=" in url
         expires = int(parse_qs(urlparse(url).query)["X-Amz-Expires"][0])
         assert expires >= spec.duration_seconds + 600
-        assert requests.get(url, timeout=5).content == stored_bundle(infra, details)  # moto serves S3
+        # The master's archive is the workers' plus the launch's web secret and its guard (outside
+        # bundle/); the secret is nowhere in what DescribeTasks shows.
+        mastered = zipfile.ZipFile(io.BytesIO(requests.get(url, timeout=5).content))  # moto serves S3
+        secret = infra["s3"].get_object(Bucket=BUCKET, Key=details["web_secret_key"])["Body"].read().decode()
+        assert len(secret) >= 40 and mastered.read("web-secret").decode() == secret and b"before_request" in mastered.read("web_guard.py")
+        assert {n for n in mastered.namelist() if n.startswith("bundle/")} == {n for n in archive.namelist() if n.startswith("bundle/")}
+        assert "web-secret" not in archive.namelist() and secret not in json.dumps(master, default=str) and secret not in json.dumps(details)
         assert command == [
             "--",  # the bootstrap's options end here; Locust's follow (it adds -f <bundle>/<entry>)
             "--master", "--master-bind-host", "0.0.0.0", "--master-bind-port", "5557",
@@ -404,15 +412,22 @@ def test_launch_uploads_the_script_and_runs_the_master(settings, infra, spec, ru
         env = {e["name"]: e["value"] for e in master["overrides"]["containerOverrides"][0]["environment"]}
         assert env["TARGET_TOKEN"] == "abc"
 
-        # Network: the task's ENI is in our subnet and security group, without a public IP.
+        # Network: the task's ENI is in our subnet, in the launch's own group then ours, without a public IP.
         eni = next(d["value"] for d in master["attachments"][0]["details"] if d["name"] == "networkInterfaceId")
         interface = infra["ec2"].describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]
         assert interface["SubnetId"] == infra["subnet"]
-        assert [g["GroupId"] for g in interface["Groups"]] == [infra["security_group"]]
+        own = details["security_group_id"]
+        assert [g["GroupId"] for g in interface["Groups"]] == [own, infra["security_group"]]
         (call,) = calls
         assert call["networkConfiguration"] == {
-            "awsvpcConfiguration": {"subnets": [infra["subnet"]], "securityGroups": [infra["security_group"]], "assignPublicIp": "DISABLED"}
+            "awsvpcConfiguration": {"subnets": [infra["subnet"]], "securityGroups": [own, infra["security_group"]], "assignPublicIp": "DISABLED"}
         }
+        (group,) = infra["ec2"].describe_security_groups(GroupIds=[own])["SecurityGroups"]
+        assert group["VpcId"] == infra["vpc"] and {t["Key"]: t["Value"] for t in group["Tags"]} == {
+            "load-manager:managed-by": "load-manager", "load-manager:run-id": spec.run_id, "load-manager:launch-id": details["launch_id"],
+        }
+        # Its workers to its master; nothing else (no control plane group is configured here).
+        assert [(r["IpProtocol"], r["FromPort"], [p["GroupId"] for p in r["UserIdGroupPairs"]]) for r in group["IpPermissions"]] == [("tcp", 5557, [own])]
         assert call["count"] == 1 and call["launchType"] == "FARGATE"
     finally:
         backend.teardown(handle)
@@ -637,6 +652,7 @@ def test_settings_from_environment_and_cluster_configuration():
         cluster="lm", master_task_definition="lm-master:3", worker_task_definition="lm-worker:3",
         subnets=("subnet-0a", "subnet-0b"), security_groups=("sg-01",), assign_public_ip=True,
         container_name="locust", script_bucket="lm-artifacts", region="eu-west-1",
+        allowed_subnets=("subnet-0a", "subnet-0b"), allowed_security_groups=("sg-01",), allow_public_ip=True,
     )  # fmt: skip
     assert settings.problems() == []
     assert "cluster (ECS_CLUSTER)" in EcsSettings.for_cluster(None, Settings.from_env({}).ecs).problems()
@@ -677,3 +693,44 @@ def test_importing_the_backend_does_not_import_boto3():
     layer = Path(__file__).resolve().parents[2] / "layers" / "core"
     code = "import sys, load_manager.backends.ecs; assert 'boto3' not in sys.modules and 'botocore' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(layer)}, timeout=60)
+
+
+# ---- launches found again (lifecycle/launches.py: a launch recorded, never its handle) ---------
+
+
+def test_a_launch_whose_handle_was_never_recorded_is_found_by_run_and_launch_id_and_adopted(backend, infra, fake, spec):
+    spec = dataclasses.replace(spec, launch_id="launch-1")
+    launched = backend.launch(spec)  # the caller died here: its handle never reached the store
+    try:
+        (found,) = backend.find_launches(spec.run_id, "launch-1")
+        assert found.launch_id == "launch-1" and found.run_id == spec.run_id
+        assert found.details["master_task_arn"] == launched.details["master_task_arn"]
+        assert found.details["script_key"] == launched.details["script_key"] and found.details["worker_task_arns"] == []
+        assert backend.find_launches(spec.run_id, "launch-2") == [] and backend.find_launches("another-run") == []
+
+        found.workers = spec.workers
+        backend.begin(found, spec)  # adopted: the retry begins the cluster that launch started
+        assert fake.state == "running" and len(_run_tasks(infra["ecs"], spec.run_id)) == 1 + spec.workers
+        (again,) = backend.find_launches(spec.run_id)
+        assert sorted(again.details["worker_task_arns"]) == sorted(found.details["worker_task_arns"])
+    finally:
+        for handle in backend.find_launches(spec.run_id):
+            backend.teardown(handle)
+    assert _run_tasks(infra["ecs"], spec.run_id) == [] and backend.find_launches(spec.run_id) == []
+    with pytest.raises(infra["s3"].exceptions.ClientError):
+        infra["s3"].head_object(Bucket=BUCKET, Key=launched.details["script_key"])  # deleted with the found handle
+
+
+def test_every_launch_of_a_run_is_found_so_the_sweeper_can_end_them_all(backend, infra, fake, spec):
+    first = backend.launch(dataclasses.replace(spec, launch_id="first"))
+    second = backend.launch(dataclasses.replace(spec, launch_id="second"))
+    try:
+        found = backend.find_launches(spec.run_id)
+        assert [(h.launch_id, h.details["master_task_arn"]) for h in found] == [
+            ("first", first.details["master_task_arn"]), ("second", second.details["master_task_arn"]),
+        ]
+        backend.teardown(found[0])
+        assert [h.launch_id for h in backend.find_launches(spec.run_id)] == ["second"]
+    finally:
+        for handle in (first, second):
+            backend.teardown(handle)

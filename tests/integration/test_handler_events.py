@@ -76,6 +76,9 @@ def state_machine(monkeypatch):
             roleArn="arn:aws:iam::123456789012:role/load-manager-states",
         )["stateMachineArn"]
         monkeypatch.setenv("RUN_STATE_MACHINE_ARN", arn)
+        # The deployment's own subnet and group: what a cluster configuration may choose (template.yaml).
+        monkeypatch.setenv("ECS_SUBNETS", ",".join(gen.ECS_SETTINGS["subnets"]))
+        monkeypatch.setenv("ECS_SECURITY_GROUPS", ",".join(gen.ECS_SETTINGS["securityGroups"]))
         _automation(monkeypatch)
         set_settings(None)
         default_starter.cache_clear()
@@ -111,11 +114,13 @@ def _create(api, path: str, body: dict[str, Any], claims=gen.CLAIMS, method: str
 
 def _seed(api, text: str) -> dict[str, str]:
     """Create what the event's placeholders stand for (only those it mentions); placeholder -> id."""
+    # Always: the tenant owns the CodeDeploy application its seed trigger names (an operator says so).
+    source_id = _create(api, "/v1/event-sources", gen.SEED_EVENT_SOURCE, claims=gen.OPERATOR_CLAIMS)["id"]
     first, *rest = gen.SEED_SCRIPTS
     test_id = _create(api, "/v1/load-tests", {**gen.SEED_TEST, "scriptContent": gen.b64(first)})["id"]
     for script in rest:
         _create(api, f"/v1/load-tests/{test_id}/script", {"scriptContent": gen.b64(script)}, method="PUT")
-    ids = {gen.TEST_ID: test_id}
+    ids = {gen.TEST_ID: test_id, gen.EVENT_SOURCE_ID: source_id}
     if gen.BARE_TEST_ID in text:
         ids[gen.BARE_TEST_ID] = _create(api, "/v1/load-tests", gen.BARE_TEST)["id"]
     if gen.RUN_ID in text:

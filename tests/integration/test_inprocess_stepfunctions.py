@@ -307,11 +307,15 @@ def test_stop_interrupts_a_wait_and_leaves_no_thread(sfn):
     definition = {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 300, "End": True}}}
     machine = sfn.create_state_machine("sleeper", definition)
     execution_arn = start(machine, "sleepy", {})["executionArn"]
+    deadline = time.monotonic() + 60  # the interpreter's thread enters the Wait when it gets the CPU
+    while "WaitStateEntered" not in event_types(sfn, execution_arn):
+        assert time.monotonic() < deadline, event_types(sfn, execution_arn)
+        time.sleep(0.05)
     before = time.monotonic()
 
     sfn.stop_running_executions(timeout=5)
 
-    assert time.monotonic() - before < 2
+    assert time.monotonic() - before < 60, "the stop did not interrupt the 300 s wait"
     assert sfn.client.describe_execution(executionArn=execution_arn)["status"] == "ABORTED"
     assert event_types(sfn, execution_arn) == ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
     # Only moto's interpreter threads are named after these functions.

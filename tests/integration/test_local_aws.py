@@ -13,7 +13,7 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
-from load_manager_local.aws import AwsGateway, LocalAws, render_input
+from load_manager_local.aws import BUS_NAME, SCHEDULE_GROUP, AwsGateway, LocalAws, render_input
 from load_manager_local.scheduler import LocalScheduler
 
 REGION = "us-east-1"
@@ -56,15 +56,15 @@ def test_rules_deliver_to_lambda_targets_with_moto_matching_and_every_event_is_r
     aws, received = local
     events = boto3.client("events", region_name=REGION)
     pattern = {"source": ["aws.codedeploy"], "detail": {"state": ["SUCCESS"], "application": [{"prefix": "sh"}]}}
-    events.put_rule(Name="deploys", EventBusName="load-manager", EventPattern=json.dumps(pattern))
+    events.put_rule(Name="deploys", EventBusName=BUS_NAME, EventPattern=json.dumps(pattern))
     template = '{"ref": "t1", "event": <aws.events.event.json>}'
-    events.put_targets(Rule="deploys", EventBusName="load-manager", Targets=[
+    events.put_targets(Rule="deploys", EventBusName=BUS_NAME, Targets=[
         {"Id": "fn", "Arn": "arn:aws:lambda:us-east-1:123456789012:function:listener", "InputTransformer": {"InputPathsMap": {}, "InputTemplate": template}},
     ])  # fmt: skip
     entries = [
-        {"Source": "aws.codedeploy", "DetailType": "x", "Detail": json.dumps({"state": "SUCCESS", "application": "shop"}), "EventBusName": "load-manager"},
-        {"Source": "aws.codedeploy", "DetailType": "x", "Detail": json.dumps({"state": "FAILURE", "application": "shop"}), "EventBusName": "load-manager"},
-        {"Source": "aws.codedeploy", "DetailType": "x", "Detail": json.dumps({"state": "SUCCESS", "application": "web"}), "EventBusName": "load-manager"},
+        {"Source": "aws.codedeploy", "DetailType": "x", "Detail": json.dumps({"state": "SUCCESS", "application": "shop"}), "EventBusName": BUS_NAME},
+        {"Source": "aws.codedeploy", "DetailType": "x", "Detail": json.dumps({"state": "FAILURE", "application": "shop"}), "EventBusName": BUS_NAME},
+        {"Source": "aws.codedeploy", "DetailType": "x", "Detail": json.dumps({"state": "SUCCESS", "application": "web"}), "EventBusName": BUS_NAME},
     ]
     ids = [e["EventId"] for e in events.put_events(Entries=entries)["Entries"]]
     aws.drain()
@@ -73,7 +73,7 @@ def test_rules_deliver_to_lambda_targets_with_moto_matching_and_every_event_is_r
     assert delivered["event"]["time"].endswith("Z") and "ingestion-time" not in delivered["event"]
     recorded = aws.read_events()
     assert [r["id"] for r in recorded] == ids and [r["matchedRules"] for r in recorded] == [["deploys"], [], []]
-    assert {r["eventBusName"] for r in recorded} == {"load-manager"}
+    assert {r["eventBusName"] for r in recorded} == {BUS_NAME}
 
 
 def test_a_failing_handler_is_retried_twice_then_dead_lettered(local, tmp_path):
@@ -87,7 +87,7 @@ def test_a_failing_handler_is_retried_twice_then_dead_lettered(local, tmp_path):
 
 def make_schedule(name: str, expression: str, **extra) -> None:
     boto3.client("scheduler", region_name=REGION).create_schedule(
-        Name=name, GroupName="load-manager", ScheduleExpression=expression, FlexibleTimeWindow={"Mode": "OFF"},
+        Name=name, GroupName=SCHEDULE_GROUP, ScheduleExpression=expression, FlexibleTimeWindow={"Mode": "OFF"},
         Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:listener", "RoleArn": "arn:aws:iam::123456789012:role/r",
                 "Input": json.dumps({"name": name, "at": "<aws.scheduler.scheduled-time>", "try": "<aws.scheduler.attempt-number>"})},
         **extra,
@@ -141,7 +141,7 @@ def signed(service: str, region: str, target: str, body: dict) -> tuple[dict, by
 
 def test_the_aws_endpoint_answers_events_and_scheduler_in_any_signed_region(local):
     gateway = AwsGateway(REGION)
-    headers, body = signed("events", "eu-west-3", "put_events", {"Entries": [{"Source": "ci", "DetailType": "RunRequested", "Detail": "{}", "EventBusName": "load-manager"}]})
+    headers, body = signed("events", "eu-west-3", "put_events", {"Entries": [{"Source": "ci", "DetailType": "RunRequested", "Detail": "{}", "EventBusName": BUS_NAME}]})
     answer = gateway.respond("POST", "/aws", "", headers, body)
     assert answer.status == 200 and answer.json()["FailedEntryCount"] == 0
     headers, body = signed("scheduler", "ap-south-1", "list_schedules", {})

@@ -15,9 +15,10 @@ import boto3
 import pytest
 from support.local_runtime import local_runtime
 from support.runs import assert_no_locust_left, create_test, wait_for_status, wait_until_final
-from support.scripts import SIMPLE
+from support.scripts import SIMPLE, b64
 
 from load_manager_local.api import InProcessApi
+from load_manager_local.aws import BUS_NAME
 
 pytestmark = pytest.mark.slow
 
@@ -55,13 +56,19 @@ def emitted(local, until: str, timeout: float = 15) -> list[dict]:
         time.sleep(0.1)
 
 
+def own(client, account: str, value: str) -> dict:
+    """The local user is the deployment's operator too: it says which tenant owns the application."""
+    return call(client, "POST", "/v1/event-sources", {"ownerAccountId": account, "kind": "codedeployApplication", "value": value}, 201)
+
+
 def test_a_codedeploy_success_put_twice_starts_one_run_that_emits_run_started_and_run_finished(local, client, target):
+    own(client, "local", "checkout")
     test_id = create_test(client, SIMPLE, target.url)
     trigger = call(client, "POST", f"/v1/load-tests/{test_id}/triggers",
                    {"name": "after checkout deploys", "eventPattern": PATTERN, "runSettings": {"targetUsers": 2, "durationSeconds": 2}}, 201)  # fmt: skip
     events = boto3.client("events", region_name=local.sfn.region)  # in this process: moto's EventBridge
     entry = {
-        "Source": "aws.codedeploy", "DetailType": CODEDEPLOY, "EventBusName": "load-manager",
+        "Source": "aws.codedeploy", "DetailType": CODEDEPLOY, "EventBusName": BUS_NAME,
         "Detail": json.dumps({"state": "SUCCESS", "application": "checkout", "deploymentId": "d-42", "deploymentGroup": "prod"}),
     }  # fmt: skip
     ignored = {**entry, "Detail": json.dumps({"state": "FAILURE", "application": "checkout", "deploymentId": "d-43"})}
@@ -110,3 +117,46 @@ def test_a_schedule_every_minute_with_60_s_runs_skips_the_occurrence_that_finds_
     call(client, "POST", f"/v1/runs/{run['id']}/stop", status=202)  # nobody waits the 60 s out
     assert wait_until_final(client, run["id"], timeout=60)["status"] == "Cancelled"
     assert_no_locust_left(run["id"])
+
+
+GLOBEX = {"sub": "b", "email": "bo@globex.example", "email_verified": "true", "custom:accountId": "globex"}
+
+
+def test_the_local_bus_never_hands_a_tenant_another_tenants_events(local, client):
+    """Tenant `local`'s widest triggers, and tenant globex's events put on the bus moto matches on: the
+    triggers function is handed none of them. Tenant local's test is deleted first, so any event
+    delivered to its triggers would be recorded (failed, LoadTestNotFound) without running Locust."""
+    own(client, "local", "checkout")
+    own(client, "globex", "billing")
+    test_id = create_test(client, SIMPLE, "http://127.0.0.1:9")
+    patterns = {
+        "deploys": {"source": ["aws.codedeploy"]},
+        "load-manager": {"source": ["load-manager"]},
+        "run requests": {"source": ["load-manager"], "detail-type": ["RunRequested"]},
+    }
+    made = {name: call(client, "POST", f"/v1/load-tests/{test_id}/triggers", {"name": name, "eventPattern": p}, 201) for name, p in patterns.items()}
+    refused = client.request("POST", f"/v1/load-tests/{test_id}/triggers", body={"name": "any", "eventPattern": {"detail-type": ["RunRequested"]}})
+    assert refused.status == 422 and refused.json()["code"] == "EventSourceRequired"
+    body = {"name": "globex's", "scriptContent": b64(SIMPLE), "targetUrl": "http://127.0.0.1:9"}
+    globex_test = client.request("POST", "/v1/load-tests", body=body, claims=GLOBEX).json()["id"]
+    call(client, "DELETE", f"/v1/load-tests/{test_id}", status=204)
+    events = boto3.client("events", region_name=local.sfn.region)
+
+    def put(source: str, detail_type: str, detail: dict) -> str:
+        entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": BUS_NAME}
+        return events.put_events(Entries=[entry])["Entries"][0]["EventId"]
+
+    put("aws.codedeploy", CODEDEPLOY, {"state": "SUCCESS", "application": "billing", "deploymentId": "d-globex"})
+    put("load-manager", "RunRequested", {"loadTestId": test_id, "accountId": "globex", "requestId": "from-globex"})
+    put("load-manager", "RunFinished", {"runId": "r", "loadTestId": globex_test, "accountId": "globex", "status": "Finished"})
+    put("load-manager", "RunRequested", {"loadTestId": test_id, "requestId": "no-tenant"})
+    local.aws.drain()
+    for name, trigger in made.items():
+        assert call(client, "GET", f"/v1/load-tests/{test_id}/triggers/{trigger['id']}")["lastFirings"] == [], name
+
+    # The control: tenant local's own deployment is delivered (and recorded: its test is gone).
+    own_deploy = put("aws.codedeploy", CODEDEPLOY, {"state": "SUCCESS", "application": "checkout", "deploymentId": "d-local"})
+    local.aws.drain()
+    (firing,) = call(client, "GET", f"/v1/load-tests/{test_id}/triggers/{made['deploys']['id']}")["lastFirings"]
+    assert (firing["eventId"], firing["outcome"], firing["code"]) == (own_deploy, "failed", "LoadTestNotFound")
+    assert all(call(client, "GET", f"/v1/load-tests/{test_id}/triggers/{made[n]['id']}")["lastFirings"] == [] for n in ("load-manager", "run requests"))

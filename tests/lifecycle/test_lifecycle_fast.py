@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from support.fake_backend import FakeBackend
 from support.lifecycle import ASL, create_run, statuses, walk
 from support.scripts import SIMPLE
 
-from load_manager.backends.base import BackendUnavailableError, ClusterSpec
+from load_manager.backends.base import BackendUnavailableError, ClusterHandle, ClusterSpec
 from load_manager.identity import Caller
 from load_manager.lifecycle.dispatch import run_step
 from load_manager.usecases import runs
@@ -45,22 +47,20 @@ def test_stop_during_start_ends_cancelled_by_who_stopped_it(stores, new_run):
     assert not backend.live_clusters()
 
 
-def test_a_start_that_loses_the_claim_race_tears_its_own_cluster_down_and_uses_the_winners(stores, new_run):
+def test_a_start_that_finds_a_concurrent_attempts_launch_adopts_it_and_launches_nothing(stores, new_run):
+    # The launch is recorded before it happens: a concurrent StartRun attempt that claimed first and
+    # launched (then died, or still waits in begin) leaves its launch id, and ours finds its cluster.
     run = new_run(duration_seconds=1)
-    backend, rival = FakeBackend(), FakeBackend()
-    winner = rival.launch(_spec_of(run))  # a concurrent StartRun attempt's cluster
-
-    def the_rival_claims_first(_handle) -> None:
-        assert stores.runs.claim_handle(run.account_id, run.id, winner.to_dict())
-        backend.clusters[winner.launch_id] = rival.clusters[winner.launch_id]  # one ECS, one set of tasks
-
-    backend.on_launch = the_rival_claims_first
+    backend = FakeBackend()
+    rival = ClusterHandle(backend="local", run_id=run.id, web_url="", workers=1, started_at=0.0, launch_id="rival-launch", launched=False)
+    assert stores.runs.claim_handle(run.account_id, run.id, rival.to_dict())
+    backend.launch(dataclasses.replace(_spec_of(run), launch_id="rival-launch"))
     execution = walk(stores, backend, run)
     assert execution.status == "SUCCEEDED" and stores.runs.get(run.account_id, run.id).status == "Finished"
-    ours = [c for launch_id, c in backend.clusters.items() if launch_id != winner.launch_id]
-    assert len(ours) == 1 and ours[0].torn_down and not ours[0].began, "the loser never began and was torn down"
-    assert rival.clusters[winner.launch_id].began, "the winner's cluster ran the load"
-    assert stores.runs.get_handle(run.account_id, run.id)["launch_id"] == winner.launch_id
+    assert backend.calls.count("launch") == 1, "ours never launched a second cluster"
+    (cluster,) = backend.clusters.values()
+    assert cluster.began and cluster.torn_down, "the rival's cluster ran the load, and was torn down"
+    assert stores.runs.get_handle(run.account_id, run.id)["launch_id"] == "rival-launch"
 
 
 def test_a_crash_fails_the_run_with_the_exit_code(stores, new_run):

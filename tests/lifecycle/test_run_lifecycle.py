@@ -128,7 +128,7 @@ def test_stop_while_running_cancels_with_who_stopped_it(client, runtime, target)
     test_id = create_test(client, SIMPLE, target.url)
     run = start_run(client, test_id, targetUsers=3, durationSeconds=60)
     wait_for_status(client, run["id"], {"Running"})
-    stop = client.request("POST", f"/v1/runs/{run['id']}/stop", claims={"sub": "s", "email": "sre@example.com", "custom:accountId": "local"})
+    stop = client.request("POST", f"/v1/runs/{run['id']}/stop", claims={"sub": "s", "email": "sre@example.com", "email_verified": "true", "custom:accountId": "local"})
     assert stop.status == 202 and stop.json()["status"] == "Stopping"
     final = wait_until_final(client, run["id"], timeout=30)
     assert final["status"] == "Cancelled"

@@ -59,6 +59,23 @@ event per non-blank line) put into moto's CloudWatch Logs when its process exits
 told, in the definition's group (created by the stand-in if moto lacks it) and stream
 `<awslogs-stream-prefix>/<container name>/<task id>`, as Fargate names it. A task that never
 started has no stream, as on Fargate. Only at exit: a running task's stream is not there yet.
+
+Network (`network=True`, the default): security groups hold between tasks as EC2's state in moto
+says. RunTask's networkConfiguration is moto's: its task gets an ENI (moto's EC2) in the first subnet
+with the groups named. The stand-in writes each live task's address, ENI address and groups, and
+every group's rules, to a JSON file (`network_snapshot()`), rewritten when a task starts (before its
+process), when its ENI is released, and after every security group change made through `ec2` (the
+stand-in's EC2 client, hooked like `ecs`). Every task process gets tests/support/
+ecs_standin_network.py as its `sitecustomize` (stand-in machinery, like the 0.0.0.0 rewrite): it
+checks each connection the task opens to another task's address against those rules and drops what
+they do not admit (that file's doc says exactly what is and is not modelled). The process driving
+the backend (the test, standing for the run_workflow Lambda in `control_plane_group`) is outside the
+model: nothing restricts it. A stopped task's ENI is released `eni_release_delay` seconds after its
+process exits, as Fargate releases it asynchronously; until then moto's EC2 answers
+DeleteSecurityGroup on one of its groups with DependencyViolation, as EC2 does, and so it does for
+a group another group's rule names (moto alone would delete both: the stand-in makes moto's EC2
+backend refuse, in process and behind the server, for its life). `settings` name the stand-in's
+VPC and `control_plane_group`, so the ecs backend creates each run's own group there.
 """
 
 from __future__ import annotations
@@ -70,6 +87,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,7 +98,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +116,7 @@ from werkzeug.serving import make_server
 
 from load_manager.backends.ecs import EcsSettings
 from load_manager_local.template import load_template
+from support.ecs_standin_network import ADDRESS_ENV, NETWORK_ENV, rules_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -113,6 +132,13 @@ ESSENTIAL_EXITED_REASON = "Essential container in task exited"
 USER_INITIATED = "UserInitiated"
 _ANY_ADDRESS = "0.0.0.0"
 _MANUAL = {"progression": "manual", "times": 10**9}
+# What changes which connections EC2 admits (the network model is rewritten after each).
+_GROUP_CHANGES = (
+    "CreateSecurityGroup", "DeleteSecurityGroup", "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "ModifyNetworkInterfaceAttribute",
+)  # fmt: skip
+NETWORK_FILE = ".standin-network.json"
+NETWORK_PYTHON = ".standin-python"  # the folder with the network model's sitecustomize.py
 
 
 @dataclass
@@ -122,6 +148,7 @@ class StandInTask:
     arn: str
     role: str
     address: str
+    cluster: str  # the cluster RunTask named (a template harness's, or the stand-in's own)
     directory: Path
     argv: list[str]
     environment: dict[str, str]
@@ -137,6 +164,8 @@ class StandInTask:
     synced: bool = False  # moto knows the task is stopped
     lock: threading.Lock = field(default_factory=threading.Lock)  # signals vs reaping
     sync_lock: threading.Lock = field(default_factory=threading.Lock)  # one StopTask to moto
+    eni_id: str = ""  # its network interface in moto's EC2, released some time after it stops
+    eni_released: threading.Event = field(default_factory=threading.Event)
 
     @property
     def id(self) -> str:
@@ -233,14 +262,23 @@ class EcsStandIn:
         stop_grace: float = 2.0,
         web_port: int | None = None,
         master_port: int | None = None,
+        network: bool = True,
+        eni_release_delay: float = 0.5,
     ):
         """`root` holds one directory per task (default: a temporary directory, removed at exit).
         `ecs_config` is the ECS client's botocore Config (default: standard retries, 2 attempts in all).
         `stop_grace` is how long StopTask and exit wait between SIGTERM and SIGKILL.
         `web_port` / `master_port`: default to the ports the master's container declares
         (8089, 5557) unless something on this machine holds them for every address (then a
-        free port)."""
+        free port).
+        `network`: enforce EC2's security group rules between tasks (see "Network" in the module doc).
+        `eni_release_delay`: how long after a task stops its network interface is released (until
+        then, DeleteSecurityGroup on one of its groups answers DependencyViolation, as on Fargate)."""
         self._root_arg = Path(root) if root is not None else None
+        self.network = network
+        self.eni_release_delay = eni_release_delay
+        self._network_lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
         self.template = template
         self.region = region
         self.ecs_config = ecs_config or Config(retries={"mode": "standard", "total_max_attempts": 2})
@@ -279,6 +317,7 @@ class EcsStandIn:
                 self.root = self._root_arg
                 self.root.mkdir(parents=True, exist_ok=True)
             stack.enter_context(mock_aws())  # see the module doc: holds moto's shared state
+            stack.enter_context(groups_held_by_interfaces())
             if state_manager.get_transition("ecs::task") != _MANUAL:
                 state_manager.set_transition(model_name="ecs::task", transition=dict(_MANUAL))
                 stack.callback(state_manager.unset_transition, "ecs::task")
@@ -287,9 +326,11 @@ class EcsStandIn:
             stack.callback(self._server.stop)
             host, port = self._server.get_host_and_port()
             self.endpoint_url = f"http://{host}:{port}"
+            stack.callback(self._cancel_timers)  # after the tasks have stopped (LIFO)
             stack.callback(self._stop_all_tasks)  # runs before the server stops (LIFO)
             self._make_clients()
             self._provision()
+            self._prepare_network()
         except BaseException:
             self.close()
             raise
@@ -368,15 +409,28 @@ class EcsStandIn:
         self.moto_logs = session.client("logs", **endpoint)
         self._moto_s3 = session.client("s3", config=s3_config, **endpoint)
         self._moto_ec2 = session.client("ec2", **endpoint)
-        for client, service in ((self.ecs, "ecs"), (self.s3, "s3"), (self.logs, "cloudwatch-logs")):
-            events = client.meta.events
-            events.register(f"before-call.{service}", self._count_call)
-            events.register_first(f"before-send.{service}", self._inject_fault)
-        events = self.ecs.meta.events
-        events.register("after-call.ecs.RunTask", self._after_run_task)
-        events.register("after-call.ecs.DescribeTasks", self._after_describe_tasks)
-        events.register("after-call.ecs.StopTask", self._after_stop_task)
-        events.register("before-parameter-build.ecs.ListTasks", self._before_list_tasks)
+        # EC2 for the code under test (a run's own security group): hooked too, and each change
+        # to a security group refreshes the network model at once.
+        self.ec2 = session.client("ec2", config=Config(retries={"mode": "standard", "total_max_attempts": 2}), **endpoint)
+        for client in (self.ecs, self.s3, self.logs, self.ec2):
+            self.instrument(client)
+
+    def instrument(self, client: Any) -> None:
+        """The stand-in's hooks on a client of its server: calls counted, faults injected, and for
+        ECS, tasks started as processes. Also for clients the code under test made itself (e.g.
+        from AWS_ENDPOINT_URL_ECS in its environment, tests/support/template_harness.py)."""
+        service = client.meta.service_model.service_id.hyphenize()  # ecs, s3, cloudwatch-logs
+        events = client.meta.events
+        events.register(f"before-call.{service}", self._count_call)
+        events.register_first(f"before-send.{service}", self._inject_fault)
+        if service == "ecs":
+            events.register("after-call.ecs.RunTask", self._after_run_task)
+            events.register("after-call.ecs.DescribeTasks", self._after_describe_tasks)
+            events.register("after-call.ecs.StopTask", self._after_stop_task)
+            events.register("before-parameter-build.ecs.ListTasks", self._before_list_tasks)
+        if service == "ec2":
+            for operation in _GROUP_CHANGES:
+                events.register(f"after-call.ec2.{operation}", self._after_group_change)
 
     def _provision(self) -> None:
         ec2 = self._moto_ec2
@@ -386,6 +440,9 @@ class EcsStandIn:
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
         group = ec2.create_security_group(GroupName="locust-tasks", Description="Locust tasks", VpcId=vpc)["GroupId"]
+        # The run_workflow Lambda's group (the template's LambdaSecurityGroupId): the test process,
+        # which drives the backend, stands outside the network model (no rule applies to it).
+        control_plane = ec2.create_security_group(GroupName="control-plane", Description="run_workflow Lambda", VpcId=vpc)["GroupId"]
 
         cluster = f"{STACK_NAME}-{uuid.uuid4().hex[:8]}"
         self.moto_ecs.create_cluster(clusterName=cluster)
@@ -397,9 +454,9 @@ class EcsStandIn:
             self._definitions[arns[role]] = described
             self._roles[arns[role]] = role
             for container in described["containerDefinitions"]:
-                group = _awslogs(container)[0]
-                if group and not self.moto_logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
-                    self.moto_logs.create_log_group(logGroupName=group)
+                log_group = _awslogs(container)[0]
+                if log_group and not self.moto_logs.describe_log_groups(logGroupNamePrefix=log_group)["logGroups"]:
+                    self.moto_logs.create_log_group(logGroupName=log_group)
 
         bucket = f"{STACK_NAME}-{uuid.uuid4().hex[:8]}"
         self._moto_s3.create_bucket(Bucket=bucket)
@@ -408,6 +465,7 @@ class EcsStandIn:
         web_port = self._ports[0] or _usable_port(declared[0] if declared else 8089)
         master_port = self._ports[1] or _usable_port(declared[1] if len(declared) > 1 else 5557)
         self.vpc, self.subnet, self.security_group, self.bucket = vpc, subnet, group, bucket
+        self.control_plane_group = control_plane
         self.settings = EcsSettings(
             cluster=cluster,
             master_task_definition=arns[ROLE_MASTER],
@@ -420,6 +478,9 @@ class EcsStandIn:
             region=self.region,
             web_port=web_port,
             master_port=master_port,
+            vpc_id=vpc,
+            control_plane_security_group=control_plane,
+            managed_by=STACK_NAME,
         )
 
     # ---- hooks ------------------------------------------------------------------------------------
@@ -439,7 +500,13 @@ class EcsStandIn:
             if fault.remaining <= 0:
                 faults.pop(0)
         request_id = str(uuid.uuid4())
-        if event_name.split(".")[1] == "s3":
+        if event_name.split(".")[1] == "ec2":  # EC2's query protocol answers errors in XML
+            body = (
+                f"<Response><Errors><Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error></Errors>"
+                f"<RequestID>{request_id}</RequestID></Response>"
+            ).encode()
+            content_type = "text/xml"
+        elif event_name.split(".")[1] == "s3":
             body = (
                 f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{fault.code}</Code>'
                 f"<Message>{fault.message}</Message><RequestId>{request_id}</RequestId></Error>"
@@ -515,12 +582,15 @@ class EcsStandIn:
         tmp.mkdir()
         group, prefix = _awslogs(container)
         task = StandInTask(
-            arn=arn, role=self._roles.get(definition_arn, "unknown"), address=address, directory=directory,
+            arn=arn, role=self._roles.get(definition_arn) or _role_of(definition), address=address,
+            cluster=described.get("clusterArn") or self.settings.cluster, directory=directory,
             argv=argv, environment=environment, log_group=group,
             log_stream=f"{prefix}/{container['name']}/{arn.rsplit('/', 1)[-1]}" if group else "",
+            eni_id=_eni_of(described),
         )  # fmt: skip
         with self._lock:
             self._tasks[arn] = task
+        self._refresh_network()  # before the task's first connection: its interface and groups are in
         base = {
             "PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "TMPDIR": str(tmp), "LANG": "C.UTF-8",
             "HOSTNAME": f"ip-{address.replace('.', '-')}", "AWS_REGION": self.region,
@@ -529,9 +599,11 @@ class EcsStandIn:
         try:
             if not argv:
                 raise FileNotFoundError("the container has neither an entry point nor a command")
+            env = {**base, **environment}
+            env.update(self._network_env(address, env.get("PYTHONPATH")))
             with open(task.log_path, "ab") as log:
                 task.process = subprocess.Popen(
-                    _executable(argv), cwd=home, env={**base, **environment}, stdin=subprocess.DEVNULL,
+                    _executable(argv), cwd=home, env=env, stdin=subprocess.DEVNULL,
                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )  # fmt: skip
         except OSError as exc:
@@ -539,6 +611,7 @@ class EcsStandIn:
             task.stopped_at = datetime.now(UTC)
             task.exited.set()
             self._sync_stopped(task)
+            self._release_interface_later(task)
             return task
         watcher = threading.Thread(target=self._watch, args=(task,), name=f"ecs-standin-{task.id}", daemon=True)
         self._threads.append(watcher)
@@ -565,6 +638,100 @@ class EcsStandIn:
         self._ship_log(task)  # before anyone can see the task stopped
         task.exited.set()
         self._sync_stopped(task)
+        self._release_interface_later(task)
+
+    # ---- network (see the module doc) --------------------------------------------------------------
+
+    def network_snapshot(self) -> dict[str, Any]:
+        """EC2's view of the tasks, from moto: each live task's address with its interface's private IP
+        and security groups, and every group's rules (what tests/support/ecs_standin_network.py reads)."""
+        live = [task for task in self.tasks() if task.eni_id and not task.eni_released.is_set()]
+        interfaces = {}
+        if live:
+            filters = [{"Name": "network-interface-id", "Values": [task.eni_id for task in live]}]
+            interfaces = {i["NetworkInterfaceId"]: i for i in self._moto_ec2.describe_network_interfaces(Filters=filters)["NetworkInterfaces"]}
+        tasks = {}
+        for task in live:
+            interface = interfaces.get(task.eni_id)
+            if interface is not None:
+                groups = [g["GroupId"] for g in interface.get("Groups") or []]
+                tasks[task.address] = {"task": task.arn, "eni": task.eni_id, "ip": interface.get("PrivateIpAddress"), "groups": groups}
+        groups = {g["GroupId"]: rules_of(g) for g in self._moto_ec2.describe_security_groups()["SecurityGroups"]}
+        return {"tasks": tasks, "groups": groups}
+
+    def wait_until_interfaces_released(self, timeout: float = 15.0) -> bool:
+        """True once every stopped task's network interface is gone from EC2 (as Fargate's are, some
+        time after the task stops)."""
+        deadline = time.monotonic() + timeout
+        for task in self.tasks():
+            if task.eni_id and not task.eni_released.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    def _prepare_network(self) -> None:
+        assert self.root is not None
+        self.network_file = self.root / NETWORK_FILE
+        if not self.network:
+            return
+        folder = self.root / NETWORK_PYTHON
+        folder.mkdir(exist_ok=True)
+        shutil.copyfile(Path(__file__).with_name("ecs_standin_network.py"), folder / "sitecustomize.py")
+        self._refresh_network()
+
+    def _network_env(self, address: str, pythonpath: str | None) -> dict[str, str]:
+        """What puts a task's processes under the network model: its sitecustomize first on the path."""
+        if not self.network or self.root is None:
+            return {}
+        path = os.pathsep.join(p for p in (str(self.root / NETWORK_PYTHON), pythonpath or "") if p)
+        return {"PYTHONPATH": path, NETWORK_ENV: str(self.network_file), ADDRESS_ENV: address}
+
+    def _refresh_network(self) -> None:
+        if not self.network or self.root is None:
+            return
+        # On a thread of its own (a fresh context): this is the stand-in's bookkeeping, not a call of
+        # the code under test whose hook may run it (a harness's per-invocation checks stay out).
+        worker = threading.Thread(target=self._write_network, name="ecs-standin-network", daemon=True)
+        worker.start()
+        worker.join()
+
+    def _write_network(self) -> None:
+        with self._network_lock:
+            try:
+                snapshot = self.network_snapshot()
+            except (ClientError, BotoCoreError):
+                return  # the server is going away with the stand-in
+            staged = self.network_file.with_name(self.network_file.name + ".tmp")
+            staged.write_text(json.dumps(snapshot, indent=1), encoding="utf-8")
+            os.replace(staged, self.network_file)  # a task reads the whole file or the previous one
+
+    def _after_group_change(self, http_response: Any, **_: Any) -> None:
+        if http_response is not None and http_response.status_code < 300:
+            self._refresh_network()
+
+    def _release_interface_later(self, task: StandInTask) -> None:
+        """As Fargate: a stopped task's interface (and its hold on its security groups) goes a little later."""
+        if not task.eni_id:
+            task.eni_released.set()
+            return
+        timer = threading.Timer(self.eni_release_delay, self._release_interface, args=(task,))
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+        timer.start()
+
+    def _release_interface(self, task: StandInTask) -> None:
+        try:
+            self._moto_ec2.delete_network_interface(NetworkInterfaceId=task.eni_id)
+        except (ClientError, BotoCoreError):
+            pass  # already gone, or the server is going away with the stand-in
+        task.eni_released.set()
+        self._refresh_network()
+
+    def _cancel_timers(self) -> None:
+        with self._lock:
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
 
     def _ship_log(self, task: StandInTask) -> None:
         """What the awslogs driver would have shipped: the container's output, one event per line."""
@@ -595,7 +762,7 @@ class EcsStandIn:
                 return  # StopTask already told moto
             try:
                 reason = task.start_error or ESSENTIAL_EXITED_REASON
-                self.moto_ecs.stop_task(cluster=self.settings.cluster, task=task.arn, reason=reason[:255])
+                self.moto_ecs.stop_task(cluster=task.cluster, task=task.arn, reason=reason[:255])
             except (ClientError, BotoCoreError):
                 pass  # the server is going away with the stand-in
 
@@ -730,6 +897,54 @@ def _for_moto(definition: Mapping[str, Any]) -> dict[str, Any]:
             container = {**container, "memoryReservation": int(definition["memory"])}
         containers.append(container)
     return {**definition, "containerDefinitions": containers}
+
+
+def _role_of(definition: Mapping[str, Any]) -> str:
+    """master | worker, for a task definition registered by someone else: the template's families
+    end in -locust-master and -locust-worker."""
+    family = str(definition.get("family", ""))
+    return next((role for role in (ROLE_MASTER, ROLE_WORKER) if family.endswith(f"-{role}")), "unknown")
+
+
+def _eni_of(described: Mapping[str, Any]) -> str:
+    """The task's network interface id, as RunTask's answer attaches it (moto creates it in EC2)."""
+    for attachment in described.get("attachments") or []:
+        if attachment.get("type") == "ElasticNetworkInterface":
+            for detail in attachment.get("details") or []:
+                if detail.get("name") == "networkInterfaceId":
+                    return str(detail.get("value") or "")
+    return ""
+
+
+@contextmanager
+def groups_held_by_interfaces() -> Iterator[None]:
+    """EC2 refuses to delete a security group a network interface still uses, or another group's rule
+    names (DependencyViolation); moto deletes it. For the stand-in's life, moto's EC2 (in process and behind the server alike)
+    answers as EC2 does, so code that deletes a run's group while Fargate still holds it sees why."""
+    from moto.ec2.exceptions import DependencyViolationError
+    from moto.ec2.models import EC2Backend
+
+    had_own = "delete_security_group" in EC2Backend.__dict__
+    original = EC2Backend.delete_security_group
+
+    def referenced(backend: Any, group_id: str) -> bool:
+        others = [g for groups in list(backend.groups.values()) for g in list(groups.values()) if g.id != group_id]
+        return any((rule.source_group or {}).get("GroupId") == group_id for g in others for rule in [*g.ingress_rules, *g.egress_rules])
+
+    def delete_security_group(backend: Any, name: str | None = None, group_id: str | None = None) -> None:
+        # In use by an interface, or named as the source of another group's rule: EC2 refuses both.
+        if group_id and (any(group_id in {g.id for g in eni.group_set} for eni in list(backend.enis.values())) or referenced(backend, group_id)):
+            raise DependencyViolationError(f"resource {group_id} has a dependent object")
+        return original(backend, name=name, group_id=group_id)
+
+    EC2Backend.delete_security_group = delete_security_group  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if had_own:
+            EC2Backend.delete_security_group = original  # type: ignore[method-assign]
+        else:
+            del EC2Backend.delete_security_group
 
 
 def _awslogs(container: Mapping[str, Any]) -> tuple[str, str]:

@@ -1,6 +1,10 @@
 """A Locust backend in memory, for the fast lifecycle tests: it keeps the port's promises (a handle
-per launch, idempotent begin and teardown, stats that only grow) and lets a test script what goes
-wrong and when, through hooks called at each port method."""
+per launch, idempotent begin and teardown, stats that only grow, launches found again by run and
+launch id) and lets a test script what goes wrong and when, through hooks called at each port method.
+
+It is as strict as the weakest real backend: every `launch` makes a cluster, even for a launch id
+that has one already (two clusters then show in `live_clusters()`), and `teardown` of an intent (a
+handle recorded before launching, `launched=False`) reaches nothing, as the local backend's would."""
 
 from __future__ import annotations
 
@@ -51,6 +55,9 @@ class FakeBackend:
     def factory(self, _cluster) -> FakeBackend:
         return self
 
+    def cluster(self, handle: ClusterHandle) -> FakeCluster:
+        return self.clusters[handle.details.get("fake_key") or handle.launch_id]
+
     # ---- the port ------------------------------------------------------------------------------
 
     def start(self, spec: ClusterSpec) -> ClusterHandle:
@@ -59,19 +66,29 @@ class FakeBackend:
         return handle
 
     def launch(self, spec: ClusterSpec) -> ClusterHandle:
+        launch_id = spec.launch_id or uuid.uuid4().hex
+        key = launch_id if launch_id not in self.clusters else f"{launch_id}#{len(self.clusters)}"
         handle = ClusterHandle(
             backend=self.name, run_id=spec.run_id, web_url="", workers=spec.workers, started_at=time.time(),
-            launch_id=uuid.uuid4().hex, details={},
+            launch_id=launch_id, details={"fake_key": key},
         )  # fmt: skip
         self.calls.append("launch")
-        self.clusters[handle.launch_id] = FakeCluster(handle)
+        self.clusters[key] = FakeCluster(handle)
         self._hook(self.on_launch, handle)
         return handle
+
+    def find_launches(self, run_id: str, launch_id: str | None = None) -> list[ClusterHandle]:
+        self.calls.append("find_launches")
+        return [
+            ClusterHandle.from_dict(c.handle.to_dict())
+            for c in self.clusters.values()
+            if not c.torn_down and c.handle.run_id == run_id and launch_id in (None, c.handle.launch_id)
+        ]
 
     def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
         self.calls.append("begin")
         self._hook(self.on_begin, handle)
-        cluster = self.clusters[handle.launch_id]
+        cluster = self.cluster(handle)
         cluster.began = True
         handle.web_url = "http://fake-master:8089"  # what begin learns, for the lifecycle to store
         handle.details["learnt"] = True
@@ -79,7 +96,7 @@ class FakeBackend:
     def status(self, handle: ClusterHandle) -> ProcessStatus:
         self.calls.append("status")
         self._hook(self.on_status, handle)
-        cluster = self.clusters[handle.launch_id]
+        cluster = self.cluster(handle)
         if cluster.alive:
             return ProcessStatus(alive=True, exit_code=None)
         return ProcessStatus(alive=False, exit_code=cluster.exit_code, log_tail="fake log: killed", reason="Locust exited")
@@ -87,7 +104,7 @@ class FakeBackend:
     def sample(self, handle: ClusterHandle) -> LiveStats:
         self.calls.append("sample")
         self._hook(self.on_sample, handle)
-        cluster = self.clusters[handle.launch_id]
+        cluster = self.cluster(handle)
         cluster.samples += 1
         total, failed = cluster.samples * self.requests_per_sample, cluster.samples * self.failures_per_sample
         ratio = failed / total if total else 0.0
@@ -103,7 +120,7 @@ class FakeBackend:
     def collect(self, handle: ClusterHandle) -> FinalResults:
         self.calls.append("collect")
         self._hook(self.on_collect, handle)
-        samples = self.clusters[handle.launch_id].samples
+        samples = self.cluster(handle).samples
         total, failed = samples * self.requests_per_sample, samples * self.failures_per_sample
         row = _row(total, failed)
         ratio = failed / total if total else 0.0
@@ -111,7 +128,9 @@ class FakeBackend:
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         self.calls.append("teardown")
-        cluster = self.clusters[handle.launch_id]
+        if not handle.launched:
+            return ProcessStatus(alive=False, exit_code=None)  # an intent names no cluster
+        cluster = self.cluster(handle)
         was_alive = cluster.alive
         cluster.alive, cluster.torn_down = False, True
         return ProcessStatus(alive=False, exit_code=None if was_alive else cluster.exit_code)
@@ -119,7 +138,7 @@ class FakeBackend:
     # ---- for tests -----------------------------------------------------------------------------
 
     def crash(self, handle: ClusterHandle, exit_code: int = 137) -> None:
-        cluster = self.clusters[handle.launch_id]
+        cluster = self.cluster(handle)
         cluster.alive, cluster.exit_code = False, exit_code
 
     def live_clusters(self) -> list[FakeCluster]:

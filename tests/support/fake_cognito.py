@@ -72,7 +72,7 @@ class FakeCognito:
     def id_token(self, email: str) -> str:
         now = int(time.time())
         claims = {
-            "sub": hashlib.sha256(email.encode()).hexdigest()[:32], "email": email, "aud": CLIENT_ID, "iss": self.url,
+            "sub": hashlib.sha256(email.encode()).hexdigest()[:32], "email": email, "email_verified": True, "aud": CLIENT_ID, "iss": self.url,
             "token_use": "id", "iat": now, "auth_time": now, "exp": now + self.id_token_seconds, "jti": secrets.token_hex(8),
             **self.users[email],
         }  # fmt: skip

@@ -65,7 +65,27 @@ class LockedDatabase:
         return LockedCollection(self._database[name])
 
 
+def _accept_pymongo_sort() -> None:
+    """pymongo >= 4.10 hands bulk builders `sort=` (UpdateOne, ReplaceOne); mongomock 4.3 predates it.
+    Without a sort the operation means what it always did, so the keyword is taken and dropped."""
+    from mongomock.collection import BulkOperationBuilder
+
+    for name in ("add_update", "add_replace"):
+        original = getattr(BulkOperationBuilder, name)
+        if getattr(original, "accepts_sort", False):
+            continue
+
+        def taking_sort(self, *args, _original=original, sort=None, **kwargs):
+            if sort is not None:
+                raise NotImplementedError("mongomock: a bulk update with `sort`")
+            return _original(self, *args, **kwargs)
+
+        taking_sort.accepts_sort = True  # type: ignore[attr-defined]
+        setattr(BulkOperationBuilder, name, taking_sort)
+
+
 def locked_database(name: str = "load_manager_test") -> LockedDatabase:
     import mongomock
 
+    _accept_pymongo_sort()
     return LockedDatabase(mongomock.MongoClient()[name])

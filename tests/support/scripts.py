@@ -17,8 +17,8 @@ def simple_variant(n: int) -> str:
     return SIMPLE.replace('self.client.get("/")', f'self.client.get("/items/{n}")')
 
 
-AUTH_A = {"sub": "user-a", "email": "alice@example.com", "custom:accountId": "acct-a"}
-AUTH_B = {"sub": "user-b", "email": "bob@example.com", "custom:accountId": "acct-b"}
+AUTH_A = {"sub": "user-a", "email": "alice@example.com", "email_verified": "true", "custom:accountId": "acct-a"}
+AUTH_B = {"sub": "user-b", "email": "bob@example.com", "email_verified": "true", "custom:accountId": "acct-b"}
 
 
 def b64(text: str) -> str:

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: t
     )
     try:
         url = _wait_for_url(proc)
+        # Keep reading what serve prints: a full pipe would block serve at its next log line.
+        threading.Thread(target=_drain, args=(proc,), name="serve-output", daemon=True).start()
         yield url
     finally:
         proc.terminate()
@@ -36,6 +39,14 @@ def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: t
             proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()
+
+
+def _drain(proc: subprocess.Popen) -> None:
+    try:
+        for _line in proc.stdout:
+            pass
+    except (OSError, ValueError):  # closed at teardown
+        pass
 
 
 def _wait_for_url(proc: subprocess.Popen, timeout: float = 30) -> str:

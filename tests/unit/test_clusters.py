@@ -7,11 +7,21 @@ import pytest
 from load_manager.errors import ForbiddenError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.models import PutClusterRequest
+from load_manager.settings import EcsDefaults, Settings, set_settings
 from load_manager.usecases.clusters import put_cluster, resolve_cluster
 
 ADMIN = Caller(subject="a", email="admin@example.com", account_id="acct", groups=frozenset({"load-manager-admins"}))
 USER = Caller(subject="u", email="user@example.com", account_id="acct", groups=frozenset())
 ECS = {"cluster": "locust", "masterTaskDefinition": "m:1", "workerTaskDefinition": "w:1", "subnets": ["subnet-0a1b"], "securityGroups": ["sg-0a1b"]}
+
+
+@pytest.fixture(autouse=True)
+def deployment():
+    """A deployment whose own subnet and group are ECS's (and one more of each it allows)."""
+    ecs = EcsDefaults(subnets=("subnet-0a1b",), allowed_subnets=("subnet-0a1b", "subnet-0c2d"), allowed_security_groups=("sg-0a1b",))
+    set_settings(Settings(ecs=ecs))
+    yield
+    set_settings(None)
 
 
 def put(stores, **scope):
@@ -70,3 +80,22 @@ def test_a_cluster_in_use_by_an_active_run_cannot_be_deleted(stores):
     stores.runs.transition("acct", run.id, {"Running"}, StatusChange(status="Finished", at=2, actor="system"))
     delete_cluster(stores, ADMIN, cluster.id)
     assert stores.clusters.list("acct") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "details"),
+    [
+        ({"subnets": ["subnet-0a1b", "subnet-0bad"]}, "SubnetNotAllowed", {"subnet": "subnet-0bad"}),
+        ({"securityGroups": ["sg-0bad"]}, "SecurityGroupNotAllowed", {"securityGroup": "sg-0bad"}),
+        ({"assignPublicIp": True}, "PublicIpNotAllowed", {"assignPublicIp": True}),
+    ],
+)
+def test_a_configuration_chooses_only_the_network_the_deployment_allows(stores, change, code, details):
+    with pytest.raises(UnprocessableError) as refused:
+        put_cluster(stores, ADMIN, PutClusterRequest.model_validate({"backend": "ecs", "ecs": {**ECS, **change}}))
+    assert refused.value.code == code and refused.value.details == details
+    assert next(iter(details.values())) is True or next(iter(details.values())) in refused.value.message
+    assert stores.clusters.list("acct") == []  # nothing stored
+    # What the deployment allows passes: another allowed subnet, no extra group at all.
+    allowed = put_cluster(stores, ADMIN, PutClusterRequest.model_validate({"backend": "ecs", "ecs": {**ECS, "subnets": ["subnet-0c2d"], "securityGroups": []}}))
+    assert allowed.ecs is not None and allowed.ecs.subnets == ["subnet-0c2d"] and allowed.ecs.security_groups == []

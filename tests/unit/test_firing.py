@@ -8,10 +8,11 @@ import pytest
 from support.lifecycle import CALLER, RecordingStarter
 from support.scripts import SIMPLE, b64
 
-from load_manager.automation_models import CreateScheduleRequest, CreateTriggerRequest
+from load_manager.automation_models import CreateEventSourceRequest, CreateScheduleRequest, CreateTriggerRequest
 from load_manager.errors import ConcurrencyError
+from load_manager.identity import Caller
 from load_manager.models import CreateLoadTestRequest
-from load_manager.usecases import firing, load_tests, runs, schedules, triggers
+from load_manager.usecases import event_sources, firing, load_tests, runs, schedules, triggers
 
 PATTERN = {"source": ["aws.codedeploy"], "detail": {"state": ["SUCCESS"]}}
 
@@ -48,8 +49,18 @@ def clock():
     return FakeSchedules()
 
 
+OPERATOR = Caller(subject="ops", email="ops@example.net", account_id="ops", groups=frozenset({"load-manager-operators"}))
+
+
+def own(stores, kind: str, value: str, account: str = "acct") -> None:
+    """An operator says `account` owns this event source (its triggers may then see its events)."""
+    request = CreateEventSourceRequest.model_validate({"ownerAccountId": account, "kind": kind, "value": value})
+    event_sources.create(stores, lambda _account: None, OPERATOR, request)
+
+
 @pytest.fixture
 def test_id(stores):
+    own(stores, "codedeployApplication", "shop")  # the application of `codedeploy()` events
     request = CreateLoadTestRequest.model_validate({"name": "t", "targetUrl": "http://127.0.0.1:9", "scriptContent": b64(SIMPLE)})
     return load_tests.create(stores, CALLER, request).id
 
@@ -73,7 +84,9 @@ def make_trigger(stores, bus, test_id, **settings):
 
 def test_a_redelivered_or_re_put_event_starts_one_run(stores, bus, test_id):
     trigger = make_trigger(stores, bus, test_id)
-    assert bus.rules[trigger.rule_name]["pattern"] == PATTERN
+    # The rule: the trigger's pattern AND the applications its tenant owns (the bus is shared).
+    assert bus.rules[trigger.rule_name]["pattern"] == {"source": ["aws.codedeploy"], "detail": {"state": ["SUCCESS"], "application": ["shop"]}}
+    assert trigger.event_pattern == PATTERN
     first = deliver(stores, trigger, codedeploy("id-1"))
     again = deliver(stores, trigger, codedeploy("id-1"))  # EventBridge's at-least-once delivery
     re_put = deliver(stores, trigger, codedeploy("id-2"))  # the producer put it twice: a new id, the same event
@@ -207,7 +220,8 @@ def test_an_occurrence_whose_first_delivery_started_its_run_is_a_duplicate_not_a
     schedule = make_schedule(stores, clock, test_id)
     first = occurrence(stores, schedule, "2026-01-01T10:00:00Z")
     stores.schedules.update("acct", test_id, schedule.id, {"occurrences": []})  # as if the record had not been written
-    assert occurrence(stores, schedule, "2026-01-01T10:00:00Z") == {"at": 1767261600000, "firedAt": pytest.approx(0, abs=10**13), "outcome": "duplicate"}
+    again = occurrence(stores, schedule, "2026-01-01T10:00:00Z")
+    assert again == {"at": 1767261600000, "firedAt": pytest.approx(0, abs=10**13), "outcome": "duplicate", "runId": first["runId"]}
     assert len(stores.runs.list("acct", test_id, status=None, limit=5, after=None)) == 1 and first["runId"]
 
 
@@ -260,3 +274,17 @@ def test_next_occurrences_follow_the_time_zone_and_the_window(stores, clock, tes
     window = {"startAt": ms(2030, 7, 1, 14), "endAt": ms(2030, 7, 4)}
     schedule = make_schedule(stores, clock, test_id, cron="0 9 * * *", timezone="America/New_York", **window)
     assert schedule.next_occurrences == [ms(2030, 7, 2, 13), ms(2030, 7, 3, 13)]  # 09:00 EDT, and the window ends
+
+
+def test_without_a_bus_or_scheduler_nothing_is_written_not_even_a_quota_hold(stores, test_id):
+    from load_manager.errors import AutomationUnavailableError
+
+    def unavailable():
+        raise AutomationUnavailableError("no event bus is configured")
+
+    with pytest.raises(AutomationUnavailableError):
+        triggers.create(stores, unavailable, CALLER, test_id, CreateTriggerRequest.model_validate({"name": "t", "eventPattern": PATTERN}))
+    with pytest.raises(AutomationUnavailableError):
+        schedules.create(stores, unavailable, CALLER, test_id, CreateScheduleRequest.model_validate({"name": "s", "cron": "0 3 * * *"}))
+    assert stores.triggers.count("acct") == stores.schedules.count("acct") == 0
+    assert stores.holds.holds("acct", "triggers") == stores.holds.holds("acct", "schedules") == []

@@ -188,8 +188,8 @@ function ScriptChanges({ answer, testPath }) {
       <h2 id="script-diff-heading">Script: revision ${diff.from.revisionNumber} → ${diff.to.revisionNumber}</h2>
       <p><span class="added">+${diff.addedLines}</span> <span class="removed">−${diff.removedLines}</span> lines.
         ${' '}<a href=${`${testPath}/diff?from=${diff.from.revisionNumber}&to=${diff.to.revisionNumber}`}>Side by side</a></p>
-      ${files ? files.map((file) => html`<${FileChange} key=${file.path} file=${file} />`)
-        : html`<${FileChange} file=${{ path: diff.to.entryPath ?? 'locustfile.py', change: 'modified', binary: false,
+      ${files ? files.map((file) => html`<${FileChange} key=${file.path} file=${file} diff=${diff} testId=${diff.loadTestId} />`)
+        : html`<${FileChange} diff=${diff} file=${{ path: diff.to.entryPath ?? 'locustfile.py', change: 'modified', binary: false,
             unifiedDiff: diff.unifiedDiff, addedLines: diff.addedLines, removedLines: diff.removedLines }} />`}
     </section>`;
 }

@@ -1,6 +1,6 @@
 // /tests/{id}/diff?from=&to= — two revisions side by side, one view per changed file of the bundle
 // (added, removed, modified; binary files flagged, never diffed), with the API's diff summary and
-// its unified diff as text.
+// its unified diff as text (every file's, the entry's from the top-level `unifiedDiff`).
 import { html } from '../../vendor/preact.js';
 import { diffRevisions, getRevision, getRevisionFile, getTest } from '../api.js';
 import { decodeBase64 } from '../base64.js';
@@ -8,6 +8,7 @@ import { isPython } from '../bundle.js';
 import { useApi } from '../hooks.js';
 import { navigate } from '../router.js';
 import { SideBySideDiff } from '../components/diff-view.js';
+import { fileDiffText } from '../components/unified-diff.js';
 import { ErrorMessage, Loading } from '../components/messages.js';
 import { PageHeading } from '../components/page-heading.js';
 import { TestBreadcrumb, TestNav } from '../components/test-nav.js';
@@ -52,7 +53,8 @@ function DiffResult({ testId, summary, before, after }) {
     ${files.map((file) => html`<${FileDiff} key=${file.path} testId=${testId} file=${file} before=${before} after=${after} />`)}
     <details class="unified">
       <summary>Unified diff</summary>
-      <pre>${summary.unifiedDiff || '(identical)'}</pre>
+      <pre>${files.map((file) => fileDiffText(file, summary)).join('') || '(identical)'}</pre>
+      ${summary.truncated ? html`<p class="muted" data-testid="diff-truncated">Some files' diffs are cut to fit one answer: ${files.filter((f) => f.truncated).map((f) => f.path).join(', ')}. Their changes are all shown side by side above.</p>` : null}
     </details>`;
 }
 

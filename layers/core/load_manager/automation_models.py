@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from load_manager.models import ApiModel, Description, Name, RequestModel, StartRunRequest
@@ -162,3 +163,47 @@ class Schedule(ApiModel):
 
 class ScheduleList(ApiModel):
     items: list[Schedule]
+
+
+# ---- event source ownership: which tenant's events an event is ---------------------------------
+
+EventSourceKind = Literal["codedeployApplication", "awsAccount", "eventSource"]
+# CodeDeploy application names, AWS account ids, and custom sources (never `aws.*` nor ours).
+EVENT_SOURCE_VALUES: dict[str, str] = {
+    "codedeployApplication": r"^[A-Za-z0-9._+=,@-]{1,100}$",
+    "awsAccount": r"^[0-9]{12}$",
+    "eventSource": r"^(?!aws\.)(?!load-manager$)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$",
+}
+TenantId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class CreateEventSourceRequest(RequestModel):
+    """An operator says which tenant owns an event source; triggers of other tenants never see its events."""
+
+    owner_account_id: TenantId = Field(description="The tenant (the value of its tenant claim) that owns the source")
+    kind: EventSourceKind = Field(
+        description="codedeployApplication: CodeDeploy events (aws.codedeploy) of that application; awsAccount: every AWS "
+        "service event of that AWS account (`account`); eventSource: every event put with that custom `source`"
+    )
+    value: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description="The application name, the 12-digit account id, or the source name", examples=["checkout"]
+    )
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self) -> CreateEventSourceRequest:
+        if not re.match(EVENT_SOURCE_VALUES[self.kind], self.value):
+            raise ValueError(f"value {self.value!r} is not a valid {self.kind} (aws.* and load-manager sources cannot be owned)")
+        return self
+
+
+class EventSource(ApiModel):
+    id: str
+    owner_account_id: str
+    kind: EventSourceKind
+    value: str
+    created_at: int
+    created_by: str
+
+
+class EventSourceList(ApiModel):
+    items: list[EventSource]

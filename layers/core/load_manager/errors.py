@@ -137,6 +137,12 @@ class InvalidRequirementsError(UnprocessableError):
     code = "InvalidRequirements"
 
 
+class ReservedModuleNameError(UnprocessableError):
+    """A bundle file would be imported instead of Locust, one of its dependencies or the stdlib."""
+
+    code = "ReservedModuleName"
+
+
 class BundleFileNotFoundError(NotFoundError):
     code = "BundleFileNotFound"
 
@@ -168,6 +174,44 @@ class AutomationLimitError(ConflictError):
     """A per-tenant or per-test cap, or the event bus's own rule quota, is reached."""
 
     code = "AutomationLimitReached"
+
+
+class EventSourceNotFoundError(NotFoundError):
+    code = "EventSourceNotFound"
+
+
+class EventSourceOwnedElsewhereError(ConflictError):
+    """Another tenant owns this event source (an application, an AWS account, a custom source)."""
+
+    code = "EventSourceOwnedElsewhere"
+
+
+class EventSourceNotOwnedError(UnprocessableError):
+    """A trigger's pattern names events its tenant does not own: they would be another tenant's."""
+
+    code = "EventSourceNotOwned"
+
+
+class UnconstrainablePatternError(UnprocessableError):
+    """A trigger's pattern is written so that its tenant's constraint cannot be added to it safely."""
+
+    code = "UnconstrainablePattern"
+
+
+# ---- quotas ----------------------------------------------------------------------------------------
+
+
+class QuotaExceededError(LoadManagerError):
+    """The tenant uses all it may at once (concurrent runs): retry when something ends. `details` name
+    the quota, its limit and the current use."""
+
+    status, code = 429, "QuotaExceeded"
+
+
+class RunLimitError(UnprocessableError):
+    """One run asks for more than a run may have (users, workers, duration)."""
+
+    code = "RunLimitExceeded"
 
 
 class AutomationUnavailableError(LoadManagerError):

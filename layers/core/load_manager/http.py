@@ -5,6 +5,7 @@ Domain errors become `{"code", "message", "details"}` here and nowhere else.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -133,10 +134,42 @@ def api_function(
     def lambda_handler(event: dict, context: Any) -> dict:
         event = _encode_greedy_path(event)
         response = _reject_unexpected_body(event, binary.get(event.get("routeKey", ""))) or app.resolve(event, context)
+        response = _within_lambda_limit(response, str(event.get("routeKey", "")))
         count(f"Api{int(response.get('statusCode', 200)) // 100}xx")  # Api2xx, Api4xx, Api5xx
         return response
 
     return app, lambda_handler
+
+
+# Lambda answers a synchronous invoke with at most 6 MB (its error names 6,291,556 bytes; API Gateway's
+# 10 MB is not the binding limit). Past it the function fails after the work is done and API Gateway
+# answers a bare 502. Routes bound what they answer (diffs are cut, lists paginated); this is the net.
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+def response_bytes(response: dict) -> int:
+    """The size of the response as Lambda serialises it (non-ASCII escaped: an upper bound)."""
+    return len(json.dumps(response))
+
+
+def _within_lambda_limit(response: dict, route_key: str) -> dict:
+    """The response, or a 422 ResponseTooLarge in its place when it would exceed Lambda's limit."""
+    body = response.get("body")
+    # A string at most doubles when JSON-escaped, or x12 for non-ASCII text: small bodies skip the measure.
+    if not isinstance(body, str) or len(body) * 12 + 65_536 < LAMBDA_RESPONSE_LIMIT:
+        return response
+    size = response_bytes(response)
+    if size <= LAMBDA_RESPONSE_LIMIT:
+        return response
+    logger.error("an answer over Lambda's response limit was refused", extra={"routeKey": route_key, "responseBytes": size})
+    count("ResponseTooLarge")
+    error = ErrorResponse(
+        code="ResponseTooLarge",
+        message=f"the answer would be {size:,} bytes, over the {LAMBDA_RESPONSE_LIMIT:,} an API answer can carry; "
+        "ask for less (a page, a window, one file)",
+        details={"responseBytes": size, "limitBytes": LAMBDA_RESPONSE_LIMIT},
+    )
+    return {"statusCode": 422, "headers": {"Content-Type": JSON}, "body": error.model_dump_json(by_alias=True, exclude_none=True)}
 
 
 def _reject_unexpected_body(event: dict, binary_media: frozenset[str] | None) -> dict | None:

@@ -323,19 +323,37 @@ class FileDiff(ApiModel):
     binary: bool = Field(description="A binary file is flagged, never diffed as text")
     from_sha256: str | None = None
     to_sha256: str | None = None
-    unified_diff: str = ""
-    added_lines: int = 0
+    unified_diff: str | None = Field(
+        default="", description="This file's unified diff ('' for a binary file); null for the `to` revision's entry file, whose diff is the "
+        "top-level `unifiedDiff` (each diff is sent once). Only its first lines when `truncated`",
+    )  # fmt: skip
+    added_lines: int = Field(default=0, description="Of the whole diff, also when it is truncated")
     removed_lines: int = 0
+    diff_bytes: int = Field(default=0, description="Size of this file's whole unified diff, UTF-8 bytes")
+    sent_bytes: int = Field(default=0, description="Size of the part of it this answer carries")
+    truncated: bool = Field(default=False, description="The diff was cut at a line: the whole would make the answer too large")
+    full_diff_url: str | None = Field(default=None, description="When truncated: the API path answering this file's diff alone")
+    note: str | None = Field(default=None, description="Why the diff is cut even when asked for alone, and where to get it whole")
 
 
 class ScriptDiff(ApiModel):
     load_test_id: str
     from_revision: RevisionRef = Field(alias="from")
     to_revision: RevisionRef = Field(alias="to")
-    unified_diff: str = Field(description="Every changed text file's unified diff, one after the other")
+    unified_diff: str = Field(
+        description="The `to` revision's entry file's unified diff ('' when unchanged): for a lone locustfile, the whole diff. "
+        "Every other file's diff is in its `files` item"
+    )
     added_lines: int
     removed_lines: int
     files: list[FileDiff] = Field(default_factory=list, description="Each added, removed or modified file (unchanged ones are left out)")
+    truncated: bool = Field(default=False, description="Some file's diff was cut (see its `files` item)")
+
+    def text(self) -> str:
+        """Every file's diff, one after the other, in path order (the entry's from `unified_diff`)."""
+        if not self.files:
+            return self.unified_diff
+        return "".join(self.unified_diff if item.unified_diff is None else item.unified_diff for item in self.files)
 
 
 class ScriptTemplate(ApiModel):
@@ -536,8 +554,10 @@ class EcsClusterSettings(RequestModel):
     cluster: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     master_task_definition: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     worker_task_definition: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    # Only what the deployment allows (ECS_ALLOWED_*; 422 SubnetNotAllowed / SecurityGroupNotAllowed /
+    # PublicIpNotAllowed otherwise). Each run also gets its own security group, first of at most five.
     subnets: Annotated[list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]+$")]], Field(min_length=1, max_length=16)]
-    security_groups: Annotated[list[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]+$")]], Field(min_length=1, max_length=5)]
+    security_groups: Annotated[list[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]+$")]], Field(max_length=4)] = []
     assign_public_ip: bool = False
     container_name: Annotated[str, StringConstraints(min_length=1, max_length=255)] = "locust"
     script_bucket: Annotated[str, StringConstraints(min_length=3, max_length=63)] | None = None

@@ -43,6 +43,14 @@ class EcsDefaults(_Frozen):
     container_name: str = "locust"
     scripts_bucket: str = ""
     region: str | None = None
+    # Network isolation (backends/ecs/network.py): every run gets its own security group in this VPC,
+    # whose web API port admits only the control plane's group; tagged with `managed_by`.
+    vpc_id: str = ""  # empty: the VPC of the first subnet
+    control_plane_security_group: str = ""
+    managed_by: str = "load-manager"
+    # What a cluster configuration may choose: the deployment's own subnets and groups plus these.
+    allowed_subnets: tuple[str, ...] = ()
+    allowed_security_groups: tuple[str, ...] = ()
 
 
 class AutomationSettings(_Frozen):
@@ -56,8 +64,20 @@ class AutomationSettings(_Frozen):
     dead_letter_arn: str = ""  # SQS queue for deliveries that exhausted their retries
     rule_prefix: str = "lm-trigger-"  # rules and schedules are named <prefix><id>
     max_triggers_per_account: int = Field(default=100, ge=1, le=10_000)
+    max_schedules_per_account: int = Field(default=100, ge=1, le=10_000)
     max_per_test: int = Field(default=20, ge=1, le=1_000)  # triggers, and schedules, per test
     public_base_url: str = ""  # makes the links of RunFinished absolute (the API's URL)
+
+
+class QuotaSettings(_Frozen):
+    """What one tenant may use at once (QUOTA_* variables, from the template's parameters). A start
+    over `concurrent_runs` is a 429 QuotaExceeded; a run asking for more users, workers or seconds
+    than one run may have is a 422 RunLimitExceeded (usecases/quotas.py)."""
+
+    concurrent_runs: int = Field(default=10, ge=1, le=10_000)
+    users_per_run: int = Field(default=20_000, ge=1, le=100_000)
+    workers_per_run: int = Field(default=32, ge=1, le=64)
+    duration_seconds: int = Field(default=86_400, ge=1, le=86_400)
 
 
 class Settings(_Frozen):
@@ -71,6 +91,8 @@ class Settings(_Frozen):
     data_dir: str = ".data"
     tenant_claim: str = Field(default="custom:accountId", min_length=1)
     admin_group: str = Field(default="load-manager-admins", min_length=1)
+    # The deployment's operators (not a tenant's admins): they say which tenant owns which event source.
+    operator_group: str = Field(default="load-manager-operators", min_length=1)
     max_script_bytes: int = Field(default=DEFAULT_MAX_SCRIPT_BYTES, ge=1024, le=4 * 1024 * 1024)
     # Runs
     state_machine_arn: str = ""
@@ -83,6 +105,10 @@ class Settings(_Frozen):
     reports_bucket: str = ""
     ecs: EcsDefaults = EcsDefaults()
     automation: AutomationSettings = AutomationSettings()
+    quotas: QuotaSettings = QuotaSettings()
+    # A bundle blob no revision references is collected only once it was last written this long ago:
+    # longer than any save takes, so a save naming it meanwhile never loses it (usecases/retention.py).
+    blob_grace_seconds: int = Field(default=3600, ge=60, le=30 * 86_400)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +124,7 @@ class Settings(_Frozen):
             "data_dir": data_dir,
             "tenant_claim": env.get("TENANT_CLAIM", "custom:accountId"),
             "admin_group": env.get("ADMIN_GROUP", "load-manager-admins"),
+            "operator_group": env.get("OPERATOR_GROUP", "load-manager-operators"),
             "max_script_bytes": env.get("MAX_SCRIPT_BYTES", DEFAULT_MAX_SCRIPT_BYTES),
             "state_machine_arn": env.get("RUN_STATE_MACHINE_ARN", ""),
             "default_backend": env.get("DEFAULT_CLUSTER_BACKEND", "local").lower(),
@@ -115,8 +142,15 @@ class Settings(_Frozen):
                 "container_name": env.get("ECS_CONTAINER_NAME", "").strip() or "locust",
                 "scripts_bucket": (env.get("SCRIPTS_BUCKET") or env.get("REPORTS_BUCKET") or "").strip(),
                 "region": (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None,
+                "vpc_id": env.get("ECS_VPC_ID", "").strip(),
+                "control_plane_security_group": env.get("ECS_CONTROL_PLANE_SECURITY_GROUP", "").strip(),
+                "managed_by": env.get("ECS_MANAGED_BY", "").strip() or "load-manager",
+                "allowed_subnets": _split_list(env.get("ECS_SUBNETS", "") + "," + env.get("ECS_ALLOWED_SUBNETS", "")),
+                "allowed_security_groups": _split_list(env.get("ECS_SECURITY_GROUPS", "") + "," + env.get("ECS_ALLOWED_SECURITY_GROUPS", "")),
             },
             "automation": _automation_from_env(env),
+            "quotas": _from_env(env, QUOTA_VARIABLES),
+            "blob_grace_seconds": env.get("BLOB_GC_GRACE_SECONDS", 3600),
         }
         try:
             settings = cls.model_validate(values)
@@ -139,14 +173,26 @@ def _automation_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "dead_letter_arn": env.get("AUTOMATION_DLQ_ARN", "").strip(),
         "public_base_url": env.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
     }
-    for key, name in (("rule_prefix", "TRIGGER_RULE_PREFIX"), ("max_triggers_per_account", "MAX_TRIGGERS_PER_ACCOUNT")):
-        if env.get(name):
-            values[key] = env[name].strip()
-    return values
+    return values | _from_env(env, AUTOMATION_VARIABLES)
+
+
+AUTOMATION_VARIABLES = {
+    "rule_prefix": "TRIGGER_RULE_PREFIX", "max_triggers_per_account": "MAX_TRIGGERS_PER_ACCOUNT",
+    "max_schedules_per_account": "MAX_SCHEDULES_PER_ACCOUNT", "max_per_test": "MAX_AUTOMATIONS_PER_TEST",
+}  # fmt: skip
+QUOTA_VARIABLES = {
+    "concurrent_runs": "QUOTA_CONCURRENT_RUNS", "users_per_run": "QUOTA_USERS_PER_RUN",
+    "workers_per_run": "QUOTA_WORKERS_PER_RUN", "duration_seconds": "QUOTA_RUN_DURATION_SECONDS",
+}  # fmt: skip
+
+
+def _from_env(env: Mapping[str, str], names: Mapping[str, str]) -> dict[str, object]:
+    """The variables that are set (an empty one keeps the default)."""
+    return {key: env[name].strip() for key, name in names.items() if env.get(name, "").strip()}
 
 
 def _split_list(value: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in value.split(",") if item.strip())
+    return tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
 
 
 _settings: Settings | None = None

@@ -1,5 +1,6 @@
-"""Starting the run lifecycle state machine. The execution is named after the run id, so a retried
-start can never start a second execution for one run."""
+"""Starting the run lifecycle state machine, and asking whether a run's execution still drives it.
+The execution is named after the run id, so a retried start (the API's, a redelivered event's, the
+sweeper's) can never start a second execution for one run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,18 @@ from load_manager.settings import get_settings
 class ExecutionStarter(Protocol):
     def start(self, run: Run) -> str:
         """Start (or find) the run's execution; returns its ARN."""
+        ...
+
+
+RUNNING = "RUNNING"
+
+
+class Executions(ExecutionStarter, Protocol):
+    """What the sweeper needs of Step Functions: start a run's execution, and read its status."""
+
+    def status(self, run: Run) -> str | None:
+        """The run's execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED...), or None
+        when it has none (DescribeExecution: ExecutionDoesNotExist)."""
         ...
 
 
@@ -44,9 +57,19 @@ class StepFunctionsStarter:
             return response["executionArn"]
         except self.client.exceptions.ExecutionAlreadyExists:
             # Same name: this run's execution is already there (a retried request); it is the one.
-            return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run.id}"
+            return self.execution_arn(run)
+
+    def execution_arn(self, run: Run) -> str:
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run.id}"
+
+    def status(self, run: Run) -> str | None:
+        # By name under this state machine, whatever ARN the run recorded: the one it would start.
+        try:
+            return str(self.client.describe_execution(executionArn=self.execution_arn(run))["status"])
+        except self.client.exceptions.ExecutionDoesNotExist:
+            return None
 
 
 @lru_cache(maxsize=1)
-def default_starter() -> ExecutionStarter:
+def default_starter() -> StepFunctionsStarter:
     return StepFunctionsStarter(get_settings().state_machine_arn)

@@ -49,6 +49,16 @@ class Columns:
     def __len__(self) -> int:
         return len(self.time)
 
+    def add(self, time: int, users: int | None, rps: float | None, fps: float | None, p50: float | None, p95: float | None, p99: float | None):
+        """One more point (a store's grouped row)."""
+        self.time.append(time)
+        self.users.append(users)
+        self.rps.append(rps)
+        self.failures_per_second.append(fps)
+        self.p50_ms.append(p50)
+        self.p95_ms.append(p95)
+        self.p99_ms.append(p99)
+
 
 def step_for(span_ms: int, requested: int | None = None) -> int:
     """The bucket width: `requested` if it keeps the window within MAX_POINTS, else the smallest

@@ -99,6 +99,9 @@ class ClusterSpec:
     script_name: str = "locustfile.py"
     env: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, bytes] = field(default_factory=dict)
+    # The launch this spec is for, recorded with the run before launching (empty: a new random id),
+    # so a launch that died before its handle was stored can be found again (`find_launches`).
+    launch_id: str = ""
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -122,9 +125,10 @@ class ClusterSpec:
 class ClusterHandle:
     """Everything needed to reach a started cluster later, from any process. JSON-serialisable.
 
-    `launch_id` names one launch of a run (two racing StartRun attempts launch twice; only the
-    winner's handle is kept). `details` is backend-specific (local: pid, pgid, work dir, paths;
-    ecs: task ARNs, the master's IP once begin has learnt it)."""
+    `launch_id` names one launch of a run: the lifecycle records it (`launched=False`, an intent)
+    before launching, so a retry finds that launch's cluster instead of starting a second one.
+    `details` is backend-specific (local: pid, pgid, work dir, paths; ecs: task ARNs, the master's
+    IP once begin has learnt it)."""
 
     backend: str
     run_id: str
@@ -133,6 +137,7 @@ class ClusterHandle:
     started_at: float  # epoch seconds
     launch_id: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    launched: bool = True  # False: a launch about to happen, recorded first (no cluster known yet)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -280,4 +285,10 @@ class LocustBackend(Protocol):
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         """Stop everything and delete what launch created. Idempotent; never raises for "already
         gone". Returns the last known status (the log is gone afterwards)."""
+        ...
+
+    def find_launches(self, run_id: str, launch_id: str | None = None) -> list[ClusterHandle]:
+        """The clusters this backend still runs for the run (of one launch, or of any), as handles
+        `teardown` (and `begin`, to adopt one) can take: how a launch whose handle was never
+        recorded (the caller died after launching) is found again. Empty when there is none."""
         ...

@@ -14,11 +14,21 @@ nothing of Load Manager is installed. It travels inside the runtime archive (`bo
    digest of requirements.txt and the interpreter (`--system-site-packages` plus a .pth to the
    base environment's site folders, so Locust and its dependencies come from the base and only
    what is missing is installed), built under an exclusive lock and marked ready only once pip
-   has succeeded: two runs never half-use one, a later run reuses it, a killed build is rebuilt;
-3. chdir to DIR and exec `python -m locust -f DIR/<entry> <locust arguments>` (same process id).
+   has succeeded: two runs never half-use one, a later run reuses it, a killed build is rebuilt.
+   pip runs with PYTHONUTF8=1, so it decodes requirements.txt as UTF-8 as the check at save time
+   did, whatever the locale. An environment in which requirements.txt installed a module of
+   Locust's runtime (`runtimeModules` of the manifest: Locust, another Locust, or any of its
+   dependencies in another version) is refused, built or reused: its site folder comes first;
+3. chdir to DIR and exec `python -P -m locust -f DIR/<entry> <locust arguments>` (same process
+   id). `-P` keeps the working directory (the bundle) off sys.path while Python starts Locust and
+   Locust imports its dependencies, so no bundle file can stand in for them; Locust then puts the
+   working directory and the entry's folder first itself when it loads the locustfile, so the
+   bundle's own imports work as with plain `locust -f`. Before exec, `install_web_guard` arms the
+   archive's web guard: that Locust's web API then refuses any request without the launch's secret.
 
-Exit codes before Locust: 3 = pip failed (its output is in the log above the line saying so),
-4 = the archive is unusable.
+Exit codes before Locust: 3 = pip failed (its output is in the log above the line saying so) or
+requirements.txt replaced part of Locust's runtime, 4 = the archive is unusable, 5 = the web
+guard could not be installed (web_guard.WEB_GUARD_FAILED; Locust never starts with an open web API).
 """
 
 from __future__ import annotations
@@ -41,6 +51,11 @@ REQUIREMENTS_FAILED = 3
 BAD_ARCHIVE = 4
 READY_MARKER = ".load-manager-ready"
 PREFIX = "load-manager:"
+# The launch's web API secret and the guard that makes Locust require it (web_guard.py), kept out
+# of the bundle's folder: see install_web_guard.
+WEB_SECRET_MEMBER = "web-secret"
+WEB_GUARD_MEMBER = "web_guard.py"
+WEB_GUARD_ENV = "LOAD_MANAGER_WEB_GUARD"
 
 
 def main(argv: list[str], archive: bytes) -> None:
@@ -54,11 +69,17 @@ def main(argv: list[str], archive: bytes) -> None:
     requirements = os.path.join(dest, "requirements.txt")
     if os.path.isfile(requirements):
         cache = options.get("--env-cache") or os.path.join(tempfile.gettempdir(), "load-manager-envs")
-        python = ensure_environment(requirements, cache)
+        python = ensure_environment(requirements, cache, frozenset(manifest.get("runtimeModules", ())))
     os.chdir(dest)
     entry = os.path.join(dest, manifest["entryPath"])
+    install_web_guard(archive)
     sys.stdout.flush()
-    os.execv(python, [python, "-m", "locust", "-f", entry, *locust_args])
+    os.execv(python, locust_command(python, entry, locust_args))
+
+
+def locust_command(python: str, entry: str, locust_args: list[str]) -> list[str]:
+    """-P: no working directory on sys.path while Locust and its dependencies are imported."""
+    return [python, "-P", "-m", "locust", "-f", entry, *locust_args]
 
 
 def _parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -96,8 +117,9 @@ def environment_key(requirements: bytes) -> str:
     return hashlib.sha256(tag.encode() + b"\0" + requirements).hexdigest()[:32]
 
 
-def ensure_environment(requirements_path: str, cache: str) -> str:
-    """The Python of the environment for these requirements, built once and then reused."""
+def ensure_environment(requirements_path: str, cache: str, runtime_modules: frozenset[str] = frozenset()) -> str:
+    """The Python of the environment for these requirements, built once and then reused; exits
+    with REQUIREMENTS_FAILED if pip fails or the environment replaces a module in `runtime_modules`."""
     with open(requirements_path, "rb") as file:
         key = environment_key(file.read())
     os.makedirs(cache, exist_ok=True)
@@ -107,16 +129,18 @@ def ensure_environment(requirements_path: str, cache: str) -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released by the kernel if this process dies
         if os.path.exists(os.path.join(env, READY_MARKER)):
             print(f"{PREFIX} reusing the environment {key} for requirements.txt", flush=True)
+            _refuse_replaced_runtime(env, runtime_modules, remove=False)
             return python
         print(f"{PREFIX} building the environment {key} for requirements.txt", flush=True)
         shutil.rmtree(env, ignore_errors=True)  # whatever a killed build left
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", env], check=True)
         _link_base_site(env)
         command = [python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "-r", requirements_path]
-        code = subprocess.run(command, stdin=subprocess.DEVNULL).returncode
+        code = subprocess.run(command, stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUTF8": "1"}).returncode
         if code != 0:
             shutil.rmtree(env, ignore_errors=True)
             _fail(REQUIREMENTS_FAILED, f"installing requirements.txt failed (pip exit code {code}); pip's output is above")
+        _refuse_replaced_runtime(env, runtime_modules, remove=True)
         marker = os.path.join(env, READY_MARKER + ".tmp")
         with open(marker, "w") as file:
             file.write(key)
@@ -124,15 +148,72 @@ def ensure_environment(requirements_path: str, cache: str) -> str:
     return python
 
 
+def replaced_runtime(env: str, runtime_modules: frozenset[str]) -> list[str]:
+    """What the environment's site folder holds that Python would import instead of the base's
+    copy of a runtime module. A folder without __init__.py is a namespace portion, merged with the
+    base's: only its entries the base has too are replacements (zope.component next to zope.interface
+    is fine)."""
+    site_dir = _site_dir(env)
+    base_dirs = [path for path in site.getsitepackages() if os.path.isdir(path)]
+    found = []
+    for name in sorted(os.listdir(site_dir)):
+        path = os.path.join(site_dir, name)
+        folder = os.path.isdir(path)
+        if (name if folder else name.split(".")[0]) not in runtime_modules or name.endswith((".dist-info", ".pth")):
+            continue
+        if folder and not any(os.path.exists(os.path.join(path, "__init__" + suffix)) for suffix in (".py", ".pyc", ".so")):
+            shared = [sub for sub in sorted(os.listdir(path)) if any(os.path.exists(os.path.join(base, name, sub)) for base in base_dirs)]
+            found += [f"{name}/{sub}" for sub in shared if sub != "__pycache__"]
+        elif folder or name.endswith((".py", ".pyc", ".so")):
+            found.append(name)
+    return found
+
+
+def _refuse_replaced_runtime(env: str, runtime_modules: frozenset[str], *, remove: bool) -> None:
+    replaced = replaced_runtime(env, runtime_modules)
+    if replaced:
+        if remove:
+            shutil.rmtree(env, ignore_errors=True)
+        _fail(
+            REQUIREMENTS_FAILED,
+            f"installing requirements.txt failed: it installs {', '.join(replaced)}, which would replace Locust or one of its "
+            "dependencies (the image's versions are used): remove those packages or pins from requirements.txt",
+        )
+
+
+def _site_dir(env: str) -> str:
+    return os.path.join(env, "lib", f"python{sys.version_info.major}.{sys.version_info.minor}", "site-packages")
+
+
 def _link_base_site(env: str) -> None:
     """A venv made from inside another venv sees the *interpreter's* site-packages, not the outer
     venv's: a .pth adds this Python's own site folders (after the environment's, so what
     requirements.txt installs wins). Harmless where they are the same (the Locust image)."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    target = os.path.join(env, "lib", version, "site-packages")
+    target = _site_dir(env)
     folders = [path for path in site.getsitepackages() if os.path.isdir(path)]
     with open(os.path.join(target, "_load_manager_base.pth"), "w") as file:
         file.write("import site; " + "; ".join(f"site.addsitedir({path!r})" for path in folders) + "\n")
+
+
+def install_web_guard(archive: bytes) -> None:
+    """Make the Locust about to be exec'd refuse web API requests without the launch's secret: the
+    archive's guard (web_guard.py) becomes the `sitecustomize` of a new private folder (0700, not
+    the bundle's) put first on PYTHONPATH, beside the secret (0600), whose path is in
+    LOAD_MANAGER_WEB_GUARD. At start the guard reads the secret, deletes the folder and the two
+    variables, and hooks Locust's `events.init` (see web_guard). An archive without a secret
+    (a launch from before secrets) changes nothing."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
+        names = set(bundle.namelist())
+        if WEB_SECRET_MEMBER not in names:
+            return
+        secret, guard = bundle.read(WEB_SECRET_MEMBER), bundle.read(WEB_GUARD_MEMBER)
+    folder = tempfile.mkdtemp(prefix="load-manager-guard-")
+    for name, content, mode in (("secret", secret, 0o600), ("sitecustomize.py", guard, 0o600)):
+        fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
+    os.environ[WEB_GUARD_ENV] = os.path.join(folder, "secret")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (folder, os.environ.get("PYTHONPATH", "")) if p)
 
 
 def _fail(code: int, message: str) -> NoReturn:

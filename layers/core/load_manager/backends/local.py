@@ -18,6 +18,8 @@ Requires Locust installed for `python` (it is never imported here) and a POSIX s
 
 from __future__ import annotations
 
+import glob
+import json
 import os
 import re
 import shutil
@@ -34,18 +36,23 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .base import ClusterHandle, ClusterSpec, ProcessStatus
+from .base import BackendUnavailableError, ClusterHandle, ClusterSpec, ProcessStatus
 from .bootstrap import BAD_ARCHIVE, REQUIREMENTS_FAILED
 from .bundle_layout import BUNDLE_URL_ENV, loader_command, runtime_archive
+from .locust_web import new_secret
 from .locust_web import poll as _poll
 from .web_backend import LocustWebBackend
+from .web_guard import WEB_GUARD_FAILED
 
 LOOPBACK = "127.0.0.1"
 LOG_TAIL_LINES = 40
+# Written into the work dir once a launch has spawned Locust: what `find_launches` rebuilds it from.
+HANDLE_FILE = "handle.json"
 # What the bootstrap's own exit codes mean, for the run's failure reason.
 BOOTSTRAP_FAILURES = {
     REQUIREMENTS_FAILED: "installing the bundle's requirements.txt failed",
     BAD_ARCHIVE: "the bundle could not be unpacked",
+    WEB_GUARD_FAILED: "the web API guard could not be installed",
 }
 
 # Two shells, so that a later call with only the handle can learn both Locust's pid and its exit
@@ -91,17 +98,14 @@ class LocalLocustBackend(LocustWebBackend):
     # ---- the port ------------------------------------------------------------------------------
 
     def launch(self, spec: ClusterSpec) -> ClusterHandle:
-        """Spawn Locust and return its handle at once, so the caller can record it before waiting."""
-        work_dir = tempfile.mkdtemp(prefix=f"locust-{_slug(spec.run_id)}-", dir=self._base_dir)  # 0700
+        """Spawn Locust and return its handle at once, so the caller can record it before waiting.
+
+        The work dir is named after the run and the launch (`locust-<run>-<launch id>`, under the
+        base dir): it is on every process's command line, and `find_launches` looks for it."""
+        launch_id = spec.launch_id or uuid.uuid4().hex
+        work_dir = self._make_work_dir(spec.run_id, launch_id)
         web_port, master_port = _free_loopback_ports(2)
-        details: dict[str, Any] = {
-            "work_dir": work_dir,
-            "bundle_dir": os.path.join(work_dir, "bundle"),
-            "archive_path": os.path.join(work_dir, "bundle.zip"),
-            "script_path": os.path.join(work_dir, "bundle", spec.script_name),
-            "log_path": os.path.join(work_dir, "locust.log"),
-            "pid_path": os.path.join(work_dir, "locust.pid"),
-            "exit_code_path": os.path.join(work_dir, "exit_code"),
+        details: dict[str, Any] = _paths(work_dir, spec.script_name) | {
             "web_port": web_port,
             "master_port": master_port if spec.workers > 1 else None,
             "pgid": None,
@@ -113,11 +117,16 @@ class LocalLocustBackend(LocustWebBackend):
             web_url=f"http://{LOOPBACK}:{web_port}",
             workers=spec.workers,
             started_at=time.time(),
-            launch_id=uuid.uuid4().hex,
+            launch_id=launch_id,
             details=details,
         )
         try:
-            _write_private_file(details["archive_path"], runtime_archive(spec))
+            # The web secret: in the archive for Locust's web guard, in a private file for later
+            # calls (not in the handle, which is stored with the run). Another run's locustfile
+            # can reach this loopback port; without the secret it gets 401.
+            secret = new_secret()
+            _write_private_file(details["web_secret_path"], secret.encode("ascii"))
+            _write_private_file(details["archive_path"], runtime_archive(spec, web_secret=secret))
             env = {**dict(spec.env), BUNDLE_URL_ENV: Path(details["archive_path"]).as_uri()}
             with open(details["log_path"], "ab") as log:
                 process = subprocess.Popen(
@@ -133,9 +142,43 @@ class LocalLocustBackend(LocustWebBackend):
                 )  # fmt: skip
             _children[process.pid] = process
             details["pgid"] = process.pid
+            _write_handle(work_dir, handle)
             return handle
         except BaseException as exc:
             raise self._launch_failed(handle, exc) from None
+
+    def find_launches(self, run_id: str, launch_id: str | None = None) -> list[ClusterHandle]:
+        """Launches of the run whose work dir is still there: from the handle each launch wrote, or,
+        for one that died before writing it, from the processes still running in its work dir."""
+        prefix = os.path.join(glob.escape(self._base()), f"locust-{_slug(run_id)}-")
+        found = []
+        for work_dir in sorted(glob.glob(prefix + (glob.escape(_slug(launch_id)) if launch_id else "*"))):
+            handle = _read_handle(work_dir)
+            if handle is None:
+                groups = _groups_running_in(work_dir)
+                if not groups:
+                    continue  # nothing runs there: a launch that died before spawning anything
+                dir_launch = os.path.basename(work_dir).removeprefix(f"locust-{_slug(run_id)}-")
+                details = _paths(work_dir) | {"pgid": min(groups), "pid": None}
+                handle = ClusterHandle(backend=self.name, run_id=run_id, web_url="", workers=1, started_at=0.0, launch_id=dir_launch, details=details)
+            if handle.run_id == run_id and (launch_id is None or handle.launch_id == launch_id):
+                found.append(handle)
+        return found
+
+    def _base(self) -> str:
+        return self._base_dir or tempfile.gettempdir()
+
+    def _make_work_dir(self, run_id: str, launch_id: str) -> str:
+        """Create the launch's work dir (0700); it exists already only if that launch happened."""
+        path = os.path.join(self._base(), f"locust-{_slug(run_id)}-{_slug(launch_id)}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            if _read_handle(path) is not None or _groups_running_in(path):
+                raise BackendUnavailableError(f"launch {launch_id} of run {run_id} exists already: find it rather than launch it") from None
+            shutil.rmtree(path, ignore_errors=True)  # what a launch that died before spawning Locust left
+            os.mkdir(path, 0o700)
+        return path
 
     def status(self, handle: ClusterHandle) -> ProcessStatus:
         details = handle.details
@@ -190,6 +233,14 @@ class LocalLocustBackend(LocustWebBackend):
     def _web_url(self, handle: ClusterHandle) -> str:
         return handle.web_url
 
+    def _web_secret(self, handle: ClusterHandle) -> str | None:
+        path = handle.details.get("web_secret_path")
+        try:
+            with open(path or "", encoding="ascii") as file:
+                return file.read().strip() or None
+        except OSError:
+            return None  # a launch from before secrets, or one torn down
+
     def _locust_command(self, spec: ClusterSpec, details: dict[str, Any]) -> list[str]:
         # The bootstrap adds `-f <bundle>/<entry>` once the bundle is laid out.
         command = [
@@ -234,6 +285,35 @@ def _free_loopback_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _paths(work_dir: str, script_name: str = "locustfile.py") -> dict[str, Any]:
+    """Where a launch keeps its files, all under its work dir."""
+    return {
+        "work_dir": work_dir,
+        "bundle_dir": os.path.join(work_dir, "bundle"),
+        "archive_path": os.path.join(work_dir, "bundle.zip"),
+        "script_path": os.path.join(work_dir, "bundle", script_name),
+        "log_path": os.path.join(work_dir, "locust.log"),
+        "pid_path": os.path.join(work_dir, "locust.pid"),
+        "exit_code_path": os.path.join(work_dir, "exit_code"),
+        "web_secret_path": os.path.join(work_dir, "web-secret"),  # 0600; the master requires it (web_guard)
+    }
+
+
+def _write_handle(work_dir: str, handle: ClusterHandle) -> None:
+    tmp = os.path.join(work_dir, HANDLE_FILE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as file:
+        json.dump(handle.to_dict(), file)
+    os.replace(tmp, os.path.join(work_dir, HANDLE_FILE))  # a reader sees the whole handle or none
+
+
+def _read_handle(work_dir: str) -> ClusterHandle | None:
+    try:
+        with open(os.path.join(work_dir, HANDLE_FILE), encoding="utf-8") as file:
+            return ClusterHandle.from_dict(json.load(file))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _write_private_file(path: str, content: bytes) -> None:
@@ -346,6 +426,26 @@ def _is_ours(pid: int, work_dir: str | None) -> bool:
             return False
     info = _process_info(pid)
     return info is not None and info[0] != "Z" and _runs_in(pid, work_dir)
+
+
+def _groups_running_in(work_dir: str) -> set[int]:
+    """Process groups with a live member whose command line names `work_dir` (Linux /proc)."""
+    if not os.path.isdir("/proc"):
+        return set()
+    groups = set()
+    needle = os.fsencode(os.path.join(work_dir, ""))  # the dir itself, not another one it prefixes
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                cmdline = file.read()
+        except OSError:
+            continue
+        info = _process_info(int(entry)) if needle in cmdline else None
+        if info is not None and info[0] != "Z":
+            groups.add(info[1])
+    return groups
 
 
 def _group_gone(pgid: int, work_dir: str | None) -> bool | None:

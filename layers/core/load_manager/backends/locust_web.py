@@ -8,11 +8,15 @@ What the API does not say, and both backends must respect:
   load stops, wait out both before reading final numbers;
 - a new `/swarm` (or `/stats/reset`) wipes the stats: collect first.
 
+Every request carries the launch's secret (`Authorization: Bearer …`): the master's web guard
+(web_guard.py) answers 401 to anything without it, so another run cannot drive this one.
+
 `requests` is the only dependency (no boto3, no Locust): this module is imported by Lambdas.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +24,7 @@ from typing import Any
 import requests
 
 from .base import LOAD_ACTIVE_STATES, STATE_READY, STATE_STOPPED, BackendError, BackendUnavailableError
+from .web_guard import HEADER, authorization
 
 STATS_CACHE_SECONDS = 2.0  # Locust memoizes GET /stats/requests for this long
 WORKER_REPORT_SECONDS = 3.0  # workers push their stats to the master this often
@@ -39,20 +44,25 @@ class LocustWebApi:
 
     `unreachable` is called when a request cannot reach Locust at all (connection refused, timeout):
     a backend uses it to check whether Locust is still alive and raise `LocustCrashedError` if not.
-    If it returns, `BackendUnavailableError` is raised (transient: the lifecycle retries)."""
+    If it returns, `BackendUnavailableError` is raised (transient: the lifecycle retries).
+    `secret`: the launch's web secret, sent with every request (None: a Locust without the guard)."""
 
-    def __init__(self, base_url: str, *, unreachable: Callable[[], None] | None = None):
+    def __init__(self, base_url: str, *, unreachable: Callable[[], None] | None = None, secret: str | None = None):
         self.base_url = base_url.rstrip("/")
         self._unreachable = unreachable
+        self._headers = {HEADER: authorization(secret)} if secret else {}
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", API_TIMEOUT)
+        kwargs["headers"] = {**self._headers, **(kwargs.get("headers") or {})}
         try:
             response = requests.request(method, self.base_url + path, **kwargs)
         except requests.RequestException as exc:
             if self._unreachable is not None:
                 self._unreachable()
             raise BackendUnavailableError(f"Locust's web API failed on {method} {path}: {exc}") from exc
+        if response.status_code == 401:
+            raise BackendUnavailableError(f"Locust's web API refused the launch's secret on {method} {path} (401)")
         if not response.ok:
             raise BackendUnavailableError(f"Locust's web API answered {response.status_code} to {method} {path}")
         return response
@@ -74,7 +84,7 @@ class LocustWebApi:
         Locust caches the stats for 2 s, and a probe made before the load starts would pin the
         cached "ready" state for that long."""
         try:
-            return requests.get(f"{self.base_url}/worker-count", timeout=PROBE_TIMEOUT).ok
+            return requests.get(f"{self.base_url}/worker-count", headers=self._headers, timeout=PROBE_TIMEOUT).ok
         except requests.RequestException:
             return False
 
@@ -118,6 +128,11 @@ class LocustWebApi:
             time.sleep(settle_seconds)
             payload = self.stats()
         return payload
+
+
+def new_secret() -> str:
+    """A launch's web secret: 256 random bits, URL-safe (it travels in a header and a file)."""
+    return secrets.token_urlsafe(32)
 
 
 def json_object(response: requests.Response) -> dict[str, Any]:

@@ -59,6 +59,9 @@ class LocustWebBackend(ABC):
     def teardown(self, handle: ClusterHandle) -> ProcessStatus: ...
 
     @abstractmethod
+    def find_launches(self, run_id: str, launch_id: str | None = None) -> list[ClusterHandle]: ...
+
+    @abstractmethod
     def _web_url(self, handle: ClusterHandle) -> str:
         """The master's web API; may ask the platform when the handle does not know it yet."""
 
@@ -230,7 +233,12 @@ class LocustWebBackend(ABC):
     # ---- the master's web API ------------------------------------------------------------------
 
     def _api(self, handle: ClusterHandle) -> LocustWebApi:
-        return LocustWebApi(self._web_url(handle), unreachable=self._crash_check(handle))
+        return LocustWebApi(self._web_url(handle), unreachable=self._crash_check(handle), secret=self._web_secret(handle))
+
+    def _web_secret(self, handle: ClusterHandle) -> str | None:
+        """The launch's web secret, which its master requires (web_guard.py); None for a launch
+        without one. Never stored in the handle: the handle is stored with the run."""
+        return None
 
     def _crash_check(self, handle: ClusterHandle) -> Callable[[], None]:
         """Called when the web API cannot be reached: a dead cluster is a crash, not a blip."""

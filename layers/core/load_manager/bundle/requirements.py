@@ -1,71 +1,117 @@
-"""`requirements.txt` of a bundle: what is accepted, checked with `packaging`'s PEP 508 parser.
+"""`requirements.txt` of a bundle, read exactly as pip reads it, and what of it is accepted.
+
+The file is split the way pip splits it, with `pip-requirements-parser` (a copy of pip's own
+`req_file` code): lines joined on a trailing backslash except after a comment (pip does not
+continue comments, so `# note \\` followed by `--index-url …` is an option line to pip, and
+here), comments stripped, then each line cut into its requirement and its options and the options
+parsed by pip's option parser (abbreviations such as `--ind=` included). What pip would read
+differently from the text we check is refused: a PEP 263 `coding:` declaration that decodes the
+bytes to another text, and `${VAR}`, which pip replaces from the run's environment.
 
 Accepted, one per line: `name[extras] <specifiers> ; <marker>`, optionally followed by pip's
-`--hash=<algo>:<digest>` options (hash-checking mode), comments and blank lines, and lines
-continued with a backslash. Refused, each with its line number:
-- pip options (`-e`, `-r`, `-c`, `--index-url`, `--extra-index-url`, `-f`, ...): where packages come
-  from is the deployment's choice (PIP_INDEX_URL and friends in the environment, the image's
-  pip.conf), not the script's; `-r`/`-c` would name files outside what we check;
-- direct references (`name @ https://...`, `name @ file:...`), URLs and local paths: the
-  environment is cached by the file's digest, and what a URL or path serves can change under
-  the same text; a URL can also point anywhere on the network the runner sits in.
+`--hash=<sha256|sha384|sha512>:<digest>` options (hash-checking mode); comments, blank lines,
+continuations, CRLF and a UTF-8 BOM. Refused, each with its line number (the first physical line
+of a continued line, as pip numbers it):
+- every line pip reads as options (`-e`, `-r`, `-c`, `--index-url`, `--extra-index-url`, `-f`,
+  `--trusted-host`, `--pre`, …), and any option but `--hash` after a requirement (pip ignores
+  some of those there; they are refused all the same, as are stray words after the options):
+  where packages come from is the deployment's choice (PIP_INDEX_URL and friends in the
+  environment, the image's pip.conf), not the script's; `-r`/`-c` would name files we do not check;
+- direct references (`name @ https://...`), URLs, archive file names (`pkg.whl`, `pkg.tar.gz`) and
+  paths: the environment is cached by the file's digest, and what a URL or path serves can change
+  under the same text; a URL can also point anywhere on the network the runner sits in.
+
+Size is limited in bytes, not lines: hash-pinned files (`pip-compile --generate-hashes`) run to
+thousands of lines.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 from load_manager.errors import InvalidRequirementsError
 
-MAX_LINES = 1000
-_COMMENT = re.compile(r"(^|\s)#.*$")
-_HASH_OPTION = re.compile(r"\s+--hash[= ](sha256|sha384|sha512):[0-9a-fA-F]+")
+MAX_BYTES = 256 * 1024
+STRONG_HASHES = ("sha256", "sha384", "sha512")  # what pip's --hash accepts
+_ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")  # pip's req_file.ENV_VAR_RE: expanded from os.environ
+_CODING = re.compile(rb"coding[:=]\s*([-\w.]+)")  # pip's PEP 263 declaration (utils.encoding)
 
 
 def check_requirements(data: bytes) -> list[str]:
-    """The requirements, normalised (`str(Requirement)`); raises InvalidRequirementsError."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    """The requirements pip would install, normalised (`name[extras]specifiers; marker`), in order;
+    raises InvalidRequirementsError for anything else."""
+    import pip_requirements_parser as pip_format  # here, not at import: ~90 ms a cold start needs only when saving a bundle
 
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidRequirementsError(f"requirements.txt is not UTF-8 text (byte {exc.start})") from None
-    accepted: list[str] = []
-    for number, line in _logical_lines(text):
-        if line.startswith("-"):
-            option = line.split()[0]
-            raise _invalid(number, line, f"pip option {option} is not accepted in a bundle's requirements.txt (use name and version specifiers)")
-        spec = _HASH_OPTION.sub("", line).strip()
-        try:
-            requirement = Requirement(spec)
-        except InvalidRequirement as exc:
-            raise _invalid(number, line, f"not a requirement: {exc}") from None
-        if requirement.url:
-            raise _invalid(number, line, "direct references (name @ URL or path) are not accepted: name the package and its version")
-        accepted.append(str(requirement))
+    if len(data) > MAX_BYTES:
+        raise InvalidRequirementsError(
+            f"requirements.txt is {len(data)} bytes; at most {MAX_BYTES} ({MAX_BYTES // 1024} KiB)", details={"limitBytes": MAX_BYTES}
+        )
+    parse_line = pip_format.get_line_parser()
+    accepted = []
+    for item in pip_format.preprocess(_text_as_pip_reads(data)):
+        if not isinstance(item, pip_format.CommentLine):
+            accepted.append(_requirement(pip_format, parse_line, item.line_number, item.line))
     return accepted
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """(first line number, content) without comments, blanks and backslash continuations."""
-    physical = text.splitlines()
-    if len(physical) > MAX_LINES:
-        raise InvalidRequirementsError(f"requirements.txt has {len(physical)} lines; at most {MAX_LINES}")
-    lines: list[tuple[int, str]] = []
-    pending, start = "", 0
-    for number, raw in enumerate(physical, start=1):
-        if not pending:
-            start = number
-        if raw.endswith("\\"):
-            pending += raw[:-1]
-            continue
-        content = _COMMENT.sub("", pending + raw).strip()
-        pending = ""
-        if content:
-            lines.append((start, content))
-    if pending.strip():
-        lines.append((start, _COMMENT.sub("", pending).strip()))
-    return lines
+def _text_as_pip_reads(data: bytes) -> str:
+    """The text, if pip decodes these bytes to the same text (pip's auto_decode: a BOM first, then
+    a `coding:` declaration in the first two lines, else the locale, which the bootstrap makes
+    UTF-8 with PYTHONUTF8=1)."""
+    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequirementsError(f"requirements.txt is not UTF-8 text (byte {exc.start})") from None
+    declared = next((match.group(1) for line in data.split(b"\n")[:2] if line[:1] == b"#" and (match := _CODING.search(line))), None)
+    if body is data and declared is not None:
+        encoding = declared.decode("ascii")
+        try:
+            same = data.decode(encoding) == text
+        except (LookupError, UnicodeError, ValueError):
+            same = False
+        if not same:
+            why = f"pip would read this file as {encoding}, not as the UTF-8 text checked here: remove the declaration"
+            raise _invalid(1, text.split("\n", 1)[0], why)
+    return text
+
+
+def _requirement(pip_format: ModuleType, parse_line: Callable[[str], tuple[str, Any, list[str]]], number: int, line: str) -> str:
+    if _ENV_VAR.search(line):
+        raise _invalid(number, line, "pip replaces ${...} with the run's environment variable: write the value itself")
+    try:
+        requirement, options, stray = parse_line(line)
+    except (pip_format.OptionParsingError, ValueError) as exc:  # optparse's error, or shlex's unbalanced quote
+        raise _invalid(number, line, f"pip cannot read this line: {getattr(exc, 'msg', exc)}") from None
+    given = {dest: value for dest, value in vars(options).items() if value}
+    if not requirement:
+        option = line.split()[0].split("=")[0]
+        raise _invalid(number, line, f"pip option {option} is not accepted in a bundle's requirements.txt (name packages and versions)")
+    if set(given) - {"hashes"} or stray:
+        extra = " ".join(line[len(requirement) :].split())
+        raise _invalid(number, line, f"only --hash options may follow a requirement, not {extra!r}")
+    for value in given.get("hashes", []):
+        if value.split(":", 1)[0] not in STRONG_HASHES or ":" not in value:
+            raise _invalid(number, line, f"--hash={value}: pip takes <algorithm>:<digest> with one of {', '.join(STRONG_HASHES)}")
+    return _named(pip_format, number, line, requirement)
+
+
+def _named(pip_format: ModuleType, number: int, line: str, text: str) -> str:
+    """The requirement as pip sees it (markers split at `;`, URLs, archives and paths told apart)."""
+    link = "URLs, paths, archive files and direct references (name @ URL) are not accepted: name the package and its version"
+    try:
+        parts = pip_format.parse_reqparts_from_string(text)
+    except pip_format.InvalidWheelFilename:  # pip read a wheel's URL or file name
+        raise _invalid(number, line, link) from None
+    except (pip_format.InstallationError, ValueError) as exc:  # ValueError: packaging's InvalidRequirement / InvalidMarker
+        raise _invalid(number, line, f"not a requirement: {str(exc).splitlines()[0]}") from None
+    if parts.link is not None or parts.requirement is None or parts.requirement.url:
+        raise _invalid(number, line, link)
+    return str(parts.requirement) + (f"; {parts.marker}" if parts.marker is not None else "")
 
 
 def _invalid(number: int, line: str, why: str) -> InvalidRequirementsError:

@@ -4,10 +4,19 @@
 - `RunFinished` when the run reaches a final state (Finished, Cancelled or Failed), with its
   result, summary and links.
 
-Each is published once, by the step whose conditional status write succeeded (a retried step
-writes nothing, so publishes nothing). Publishing never fails a step and never blocks it for long
-(short timeouts, one retry): a failure is logged and counted (`EventsPublishFailed`), and the run
-goes on. Shapes are documented in the README ("Events Load Manager emits").
+They go through the run's outbox. The status change that owes an event writes it in the same
+store write (`RunStore.transition(..., events=...)`); `drain` then publishes what the outbox holds
+and takes each event out once the bus has it. The step drains right after its write (Finalize after
+teardown: a slow bus never keeps Locust running); a retried step drains what an attempt that died
+left; the sweeper drains what no step will (a bus that was down, an execution that ended). So a
+crash between the change and the publish loses nothing. Delivery is at least once: a crash after
+PutEvents and before the event leaves the outbox sends it again, with the same `detail.eventId`
+(`<runId>:<detail-type>`, one per run and type), which is how a consumer recognises a redelivery.
+A run's events are sent in order: a failed publish stops the drain and the rest waits.
+
+Publishing never fails a step and never blocks it for long (short timeouts, one retry): a failure
+is logged and counted (`EventsPublishFailed`), and the run goes on. Shapes are documented in the
+README ("Events Load Manager emits").
 """
 
 from __future__ import annotations
@@ -17,9 +26,57 @@ from typing import Any
 from load_manager.adapters.eventbridge import publish_safely
 from load_manager.models import Run
 from load_manager.settings import get_settings
+from load_manager.store import Stores
+from load_manager.store.ports import OutboxEvent
 
 RUN_STARTED = "RunStarted"
 RUN_FINISHED = "RunFinished"
+
+
+def event_id(run_id: str, detail_type: str) -> str:
+    """Stable: the same run and type always give the same id (a run starts once and ends once)."""
+    return f"{run_id}:{detail_type}"
+
+
+def run_started(run_id: str, at: int) -> OutboxEvent:
+    return OutboxEvent(event_id(run_id, RUN_STARTED), RUN_STARTED, "Running", at)
+
+
+def run_finished(run_id: str, status: str, at: int) -> OutboxEvent:
+    return OutboxEvent(event_id(run_id, RUN_FINISHED), RUN_FINISHED, status, at)
+
+
+def drain(stores: Stores, account_id: str, run_id: str) -> int:
+    """Publish the run's pending events, oldest first, each taken out once published; stops at the
+    first that fails. Returns how many were published."""
+    pending = stores.runs.pending_events(account_id, run_id)
+    run = stores.runs.get(account_id, run_id) if pending else None
+    if run is None:
+        return 0
+    sent = 0
+    for event in pending:
+        if not publish_safely(event.detail_type, detail(run, event), _resources(run)):
+            break
+        stores.runs.event_sent(account_id, run_id, event.event_id)
+        sent += 1
+    return sent
+
+
+def detail(run: Run, event: OutboxEvent) -> dict[str, Any]:
+    """The event's detail, from the run as it is now and the status the event reports."""
+    common = _common(run) | {"eventId": event.event_id, "status": event.status}
+    if event.detail_type == RUN_STARTED:
+        return common | {
+            "targetUsers": run.target_users, "spawnRate": run.spawn_rate, "durationSeconds": run.duration_seconds,
+            "workers": run.workers, "backend": run.backend, "startedAt": run.started_at,
+        }  # fmt: skip
+    return common | {
+        "result": run.result,
+        "failureReason": run.failure_reason,
+        "startedAt": run.started_at,
+        "endedAt": run.ended_at,
+        "summary": run.summary.model_dump(by_alias=True) if run.summary else None,
+    }
 
 
 def links(run: Run) -> dict[str, str | None]:
@@ -38,7 +95,6 @@ def _common(run: Run) -> dict[str, Any]:
         "runId": run.id,
         "loadTestId": run.load_test_id,
         "accountId": run.account_id,
-        "status": run.status,
         "scriptRevisionId": run.script_revision_id,
         "revisionNumber": run.revision_number,
         "scriptSha256": run.script_sha256,
@@ -46,25 +102,6 @@ def _common(run: Run) -> dict[str, Any]:
         "trigger": run.trigger.model_dump(by_alias=True) if run.trigger else None,
         "links": links(run),
     }
-
-
-def run_started(run: Run) -> bool:
-    detail = _common(run) | {
-        "targetUsers": run.target_users, "spawnRate": run.spawn_rate, "durationSeconds": run.duration_seconds,
-        "workers": run.workers, "backend": run.backend, "startedAt": run.started_at,
-    }  # fmt: skip
-    return publish_safely(RUN_STARTED, detail, _resources(run))
-
-
-def run_finished(run: Run) -> bool:
-    detail = _common(run) | {
-        "result": run.result,
-        "failureReason": run.failure_reason,
-        "startedAt": run.started_at,
-        "endedAt": run.ended_at,
-        "summary": run.summary.model_dump(by_alias=True) if run.summary else None,
-    }
-    return publish_safely(RUN_FINISHED, detail, _resources(run))
 
 
 def _resources(run: Run) -> list[str]:

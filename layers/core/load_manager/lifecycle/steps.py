@@ -2,9 +2,12 @@
 StartRun (`start`) -> Wait -> PollRun (`poll`, loop) -> Finalize (`finalize`); any failure ->
 MarkFailed (`mark_failed`).
 
-Each step is safe to retry: status writes are conditional, the cluster handle is claimed once per
-run, and a step that finds its run already final changes nothing. Steps take the stores and a
-backend factory from their caller (`dispatch`), so tests drive every branch with a fake backend.
+Each step is safe to retry, after an error or after its Lambda died anywhere: status writes are
+conditional, a run has one launch, recorded before it happens and adopted by a retry (`launches`),
+the events a status change owes are written with it and drained by whichever attempt comes next
+(`notify`), and a step that finds its run already final changes nothing but what was left undone
+(teardown, report, events). Steps take the stores and a backend factory from their caller
+(`dispatch`), so tests drive every branch with a fake backend.
 """
 
 from __future__ import annotations
@@ -14,19 +17,18 @@ from typing import Any
 
 from load_manager.analysis.series import step_for
 from load_manager.backends import BackendFactory
-from load_manager.backends.base import ClusterHandle, ClusterSpec, LocustBackend, LocustCrashedError
+from load_manager.backends.base import ClusterSpec, LocustCrashedError
 from load_manager.errors import RunNotFoundError
 from load_manager.ids import now_ms
-from load_manager.lifecycle import notify
+from load_manager.lifecycle import launches, notify
 from load_manager.lifecycle.polling import EVENTS_PER_POLL_LOOP, poll_interval_seconds
 from load_manager.lifecycle.results import final_fields, live_figures, metrics_sample
 from load_manager.lifecycle.step_errors import failure_reason
 from load_manager.lifecycle.verdict import auto_stop, final_change, store_report
-from load_manager.models import ACTIVE_STATUSES, FINAL_STATUSES, ClusterConfig, Run, StatusChange
+from load_manager.models import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
 from load_manager.observability import MetricUnit, count, logger, measure
 from load_manager.settings import get_settings
 from load_manager.store import StoredRevision, Stores
-from load_manager.usecases.clusters import DEFAULT_CLUSTER_ID, default_cluster
 
 SYSTEM = "system"
 
@@ -56,17 +58,17 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
     if revision is None or revision.content is None or revision.pruned_at is not None:  # never pruned while a run uses it
         raise RunNotFoundError(f"the script revision {run.script_revision_id} of run {run.id} is missing")
     spec = _spec(stores, run, revision)
-    backend = backends(_cluster_of(stores, run))
-    handle = _claimed_handle(stores, backend, run, spec)
+    backend = backends(launches.cluster_config_of(stores, run))
+    handle = launches.claimed_handle(stores, backend, run, spec)
     backend.begin(handle, spec)  # LocustStartError is not retried: MarkFailed records why
     # What begin learnt (addresses, worker ids) is stored once: polls then need no discovery.
     stores.runs.update_handle(run.account_id, run.id, handle.to_dict())
-    running = stores.runs.transition(
-        run.account_id, run.id, {"Starting"}, StatusChange(status="Running", at=now_ms(), actor=SYSTEM, reason="load confirmed"),
-        {"started_at": now_ms()},
+    now = now_ms()
+    stores.runs.transition(
+        run.account_id, run.id, {"Starting"}, StatusChange(status="Running", at=now, actor=SYSTEM, reason="load confirmed"),
+        {"started_at": now}, events=[notify.run_started(run.id, now)],
     )  # fmt: skip
-    if running is not None:
-        notify.run_started(running)
+    notify.drain(stores, run.account_id, run.id)  # also what an attempt that died after the write left
     run = _load(stores, run_id, account_id)
     return _state(run, done=run.status not in ACTIVE_STATUSES)
 
@@ -76,10 +78,9 @@ def poll(stores: Stores, backends: BackendFactory, run_id: str, account_id: str)
     run = _load(stores, run_id, account_id)
     if run.status in FINAL_STATUSES:
         return _state(run, done=True)
-    handle = _handle(stores, run)
-    if handle is None:
+    backend, handle = launches.live_handle(stores, backends, run)
+    if backend is None or handle is None:
         return _state(run, done=True)  # stopped before any cluster existed
-    backend = backends(_cluster_of(stores, run))
     process = backend.status(handle)
     if not process.alive:
         raise LocustCrashedError(process.reason or "Locust exited during the run", exit_code=process.exit_code, log_tail=process.log_tail)
@@ -98,14 +99,13 @@ def poll(stores: Stores, backends: BackendFactory, run_id: str, account_id: str)
 
 def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: str) -> dict[str, Any]:
     run = _load(stores, run_id, account_id)
-    handle = _handle(stores, run)
-    backend = backends(_cluster_of(stores, run)) if handle else None
-    if run.status in FINAL_STATUSES:  # a retried Finalize: make sure nothing is left running
-        if backend and handle:
-            backend.teardown(handle)
+    if run.status in FINAL_STATUSES:  # a retried Finalize: finish what the attempt before did not
+        launches.teardown_all(stores, backends, run)
         if not run.results_report_location:
             store_report(stores, run)
+        notify.drain(stores, account_id, run_id)
         return _state(run, done=True)
+    backend, handle = launches.live_handle(stores, backends, run)
     fields: dict[str, Any] = {"ended_at": now_ms()}  # the load stops now; collecting takes a while
     if backend and handle:
         results = backend.collect(handle)  # stops the load, then reads the final stats
@@ -115,36 +115,35 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
 
             fields["report_location"] = save_report(run.account_id, run.id, results.html_report)
     change, verdict = final_change(stores, run, fields)
-    ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields | verdict)
+    finished = notify.run_finished(run.id, change.status, change.at)
+    ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields | verdict, events=[finished])
     if ended is not None:
         _count_ended(ended)
-    if backend and handle:
-        backend.teardown(handle)
+    launches.teardown_all(stores, backends, run)
     if ended is not None:
         store_report(stores, ended)
-        notify.run_finished(ended)  # after teardown: a slow bus never keeps Locust running
+    notify.drain(stores, account_id, run_id)  # after teardown: a slow bus never keeps Locust running
     return _state(_load(stores, run_id, account_id), done=True)
 
 
 def mark_failed(stores: Stores, backends: BackendFactory, run_id: str, account_id: str, error: dict[str, Any]) -> dict[str, Any]:
     run = _load(stores, run_id, account_id)
     reason = failure_reason(error)
-    handle = _handle(stores, run)
-    if handle is not None:
-        try:
-            final = backends(_cluster_of(stores, run)).teardown(handle)
-            if final.exit_code is not None and "exit code" not in reason:
-                reason += f" (Locust exit code {final.exit_code})"
-        except Exception:  # the failure is what matters; teardown is retried by nobody, so log it
-            logger.exception("teardown after failure did not complete", extra={"runId": run.id})
+    try:
+        final = launches.teardown_all(stores, backends, run)
+        if final is not None and final.exit_code is not None and "exit code" not in reason:
+            reason += f" (Locust exit code {final.exit_code})"
+    except Exception:  # the failure is what matters; teardown is retried by nobody, so log it
+        logger.exception("teardown after failure did not complete", extra={"runId": run.id})
+    now = now_ms()
     failed = stores.runs.transition(
-        run.account_id, run.id, ACTIVE_STATUSES, StatusChange(status="Failed", at=now_ms(), actor=SYSTEM, reason=reason),
-        {"failure_reason": reason, "ended_at": now_ms()},
+        run.account_id, run.id, ACTIVE_STATUSES, StatusChange(status="Failed", at=now, actor=SYSTEM, reason=reason),
+        {"failure_reason": reason, "ended_at": now}, events=[notify.run_finished(run.id, "Failed", now)],
     )  # fmt: skip
     if failed is not None:
         _count_ended(failed)
         store_report(stores, failed)
-        notify.run_finished(failed)
+    notify.drain(stores, account_id, run_id)
     return _state(_load(stores, run_id, account_id), done=True)
 
 
@@ -172,36 +171,6 @@ def _spec(stores: Stores, run: Run, revision: StoredRevision) -> ClusterSpec:
         target_url=run.target_url, users=run.target_users, spawn_rate=run.spawn_rate,
         duration_seconds=run.duration_seconds, workers=run.workers,
     )  # fmt: skip
-
-
-def _cluster_of(stores: Stores, run: Run) -> ClusterConfig:
-    """The configuration the run was started on (a point read), with the backend it recorded."""
-    backend = run.backend or get_settings().default_backend
-    config = stores.clusters.get(run.account_id, run.cluster_id) if run.cluster_id and run.cluster_id != DEFAULT_CLUSTER_ID else None
-    if config is not None and config.backend == backend:
-        return config
-    return default_cluster(run.account_id, backend)
-
-
-def _handle(stores: Stores, run: Run) -> ClusterHandle | None:
-    stored = stores.runs.get_handle(run.account_id, run.id)
-    return ClusterHandle.from_dict(stored) if stored else None
-
-
-def _claimed_handle(stores: Stores, backend: LocustBackend, run: Run, spec: ClusterSpec) -> ClusterHandle:
-    """This run's one cluster. It is recorded before anything waits on it, so a retry after a
-    timeout finds and reuses it; a concurrent attempt that launched second tears its own down."""
-    handle = _handle(stores, run)
-    if handle is not None:
-        return handle
-    launched = backend.launch(spec)
-    if stores.runs.claim_handle(run.account_id, run.id, launched.to_dict()):
-        return launched
-    backend.teardown(launched)
-    claimed = _handle(stores, run)
-    if claimed is None:  # claim_handle said another handle was there
-        raise RuntimeError(f"run {run.id} lost its cluster handle")
-    return claimed
 
 
 def _count_ended(run: Run) -> None:

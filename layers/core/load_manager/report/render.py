@@ -276,7 +276,7 @@ def _diff_html(c: RunComparison) -> str:
     if c.script_diff is None:
         return "<p>Both runs used the same revision: the script did not change.</p>"
     lines = []
-    for line in c.script_diff.unified_diff.splitlines():
+    for line in c.script_diff.text().splitlines():
         css = "hunk" if line.startswith("@@") else "add" if line.startswith("+") else "del" if line.startswith("-") else ""
         lines.append(f'<span class="{css}">{escape(line)}</span>' if css else escape(line) + "\n")
     d = c.script_diff

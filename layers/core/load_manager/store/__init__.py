@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from load_manager.settings import get_settings
 from load_manager.store.ports import (
     ClusterStore,
+    EventSourceStore,
+    Hold,
+    HoldStore,
     IdempotencyRecord,
     IdempotencyStore,
     LoadTestStore,
@@ -19,7 +22,7 @@ from load_manager.store.ports import (
     TriggerStore,
 )
 
-__all__ = ["Stores", "get_stores", "set_stores", "reset_stores", "StoredRevision", "IdempotencyRecord"]
+__all__ = ["Stores", "get_stores", "set_stores", "reset_stores", "StoredRevision", "IdempotencyRecord", "Hold"]
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Stores:
     idempotency: IdempotencyStore
     triggers: TriggerStore
     schedules: ScheduleStore
+    event_sources: EventSourceStore
+    holds: HoldStore  # quota holds (usecases/quotas.py)
 
 
 _lock = threading.Lock()

@@ -20,7 +20,7 @@ from load_manager.analysis.autostop import Counts
 from load_manager.analysis.series import Columns
 from load_manager.errors import ConcurrencyError
 from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
-from load_manager.store.ports import MAX_APPEND_ATTEMPTS, IdempotencyRecord, StoredRevision, scope_key
+from load_manager.store.ports import MAX_APPEND_ATTEMPTS, IdempotencyRecord, OutboxEvent, StoredRevision, scope_key
 
 _client_lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -98,6 +98,9 @@ def ensure_indexes(db) -> None:
         [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("status", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)],
         name="by_status_time",
     )
+    # The sweeper's reads across tenants: active runs oldest first, and runs with events in their outbox.
+    db.load_test_runs.create_index([("status", ASCENDING), ("createdAt", ASCENDING)], name="active_by_age")
+    db.load_test_runs.create_index([("outbox.at", ASCENDING)], sparse=True, name="outbox_pending")
     db.run_metrics.create_index([("runId", ASCENDING), ("at", ASCENDING)], name="by_run")
     db.run_series_final.create_index([("accountId", ASCENDING), ("runId", ASCENDING), ("endpoint", ASCENDING)], unique=True, name="series_unique")
     db.locust_clusters.create_index([("id", ASCENDING)], unique=True, name="id_unique")
@@ -169,10 +172,12 @@ class MongoRevisionStore:
         cursor = self.blobs.find({"accountId": account_id, "sha256": {"$in": wanted}}, {"_id": False, "sha256": True, "content": True})
         return {doc["sha256"]: bytes(doc["content"]) for doc in cursor}
 
-    def _put_blobs(self, account_id: str, blobs: Mapping[str, bytes]) -> None:
-        """Upserts that never overwrite: a blob is immutable, and a retried or concurrent write of
-        the same bytes is a no-op. Written before the revision that names them, so a revision never
-        points at a missing blob (a writer dying in between leaves an unreferenced blob, harmless)."""
+    def _put_blobs(self, account_id: str, blobs: Mapping[str, bytes], touched_at: int) -> None:
+        """Upserts that never overwrite the bytes: a blob is immutable, and a retried or concurrent
+        write of the same bytes is a no-op. Written before the revision that names them, so a revision
+        never points at a missing blob (a writer dying in between leaves an unreferenced blob, which
+        blob collection takes after its grace period). `touchedAt` moves forward on every write, so
+        collection leaves alone a blob a save is about to name (usecases/retention.py)."""
         from bson.binary import Binary
         from pymongo.errors import DuplicateKeyError
 
@@ -180,9 +185,10 @@ class MongoRevisionStore:
             try:
                 self.blobs.update_one(
                     {"accountId": account_id, "sha256": digest},
-                    {"$setOnInsert": {"accountId": account_id, "sha256": digest, "size": len(data), "content": Binary(data)}},
+                    {"$setOnInsert": {"accountId": account_id, "sha256": digest, "size": len(data), "content": Binary(data)},
+                     "$max": {"touchedAt": touched_at}},
                     upsert=True,
-                )
+                )  # fmt: skip
             except DuplicateKeyError:
                 pass  # two writers upserting the same new blob: the loser's duplicate key means it is stored
 
@@ -205,7 +211,7 @@ class MongoRevisionStore:
                 return self._full(latest["id"]), False
             revision = draft.model_copy(update={"revision_number": (latest["revisionNumber"] if latest else 0) + 1})
             if attempt == 0:
-                self._put_blobs(draft.account_id, blobs or {})
+                self._put_blobs(draft.account_id, blobs or {}, draft.created_at)
             try:
                 self.collection.insert_one(revision.model_dump(by_alias=True))
                 return revision, True
@@ -266,7 +272,36 @@ class MongoRevisionStore:
         return result.modified_count
 
 
+    # ---- blob collection ------------------------------------------------------------------------
+
+    def blobs_touched_before(self, account_id: str, cutoff: int) -> builtins.set[str]:
+        # A blob stored before touchedAt existed has none: it counts as old.
+        cursor = self.blobs.find({"accountId": account_id, "touchedAt": {"$not": {"$gte": cutoff}}}, {"_id": False, "sha256": True})
+        return {doc["sha256"] for doc in cursor}
+
+    def blobs_in_use(self, account_id: str, digests: Iterable[str]) -> builtins.set[str]:
+        wanted = sorted(set(digests))
+        if not wanted:
+            return set()
+        query = {"accountId": account_id, "files.sha256": {"$in": wanted}, "content": {"$exists": True}}
+        return set(self.collection.distinct("files.sha256", query)) & set(wanted)
+
+    def delete_blobs(self, account_id: str, digests: Iterable[str], touched_before: int) -> int:
+        result = self.blobs.delete_many(
+            {"accountId": account_id, "sha256": {"$in": sorted(set(digests))}, "touchedAt": {"$not": {"$gte": touched_before}}}
+        )
+        return result.deleted_count
+
+
+# What a run read leaves out: the cluster handle and the outbox are the lifecycle's, not the run's.
+_RUN_PROJECTION = {"_id": False, "clusterHandle": False, "outbox": False}
+
+
 class MongoRunStore:
+    """A run's outbox is an array on its own document (`outbox`: {eventId, detailType, status, at}),
+    pushed by the same findOneAndUpdate as the status change that owes the events: one document,
+    one atomic write, on mongomock and on any MongoDB alike (no transaction, so no replica set)."""
+
     def __init__(self, db):
         self.collection = db.load_test_runs
 
@@ -280,7 +315,7 @@ class MongoRunStore:
             return False
 
     def get(self, account_id: str, run_id: str) -> Run | None:
-        doc = self.collection.find_one({"id": run_id, "accountId": account_id}, {"_id": False, "clusterHandle": False})
+        doc = self.collection.find_one({"id": run_id, "accountId": account_id}, _RUN_PROJECTION)
         return Run.model_validate(doc) if doc else None
 
     def list(self, account_id: str, test_id: str, *, status: str | None, limit: int, after: tuple[int, str] | None) -> list[Run]:
@@ -289,15 +324,30 @@ class MongoRunStore:
             query["status"] = status
         if after is not None:
             query |= _after(after)
-        cursor = self.collection.find(query, {"_id": False, "clusterHandle": False}).sort([("createdAt", -1), ("id", -1)]).limit(limit)
+        cursor = self.collection.find(query, _RUN_PROJECTION).sort([("createdAt", -1), ("id", -1)]).limit(limit)
         return [Run.model_validate(d) for d in cursor]
 
-    def transition(self, account_id, run_id, from_statuses, change: StatusChange, fields=None) -> Run | None:
+    def transition(self, account_id, run_id, from_statuses, change: StatusChange, fields=None, events=()) -> Run | None:
         wire = _wire(Run, fields or {})
         wire["status"] = change.status
-        return self._conditional(
-            account_id, run_id, from_statuses, {"$set": wire, "$push": {"statusHistory": change.model_dump(by_alias=True)}}
-        )
+        push: dict[str, Any] = {"statusHistory": change.model_dump(by_alias=True)}
+        outbox = [{"eventId": e.event_id, "detailType": e.detail_type, "status": e.status, "at": e.at} for e in events]
+        if outbox:
+            push["outbox"] = {"$each": outbox}  # a transition happens once, so its events are pushed once
+        return self._conditional(account_id, run_id, from_statuses, {"$set": wire, "$push": push})
+
+    def pending_events(self, account_id: str, run_id: str) -> builtins.list[OutboxEvent]:
+        doc = self.collection.find_one({"id": run_id, "accountId": account_id}, {"_id": False, "outbox": True}) or {}
+        entries = sorted(doc.get("outbox") or [], key=lambda e: e["at"])
+        return [OutboxEvent(e["eventId"], e["detailType"], e["status"], e["at"]) for e in entries]
+
+    def event_sent(self, account_id: str, run_id: str, event_id: str) -> None:
+        self.collection.update_one({"id": run_id, "accountId": account_id}, {"$pull": {"outbox": {"eventId": event_id}}})
+
+    def with_pending_events(self, written_before: int, limit: int) -> builtins.list[tuple[str, str]]:
+        query = {"outbox": {"$elemMatch": {"at": {"$lt": written_before}}}}
+        cursor = self.collection.find(query, {"_id": False, "id": True, "accountId": True}).limit(limit)
+        return [(d["accountId"], d["id"]) for d in cursor]
 
     def update(self, account_id, run_id, fields, *, when_status_in) -> Run | None:
         return self._conditional(account_id, run_id, when_status_in, {"$set": _wire(Run, fields)})
@@ -308,7 +358,7 @@ class MongoRunStore:
 
     def find_active(self, account_id: str, test_id: str) -> Run | None:
         query = {"accountId": account_id, "loadTestId": test_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
-        doc = self.collection.find_one(query, {"_id": False, "clusterHandle": False}, sort=[("createdAt", -1), ("id", -1)])
+        doc = self.collection.find_one(query, _RUN_PROJECTION, sort=[("createdAt", -1), ("id", -1)])
         return Run.model_validate(doc) if doc else None
 
     def referenced_revision_ids(self, account_id: str, test_id: str) -> set[str]:
@@ -318,9 +368,12 @@ class MongoRunStore:
         query = {"accountId": account_id, "clusterId": cluster_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}
         return self.collection.find_one(query, {"_id": True}) is not None
 
-    def list_active(self) -> builtins.list[Run]:
-        cursor = self.collection.find({"status": {"$in": sorted(ACTIVE_STATUSES)}}, {"_id": False, "clusterHandle": False})
-        return [Run.model_validate(d) for d in cursor]
+    def list_active(self, created_before: int | None = None, limit: int | None = None) -> builtins.list[Run]:
+        query: dict[str, Any] = {"status": {"$in": sorted(ACTIVE_STATUSES)}}
+        if created_before is not None:
+            query["createdAt"] = {"$lt": created_before}
+        cursor = self.collection.find(query, _RUN_PROJECTION).sort([("createdAt", 1), ("id", 1)])
+        return [Run.model_validate(d) for d in (cursor.limit(limit) if limit else cursor)]
 
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
         result = self.collection.update_one(
@@ -351,8 +404,8 @@ class MongoRunStore:
         )
         if doc is None:
             return None
-        doc.pop("_id", None)
-        doc.pop("clusterHandle", None)
+        for internal in _RUN_PROJECTION:
+            doc.pop(internal, None)
         return Run.model_validate(doc)
 
 
@@ -373,8 +426,17 @@ class MongoMetricsStore:
         self.collection.insert_one({**sample.model_dump(by_alias=True), "accountId": account_id})
 
     def save_final_series(self, account_id: str, run_id: str, endpoint: str | None, columns_json: str) -> None:
-        key = {"accountId": account_id, "runId": run_id, "endpoint": endpoint or ""}
-        self.final_collection.update_one(key, {"$set": {"columns": columns_json}}, upsert=True)
+        self.save_final_series_batch(account_id, run_id, {endpoint: columns_json})
+
+    def save_final_series_batch(self, account_id: str, run_id: str, series: dict[str | None, str]) -> None:
+        from pymongo import UpdateOne
+
+        writes = [
+            UpdateOne({"accountId": account_id, "runId": run_id, "endpoint": endpoint or ""}, {"$set": {"columns": columns_json}}, upsert=True)
+            for endpoint, columns_json in series.items()
+        ]
+        if writes:
+            self.final_collection.bulk_write(writes, ordered=False)  # one round trip for every endpoint
 
     def final_series(self, account_id: str, run_id: str, endpoint: str | None) -> str | None:
         doc = self.final_collection.find_one({"accountId": account_id, "runId": run_id, "endpoint": endpoint or ""}, {"_id": False, "columns": True})
@@ -411,6 +473,35 @@ class MongoMetricsStore:
             out.p50_ms.append(d.get("p50Ms"))
             out.p95_ms.append(d.get("p95Ms"))
             out.p99_ms.append(d.get("p99Ms"))
+        return out
+
+    def endpoint_buckets(self, account_id: str, run_id: str, endpoints: Iterable[str], *, origin: int, step: int) -> dict[str, Columns]:
+        # One pipeline: each sample's endpoint rows unwound once and grouped by (endpoint, bucket); a
+        # pipeline per endpoint would unwind every sample's rows for each endpoint again. A $group past
+        # 100 MB (~hundreds of thousands of endpoint buckets) spills to disk on MongoDB >= 6
+        # (allowDiskUseByDefault); where it cannot, Finalize keeps no series and the API groups on read.
+        bucket = {"$subtract": ["$at", {"$mod": [{"$subtract": ["$at", origin]}, step]}]}
+        figures = {f: {"$avg" if f in _RATES else "$max": "$endpoints." + f} for f in _SERIES_FIELDS[1:]}
+        group = {"_id": {"method": "$endpoints.method", "name": "$endpoints.name", "at": bucket}, "users": {"$max": "$users"}, **figures}
+        pipeline = [
+            {"$match": {"runId": run_id, "accountId": account_id}},
+            {"$project": {"_id": False, "at": True, "users": True, "endpoints": True}},
+            {"$unwind": "$endpoints"},
+            {"$group": group},
+        ]
+        points: dict[str, list[dict[str, Any]]] = {e: [] for e in endpoints}
+        for d in self.collection.aggregate(pipeline):
+            points.get(f"{d['_id']['method']} {d['_id']['name']}", []).append(d)  # endpoints not asked for are dropped
+        out: dict[str, Columns] = {}
+        for endpoint, docs in points.items():  # each endpoint's buckets in time order (sorted here, not in a $sort over them all)
+            if not docs:
+                continue
+            out[endpoint] = Columns()
+            for d in sorted(docs, key=lambda d: d["_id"]["at"]):
+                out[endpoint].add(
+                    int(d["_id"]["at"]), d.get("users"), _round(d.get("rps")), _round(d.get("failuresPerSecond")),
+                    d.get("p50Ms"), d.get("p95Ms"), d.get("p99Ms"),
+                )  # fmt: skip
         return out
 
     def counts_before(self, account_id: str, run_id: str, at: int) -> Counts | None:
@@ -493,9 +584,11 @@ def _idempotency_record(doc: dict[str, Any]) -> IdempotencyRecord:
 def build_mongo_stores(db):
     from load_manager.store import Stores
     from load_manager.store.mongo_automation import MongoScheduleStore, MongoTriggerStore, ensure_automation_indexes
+    from load_manager.store.mongo_tenancy import MongoEventSourceStore, MongoHoldStore, ensure_tenancy_indexes
 
     ensure_indexes(db)
     ensure_automation_indexes(db)
+    ensure_tenancy_indexes(db)
     return Stores(
         load_tests=MongoLoadTestStore(db),
         revisions=MongoRevisionStore(db),
@@ -505,4 +598,6 @@ def build_mongo_stores(db):
         idempotency=MongoIdempotencyStore(db),
         triggers=MongoTriggerStore(db),
         schedules=MongoScheduleStore(db),
+        event_sources=MongoEventSourceStore(db),
+        holds=MongoHoldStore(db),
     )

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from load_manager.analysis.autostop import Counts
 from load_manager.analysis.series import Columns
-from load_manager.automation_models import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
+from load_manager.automation_models import EventSource, Schedule, ScheduleOccurrence, Trigger, TriggerFiring
 from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, ScriptRevisionSummary, StatusChange
 
 # Optimistic appends retry on a lost race; this bounds the worst case under heavy contention.
@@ -99,6 +99,36 @@ class RevisionStore(Protocol):
         """Delete the content of marked revisions (only those); returns how many lost it."""
         ...
 
+    # Blob collection (mark and sweep). `append` stamps every blob it is given with the draft's
+    # `created_at` (`touchedAt`), even one already stored, before the revision naming it is written.
+
+    def blobs_touched_before(self, account_id: str, cutoff: int) -> builtins.set[str]:
+        """The tenant's blobs last written before `cutoff` (epoch ms): the only ones collection may take."""
+        ...
+
+    def blobs_in_use(self, account_id: str, digests: Iterable[str]) -> builtins.set[str]:
+        """Those of `digests` that a revision of any of the tenant's tests still names with its content
+        stored (a marked revision counts: it may be taken back; a tombstone does not)."""
+        ...
+
+    def delete_blobs(self, account_id: str, digests: Iterable[str], touched_before: int) -> int:
+        """Delete those blobs still last written before `touched_before` (one conditional write each:
+        a save touching one meanwhile keeps it); returns how many went."""
+        ...
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """An event a run's status change owes the bus (RunStarted, RunFinished). It is written by the
+    same store write as the change, kept with the run until it is sent, then removed: an event is
+    never lost to a crash between the change and the publish. `event_id` is stable (a redelivery
+    carries the same); `status` is the one the event reports, whatever the run's is when it is sent."""
+
+    event_id: str
+    detail_type: str
+    status: str
+    at: int
+
 
 class RunStore(Protocol):
     """Runs. Every status write is conditional on the current status, so a retried task or a late
@@ -115,9 +145,24 @@ class RunStore(Protocol):
     ) -> list[Run]: ...
 
     def transition(
-        self, account_id: str, run_id: str, from_statuses: Iterable[str], change: StatusChange, fields: dict[str, Any] | None = None
+        self, account_id: str, run_id: str, from_statuses: Iterable[str], change: StatusChange, fields: dict[str, Any] | None = None,
+        events: Iterable[OutboxEvent] = (),
     ) -> Run | None:
-        """Move to `change.status` only if the run is in one of `from_statuses`; None otherwise."""
+        """Move to `change.status` only if the run is in one of `from_statuses`; None otherwise.
+        `events` join the run's outbox in the same write (one whose id is there already is kept)."""
+        ...
+
+    def pending_events(self, account_id: str, run_id: str) -> builtins.list[OutboxEvent]:
+        """The run's outbox: events written with a status change and not sent yet, oldest first."""
+        ...
+
+    def event_sent(self, account_id: str, run_id: str, event_id: str) -> None:
+        """Take a published event out of the run's outbox (an unknown id is not an error)."""
+        ...
+
+    def with_pending_events(self, written_before: int, limit: int) -> builtins.list[tuple[str, str]]:
+        """(account id, run id) of runs of every tenant with an event written before `written_before`
+        still in their outbox: the sweeper's leftovers. Indexed."""
         ...
 
     def update(self, account_id: str, run_id: str, fields: dict[str, Any], *, when_status_in: Iterable[str]) -> Run | None:
@@ -138,8 +183,9 @@ class RunStore(Protocol):
         """Is a run of this tenant active on this cluster configuration (an indexed query)."""
         ...
 
-    def list_active(self) -> builtins.list[Run]:
-        """Active runs of every tenant: only for the local runtime's recovery after a restart."""
+    def list_active(self, created_before: int | None = None, limit: int | None = None) -> builtins.list[Run]:
+        """Active runs of every tenant (created before `created_before`, oldest first, at most
+        `limit`): for the sweeper and the local runtime's recovery. Indexed on (status, created)."""
         ...
 
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
@@ -171,8 +217,18 @@ class MetricsStore(Protocol):
         endpoint ("METHOD name"). Read through an index on (run, at); never whole sample documents."""
         ...
 
+    def endpoint_buckets(self, account_id: str, run_id: str, endpoints: Iterable[str], *, origin: int, step: int) -> dict[str, Columns]:
+        """The buckets of the whole run of each of `endpoints` ("METHOD name") that has samples: for
+        each, what `buckets(endpoint=..., start=None, end=None)` answers. Reads each endpoint row once
+        in all (Finalize's cost stays samples x endpoints, never x endpoints again)."""
+        ...
+
     def save_final_series(self, account_id: str, run_id: str, endpoint: str | None, columns_json: str) -> None:
         """Keep a final run's default series (its columns, encoded once): it never changes again."""
+        ...
+
+    def save_final_series_batch(self, account_id: str, run_id: str, series: dict[str | None, str]) -> None:
+        """`save_final_series` of each (endpoint -> columns_json) in one write."""
         ...
 
     def final_series(self, account_id: str, run_id: str, endpoint: str | None) -> str | None: ...
@@ -251,7 +307,7 @@ class ScheduleStore(Protocol):
         """Oldest first."""
         ...
 
-    def count(self, account_id: str, test_id: str) -> int: ...
+    def count(self, account_id: str, test_id: str | None = None) -> int: ...
 
     def update(self, account_id: str, test_id: str, schedule_id: str, changes: dict[str, Any]) -> Schedule | None:
         """Apply field changes (snake_case) and return the new state, or None if absent."""
@@ -266,3 +322,42 @@ class ScheduleStore(Protocol):
     def list_all(self) -> builtins.list[Schedule]:
         """Every tenant's schedules: only to re-create them in Scheduler (local start, `sync`)."""
         ...
+
+
+class EventSourceStore(Protocol):
+    """Which tenant owns which event source: (kind, value) is unique across the deployment."""
+
+    def claim(self, source: EventSource) -> EventSource:
+        """Store `source` unless its (kind, value) is stored already; return whichever is stored."""
+        ...
+
+    def get(self, source_id: str) -> EventSource | None: ...
+
+    def list(self, owner_account_id: str | None) -> builtins.list[EventSource]:
+        """One tenant's (or, None, every tenant's), by kind then value."""
+        ...
+
+    def delete(self, source_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Hold:
+    member: str  # a run id, a trigger id, a schedule id
+    group: str | None  # the load test, for the per-test caps
+    at: int  # when it was taken (epoch ms)
+
+
+class HoldStore(Protocol):
+    """Quota holds: a tenant's members of a bounded pool ("runs", "triggers", "schedules"). Taking one
+    is a single conditional write, so concurrent takers never exceed a limit (usecases/quotas.py)."""
+
+    def take(self, account_id: str, pool: str, hold: Hold, limit: int, group_limit: int | None) -> bool:
+        """Add `hold` if the pool has fewer than `limit` members and its group fewer than `group_limit`;
+        True also when the member holds already (retries are safe), False when full."""
+        ...
+
+    def release(self, account_id: str, pool: str, member: str) -> None:
+        """Drop the member's hold; a missing one is not an error."""
+        ...
+
+    def holds(self, account_id: str, pool: str) -> builtins.list[Hold]: ...

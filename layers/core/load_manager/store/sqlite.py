@@ -18,7 +18,7 @@ from typing import Any
 from load_manager.analysis.autostop import Counts
 from load_manager.analysis.series import Columns
 from load_manager.models import ACTIVE_STATUSES, ClusterConfig, LoadTest, MetricsSample, Run, StatusChange
-from load_manager.store.ports import IdempotencyRecord, StoredRevision, scope_key
+from load_manager.store.ports import IdempotencyRecord, OutboxEvent, StoredRevision, scope_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS load_tests (
@@ -223,22 +223,29 @@ class SQLiteLoadTestStore:
         )
 
 
-# Bundle files besides the entry: content-addressed per tenant, immutable (INSERT OR IGNORE).
+# Bundle files besides the entry: content-addressed per tenant, immutable; `touched_at` is when a
+# save last wrote (or named) one, which blob collection's grace period counts from.
 BLOB_SCHEMA = """
 CREATE TABLE IF NOT EXISTS script_blobs (
     account_id TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     size INTEGER NOT NULL,
     content BLOB NOT NULL,
+    touched_at INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account_id, sha256)
 );
 """
+_BLOB_UPSERT = (
+    "INSERT INTO script_blobs (account_id, sha256, size, content, touched_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (account_id, sha256) DO UPDATE SET touched_at = MAX(touched_at, excluded.touched_at)"
+)
 
 
 class SQLiteRevisionStore:
     def __init__(self, db: SQLiteDatabase):
         self.db = db
         db.apply_schema(BLOB_SCHEMA)
+        _add_column(db, "script_blobs", "touched_at", "INTEGER NOT NULL DEFAULT 0")  # databases made before it
 
     def get_blobs(self, account_id: str, digests: Iterable[str]) -> dict[str, bytes]:
         wanted = sorted(set(digests))
@@ -266,8 +273,7 @@ class SQLiteRevisionStore:
             number = _revision(latest).revision_number + 1 if latest is not None else 1
             revision = draft.model_copy(update={"revision_number": number})
             conn.executemany(
-                "INSERT OR IGNORE INTO script_blobs (account_id, sha256, size, content) VALUES (?, ?, ?, ?)",
-                [(draft.account_id, digest, len(data), data) for digest, data in sorted((blobs or {}).items())],
+                _BLOB_UPSERT, [(draft.account_id, digest, len(data), data, draft.created_at) for digest, data in sorted((blobs or {}).items())]
             )
             doc = revision.model_dump(by_alias=True, exclude={"content"})
             conn.execute(
@@ -346,15 +352,73 @@ class SQLiteRevisionStore:
             return cursor.rowcount
 
 
+    # ---- blob collection ------------------------------------------------------------------------
+
+    def blobs_touched_before(self, account_id: str, cutoff: int) -> builtins.set[str]:
+        rows = self.db.query("SELECT sha256 FROM script_blobs WHERE account_id = ? AND touched_at < ?", (account_id, cutoff))
+        return {r["sha256"] for r in rows}
+
+    def blobs_in_use(self, account_id: str, digests: Iterable[str]) -> builtins.set[str]:
+        wanted = set(digests)
+        if not wanted:
+            return set()
+        rows = self.db.query(
+            "SELECT DISTINCT json_extract(f.value, '$.sha256') AS sha256 FROM script_revisions r, json_each(r.doc, '$.files') f"
+            " WHERE r.account_id = ? AND r.content != ''",
+            (account_id,),
+        )
+        return {r["sha256"] for r in rows} & wanted
+
+    def delete_blobs(self, account_id: str, digests: Iterable[str], touched_before: int) -> int:
+        deleted = 0
+        with self.db.write() as conn:
+            for digest in sorted(set(digests)):
+                cursor = conn.execute(
+                    "DELETE FROM script_blobs WHERE account_id = ? AND sha256 = ? AND touched_at < ?", (account_id, digest, touched_before)
+                )
+                deleted += cursor.rowcount
+        return deleted
+
+
+def _add_column(db: SQLiteDatabase, table: str, column: str, definition: str) -> None:
+    """ALTER TABLE ADD COLUMN unless it is there (another process may add it at the same moment)."""
+    conn = db.connection()
+    if any(row["name"] == column for row in conn.execute(f"PRAGMA table_info({table})")):
+        return
+    try:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise
+
+
 def _revision(row: sqlite3.Row) -> StoredRevision:
     revision = StoredRevision.model_validate_json(row["doc"])
     # A tombstone has no content (the column keeps '' there: it is NOT NULL).
     return revision.model_copy(update={"content": None if revision.pruned_at is not None else row["content"]})
 
 
+# A run's outbox (events owed to the bus), written in the transaction of the status change that
+# owes them; and the index the sweeper's "active runs of every tenant, oldest first" reads.
+RUN_OUTBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS run_outbox (
+    account_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    detail_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, run_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS run_outbox_by_age ON run_outbox (at);
+CREATE INDEX IF NOT EXISTS runs_by_status_age ON load_test_runs (status, created_at);
+"""
+
+
 class SQLiteRunStore:
     def __init__(self, db: SQLiteDatabase):
         self.db = db
+        db.apply_schema(RUN_OUTBOX_SCHEMA)
 
     def insert(self, run: Run) -> bool:
         with self.db.write() as conn:
@@ -376,12 +440,30 @@ class SQLiteRunStore:
             params.append(status)
         return [Run.model_validate_json(r["doc"]) for r in self.db.query(*_newest_first(sql, params, after, limit))]
 
-    def transition(self, account_id, run_id, from_statuses, change: StatusChange, fields=None) -> Run | None:
+    def transition(self, account_id, run_id, from_statuses, change: StatusChange, fields=None, events=()) -> Run | None:
         def apply(run: Run) -> Run:
             history = [*run.status_history, change]
             return run.model_copy(update={**(fields or {}), "status": change.status, "status_history": history})
 
-        return self._conditional(account_id, run_id, set(from_statuses), apply)
+        return self._conditional(account_id, run_id, set(from_statuses), apply, events)
+
+    def pending_events(self, account_id: str, run_id: str) -> builtins.list[OutboxEvent]:
+        rows = self.db.query(
+            "SELECT event_id, detail_type, status, at FROM run_outbox WHERE account_id = ? AND run_id = ? ORDER BY at, rowid",
+            (account_id, run_id),
+        )
+        return [OutboxEvent(r["event_id"], r["detail_type"], r["status"], r["at"]) for r in rows]
+
+    def event_sent(self, account_id: str, run_id: str, event_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM run_outbox WHERE account_id = ? AND run_id = ? AND event_id = ?", (account_id, run_id, event_id))
+
+    def with_pending_events(self, written_before: int, limit: int) -> builtins.list[tuple[str, str]]:
+        rows = self.db.query(
+            "SELECT DISTINCT account_id, run_id FROM (SELECT account_id, run_id FROM run_outbox WHERE at < ? ORDER BY at LIMIT ?)",
+            (written_before, limit),
+        )
+        return [(r["account_id"], r["run_id"]) for r in rows]
 
     def update(self, account_id, run_id, fields, *, when_status_in) -> Run | None:
         return self._conditional(account_id, run_id, set(when_status_in), lambda run: run.model_copy(update=fields))
@@ -416,8 +498,11 @@ class SQLiteRunStore:
         )
         return bool(rows)
 
-    def list_active(self) -> builtins.list[Run]:
-        rows = self.db.query(f"SELECT doc FROM load_test_runs WHERE status IN {_ACTIVE}")
+    def list_active(self, created_before: int | None = None, limit: int | None = None) -> builtins.list[Run]:
+        rows = self.db.query(
+            f"SELECT doc FROM load_test_runs WHERE status IN {_ACTIVE} AND created_at < ? ORDER BY created_at LIMIT ?",
+            (2**62 if created_before is None else created_before, -1 if limit is None else limit),
+        )
         return [Run.model_validate_json(r["doc"]) for r in rows]
 
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
@@ -441,7 +526,7 @@ class SQLiteRunStore:
         rows = self.db.query("SELECT cluster_handle FROM load_test_runs WHERE id = ? AND account_id = ?", (run_id, account_id))
         return json.loads(rows[0]["cluster_handle"]) if rows and rows[0]["cluster_handle"] else None
 
-    def _conditional(self, account_id: str, run_id: str, statuses: set[str], apply) -> Run | None:
+    def _conditional(self, account_id: str, run_id: str, statuses: set[str], apply, events: Iterable[OutboxEvent] = ()) -> Run | None:
         with self.db.write() as conn:
             row = conn.execute("SELECT doc FROM load_test_runs WHERE id = ? AND account_id = ?", (run_id, account_id)).fetchone()
             if row is None:
@@ -453,6 +538,10 @@ class SQLiteRunStore:
             conn.execute(
                 "UPDATE load_test_runs SET status = ?, doc = ? WHERE id = ?",
                 (updated.status, updated.model_dump_json(by_alias=True), run_id),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO run_outbox (account_id, run_id, event_id, detail_type, status, at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(account_id, run_id, e.event_id, e.detail_type, e.status, e.at) for e in events],
             )
             return updated
 
@@ -540,9 +629,22 @@ class SQLiteMetricsStore:
         )
         return Columns(*map(list, zip(*rows, strict=True))) if rows else Columns()
 
+    def endpoint_buckets(self, account_id: str, run_id: str, endpoints: Iterable[str], *, origin: int, step: int) -> dict[str, Columns]:
+        # Each endpoint's rows are one range of the primary key, so a grouped query per endpoint reads
+        # each row once in all. (One GROUP BY endpoint, bucket over all of them sorts every row in one
+        # temporary B-tree: measured 1.6x slower at 500 endpoints x 300 samples.)
+        found = {e: self.buckets(account_id, run_id, endpoint=e, start=None, end=None, origin=origin, step=step) for e in dict.fromkeys(endpoints)}
+        return {endpoint: columns for endpoint, columns in found.items() if columns.time}
+
     def save_final_series(self, account_id: str, run_id: str, endpoint: str | None, columns_json: str) -> None:
+        self.save_final_series_batch(account_id, run_id, {endpoint: columns_json})
+
+    def save_final_series_batch(self, account_id: str, run_id: str, series: dict[str | None, str]) -> None:
         with self.db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO run_series_final VALUES (?, ?, ?, ?)", (account_id, run_id, endpoint or "", columns_json))
+            conn.executemany(
+                "INSERT OR REPLACE INTO run_series_final VALUES (?, ?, ?, ?)",
+                [(account_id, run_id, endpoint or "", columns_json) for endpoint, columns_json in series.items()],
+            )
 
     def final_series(self, account_id: str, run_id: str, endpoint: str | None) -> str | None:
         rows = self.db.tuples(
@@ -627,6 +729,7 @@ def _idempotency_record(row: sqlite3.Row) -> IdempotencyRecord:
 def build_sqlite_stores(path: str):
     from load_manager.store import Stores
     from load_manager.store.sqlite_automation import SQLiteScheduleStore, SQLiteTriggerStore
+    from load_manager.store.sqlite_tenancy import SQLiteEventSourceStore, SQLiteHoldStore
 
     db = SQLiteDatabase(path)
     return Stores(
@@ -638,4 +741,6 @@ def build_sqlite_stores(path: str):
         idempotency=SQLiteIdempotencyStore(db),
         triggers=SQLiteTriggerStore(db),
         schedules=SQLiteScheduleStore(db),
+        event_sources=SQLiteEventSourceStore(db),
+        holds=SQLiteHoldStore(db),
     )

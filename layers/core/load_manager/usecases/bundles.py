@@ -24,6 +24,7 @@ from load_manager.bundle.core import (
     normalise_path,
 )
 from load_manager.bundle.requirements import check_requirements
+from load_manager.bundle.reserved import check_module_names
 from load_manager.errors import (
     BundleFileNotFoundError,
     BundleTooLargeError,
@@ -87,9 +88,11 @@ def decode_archive(data: bytes, entry_path: str | None) -> Bundle:
 
 
 def check_bundle(bundle: Bundle) -> CheckedBundle:
-    """Everything a saved or validated bundle must pass: the entry's text, requirements.txt, the
-    Python of every .py file and a Locust user class reachable from the entry."""
+    """Everything a saved or validated bundle must pass: the entry's text, no file named like a
+    module of Locust's runtime, requirements.txt, the Python of every .py file and a Locust user
+    class reachable from the entry."""
     text = entry_text(bundle)
+    check_module_names(bundle)
     limit = get_settings().max_script_bytes
     if len(bundle.entry_bytes) > limit:
         raise ScriptTooLargeError(f"{bundle.entry_path} is {len(bundle.entry_bytes)} bytes; the limit is {limit}", details={"limitBytes": limit})
@@ -151,10 +154,11 @@ def archive_of(stores: Stores, revision: StoredRevision) -> bytes:
 # ---- diff ---------------------------------------------------------------------------------------
 
 
-def diff_files(old: Bundle, new: Bundle, old_label: str, new_label: str) -> list[FileDiff]:
-    """Each added, removed or modified file, in path order; text files with their unified diff."""
+def diff_files(old: Bundle, new: Bundle, old_label: str, new_label: str, only: str | None = None) -> list[FileDiff]:
+    """Each added, removed or modified file (or just `only`), in path order; text files with their unified diff."""
     diffs = []
-    for path in sorted(set(old.files) | set(new.files), key=lambda p: p.encode("utf-8")):
+    paths = set(old.files) | set(new.files) if only is None else {only} & (set(old.files) | set(new.files))
+    for path in sorted(paths, key=lambda p: p.encode("utf-8")):
         before, after = old.files.get(path), new.files.get(path)
         if before == after:
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from load_manager.errors import ClusterNotFoundError, ForbiddenError, RunActiveError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import new_id, now_ms
-from load_manager.models import BackendKind, ClusterConfig, ClusterPage, PutClusterRequest
+from load_manager.models import BackendKind, ClusterConfig, ClusterPage, EcsClusterSettings, PutClusterRequest
 from load_manager.settings import get_settings
 from load_manager.store import Stores
 
@@ -69,6 +69,8 @@ def put_cluster(stores: Stores, caller: Caller, request: PutClusterRequest) -> C
         raise UnprocessableError("`ecs` settings only apply to the ecs backend", code="UnexpectedEcsSettings")
     if request.env_id and not request.project_id or request.project_id and not request.org_id:
         raise UnprocessableError("scopes nest org -> project -> env: set the levels above", code="InvalidScope")
+    if request.ecs is not None:
+        _require_allowed_network(request.ecs)
     config = ClusterConfig(
         id=new_id(),
         account_id=caller.account_id,
@@ -82,6 +84,24 @@ def put_cluster(stores: Stores, caller: Caller, request: PutClusterRequest) -> C
         updated_by=caller.actor,
     )
     return stores.clusters.put(config)
+
+
+def _require_allowed_network(ecs: EcsClusterSettings) -> None:
+    """Subnets, security groups and a public IP only as the deployment allows (its own plus
+    ECS_ALLOWED_SUBNETS / ECS_ALLOWED_SECURITY_GROUPS; a public IP only if its tasks get one): a
+    configuration cannot put its runs next to another tenant's tasks, or in a group that admits them.
+    The ecs backend checks again at launch (a configuration stored before this rule)."""
+    allowed = get_settings().ecs
+    for subnet in ecs.subnets:
+        if subnet not in allowed.allowed_subnets:
+            raise UnprocessableError(f"subnet {subnet} is not one this deployment allows", code="SubnetNotAllowed", details={"subnet": subnet})
+    for group in ecs.security_groups:
+        if group not in allowed.allowed_security_groups:
+            raise UnprocessableError(
+                f"security group {group} is not one this deployment allows", code="SecurityGroupNotAllowed", details={"securityGroup": group}
+            )
+    if ecs.assign_public_ip and not allowed.assign_public_ip:
+        raise UnprocessableError("this deployment gives Locust tasks no public IP", code="PublicIpNotAllowed", details={"assignPublicIp": True})
 
 
 def list_clusters(stores: Stores, caller: Caller) -> ClusterPage:

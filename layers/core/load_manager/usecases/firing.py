@@ -7,6 +7,11 @@ event twice) uses start_run's idempotency keys, scoped per trigger or schedule:
   would start a second run for a re-put event; the content does not change between them;
 - an occurrence: `schedule <scheduleId> <scheduled time in ms>`.
 
+Tenants: the rule only matches the trigger's tenant's events (usecases/event_tenancy.py), and the
+function checks it again on each delivery against what the tenant owns now: an event that is not
+the tenant's (a rule written before an ownership was taken away, a rule someone edited by hand)
+is ignored, counted, and never recorded in that trigger's `lastFirings`.
+
 What happened is recorded on the trigger (`lastFirings`) or schedule (`occurrences`). A firing
 that cannot start a run (deleted test, pruned revision, missing target...) is recorded as failed
 and answered normally: the function does not raise, so neither Lambda nor EventBridge retries it.
@@ -31,7 +36,8 @@ from load_manager.ids import now_ms
 from load_manager.models import EventTrigger, ScheduleTrigger, StartRunRequest
 from load_manager.observability import count, logger
 from load_manager.store import Stores
-from load_manager.usecases import runs
+from load_manager.usecases import event_sources, runs
+from load_manager.usecases.event_tenancy import belongs
 
 KEEP_FIRINGS = 20
 KEEP_OCCURRENCES = 50
@@ -83,9 +89,10 @@ def fire_event(stores: Stores, starter: Starter, payload: dict[str, Any]) -> dic
         count("TriggerEventsIgnored")
         logger.warning("event for a trigger that does not exist", extra={"triggerId": reference.trigger_id})
         return {"outcome": "ignored", "reason": "no such trigger"}
-    detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
-    if event.get("source") == "load-manager" and detail.get("accountId") not in (None, trigger.account_id):
-        return {"outcome": "ignored", "reason": "another tenant's event"}  # the bus is shared; tenants are not
+    if not belongs(event, trigger.account_id, event_sources.owned(stores, trigger.account_id)):
+        count("TriggerEventsForeign")  # the bus is shared; tenants are not: nothing of it is recorded
+        logger.warning("event that is not the trigger's tenant's ignored", extra={"triggerId": trigger.id, "source": event.get("source")})
+        return {"outcome": "ignored", "reason": "not this tenant's event"}
     digest = event_digest(event)
     event_id = str(event.get("id") or digest)
     started_by = EventTrigger(
@@ -135,7 +142,9 @@ def fire_schedule(stores: Stores, starter: Starter, payload: dict[str, Any]) -> 
 def _decide(stores: Stores, schedule, at: int, key: str) -> dict[str, Any] | None:
     """Why this occurrence starts nothing, or None to start a run."""
     if stores.idempotency.get(schedule.account_id, key, now_ms()) is not None:
-        return {"outcome": "duplicate"}  # its run exists: found before the active-run check, which it would trip
+        # Claimed by an earlier delivery: start_run answers its run ("duplicate"), or stores it and
+        # starts it if that delivery died in between. Before the active-run check, which it would trip.
+        return None
     if not schedule.enabled:
         return {"outcome": "skipped", "reason": "the schedule is disabled"}
     if (schedule.start_at is not None and at < schedule.start_at) or (schedule.end_at is not None and at > schedule.end_at):

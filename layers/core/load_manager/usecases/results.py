@@ -75,13 +75,23 @@ def metrics(stores: Stores, caller: Caller, run_id: str, query: SeriesQuery) -> 
 
 
 def store_final_series(stores: Stores, run: Run) -> None:
-    """At Finalize: encode the final run's default series (all requests and each endpoint) once."""
+    """At Finalize: encode the final run's default series (all requests and each endpoint) once. Every
+    endpoint's buckets come from one pass over the samples and are kept in one write: a query per
+    endpoint would read every sample's endpoint rows once per endpoint."""
     if not run.series_step_ms:
         return
-    for endpoint in [None, *(endpoint_key(e.method, e.name) for e in run.endpoints)]:
-        series = series_of(stores, run, SeriesQuery(endpoint=endpoint))
-        columns = SeriesColumns.model_construct(**{name: getattr(series, name) for name in SeriesColumns.model_fields})
-        stores.metrics.save_final_series(run.account_id, run.id, endpoint, columns.model_dump_json(by_alias=True))
+    overall = series_of(stores, run, SeriesQuery())
+    encoded: dict[str | None, str] = {None: _encoded(overall)}
+    keys = [endpoint_key(e.method, e.name) for e in run.endpoints]
+    by_endpoint = stores.metrics.endpoint_buckets(run.account_id, run.id, keys, origin=overall.origin, step=overall.step_ms)
+    for key in keys:
+        encoded[key] = _encoded(by_endpoint.get(key) or Columns())
+    stores.metrics.save_final_series_batch(run.account_id, run.id, encoded)
+
+
+def _encoded(columns: Columns | SeriesColumns) -> str:
+    fields = {name: getattr(columns, name) for name in SeriesColumns.model_fields}
+    return SeriesColumns.model_construct(**fields).model_dump_json(by_alias=True)
 
 
 def _default_window(run: Run) -> tuple[int, int, tuple[int, int]]:

@@ -21,6 +21,7 @@ from load_manager.errors import (
 )
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
+from load_manager.lifecycle import notify
 from load_manager.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -36,7 +37,7 @@ from load_manager.models import (
 from load_manager.observability import count
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import IdempotencyRecord, Stores
-from load_manager.usecases import gates, load_tests, scripts
+from load_manager.usecases import gates, load_tests, quotas, scripts
 from load_manager.usecases.clusters import resolve_cluster
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
@@ -69,7 +70,7 @@ def start_run(
     started_by = trigger or ApiTrigger(caller=caller.actor)
     if idempotency_key is None:
         run = _new_run(stores, caller, test, new_id(), request, started_by)
-        stores.runs.insert(run)
+        quotas.insert_run(stores, run)
         return _ensure_started(stores, starter, run), True
 
     if trigger is None and not IDEMPOTENCY_KEY.match(idempotency_key):
@@ -81,6 +82,7 @@ def start_run(
     record = stores.idempotency.get(caller.account_id, idempotency_key, now)
     if record is None:
         run = _new_run(stores, caller, test, new_id(), request, started_by)
+        quotas.check_concurrent_runs(stores, caller.account_id)  # a 429 before the key is claimed
         record = stores.idempotency.claim(
             caller.account_id, IdempotencyRecord(idempotency_key, fingerprint, run.id, now + IDEMPOTENCY_TTL_MS), now
         )
@@ -90,7 +92,7 @@ def start_run(
     if existing is None:
         # Ours, or a claimer that died before inserting its run: insert it under the recorded id.
         run = _new_run(stores, caller, test, record.run_id, request, started_by)
-        if stores.runs.insert(run):
+        if quotas.insert_run(stores, run):
             return _ensure_started(stores, starter, run), True
         existing = stores.runs.get(caller.account_id, record.run_id)
         if existing is None:  # runs are never deleted: another writer's insert must be visible
@@ -123,7 +125,7 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
         )
     judged_by = _judged_by(stores, caller, test, request)
     now = now_ms()
-    return Run(
+    run = Run(
         id=run_id,
         account_id=caller.account_id,
         load_test_id=test.id,
@@ -147,6 +149,8 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
         trigger=trigger,
         **judged_by,
     )
+    quotas.check_run_limits(run)  # users, workers, duration: a 422 naming the quota
+    return run
 
 
 def _judged_by(stores: Stores, caller: Caller, test, request: StartRunRequest) -> dict:
@@ -169,12 +173,7 @@ def _ensure_started(stores: Stores, starter: Callable[[], ExecutionStarter], run
     try:
         arn = starter().start(run)  # a misconfigured starter fails the run too, not the request
     except Exception as exc:
-        reason = f"could not start the run workflow: {exc}"
-        stores.runs.transition(
-            run.account_id, run.id, {"Pending"},
-            StatusChange(status="Failed", at=now_ms(), actor="system", reason=reason),
-            {"failure_reason": reason, "ended_at": now_ms()},
-        )
+        _fail_unstarted(stores, run, f"could not start the run workflow: {exc}")
         raise WorkflowStartError("the run could not be started; it is recorded as Failed", details={"runId": run.id}) from exc
     count("RunsStarted")
     return stores.runs.update(run.account_id, run.id, {"execution_arn": arn}, when_status_in=ACTIVE_STATUSES | FINAL_STATUSES) or run
@@ -187,11 +186,19 @@ def _refuse_pruned_revision(stores: Stores, run: Run) -> None:
     if revision is None or revision.pruned_at is None:
         return
     reason = f"revision {run.revision_number} was pruned by the test's retention before the run started"
-    stores.runs.transition(
-        run.account_id, run.id, {"Pending"}, StatusChange(status="Failed", at=now_ms(), actor="system", reason=reason),
-        {"failure_reason": reason, "ended_at": now_ms()},
-    )  # fmt: skip
+    _fail_unstarted(stores, run, reason)
     raise RevisionPrunedError(reason, details={"runId": run.id, "revisionNumber": run.revision_number})
+
+
+def _fail_unstarted(stores: Stores, run: Run, reason: str) -> None:
+    """A run whose workflow cannot start ends Failed, and owes RunFinished like any run that ends
+    (written with the change, sent through the outbox: lifecycle/notify.py)."""
+    now = now_ms()
+    stores.runs.transition(
+        run.account_id, run.id, {"Pending"}, StatusChange(status="Failed", at=now, actor="system", reason=reason),
+        {"failure_reason": reason, "ended_at": now}, events=[notify.run_finished(run.id, "Failed", now)],
+    )  # fmt: skip
+    notify.drain(stores, run.account_id, run.id)
 
 
 def get_run(stores: Stores, caller: Caller, run_id: str) -> Run:

@@ -3,6 +3,8 @@
 Each is one EventBridge Scheduler schedule (adapters/scheduler.py), written before the record
 (a refused definition leaves nothing behind). A schedule whose shortest interval is below the
 run's duration is refused with a 422: its occurrences would always find the previous run active.
+The caps per tenant and per test are quota holds (usecases/quotas.py): they hold under concurrent
+creation. A schedule pinning a revision keeps it from retention (usecases/retention.py).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import Any
 from load_manager import schedule_expressions as expressions
 from load_manager.adapters.scheduler import ScheduleDefinition, Schedules
 from load_manager.automation_models import CreateScheduleRequest, Schedule, ScheduleList, UpdateScheduleRequest
-from load_manager.errors import AutomationLimitError, BadRequestError, ScheduleNotFoundError, UnprocessableError
+from load_manager.errors import BadRequestError, ScheduleNotFoundError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models import LoadTest, StartRunRequest
 from load_manager.settings import get_settings
 from load_manager.store import Stores
-from load_manager.usecases import load_tests, runs
+from load_manager.usecases import load_tests, quotas, runs
+from load_manager.usecases.retention import refuse_pruned_pin
 
 SchedulesFactory = Callable[[], Schedules]
 NEXT_SHOWN = 3
@@ -67,9 +70,6 @@ def _checked(
 
 def create(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id: str, request: CreateScheduleRequest) -> Schedule:
     test = load_tests.get(stores, caller, test_id)
-    limit = get_settings().automation.max_per_test
-    if stores.schedules.count(caller.account_id, test.id) >= limit:
-        raise AutomationLimitError(f"a test has at most {limit} schedules", details={"limit": limit})
     now = now_ms()
     values = _whole_seconds(request.model_dump(exclude={"run_settings"}) | {"run_settings": request.run_settings})
     spec, interval = _checked(stores, caller, test, values, now)
@@ -79,14 +79,30 @@ def create(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id:
         scheduler_name=scheduler_name(schedule_id), min_interval_seconds=interval,
         created_at=now, created_by=caller.actor, updated_at=now, updated_by=caller.actor,
     )  # fmt: skip
-    clock = scheduler()
-    clock.put(definition(schedule))
+    clock = scheduler()  # 503 without Scheduler, before anything is written
+    quotas.seed_automation_holds(stores, quotas.SCHEDULES, caller.account_id, lambda: _of_account(stores, caller.account_id))
+    quotas.take_automation(stores, quotas.SCHEDULES, caller.account_id, test.id, schedule.id, _exists(stores, caller.account_id))
     try:
-        stores.schedules.insert(schedule)
+        clock.put(definition(schedule))
+        try:
+            stores.schedules.insert(schedule)
+            refuse_pruned_pin(stores, schedule.account_id, schedule.load_test_id, schedule.run_settings.revision)
+        except BaseException:
+            stores.schedules.delete(schedule.account_id, schedule.load_test_id, schedule.id)
+            clock.delete(schedule.scheduler_name)
+            raise
     except BaseException:
-        clock.delete(schedule.scheduler_name)
+        quotas.release(stores, quotas.SCHEDULES, caller.account_id, schedule.id)
         raise
     return with_next(schedule, now)
+
+
+def _exists(stores: Stores, account_id: str):
+    return lambda test_id, schedule_id: stores.schedules.get(account_id, test_id, schedule_id) is not None
+
+
+def _of_account(stores: Stores, account_id: str) -> list[Schedule]:
+    return [s for s in stores.schedules.list_all() if s.account_id == account_id] if stores.schedules.count(account_id) else []
 
 
 def update(
@@ -111,10 +127,18 @@ def update(
     values = {field: getattr(current, field) for field in CreateScheduleRequest.model_fields if field != "name"} | sent
     spec, interval = _checked(stores, caller, test, values, now)
     changes = sent | {"expression": spec.expression, "min_interval_seconds": interval, "updated_at": now, "updated_by": caller.actor}
-    scheduler().put(definition(current.model_copy(update=changes)))
+    clock = scheduler()
+    clock.put(definition(current.model_copy(update=changes)))
     updated = stores.schedules.update(caller.account_id, test_id, schedule_id, changes)
     if updated is None:
         raise ScheduleNotFoundError(f"schedule {schedule_id!r} was deleted meanwhile")
+    try:
+        refuse_pruned_pin(stores, caller.account_id, test_id, updated.run_settings.revision)
+    except BaseException:  # pruned meanwhile: the schedule goes back to what it was
+        previous = {field: getattr(current, field) for field in changes}
+        clock.put(definition(current))
+        stores.schedules.update(caller.account_id, test_id, schedule_id, previous)
+        raise
     return with_next(updated, now)
 
 
@@ -149,6 +173,7 @@ def delete(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id:
     schedule = _get(stores, caller, test_id, schedule_id)
     scheduler().delete(schedule.scheduler_name)
     stores.schedules.delete(caller.account_id, test_id, schedule_id)
+    quotas.release(stores, quotas.SCHEDULES, caller.account_id, schedule_id)
 
 
 def occurrences(schedule: Schedule, after_ms: int) -> list[int]:

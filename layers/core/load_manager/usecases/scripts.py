@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from urllib.parse import quote
 
-from load_manager.errors import LoadTestNotFoundError, NoUserClassError, RevisionNotFoundError, RevisionPrunedError, ScriptSyntaxError
+from load_manager.bundle.core import normalise_path
+from load_manager.errors import (
+    BundleFileNotFoundError,
+    LoadTestNotFoundError,
+    NoUserClassError,
+    RevisionNotFoundError,
+    RevisionPrunedError,
+    ScriptSyntaxError,
+)
 from load_manager.identity import Caller
 from load_manager.ids import MAX_REVISION_NUMBER, is_id, new_id, now_ms
 from load_manager.models import (
     BundleFile,
     BundleFileContent,
+    FileDiff,
     RevisionPage,
     RevisionRef,
     ScriptDiff,
@@ -163,28 +174,91 @@ def list_revisions(stores: Stores, caller: Caller, test_id: str, limit: int, cur
     )
 
 
-def diff(stores: Stores, caller: Caller, test_id: str, from_ref: str, to_ref: str) -> ScriptDiff:
-    """Every file of the two snapshots: added, removed, modified (binary files flagged, not diffed)."""
+def diff(stores: Stores, caller: Caller, test_id: str, from_ref: str, to_ref: str, path: str | None = None) -> ScriptDiff:
+    """Every file of the two snapshots: added, removed, modified (binary files flagged, not diffed);
+    or the one file at `path` (a file in neither revision is a 404)."""
     _require_test(stores, caller, test_id)
     old = resolve_revision(stores, caller, test_id, from_ref)
     new = resolve_revision(stores, caller, test_id, to_ref)
-    return diff_of(stores, test_id, old, new)
+    if path is None:
+        return diff_of(stores, test_id, old, new)
+    wanted = normalise_path(path)
+    if not any(info.path == wanted for revision in (old, new) for info in bundles.manifest_of(revision)):
+        raise BundleFileNotFoundError(
+            f"neither revision {old.revision_number} nor {new.revision_number} has a file {wanted!r}", details={"path": wanted}
+        )
+    return diff_of(stores, test_id, old, new, only=wanted)
 
 
-def diff_of(stores: Stores, test_id: str, old: StoredRevision, new: StoredRevision) -> ScriptDiff:
-    """The diff between two loaded revisions, file by file (also what run comparisons show)."""
+def diff_of(stores: Stores, test_id: str, old: StoredRevision, new: StoredRevision, only: str | None = None) -> ScriptDiff:
+    """The diff between two loaded revisions, file by file (also what run comparisons show), each
+    diff sent once and cut to what one answer can carry (`_fit`)."""
     files = bundles.diff_files(
-        bundles.bundle_of(stores, old), bundles.bundle_of(stores, new), f"revision {old.revision_number}", f"revision {new.revision_number}"
+        bundles.bundle_of(stores, old), bundles.bundle_of(stores, new), f"revision {old.revision_number}", f"revision {new.revision_number}", only
     )
+    added, removed = sum(item.added_lines for item in files), sum(item.removed_lines for item in files)
+    script_url = f"/v1/load-tests/{quote(test_id, safe='')}/script"
+    _fit(files, new.entry_path, script_url, (old.revision_number, new.revision_number), alone=only is not None)
+    entry = next((item for item in files if item.path == new.entry_path and not item.binary), None)
+    entry_diff = (entry.unified_diff or "") if entry else ""
+    if entry:
+        entry.unified_diff = None  # sent once: as the top-level unifiedDiff
     return ScriptDiff(
         load_test_id=test_id,
         from_revision=RevisionRef(id=old.id, revision_number=old.revision_number, entry_path=old.entry_path),
         to_revision=RevisionRef(id=new.id, revision_number=new.revision_number, entry_path=new.entry_path),
-        unified_diff="".join(item.unified_diff for item in files),
-        added_lines=sum(item.added_lines for item in files),
-        removed_lines=sum(item.removed_lines for item in files),
-        files=files,
-    )
+        unified_diff=entry_diff, added_lines=added, removed_lines=removed, files=files, truncated=any(item.truncated for item in files),
+    )  # fmt: skip
+
+
+# ---- diffs that fit in one answer ----------------------------------------------------------------
+# An answer is a Lambda response: at most 6 MB (Lambda's synchronous payload limit; API Gateway's 10 MB
+# is not the binding one). A diff is counted as it travels there (`wire_bytes`), so quotes and
+# backslashes, escaped twice, count for what they cost.
+FILE_DIFF_BUDGET = 1024 * 1024  # one file's share of a whole-bundle diff
+TOTAL_DIFF_BUDGET = 3 * 1024 * 1024  # all of them: leaves half of the limit to the rest of a run comparison
+ALONE_DIFF_BUDGET = 5 * 1024 * 1024  # one file's diff asked for alone (`path=`)
+
+
+def wire_bytes(text: str) -> int:
+    """Bytes `text` takes in a Lambda response: a JSON string (ASCII, as the resolver writes it) in
+    the JSON body, itself a string in Lambda's JSON response."""
+    body = json.dumps(text)
+    return len(body) + body.count('"') + body.count("\\")
+
+
+def cut(text: str, budget: int) -> str:
+    """The longest run of first lines whose `wire_bytes` fit the budget (within a few percent); part of
+    the first line when not even that fits."""
+    size = wire_bytes(text)
+    end = len(text)
+    while size > budget and end > 0:
+        end = int(end * budget / size * 0.98)  # text's density is about even: a proportional guess, then check
+        end = text.rfind("\n", 0, end) + 1 or end
+        size = wire_bytes(text[:end])
+    return text[:end]
+
+
+def _fit(files: list[FileDiff], entry_path: str, script_url: str, numbers: tuple[int, int], alone: bool) -> None:
+    """Cut each file's diff to its budget. Smallest diffs first (and the entry before them), so one
+    huge file cannot crowd out the others; the answer keeps the path order."""
+    left = ALONE_DIFF_BUDGET if alone else TOTAL_DIFF_BUDGET
+    for item in sorted(files, key=lambda f: (f.path != entry_path, len(f.unified_diff or ""))):
+        whole = item.unified_diff or ""
+        kept = cut(whole, min(left, ALONE_DIFF_BUDGET if alone else FILE_DIFF_BUDGET))
+        left -= wire_bytes(kept)
+        item.diff_bytes, item.sent_bytes = len(whole.encode("utf-8")), len(kept.encode("utf-8"))
+        if len(kept) == len(whole):
+            continue
+        item.unified_diff, item.truncated = kept, True
+        if alone:
+            read = " and ".join(f"GET {script_url}/revisions/{n}/files/{quote(item.path, safe='/')}" for n in numbers)
+            item.note = (
+                f"cut to its first {item.sent_bytes:,} of {item.diff_bytes:,} bytes: the whole diff of this one file does not fit in an API answer "
+                f"(6 MB). Read the file from both revisions ({read}) and diff them locally"
+            )
+        else:
+            item.full_diff_url = f"{script_url}/diff?from={numbers[0]}&to={numbers[1]}&path={quote(item.path, safe='')}"
 
 
 def revision_file(stores: Stores, caller: Caller, test_id: str, ref: str, path: str) -> BundleFileContent:

@@ -1,10 +1,16 @@
 """Event triggers: `{"name", "eventPattern", "runSettings"}` per test; EventBridge does the matching.
 
-Each trigger is one rule on the stack's bus (adapters/eventbridge.py). The rule is written first,
-then the record: a refused pattern or a full bus leaves nothing behind, and a record never points
-at a rule that does not exist. Deleting removes the rule first, so a failure leaves the record to
-retry the delete with. A test's triggers outlive the test (its events are then recorded as
-failed with LoadTestNotFound) until they are deleted.
+Each trigger is one rule on the stack's bus (adapters/eventbridge.py) whose pattern is the
+trigger's AND its tenant's constraint (usecases/event_tenancy.py): the bus is shared, and a
+trigger sees only its own tenant's events. The stored `eventPattern` is the tenant's; the rule's is
+derived from it and from what the tenant owns, and written again when that changes.
+
+Creating: validate (pattern, run settings), take a quota hold (caps per tenant and per test hold
+under concurrent creation), write the rule, then the record; a failure undoes what was done, so a
+refused pattern or a full bus leaves nothing behind and a record never points at a missing rule.
+Deleting removes the rule first, so a failure leaves the record to retry the delete with. A test's
+triggers outlive the test (its events are then recorded as failed with LoadTestNotFound) until they
+are deleted.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ from collections.abc import Callable
 
 from load_manager.adapters.eventbridge import EventRules
 from load_manager.automation_models import CreateTriggerRequest, Trigger, TriggerList
-from load_manager.errors import AutomationLimitError, TriggerNotFoundError
+from load_manager.errors import TriggerNotFoundError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
+from load_manager.observability import count, logger
 from load_manager.settings import get_settings
 from load_manager.store import Stores
-from load_manager.usecases import load_tests, runs
+from load_manager.usecases import event_sources, load_tests, quotas, runs
+from load_manager.usecases.event_tenancy import NOTHING_OWNED, constrain
+from load_manager.usecases.retention import refuse_pruned_pin
 
 RulesFactory = Callable[[], EventRules]
 
@@ -32,9 +41,23 @@ def rule_reference(trigger: Trigger) -> dict[str, str]:
     return {"triggerId": trigger.id, "accountId": trigger.account_id, "loadTestId": trigger.load_test_id}
 
 
+def rule_pattern(stores: Stores, trigger: Trigger, *, strict: bool = False) -> dict:
+    """What the rule matches: the trigger's pattern AND its tenant's constraint (what it owns now).
+
+    Not strict (rewriting): a pattern stored before tenants were enforced that cannot be constrained
+    gets a rule that matches nothing (logged): recreate that trigger with a pattern that names its source."""
+    try:
+        return constrain(trigger.event_pattern, trigger.account_id, event_sources.owned(stores, trigger.account_id), strict=strict)
+    except UnprocessableError:
+        if strict:
+            raise
+        logger.warning("a trigger's pattern cannot be limited to its tenant: its rule matches nothing", extra={"triggerId": trigger.id})
+        count("TriggerRulesDisabled")
+        return {"source": [NOTHING_OWNED]}
+
+
 def create(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, request: CreateTriggerRequest) -> Trigger:
     test = load_tests.get(stores, caller, test_id)
-    _check_limits(stores, caller.account_id, test.id)
     runs.check_request(stores, caller, test, request.run_settings)  # a trigger that could never start a run is a 4xx now
     trigger_id = new_id()
     trigger = Trigger(
@@ -50,25 +73,31 @@ def create(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, re
         created_at=now_ms(),
         created_by=caller.actor,
     )
-    bus = rules()
-    bus.put(trigger.rule_name, trigger.event_pattern, rule_reference(trigger), f"Load Manager trigger {trigger.name!r} of test {test.id}")
+    pattern = rule_pattern(stores, trigger, strict=True)  # 422 for a pattern that could see another tenant's events
+    bus = rules()  # 503 without a bus, before anything is written
+    quotas.seed_automation_holds(stores, quotas.TRIGGERS, caller.account_id, lambda: _of_account(stores, caller.account_id))
+    quotas.take_automation(stores, quotas.TRIGGERS, caller.account_id, test.id, trigger.id, _exists(stores, caller.account_id))
     try:
-        stores.triggers.insert(trigger)
+        bus.put(trigger.rule_name, pattern, rule_reference(trigger), f"Load Manager trigger {trigger.name!r} of test {test.id}")
+        try:
+            stores.triggers.insert(trigger)
+            refuse_pruned_pin(stores, trigger.account_id, trigger.load_test_id, trigger.run_settings.revision)
+        except BaseException:
+            stores.triggers.delete(trigger.account_id, trigger.load_test_id, trigger.id)
+            bus.delete(trigger.rule_name)
+            raise
     except BaseException:
-        bus.delete(trigger.rule_name)
+        quotas.release(stores, quotas.TRIGGERS, caller.account_id, trigger.id)
         raise
     return trigger
 
 
-def _check_limits(stores: Stores, account_id: str, test_id: str) -> None:
-    # Soft caps (two concurrent creations may pass together): they keep one tenant, or one test,
-    # from filling the bus's rule quota that every tenant shares.
-    automation = get_settings().automation
-    if stores.triggers.count(account_id, test_id) >= automation.max_per_test:
-        raise AutomationLimitError(f"a test has at most {automation.max_per_test} triggers", details={"limit": automation.max_per_test})
-    if stores.triggers.count(account_id) >= automation.max_triggers_per_account:
-        limit = automation.max_triggers_per_account
-        raise AutomationLimitError(f"an account has at most {limit} triggers", details={"limit": limit})
+def _exists(stores: Stores, account_id: str):
+    return lambda test_id, trigger_id: stores.triggers.get(account_id, test_id, trigger_id) is not None
+
+
+def _of_account(stores: Stores, account_id: str) -> list[Trigger]:
+    return [t for t in stores.triggers.list_all() if t.account_id == account_id] if stores.triggers.count(account_id) else []
 
 
 def get(stores: Stores, caller: Caller, test_id: str, trigger_id: str) -> Trigger:
@@ -89,12 +118,16 @@ def delete(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, tr
     trigger = get(stores, caller, test_id, trigger_id)
     rules().delete(trigger.rule_name)
     stores.triggers.delete(caller.account_id, test_id, trigger_id)
+    quotas.release(stores, quotas.TRIGGERS, caller.account_id, trigger_id)
 
 
-def resync(stores: Stores, rules: RulesFactory) -> int:
-    """Write every stored trigger's rule again (the local runtime's start; `{"action": "sync"}`)."""
+def resync(stores: Stores, rules: RulesFactory, account_id: str | None = None) -> int:
+    """Write stored triggers' rules again, from each trigger's pattern and what its tenant owns now:
+    every tenant's (the local runtime's start; `{"action": "sync"}`) or one's (its ownership changed)."""
+    triggers = [t for t in stores.triggers.list_all() if account_id is None or t.account_id == account_id]
+    if not triggers:
+        return 0
     bus = rules()
-    triggers = stores.triggers.list_all()
     for trigger in triggers:
-        bus.put(trigger.rule_name, trigger.event_pattern, rule_reference(trigger), f"Load Manager trigger {trigger.name!r}")
+        bus.put(trigger.rule_name, rule_pattern(stores, trigger), rule_reference(trigger), f"Load Manager trigger {trigger.name!r}")
     return len(triggers)

@@ -26,9 +26,12 @@ Every task carries:
 so a handle stored before begin still finds its workers (`ListTasks(startedBy=<run id>)`).
 
 Network: the Lambda reaches the master's *private* IP on 8089 and the workers reach it on 5557, so
-the Lambda runs in the tasks' VPC and the security groups allow both (template.yaml,
-`LocustTasksSecurityGroup`). The web API has no authentication: it must never be reachable from
-outside the VPC.
+the Lambda runs in the tasks' VPC. One run must not reach another's, so each launch has its own
+security group (network.py: created at launch, attached to its tasks before the deployment's own
+groups, 5557 from itself and 8089 from the control plane's group only, deleted at teardown) and
+its master's web API refuses any request without the launch's secret (web_guard.py; the secret
+reaches the master inside its own archive, `master_archive_key`, deleted once begin is done, and
+this backend through web_secret.py). Workers download an archive without the secret.
 
 Logs: Locust's output goes to CloudWatch Logs through the task definition's awslogs driver. When
 `status` finds a task stopped, and only then (a healthy poll stays one DescribeTasks), it reads that
@@ -43,6 +46,7 @@ not be read and why, never changes the outcome.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -50,9 +54,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import BackendUnavailableError, ClusterHandle, ClusterSpec, LocustCrashedError, LocustStartError, ProcessStatus
 from ..bundle_layout import BUNDLE_URL_ENV, runtime_archive
-from ..locust_web import SETTLE_SECONDS, poll
+from ..locust_web import SETTLE_SECONDS, new_secret, poll
 from ..web_backend import LocustWebBackend
 from .logs import awslogs_location, log_tail_or_note, unreadable
+from .network import RunGroupSpec, create_run_group, delete_run_groups, launch_groups, vpc_of_subnet
 from .settings import EcsSettings
 from .tasks import (
     GONE_ERRORS,
@@ -76,9 +81,12 @@ from .tasks import (
     task_id,
     task_status,
 )
+from .web_secret import forget_secret, read_secret, secret_key, store_secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from botocore.client import BaseClient
+
+logger = logging.getLogger(__name__)
 
 RUN_TASK_MAX_COUNT = 10  # ECS starts at most 10 tasks per RunTask call
 DESCRIBE_TASKS_MAX = 100  # and describes at most 100 per DescribeTasks call
@@ -100,6 +108,7 @@ class EcsLocustBackend(LocustWebBackend):
         ecs_client: BaseClient | None = None,
         s3_client: BaseClient | None = None,
         logs_client: BaseClient | None = None,
+        ec2_client: BaseClient | None = None,
         master_address_resolver: MasterAddressResolver | None = None,
         start_timeout: float = 600.0,
         swarm_timeout: float = 30.0,
@@ -107,10 +116,13 @@ class EcsLocustBackend(LocustWebBackend):
         poll_interval: float = 2.0,
         settle_seconds: float = SETTLE_SECONDS,
         script_url_margin_seconds: int = 3600,
+        group_delete_timeout: float = 120.0,
     ):
         """`start_timeout` bounds all of begin (Fargate provisioning of master and workers, image
         pulls, Locust's start): keep it under the Lambda's timeout (900 s) with room to tear down.
-        `poll_interval` paces DescribeTasks and web API polls while waiting."""
+        `poll_interval` paces DescribeTasks and web API polls while waiting. `group_delete_timeout`
+        bounds how long teardown retries deleting the launch's security group while Fargate has
+        not yet released the stopped tasks' network interfaces (what is left, a sweeper collects)."""
         super().__init__(
             start_timeout=start_timeout, swarm_timeout=swarm_timeout, stop_timeout=stop_timeout,
             probe_interval=poll_interval, settle_seconds=settle_seconds,
@@ -119,8 +131,10 @@ class EcsLocustBackend(LocustWebBackend):
         self._ecs_client = ecs_client
         self._s3_client = s3_client
         self._logs_client = logs_client  # CloudWatch Logs: a stopped task's log tail
+        self._ec2_client = ec2_client  # the launch's own security group (network.py)
         self._resolve_address = master_address_resolver or private_ipv4_address
         self._script_url_margin = script_url_margin_seconds
+        self._group_delete_timeout = group_delete_timeout
 
     # ---- the port ------------------------------------------------------------------------------
 
@@ -129,8 +143,11 @@ class EcsLocustBackend(LocustWebBackend):
         problems = self.settings.problems()
         if problems:
             raise LocustStartError("the ecs backend is not configured: missing " + ", ".join(problems))
+        refused = self.settings.network_problems()
+        if refused:
+            raise LocustStartError("the cluster configuration's network is refused: " + "; ".join(refused))
         settings = self.settings
-        launch_id = uuid.uuid4().hex
+        launch_id = spec.launch_id or uuid.uuid4().hex
         handle = ClusterHandle(
             backend=self.name,
             run_id=spec.run_id,
@@ -151,12 +168,21 @@ class EcsLocustBackend(LocustWebBackend):
                 "worker_task_arns": [],
                 "script_bucket": settings.script_bucket,
                 # One object per launch: a racing launch's teardown must not delete the winner's.
-                "script_key": f"scripts/{key_part(spec.run_id)}/{launch_id}/bundle.zip",
+                "script_key": _script_key(spec.run_id, launch_id),
+                # The master's archive holds the web secret too; deleted once begin is done.
+                "master_archive_key": _master_archive_key(spec.run_id, launch_id),
+                "web_secret_key": secret_key(spec.run_id, launch_id),
+                "security_group_id": None,
+                "managed_by": settings.managed_by,  # the tag its group carries, whatever the settings say later
             },
         )
         try:
+            handle.details["security_group_id"] = self._create_run_group(handle)
+            secret = new_secret()
+            store_secret(self._s3(), settings.script_bucket, handle.details["web_secret_key"], secret)
             self._upload_bundle(handle, spec)
-            env = {**dict(spec.env), BUNDLE_URL_ENV: self._bundle_url(handle, spec)}
+            self._upload_bundle(handle, spec, web_secret=secret)
+            env = {**dict(spec.env), BUNDLE_URL_ENV: self._bundle_url(handle, spec, handle.details["master_archive_key"])}
             response = self._run_tasks(handle, ROLE_MASTER, settings.master_task_definition, self._master_command(spec), env, count=1)
             started = response.get("tasks") or []
             if started:
@@ -166,6 +192,29 @@ class EcsLocustBackend(LocustWebBackend):
             return handle
         except BaseException as exc:
             raise self._launch_failed(handle, exc) from None
+
+    def find_launches(self, run_id: str, launch_id: str | None = None) -> list[ClusterHandle]:
+        """The run's tasks ECS still runs (ListTasks by startedBy, DescribeTasks for the tags), one
+        handle per launch: its master and workers, its script object, in the configured cluster."""
+        probe = ClusterHandle(backend=self.name, run_id=run_id, web_url="", workers=0, started_at=0.0, launch_id=launch_id or "")
+        probe.details = {"cluster": self.settings.cluster, "launch_id": launch_id, "started_by": started_by(run_id)}
+        launches: dict[str, list[dict[str, Any]]] = {}
+        for task in self._launch_tasks(probe, include_listed=True).values():
+            if not is_stopping(task) and tags(task).get(TAG_LAUNCH_ID):
+                launches.setdefault(tags(task)[TAG_LAUNCH_ID], []).append(task)
+        return [self._found_launch(run_id, found_id, tasks) for found_id, tasks in sorted(launches.items())]
+
+    def _found_launch(self, run_id: str, launch_id: str, tasks: list[dict[str, Any]]) -> ClusterHandle:
+        masters = sorted(t["taskArn"] for t in tasks if tags(t).get(TAG_ROLE) == ROLE_MASTER)
+        workers = sorted(t["taskArn"] for t in tasks if tags(t).get(TAG_ROLE, ROLE_WORKER) == ROLE_WORKER)
+        settings = self.settings
+        details = {
+            "cluster": settings.cluster, "region": settings.region, "launch_id": launch_id, "started_by": started_by(run_id),
+            "container_name": settings.container_name, "web_port": settings.web_port, "master_port": settings.master_port,
+            "master_task_arn": masters[0] if masters else None, "master_ip": None, "worker_task_arns": workers,
+            "script_bucket": settings.script_bucket, "script_key": _script_key(run_id, launch_id),
+        }  # fmt: skip
+        return ClusterHandle(backend=self.name, run_id=run_id, web_url="", workers=len(workers), started_at=0.0, launch_id=launch_id, details=details)
 
     def status(self, handle: ClusterHandle) -> ProcessStatus:
         """The master and every worker the handle knows, in one DescribeTasks. Alive until ECS stops
@@ -217,7 +266,14 @@ class EcsLocustBackend(LocustWebBackend):
         errors = self._stop_tasks(handle) + self._delete_script(handle)
         if errors:
             raise BackendUnavailableError("ECS teardown incomplete: " + "; ".join(errors))
+        self._delete_run_groups(handle)  # after the stops: their interfaces hold the group
         return final
+
+    def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
+        super().begin(handle, spec)
+        # The master answered with the secret, so it has its archive: the one object that holds the
+        # secret behind a URL DescribeTasks shows (the master's overrides) can go now.
+        self._delete_objects(handle, [str(handle.details.get("master_archive_key") or "")])
 
     def _stop_tasks(self, handle: ClusterHandle) -> list[str]:
         errors: list[str] = []
@@ -237,31 +293,78 @@ class EcsLocustBackend(LocustWebBackend):
         return errors
 
     def _delete_script(self, handle: ClusterHandle) -> list[str]:
-        bucket, key = handle.details.get("script_bucket"), handle.details.get("script_key")
-        if not (bucket and key):
-            return []
+        details = handle.details
+        keys = [str(details.get("script_key") or "")]
+        if handle.launch_id:  # named after the launch: a handle rebuilt by find_launches reaches them too
+            keys += [_master_archive_key(handle.run_id, handle.launch_id), secret_key(handle.run_id, handle.launch_id)]
+        return self._delete_objects(handle, keys)
+
+    def _delete_objects(self, handle: ClusterHandle, keys: list[str]) -> list[str]:
+        bucket = handle.details.get("script_bucket")
+        errors = []
+        for key in dict.fromkeys(key for key in keys if key):
+            if not bucket:
+                break
+            forget_secret(bucket, key)
+            try:
+                aws_call(self._s3().delete_object, Bucket=bucket, Key=key)
+            except AwsApiError as exc:
+                if exc.code not in S3_GONE_ERRORS:
+                    errors.append(str(exc))
+        return errors
+
+    # ---- network isolation (network.py, web_secret.py) ----------------------------------------
+
+    def _create_run_group(self, handle: ClusterHandle) -> str:
+        settings = self.settings
+        ec2 = self._ec2()
+        spec = RunGroupSpec(
+            vpc_id=settings.vpc_id or vpc_of_subnet(ec2, settings.subnets[0]), run_id=handle.run_id, launch_id=handle.launch_id,
+            managed_by=settings.managed_by, web_port=settings.web_port, master_port=settings.master_port,
+            control_plane_group=settings.control_plane_security_group, tags=settings.tags,
+        )  # fmt: skip
+        return create_run_group(ec2, spec)
+
+    def _delete_run_groups(self, handle: ClusterHandle) -> None:
+        """The launch's group, found by its tags (so a handle rebuilt from the run id alone reaches
+        it too; the recorded id only if EC2 cannot be asked). Never raises: a group still in use
+        after the bounded wait, or any failure, is left to `collect_leftover_security_groups`."""
+        recorded = handle.details.get("security_group_id")
         try:
-            aws_call(self._s3().delete_object, Bucket=bucket, Key=key)
+            # What EC2 still has: a group deleted by an earlier teardown is not asked for again.
+            managed_by = str(handle.details.get("managed_by") or self.settings.managed_by)
+            groups = launch_groups(self._ec2(), managed_by, handle.run_id, handle.launch_id or None)
         except AwsApiError as exc:
-            if exc.code not in S3_GONE_ERRORS:
-                return [str(exc)]
-        return []
+            groups = [recorded] if recorded else []
+            logger.warning("could not look up the security groups of run %s: %s", handle.run_id, exc)
+        if not groups:
+            return
+        left = delete_run_groups(self._ec2(), groups, timeout=self._group_delete_timeout, interval=max(self._probe_interval, 0.5))
+        for group, why in left.items():
+            logger.warning("security group %s of run %s left for the sweeper: %s", group, handle.run_id, why)
+
+    def _web_secret(self, handle: ClusterHandle) -> str | None:
+        bucket = handle.details.get("script_bucket")
+        key = handle.details.get("web_secret_key") or (secret_key(handle.run_id, handle.launch_id) if handle.launch_id else None)
+        return read_secret(self._s3(), str(bucket), str(key)) if bucket and key else None
 
     # ---- launch --------------------------------------------------------------------------------
 
-    def _upload_bundle(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
-        bucket, key = handle.details["script_bucket"], handle.details["script_key"]
+    def _upload_bundle(self, handle: ClusterHandle, spec: ClusterSpec, *, web_secret: str | None = None) -> None:
+        """The workers' archive (`script_key`), or with `web_secret` the master's (`master_archive_key`)."""
+        bucket = handle.details["script_bucket"]
+        key = handle.details["master_archive_key"] if web_secret else handle.details["script_key"]
         aws_call(
-            self._s3().put_object, Bucket=bucket, Key=key, Body=runtime_archive(spec),
+            self._s3().put_object, Bucket=bucket, Key=key, Body=runtime_archive(spec, web_secret=web_secret),
             ContentType="application/zip", ServerSideEncryption="AES256",
         )  # fmt: skip
 
-    def _bundle_url(self, handle: ClusterHandle, spec: ClusterSpec) -> str:
+    def _bundle_url(self, handle: ClusterHandle, spec: ClusterSpec, key: str | None = None) -> str:
         # Each task downloads it once, at start; the URL is a bearer credential visible in the
         # task's overrides, so it must not outlive the run (SigV4 caps it at 7 days anyway). It is
         # also only valid while the signing credentials are: a Lambda role's last hours, plenty for
         # tasks that fetch the bundle within minutes.
-        bucket, key = handle.details["script_bucket"], handle.details["script_key"]
+        bucket, key = handle.details["script_bucket"], key or handle.details["script_key"]
         expires = min(spec.duration_seconds + self._script_url_margin, SIGV4_MAX_EXPIRY_SECONDS)
         url = aws_call(self._s3().generate_presigned_url, "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(expires))
         return str(url)
@@ -303,7 +406,8 @@ class EcsLocustBackend(LocustWebBackend):
             networkConfiguration={
                 "awsvpcConfiguration": {
                     "subnets": list(settings.subnets),
-                    "securityGroups": list(settings.security_groups),
+                    # The launch's own group first (what isolates it), then the deployment's.
+                    "securityGroups": [g for g in (handle.details.get("security_group_id"), *settings.security_groups) if g],
                     "assignPublicIp": "ENABLED" if settings.assign_public_ip else "DISABLED",
                 }
             },
@@ -456,6 +560,19 @@ class EcsLocustBackend(LocustWebBackend):
             self._s3_client = client("s3", self.settings.region)
         return self._s3_client
 
+    def _ec2(self) -> BaseClient:
+        if self._ec2_client is None:
+            self._ec2_client = client("ec2", self.settings.region)
+        return self._ec2_client
+
     def _logs(self, region: str | None) -> BaseClient:
         # An injected client serves every region; otherwise the log group's own region.
         return self._logs_client if self._logs_client is not None else client("logs", region)
+
+
+def _script_key(run_id: str, launch_id: str) -> str:
+    return f"scripts/{key_part(run_id)}/{launch_id}/bundle.zip"
+
+
+def _master_archive_key(run_id: str, launch_id: str) -> str:
+    return f"scripts/{key_part(run_id)}/{launch_id}/master.zip"

@@ -1,0 +1,225 @@
+"""The configuration a user gets in AWS is what these tests run (tests/support/template_harness.py):
+template.yaml through SAM's translator, each function with exactly the environment CloudFormation
+gives it, every AWS call it makes authorized against its role's policies as the template writes
+them, and ECS Fargate as the ECS stand-in (real Locust against the example target).
+
+Nothing is set by hand: no settings, no backend factory, no clock. The runs are started as a user
+starts them: through the API, by an event on the stack's bus, by a schedule's occurrence."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from support.runs import create_test, start_run, wait_until_final
+from support.template_harness import TemplateHarness
+
+from load_manager_local.events import DEFAULT_CLAIMS
+from load_manager_local.functions import project_root
+
+pytestmark = pytest.mark.timeout(240)
+
+USERS = 3
+# Two workers: with one, the master's final numbers are read without waiting for the worker's last
+# report (locust_web.final_stats settles only for workers > 1), and the count check below fails.
+WORKERS = 2
+CODEDEPLOY = "CodeDeploy Deployment State-change Notification"
+PATTERN = {"source": ["aws.codedeploy"], "detail-type": [CODEDEPLOY], "detail": {"state": ["SUCCESS"], "application": ["checkout"]}}
+ADMIN_EVENT = project_root() / "events" / "clusters" / "put_cluster.json"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """One stack for the module: moto, the ECS stand-in's server and every task process it started are
+    stopped afterwards, pass or fail."""
+    with TemplateHarness(tmp_path_factory.mktemp("template-stack")) as harness:
+        yield harness
+
+
+def call(stack, method: str, path: str, body=None, status: int = 200, claims=None):
+    answer = stack.api.request(method, path, body=body, claims=claims)
+    assert answer.status == status, answer.json()
+    return answer.json()
+
+
+def decisions(stack, since: int):
+    return stack.iam.decisions[since:]
+
+
+def assert_allowed(stack, since: int, *wanted: tuple[str, str]) -> None:
+    """IAM denied nothing since `since`, and it did decide the (principal, action) pairs named."""
+    denied = stack.iam.denied(since)
+    assert denied == [], "\n".join(map(str, denied))
+    assert not stack.iam.errors, stack.iam.errors
+    made = {(d.principal, d.action) for d in decisions(stack, since)}
+    missing = [pair for pair in wanted if pair not in made]
+    assert not missing, f"never checked: {missing}"
+
+
+def assert_ran_on_ecs(stack, final: dict, tasks_before: int, workers: int, target) -> None:
+    assert final["status"] == "Finished", final.get("failureReason")
+    assert final["backend"] == "ecs"
+    assert [h["status"] for h in final["statusHistory"]] == ["Pending", "Starting", "Running", "Finished"]
+    started = stack.standin.tasks()[tasks_before:]
+    assert sorted(t.role for t in started) == ["master"] + ["worker"] * workers
+    reported = final["summary"]["totalRequests"]
+    assert reported > 0
+    assert reported <= target.total_requests() <= reported + USERS  # at most one request in flight per user
+    assert stack.standin.wait_until_stopped(30), "a task's process outlived the run"
+
+
+# ---- configuration, fast ---------------------------------------------------------------------------
+
+
+def test_every_function_runs_with_the_environment_cloudformation_gives_it(stack):
+    for logical_id, settings in stack.settings.items():
+        environment = stack.environments[logical_id]
+        assert environment["AWS_LAMBDA_FUNCTION_NAME"] == stack.function(logical_id).name
+        assert settings.in_lambda and settings.default_backend == "ecs", logical_id
+    runs, triggers = stack.settings["RunsFunction"], stack.settings["TriggersFunction"]
+    assert runs.state_machine_arn == triggers.state_machine_arn
+    assert stack.sfn.client.describe_state_machine(stateMachineArn=runs.state_machine_arn)["status"] == "ACTIVE"
+    ecs = stack.settings["RunWorkflowFunction"].ecs
+    (cluster,) = stack.standin.moto_ecs.describe_clusters(clusters=[ecs.cluster])["clusters"]
+    assert cluster["status"] == "ACTIVE"
+    for definition in (ecs.master_task_definition, ecs.worker_task_definition):
+        described = stack.standin.moto_ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]
+        assert described["executionRoleArn"].split("/")[-1].startswith(f"{stack.stack_name}-LocustTaskExecutionRole-")
+    assert triggers.automation.event_bus_name == stack.settings["RunWorkflowFunction"].automation.event_bus_name
+
+
+def test_the_local_backend_cannot_be_configured_in_aws(stack):
+    admin = json.loads(ADMIN_EVENT.read_text())
+    claims, body = admin["requestContext"]["authorizer"]["jwt"]["claims"], json.loads(admin["body"])
+    assert body["backend"] == "local"
+    since = stack.iam.mark()
+    refused = call(stack, "PUT", "/v1/clusters", body, status=422, claims=claims)
+    assert refused["code"] == "LocalBackendUnavailable", refused
+    assert call(stack, "GET", "/v1/clusters", claims=claims)["items"] == []
+    assert stack.iam.denied(since) == []
+
+
+def test_iam_refuses_starting_a_run_when_the_runs_function_lacks_its_step_functions_policy(stack, example_locustfile):
+    test_id = create_test(stack.api, example_locustfile, "http://127.0.0.1:9")
+    policy = next(p.source for p in stack.iam.principals["RunsFunction"].policies if "states:StartExecution" in json.dumps(p.document))
+    since = stack.iam.mark()
+    with stack.iam.without("RunsFunction", source=policy):
+        refused = call(stack, "POST", f"/v1/load-tests/{test_id}/runs", {"durationSeconds": 3}, status=503)
+    (denied,) = stack.iam.denied(since)
+    assert (denied.principal, denied.action) == ("RunsFunction", "states:StartExecution")
+    run = call(stack, "GET", f"/v1/runs/{refused['details']['runId']}")
+    assert run["status"] == "Failed"
+    assert "AccessDeniedException" in run["failureReason"] and "not authorized to perform: states:StartExecution" in run["failureReason"]
+
+
+def test_iam_refuses_launching_locust_when_the_workflow_may_not_run_tasks(stack, example_locustfile):
+    test_id = create_test(stack.api, example_locustfile, "http://127.0.0.1:9")
+    tasks_before = len(stack.standin.tasks())
+    since = stack.iam.mark()
+    with stack.iam.without("RunWorkflowFunction", sid="RunLocustTasks"):
+        run = start_run(stack.api, test_id, targetUsers=1, durationSeconds=3, workers=1)
+        final = wait_until_final(stack.api, run["id"], timeout=90)
+    assert final["status"] == "Failed"
+    assert "AccessDeniedException on RunTask" in final["failureReason"] and "not authorized to perform: ecs:RunTask" in final["failureReason"]
+    assert {(d.principal, d.action) for d in stack.iam.denied(since)} == {("RunWorkflowFunction", "ecs:RunTask")}
+    assert len(stack.standin.tasks()) == tasks_before, "no task was started"
+
+
+# ---- whole runs on the ECS stand-in ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.ecs_standin
+def test_a_run_started_through_the_api_runs_on_ecs_and_finishes(stack, target, example_locustfile):
+    test_id = create_test(stack.api, example_locustfile, target.url)
+    tasks_before, since = len(stack.standin.tasks()), stack.iam.mark()
+    run = start_run(stack.api, test_id, targetUsers=USERS, spawnRate=USERS, durationSeconds=3, workers=WORKERS)
+    assert run["backend"] == "ecs"
+    final = wait_until_final(stack.api, run["id"], timeout=120)
+    assert_ran_on_ecs(stack, final, tasks_before, workers=WORKERS, target=target)
+    assert_allowed(
+        stack, since,
+        ("RunsFunction", "states:StartExecution"), ("RunLifecycleStateMachineRole", "lambda:InvokeFunction"),
+        ("RunWorkflowFunction", "s3:PutObject"), ("RunWorkflowFunction", "s3:GetObject"), ("RunWorkflowFunction", "ecs:RunTask"),
+        ("RunWorkflowFunction", "ecs:TagResource"), ("RunWorkflowFunction", "iam:PassRole"), ("RunWorkflowFunction", "ecs:DescribeTasks"),
+        ("RunWorkflowFunction", "ecs:ListTasks"), ("RunWorkflowFunction", "ecs:StopTask"), ("RunWorkflowFunction", "s3:DeleteObject"),
+        ("RunWorkflowFunction", "events:PutEvents"),
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.ecs_standin
+def test_a_run_started_by_an_event_on_the_stacks_bus_runs_on_ecs_and_finishes(stack, target, example_locustfile):
+    test_id = create_test(stack.api, example_locustfile, target.url)
+    tasks_before, since = len(stack.standin.tasks()), stack.iam.mark()
+    # An operator assigns the CodeDeploy application to the tenant: only then may its triggers match its deployments.
+    operator = {**DEFAULT_CLAIMS, "sub": "ops", "cognito:groups": f"[{stack.settings['TriggersFunction'].operator_group}]"}
+    owned = {"ownerAccountId": DEFAULT_CLAIMS["custom:accountId"], "kind": "codedeployApplication", "value": "checkout"}
+    call(stack, "POST", "/v1/event-sources", owned, 201, claims=operator)
+    settings = {"targetUsers": USERS, "spawnRate": USERS, "durationSeconds": 3, "workers": WORKERS}
+    trigger = call(stack, "POST", f"/v1/load-tests/{test_id}/triggers", {"name": "after checkout deploys", "eventPattern": PATTERN, "runSettings": settings}, 201)
+    bus = stack.settings["TriggersFunction"].automation.event_bus_name
+    detail = {"state": "SUCCESS", "application": "checkout", "deploymentId": "d-42", "deploymentGroup": "prod"}
+    (event_id,) = stack.put_events([{"Source": "aws.codedeploy", "DetailType": CODEDEPLOY, "EventBusName": bus, "Detail": json.dumps(detail)}])
+    stack.drain()
+    (run,) = call(stack, "GET", f"/v1/load-tests/{test_id}/runs")["items"]
+    assert (run["trigger"]["triggerId"], run["trigger"]["eventId"], run["backend"]) == (trigger["id"], event_id, "ecs")
+    final = wait_until_final(stack.api, run["id"], timeout=120)
+    assert_ran_on_ecs(stack, final, tasks_before, workers=WORKERS, target=target)
+    assert_allowed(
+        stack, since,
+        ("TriggersFunction", "events:PutRule"), ("TriggersFunction", "events:PutTargets"), ("events.amazonaws.com", "lambda:InvokeFunction"),
+        ("TriggersFunction", "states:StartExecution"), ("RunWorkflowFunction", "ecs:RunTask"),
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.ecs_standin
+def test_a_run_started_by_a_schedule_runs_on_ecs_and_finishes(stack, target, example_locustfile):
+    test_id = create_test(stack.api, example_locustfile, target.url)
+    tasks_before, since = len(stack.standin.tasks()), stack.iam.mark()
+    settings = {"targetUsers": USERS, "spawnRate": USERS, "durationSeconds": 3, "workers": WORKERS}
+    schedule = call(stack, "POST", f"/v1/load-tests/{test_id}/schedules", {"name": "every minute", "cron": "* * * * *", "runSettings": settings}, 201)
+    next_minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    fired = stack.fire_schedules(next_minute)  # Scheduler's clock, at the schedule's next occurrence
+    # Two when a minute began between creating the schedule and reading the clock: the second finds
+    # the first's run active and is skipped, so either way one run starts.
+    assert fired[-1].at == next_minute and len(fired) <= 2, fired
+    stack.drain()
+    (run,) = call(stack, "GET", f"/v1/load-tests/{test_id}/runs")["items"]
+    assert (run["trigger"]["type"], run["trigger"]["scheduleId"], run["backend"]) == ("schedule", schedule["id"], "ecs")
+    final = wait_until_final(stack.api, run["id"], timeout=120)
+    assert_ran_on_ecs(stack, final, tasks_before, workers=WORKERS, target=target)
+    assert_allowed(
+        stack, since,
+        ("TriggersFunction", "scheduler:CreateSchedule"), ("TriggersFunction", "iam:PassRole"), ("SchedulerInvokeRole", "lambda:InvokeFunction"),
+        ("TriggersFunction", "states:StartExecution"), ("RunWorkflowFunction", "ecs:RunTask"),
+    )  # fmt: skip
+
+
+CRASHING_SCRIPT = """from locust import HttpUser, task
+raise RuntimeError("boom at import, on Fargate")
+
+
+class U(HttpUser):
+    @task
+    def t(self):
+        self.client.get("/")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.ecs_standin
+def test_a_locustfile_failing_on_fargate_fails_the_run_with_its_log_read_as_the_template_allows(stack, target):
+    # The failure path makes calls a good run never makes: the stopped task's definition and its
+    # CloudWatch Logs stream (ReadLocustTaskDefinitions, ReadStoppedLocustTasksLogs).
+    test_id = create_test(stack.api, CRASHING_SCRIPT, target.url)
+    since = stack.iam.mark()
+    run = start_run(stack.api, test_id, targetUsers=1, durationSeconds=30, workers=1)
+    final = wait_until_final(stack.api, run["id"], timeout=120)
+    assert final["status"] == "Failed"
+    assert "RuntimeError: boom at import, on Fargate" in final["failureReason"], final["failureReason"]
+    assert "could not read" not in final["failureReason"], "the task's log stream was read"
+    assert_allowed(stack, since, ("RunWorkflowFunction", "ecs:DescribeTaskDefinition"), ("RunWorkflowFunction", "logs:GetLogEvents"))
+    assert stack.standin.wait_until_stopped(30)
