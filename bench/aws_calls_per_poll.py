@@ -105,7 +105,8 @@ def _create_run(stores, target_url: str) -> tuple[str, str]:
     import base64
 
     from load_manager.identity import Caller
-    from load_manager.models import CreateLoadTestRequest, StartRunRequest
+    from load_manager.models.load_tests import CreateLoadTestRequest
+    from load_manager.models.runs import StartRunRequest
     from load_manager.usecases import load_tests, runs
 
     caller = Caller(subject="bench", email="bench@localhost", account_id="bench", groups=frozenset())

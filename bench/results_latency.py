@@ -66,7 +66,7 @@ def metrics_dataset(api, path: str, seconds: int) -> Dataset:
     from support.results import finished_run, samples, store_samples
 
     from load_manager.store.sqlite import build_sqlite_stores
-    from load_manager.usecases import results
+    from load_manager.usecases import series
 
     stores = build_sqlite_stores(path)
     test_id = _new_test(api, stores)
@@ -74,7 +74,7 @@ def metrics_dataset(api, path: str, seconds: int) -> Dataset:
     run = finished_run(ACCOUNT, test_id, revision.id, revision.revision_number, 1_700_000_000_000, seconds)
     stores.runs.insert(run)
     store_samples(stores, ACCOUNT, run, samples(run.id, run.started_at, seconds, every_seconds=2))
-    results.store_final_series(stores, run)  # what Finalize keeps of a final run
+    series.store_final_series(stores, run)  # what Finalize keeps of a final run
     return Dataset(f"{seconds}s", stores, test_id, run.id, run.id)
 
 

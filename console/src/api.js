@@ -138,6 +138,8 @@ const automation = (testId, kind, itemId) =>
 export const listTriggers = (testId) => data(call('GET', automation(testId, 'triggers')));
 export const createTrigger = (testId, body) => data(call('POST', automation(testId, 'triggers'), { body }));
 export const deleteTrigger = (testId, triggerId) => call('DELETE', automation(testId, 'triggers', triggerId));
+export const updateTrigger = (testId, triggerId, changes) =>
+  data(call('PATCH', automation(testId, 'triggers', triggerId), { body: changes }));
 export const listSchedules = (testId) => data(call('GET', automation(testId, 'schedules')));
 export const createSchedule = (testId, body) => data(call('POST', automation(testId, 'schedules'), { body }));
 export const updateSchedule = (testId, scheduleId, changes) =>

@@ -12,26 +12,30 @@ import { PageHeading } from './components/page-heading.js';
 function App() {
   const location = useLocation();
   const found = resolveRoute(routes, location.pathname);
-  const [loaded, setLoaded] = useState({ route: null, Page: null, error: null });
+  // Keyed by the module loader: routes sharing a page module (a test's tabs) switch without a reload.
+  const [loaded, setLoaded] = useState({ page: null, Page: null, error: null });
+  const wanted = found?.route.page;
 
   useEffect(() => {
     if (found?.route.redirect) navigate(found.route.redirect, { replace: true });
-    else if (found && found.route !== loaded.route) {
-      found.route.page().then(
-        (module) => setLoaded({ route: found.route, Page: module.default, error: null }),
-        (error) => setLoaded({ route: found.route, Page: null, error }),
+    else if (wanted && wanted !== loaded.page) {
+      wanted().then(
+        (module) => setLoaded({ page: wanted, Page: module.default, error: null }),
+        (error) => setLoaded({ page: wanted, Page: null, error }),
       );
     }
-  }, [found?.route]);
+  }, [wanted]);
 
   let content;
   if (!found) content = html`<${NotFound} pathname=${location.pathname} />`;
-  else if (loaded.route !== found.route) content = html`<${Loading} what="Loading the page" />`;
+  else if (loaded.page !== wanted) content = html`<${Loading} what="Loading the page" />`;
   else if (loaded.error) content = html`<${ErrorMessage} error=${loaded.error} title="This page failed to load" />`;
   else {
-    // Keyed by the whole URL: a page for another id or query starts afresh.
+    // Keyed by the whole URL (a page for another id or query starts afresh), or by the route's own
+    // key where one page holds several URLs (a test's tabs).
     const { Page } = loaded;
-    content = html`<${Page} key=${location.pathname + location.search} params=${found.params} query=${location.query} />`;
+    const key = found.route.key ? found.route.key(found.params) : location.pathname + location.search;
+    content = html`<${Page} key=${key} params=${found.params} query=${location.query} />`;
   }
   return html`<${Shell} pathname=${location.pathname}>${content}</${Shell}>`;
 }

@@ -41,10 +41,11 @@ export function matchPath(pattern, pathname) {
   return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(found[i + 1])]));
 }
 
+/** The first route matching the path; its fixed `params` (e.g. a tab) merged with the path's. */
 export function resolveRoute(routes, pathname) {
   for (const route of routes) {
     const params = matchPath(route.path, pathname);
-    if (params) return { route, params };
+    if (params) return { route, params: { ...route.params, ...params } };
   }
   return null;
 }

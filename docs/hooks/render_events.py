@@ -53,7 +53,7 @@ class _RecordingEvents:
 
 
 def _example_run(status: str, result: str) -> Any:
-    from load_manager.models import Run
+    from load_manager.models.runs import Run
 
     started, ended = 1_764_000_000_000, 1_764_000_300_500
     return Run.model_validate({

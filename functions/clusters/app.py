@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, responses
-from load_manager.models import ClusterConfig, ClusterPage, PutClusterRequest
+from load_manager.models.clusters import ClusterConfig, ClusterPage, PutClusterRequest
 from load_manager.store import get_stores
 from load_manager.usecases import clusters
 

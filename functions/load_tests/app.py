@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
-from load_manager.models import CreateLoadTestRequest, Health, LoadTest, LoadTestPage, ScopeId, UpdateLoadTestRequest
+from load_manager.models.base import Health, ScopeId
+from load_manager.models.load_tests import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.store import get_stores
 from load_manager.usecases import load_tests
@@ -35,7 +36,14 @@ def create_load_test(body: CreateLoadTestRequest) -> Response[LoadTest]:
     return json_response(test, 201, headers={"Location": f"/v1/load-tests/{test.id}"})
 
 
-@router.get("/v1/load-tests", summary="List load tests, newest first", tags=["load-tests"], responses=responses(LoadTestPage, *COMMON_ERRORS))
+@router.get(
+    "/v1/load-tests",
+    summary="List load tests, newest first, each with its last run",
+    description="Each item carries `lastRun` (the test's newest run, from when it starts: status, result, p95, times) and `trend` "
+    "(p95 of its last 20 Finished runs), recorded on the test by the runs' status changes and read with the page.",
+    tags=["load-tests"],
+    responses=responses(LoadTestPage, *COMMON_ERRORS),
+)
 def list_load_tests(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,

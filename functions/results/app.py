@@ -11,9 +11,11 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, JSON, api_function, current_caller, error_docs, responses
-from load_manager.models import EndpointKey, LoadTest, MetricsSeries, ReportLink, RunComparison, RunStats, SetBaselineRequest, Trends
+from load_manager.models.criteria import EndpointKey
+from load_manager.models.load_tests import LoadTest
+from load_manager.models.results import MetricsSeries, ReportLink, RunComparison, RunStats, SetBaselineRequest, Trends
 from load_manager.store import get_stores
-from load_manager.usecases import results
+from load_manager.usecases import report_pages, results, series
 
 router = APIGatewayHttpRouter()
 RunRef = Annotated[str, Query(min_length=1, max_length=64, description="A run id")]
@@ -37,7 +39,7 @@ HTML_PAGE: dict[int, OpenAPIResponse] = {
 PAGE_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": "sandbox allow-scripts allow-popups", "X-Content-Type-Options": "nosniff"}
 
 
-def _page(page: results.Page) -> Response[str]:
+def _page(page: report_pages.Page) -> Response[str]:
     if page.redirect:
         return Response(status_code=302, body="", headers={"Location": page.redirect, "Cache-Control": "no-store"})
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=page.html, headers=PAGE_HEADERS)
@@ -61,7 +63,7 @@ def get_metrics(
     endpoint: Annotated[EndpointKey | None, Query(description='Only this "METHOD name", e.g. "GET /checkout"')] = None,
     since: Annotated[str | None, Query(max_length=512, description="nextSince of an earlier answer: only newer points")] = None,
 ) -> Response[str]:
-    query = results.SeriesQuery(start=start, end=end, step=step, endpoint=endpoint, since=since)
+    query = series.SeriesQuery(start=start, end=end, step=step, endpoint=endpoint, since=since)
     answer = results.metrics(get_stores(), current_caller(app), runId, query)
     # Up to 7,000 numbers: encoded by pydantic-core (or at Finalize, for a final run), never via Python's json.
     return Response(status_code=200, content_type="application/json", body=answer.json())
@@ -77,8 +79,8 @@ def get_stats(runId: str) -> RunStats:  # noqa: N803
 @router.get("/v1/runs/<runId>/report", summary="The run's report page", tags=["results"], responses={**HTML_PAGE, **error_docs(*COMMON_ERRORS, 404)})
 def get_report(runId: str, as_format: Format = None) -> Response[str]:  # noqa: N803
     if as_format == "link":
-        return _link(results.report_link(get_stores(), current_caller(app), runId))
-    return _page(results.report(get_stores(), current_caller(app), runId))
+        return _link(report_pages.report_link(get_stores(), current_caller(app), runId))
+    return _page(report_pages.report(get_stores(), current_caller(app), runId))
 
 
 @router.get(
@@ -87,8 +89,8 @@ def get_report(runId: str, as_format: Format = None) -> Response[str]:  # noqa: 
 )  # fmt: skip
 def get_locust_report(runId: str, as_format: Format = None) -> Response[str]:  # noqa: N803
     if as_format == "link":
-        return _link(results.locust_report_link(get_stores(), current_caller(app), runId))
-    return _page(results.locust_report(get_stores(), current_caller(app), runId))
+        return _link(report_pages.locust_report_link(get_stores(), current_caller(app), runId))
+    return _page(report_pages.locust_report(get_stores(), current_caller(app), runId))
 
 
 @router.get(
@@ -107,8 +109,8 @@ def compare_runs(target: RunRef, base: BaseRef = None) -> RunComparison:
 )  # fmt: skip
 def compare_report(target: RunRef, base: BaseRef = None, as_format: Format = None) -> Response[str]:
     if as_format == "link":
-        return _link(results.comparison_report_link(get_stores(), current_caller(app), base, target))
-    return _page(results.comparison_report(get_stores(), current_caller(app), base, target))
+        return _link(report_pages.comparison_report_link(get_stores(), current_caller(app), base, target))
+    return _page(report_pages.comparison_report(get_stores(), current_caller(app), base, target))
 
 
 @router.get(

@@ -20,15 +20,13 @@ from load_manager.http import (
     raw_body,
     responses,
 )
-from load_manager.models import (
-    BundleFileContent,
-    Description,
-    EntryPath,
+from load_manager.models.base import Description
+from load_manager.models.bundles import BundleFileContent, EntryPath, ScriptTemplateList
+from load_manager.models.scripts import (
     RevisionPage,
     RollbackRequest,
     ScriptDiff,
     ScriptRevision,
-    ScriptTemplateList,
     UpdateScriptRequest,
     ValidateScriptRequest,
     ValidationReport,

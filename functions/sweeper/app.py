@@ -1,5 +1,6 @@
 """The sweeper, invoked every few minutes by an EventBridge schedule (not by API Gateway): ends the
-runs no execution drives and sends the events no step will (load_manager/lifecycle/sweeper.py)."""
+runs no execution drives, sends the events no step will, and tears down what ended runs left
+behind: clusters, and on the ecs backend its per-run security groups (load_manager/lifecycle/sweeper.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from load_manager.adapters.step_functions import default_starter
 from load_manager.backends import backend_for
 from load_manager.lifecycle.sweeper import sweep
 from load_manager.observability import logger, metrics
+from load_manager.settings import get_settings
 from load_manager.store import get_stores
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = sweep(get_stores(), backend_for, default_starter())
-    if report.started or report.failed or report.cancelled or report.events_sent or report.errors:
-        logger.info("sweep settled runs", extra={"sweep": report.as_dict()})  # a quiet sweep says nothing
-    return report.as_dict()
+    # Run groups exist only where runs go to ECS (the local backend has none).
+    report = sweep(get_stores(), backend_for, default_starter(), security_groups=get_settings().default_backend == "ecs")
+    summary = report.as_dict()
+    if any(value for key, value in summary.items() if key != "looked_at"):
+        logger.info("sweep settled runs", extra={"sweep": summary})  # a quiet sweep says nothing
+    return summary

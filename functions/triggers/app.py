@@ -20,7 +20,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from load_manager.adapters.eventbridge import default_rules
 from load_manager.adapters.scheduler import default_schedules
 from load_manager.adapters.step_functions import default_starter
-from load_manager.automation_models import (
+from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
+from load_manager.models.automation import (
     CreateEventSourceRequest,
     CreateScheduleRequest,
     CreateTriggerRequest,
@@ -31,8 +32,8 @@ from load_manager.automation_models import (
     Trigger,
     TriggerList,
     UpdateScheduleRequest,
+    UpdateTriggerRequest,
 )
-from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, current_caller, json_response, responses
 from load_manager.observability import logger, metrics
 from load_manager.store import get_stores
 from load_manager.usecases import event_sources, firing, schedules, triggers
@@ -62,6 +63,18 @@ def list_triggers(testId: str) -> TriggerList:  # noqa: N803
 @router.get(f"{TRIGGERS}/<triggerId>", summary="One trigger", tags=["triggers"], responses=responses(Trigger, *COMMON_ERRORS, 404))
 def get_trigger(testId: str, triggerId: str) -> Trigger:  # noqa: N803
     return triggers.get(get_stores(), current_caller(app), testId, triggerId)
+
+
+@router.patch(
+    f"{TRIGGERS}/<triggerId>",
+    summary="Change a trigger (only the fields sent); its rule is written again",
+    description="The trigger is checked again as a whole (run settings, and a new pattern against your tenant's events and "
+    "by EventBridge) before anything is stored. `enabled: false` disables its rule (it matches nothing), `true` enables it again.",
+    tags=["triggers"],
+    responses=responses(Trigger, *BODY_ERRORS, 404, 410, 503),
+)
+def patch_trigger(testId: str, triggerId: str, body: UpdateTriggerRequest) -> Trigger:  # noqa: N803
+    return triggers.update(get_stores(), default_rules, current_caller(app), testId, triggerId, body)
 
 
 @router.delete(

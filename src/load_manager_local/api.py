@@ -13,6 +13,7 @@ from typing import Any
 
 from load_manager_local.events import DEFAULT_CLAIMS, LambdaContext, http_event
 from load_manager_local.functions import load_function, project_root
+from load_manager_local.local_functions import function_scope
 from load_manager_local.template import HttpRoute, http_routes
 
 
@@ -80,8 +81,11 @@ class InProcessApi:
         return to_api_response(result)
 
     def invoke(self, route: HttpRoute, event: dict[str, Any]) -> dict[str, Any]:
-        """Run the route's function on the event (a subclass may give it its template environment)."""
-        result: dict[str, Any] = load_function(route.function).lambda_handler(event, LambdaContext(route.function_logical_id))
+        """Run the route's function on the event: in the settings its template environment gives it
+        when a local runtime is configured in this process (local_functions.py), else in the
+        process's own (a subclass may do otherwise: the template harness)."""
+        with function_scope(route.function_logical_id):
+            result: dict[str, Any] = load_function(route.function).lambda_handler(event, LambdaContext(route.function_logical_id))
         return result
 
 

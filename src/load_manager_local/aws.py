@@ -14,11 +14,12 @@ for anyone's: `boto3.client("events", endpoint_url="http://127.0.0.1:PORT/aws")`
   the put that caused it, with `forwardedFrom`;
 - Scheduler's clock: `load_manager_local.scheduler` fires due schedules (cronsim).
 
-The buses, schedule groups and rules are the template's (`load_manager_local.local_stack`: the
-stack's bus, its group, and the rule forwarding `ForwardedEventSources` from the default bus). The
-matching itself is moto's EventBridge pattern engine. moto keeps everything in memory, so at start
-the rules and schedules of stored triggers and schedules are written again (their records live in
-SQLite).
+The buses, schedule groups and rules are the template's as SAM translates it
+(`load_manager_local.local_stack`: the stack's bus, its group, the rule forwarding
+`ForwardedEventSources` from the default bus, and the sweeper's scheduled rule, which matches no
+event: the sweeper's clock is sweeper_clock.py). The matching itself is moto's EventBridge pattern
+engine. moto keeps everything in memory, so at start the rules and schedules of stored triggers and
+schedules are written again (their records live in SQLite).
 """
 
 from __future__ import annotations
@@ -255,6 +256,10 @@ class LocalAws:
         deliveries = self.deliveries
 
         def send_to_targets(rule, event, transform_input: bool = True) -> None:
+            if rule.state != "ENABLED":  # a disabled rule matches nothing (moto's own delivery ignores the state)
+                return
+            if _scheduled(rule):
+                return
             try:
                 matched = rule.event_pattern.matches_event(event)
             except Exception:  # noqa: BLE001 - moto checks a pattern's shape, EventBridge its filters too
@@ -327,9 +332,15 @@ class LocalAws:
 
 def _matches(rule, message: dict[str, Any]) -> bool:
     try:
-        return bool(rule.event_pattern.matches_event(message))
+        return rule.state == "ENABLED" and not _scheduled(rule) and bool(rule.event_pattern.matches_event(message))
     except Exception:  # noqa: BLE001 - see send_to_targets
         return False
+
+
+def _scheduled(rule) -> bool:
+    """A scheduled rule without a pattern (SAM's Schedule events: the sweeper's) matches no event;
+    moto's empty pattern would match them all. EventBridge runs it on its clock; here sweeper_clock.py does."""
+    return bool(rule.scheduled_expression) and rule.event_pattern.dump() is None
 
 
 # ---- serve's /aws ----------------------------------------------------------------------------------

@@ -40,11 +40,11 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "load-manager-local")
     from load_manager_local.aws import AwsGateway
-    from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime, set_public_base_url
+    from load_manager_local.runtime import set_public_base_url, start_local_runtime
     from load_manager_local.server import LocalApiServer
 
-    data = configure_local_runtime(args.data_dir)
-    lifecycle = LocalRunLifecycle().start()
+    lifecycle = start_local_runtime(args.data_dir)
+    data = lifecycle.functions.data
     try:
         server = LocalApiServer(port=args.port, console_config=args.console_config, aws=AwsGateway(lifecycle.sfn.region))
     except OSError as exc:  # the port is taken, most likely
@@ -55,7 +55,9 @@ def _serve(args: argparse.Namespace) -> int:
     # SIGTERM ends the server like Ctrl-C does, so callers can stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"Load Manager API listening on {server.url} (data in {data})", flush=True)
-    print(f"EventBridge and Scheduler APIs: {server.url}/aws (events put there are recorded in {data}/events.jsonl)", flush=True)
+    stack = lifecycle.functions.stack
+    where = f"bus {stack.event_bus_name}, schedule group {stack.schedule_group}"
+    print(f"EventBridge and Scheduler APIs: {server.url}/aws ({where}; events put there are recorded in {data}/events.jsonl)", flush=True)
     if server.console is not None:
         print(f"Web console: {server.url}/", flush=True)
     logging.getLogger("load_manager_local").warning(

@@ -2,8 +2,9 @@
 this process, against the local stores (what `sam local invoke` does, without Docker).
 
 FUNCTION is a folder of functions/ (`triggers`, `runs`...) or a template logical id
-(`TriggersFunction`). The handler runs with the local runtime around it: SQLite in --data-dir, the
-run lifecycle state machine and the event bus in process; a run the invocation starts is awaited
+(`TriggersFunction`). The handler runs with the local runtime around it, in the settings its
+template environment gives it, as under `serve`: SQLite in --data-dir, the run lifecycle state
+machine and the event bus in process; a run the invocation starts is awaited
 (unless --no-wait: its lifecycle then ends with the process, and the next `serve` on that data
 directory records it Failed). A `serve` running on the same data directory is left alone.
 The handler's return value is printed as JSON on stdout; an exception as Lambda's error shape, exit 1.
@@ -57,18 +58,19 @@ def main(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    folder, logical_id = resolve_function(args.function)
+    _folder, logical_id = resolve_function(args.function)
     event = read_event(args.event)
-    from load_manager_local.events import LambdaContext
-    from load_manager_local.functions import load_function
-    from load_manager_local.runtime import LocalRunLifecycle, configure_local_runtime
+    from load_manager_local.runtime import start_local_runtime
+    from load_manager_local.stepfunctions import LambdaContext
 
-    configure_local_runtime(args.data_dir)
     # A serve may be running on the same data directory: its active runs are not ours to fail.
-    lifecycle = LocalRunLifecycle(scheduler_tick_seconds=0, recover=False).start()
+    lifecycle = start_local_runtime(args.data_dir, scheduler_tick_seconds=0, recover=False)
+    function = lifecycle.functions.stack.functions[logical_id]
     try:
         try:
-            result = load_function(folder).lambda_handler(event, LambdaContext(logical_id))
+            # As serve runs it: in the settings its template environment gives it (local_functions.py).
+            context = LambdaContext(function.name, function.arn, timeout_s=function.timeout, memory_limit_in_mb=function.memory_size)
+            result = lifecycle.functions.handler(logical_id)(event, context)
         except Exception as exc:  # noqa: BLE001 - reported as Lambda reports a function error
             error = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": traceback.format_tb(exc.__traceback__)}
             print(json.dumps(error, indent=2))

@@ -170,7 +170,7 @@ class Migration:
 
     def _write(self, doc: dict[str, Any], analysis, report: MigrationReport) -> MigrationReport:
         from load_manager.ids import new_id, now_ms
-        from load_manager.store import StoredRevision
+        from load_manager.models.records import StoredRevision
 
         test_id, account_id, path = doc["id"], doc["accountId"], doc["locustfile"]
         # A run that died after the revision and before the test's update left revision 1: reuse it.

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from load_manager.models import GatewayError
+from load_manager.models.base import GatewayError
 from load_manager_local.functions import load_function, project_root
 from load_manager_local.template import HttpRoute, http_routes
 

@@ -15,51 +15,42 @@ some resources (moto's, for tests and `serve`) answers with those and leaves the
 
 Local paths (CodeUri, ContentUri, DefinitionUri) are what `sam package` uploads: they become
 `s3://` locations for the translator, and `Stack.artifacts` maps each resource back to its path.
+Reading and translating live in load_manager_local.stack_translate (which can keep a translation on
+disk: `Stack(..., cache_dir=...)`).
 """
 
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
+from load_manager_local.stack_translate import (
+    ARTIFACTS_BUCKET,
+    AWS_MANAGED_POLICIES,
+    CachedStack,
+    cache_key,
+    read_cached,
+    read_sam_template,
+    translate,
+    translated,
+    write_cached,
+)
+
+__all__ = [
+    "ARTIFACTS_BUCKET", "DEFAULT_ACCOUNT_ID", "NO_VALUE", "Policy", "Resolver", "Stack", "StackFunction", "TemplateError",
+    "read_sam_template", "translate",
+]  # fmt: skip
 
 DEFAULT_ACCOUNT_ID = "123456789012"
-ARTIFACTS_BUCKET = "load-manager-local-artifacts"
 NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "AWS::NoValue"})()
-_LOCAL_ARTIFACTS = {"CodeUri", "ContentUri", "DefinitionUri"}
 _LIST_PARAMETER = re.compile(r"^(CommaDelimitedList|List<.+>)$")
 _SUB = re.compile(r"\$\{([^}]+)\}")
-# What SAM attaches by ARN (AWS-managed policies are not in the template); any other AWS-managed
-# policy is reported as unknown (it grants nothing here).
-AWS_MANAGED_POLICIES: dict[str, dict[str, Any]] = {
-    "service-role/AWSLambdaBasicExecutionRole": {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}],
-    },
-    "service-role/AWSLambdaVPCAccessExecutionRole": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
-                ],  # fmt: skip
-                "Resource": "*",
-            }
-        ],
-    },
-}
 
 
 class TemplateError(ValueError):
@@ -99,81 +90,6 @@ class StackFunction:
     events: Mapping[str, Any] = field(default_factory=dict)  # SAM's Events, resolved
 
 
-# ---- reading the template ------------------------------------------------------------------------
-
-
-class _IntrinsicsLoader(yaml.SafeLoader):
-    """CloudFormation's short forms (!Ref, !Sub, !GetAtt a.b, ...) as their long forms, without
-    touching yaml.SafeLoader itself (samtranslator's own helper registers on it, process-wide)."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
-    value: Any
-    if suffix == "GetAtt" and isinstance(node, yaml.ScalarNode):
-        value = str(loader.construct_scalar(node)).split(".", 1)
-    elif isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_IntrinsicsLoader.add_multi_constructor("!", _intrinsic)
-
-
-def read_sam_template(path: Path) -> tuple[dict[str, Any], dict[str, Path]]:
-    """The SAM template with local artifact paths replaced by the S3 locations `sam package` would
-    upload them to, and those paths by logical id."""
-    template: dict[str, Any] = yaml.load(path.read_text(), Loader=_IntrinsicsLoader)  # noqa: S506 - a SafeLoader subclass
-    artifacts: dict[str, Path] = {}
-    for logical_id, resource in (template.get("Resources") or {}).items():
-        properties = resource.get("Properties") or {}
-        for key in _LOCAL_ARTIFACTS & properties.keys():
-            location = properties[key]
-            if isinstance(location, str) and not location.startswith("s3://"):
-                artifacts[logical_id] = (path.parent / location).resolve()
-                properties[key] = f"s3://{ARTIFACTS_BUCKET}/{location.strip('/')}"
-    return template, artifacts
-
-
-class _KnownManagedPolicies:
-    """The translator's managed-policy loader: names of the AWS-managed policies SAM may attach by
-    name, without asking IAM (there is no account to ask)."""
-
-    def __init__(self, partition: str) -> None:
-        self.partition = partition
-
-    def load(self) -> dict[str, str]:
-        return {name.rsplit("/", 1)[-1]: f"arn:{self.partition}:iam::aws:policy/{name}" for name in AWS_MANAGED_POLICIES}
-
-
-def translate(sam_template: Mapping[str, Any], parameters: Mapping[str, Any], *, region: str, partition: str = "aws") -> dict[str, Any]:
-    """SAM's translator, as `samtranslator.translator.transform.transform` runs it, but with the
-    stack's region given rather than read from the process's default boto3 session."""
-    import boto3
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
-
-    fragment = copy.deepcopy(dict(sam_template))
-    values = dict(parameters)
-    to_py27_compatible_template(fragment, values)
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
-    loader = _KnownManagedPolicies(partition)
-    translated = translator.translate(fragment, parameter_values=values, get_managed_policy_map=loader.load)
-    return dict(undo_mark_unicode_str_in_template(translated))
-
-
-@lru_cache(maxsize=8)
-def _translated(path: Path, mtime: float, parameters: str, region: str, partition: str) -> tuple[str, str, dict[str, Path]]:
-    sam, artifacts = read_sam_template(path)
-    cfn = translate(sam, json.loads(parameters), region=region, partition=partition)
-    return json.dumps(sam), json.dumps(cfn), artifacts
-
-
 # ---- the stack -----------------------------------------------------------------------------------
 
 
@@ -187,24 +103,38 @@ class Stack:
         region: str = "us-east-1",
         account_id: str = DEFAULT_ACCOUNT_ID,
         partition: str = "aws",
+        cache_dir: Path | None = None,
     ) -> None:
+        """`cache_dir`: keep the translation there, and read it back when nothing it depends on
+        changed (load_manager_local.stack_translate)."""
         self.name, self.region, self.account_id, self.partition = name, region, account_id, partition
         self.stack_id = f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{name}/{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
         path = Path(template_path).resolve()
-        raw, _ = read_sam_template(path)
-        self.parameters = _parameter_values(raw.get("Parameters") or {}, parameters or {})
-        # The pseudo parameters too: the translator resolves a few intrinsics itself.
-        given = {**self.parameters, "AWS::StackName": name, "AWS::AccountId": account_id, "AWS::Region": region, "AWS::Partition": partition}
-        sam, cfn, artifacts = _translated(path, path.stat().st_mtime, json.dumps(given, sort_keys=True), region, partition)
-        self.artifacts: dict[str, Path] = dict(artifacts)
-        self.sam: dict[str, Any] = json.loads(sam)
-        self.template: dict[str, Any] = json.loads(cfn)
+        identity = {"name": name, "region": region, "account": account_id, "partition": partition}
+        key = cache_key(path, parameters or {}, identity) if cache_dir is not None else ""
+        kept = read_cached(cache_dir, key) if cache_dir is not None else None
+        if kept is None:
+            kept = self._translate(path, parameters or {})
+            if cache_dir is not None:
+                write_cached(cache_dir, key, kept)
+        self.parameters: dict[str, Any] = kept.parameters
+        self.artifacts: dict[str, Path] = dict(kept.artifacts)
+        self.sam: dict[str, Any] = json.loads(kept.sam)
+        self.template: dict[str, Any] = json.loads(kept.cfn)
         self._conditions: dict[str, bool] = {}
         self.pseudo = {
             "AWS::Region": region, "AWS::AccountId": account_id, "AWS::Partition": partition,
             "AWS::StackName": name, "AWS::StackId": self.stack_id, "AWS::URLSuffix": "amazonaws.com",
             "AWS::NotificationARNs": [], "AWS::NoValue": NO_VALUE,
         }  # fmt: skip
+
+    def _translate(self, path: Path, parameters: Mapping[str, str | list[str]]) -> CachedStack:
+        raw, _ = read_sam_template(path)
+        values = _parameter_values(raw.get("Parameters") or {}, parameters)
+        # The pseudo parameters too: the translator resolves a few intrinsics itself.
+        pseudo = {"AWS::StackName": self.name, "AWS::AccountId": self.account_id, "AWS::Region": self.region, "AWS::Partition": self.partition}
+        sam, cfn, artifacts = translated(path, path.stat().st_mtime, json.dumps({**values, **pseudo}, sort_keys=True), self.region, self.partition)
+        return CachedStack(values, sam, cfn, dict(artifacts))
 
     # ---- resources and conditions ----------------------------------------------------------------
 

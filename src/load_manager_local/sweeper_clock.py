@@ -1,5 +1,6 @@
 """The sweeper's clock, locally: `serve` runs functions/sweeper every `SWEEP_SECONDS`, as the
-stack's EventBridge schedule does in AWS (template.yaml, SweeperFunction), with the same handler,
+stack's EventBridge schedule does in AWS (template.yaml, SweeperFunction), with the same handler in
+the settings its template environment gives it (load_manager_local.local_functions),
 so a run left Pending with no execution, or left active by an execution that ended, is settled on
 one machine exactly as in AWS (see load_manager/lifecycle/sweeper.py).
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("load_manager_local.sweeper")
@@ -23,10 +25,15 @@ SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "de
 
 
 class SweeperClock:
-    """`every_seconds` between sweeps; 0 sweeps only when `sweep_now()` is called."""
+    """`every_seconds` between sweeps; 0 sweeps only when `sweep_now()` is called. `handler`: the
+    sweeper function as the runtime invokes it (`serve`: in its template settings, under its template
+    `function_name`); by default functions/sweeper's handler, in the process's settings."""
 
-    def __init__(self, every_seconds: float = SWEEP_SECONDS) -> None:
+    def __init__(
+        self, every_seconds: float = SWEEP_SECONDS, handler: Callable[[Any, Any], Any] | None = None, function_name: str = SWEEPER_FUNCTION
+    ) -> None:
         self.every_seconds = every_seconds
+        self.handler, self.function_name = handler, function_name
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -48,8 +55,9 @@ class SweeperClock:
         from load_manager_local.stepfunctions import LambdaContext, function_arn
 
         with self._lock:
-            context = LambdaContext(function_name=SWEEPER_FUNCTION, invoked_function_arn=function_arn(SWEEPER_FUNCTION))
-            return load_function("sweeper").lambda_handler(dict(SCHEDULED_EVENT), context)
+            context = LambdaContext(function_name=self.function_name, invoked_function_arn=function_arn(self.function_name))
+            handler = self.handler or load_function("sweeper").lambda_handler
+            return dict(handler(dict(SCHEDULED_EVENT), context))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every_seconds):

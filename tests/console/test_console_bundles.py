@@ -129,7 +129,7 @@ def _zips_both_ways(page, console_url: str, test_id: str) -> None:
 def test_gates_and_schedules_show_the_api_errors_at_their_fields(page, console_url, target, check_page):
     body = {"name": "gates", "targetUrl": target.url, "templateId": "http-user", "defaultDurationSeconds": 120}
     test_id = requests.post(f"{console_url}/v1/load-tests", json=body, timeout=10).json()["id"]
-    page.goto(f"{console_url}/tests/{test_id}")
+    page.goto(f"{console_url}/tests/{test_id}/gates")
 
     # A regression criterion without a baseline: BaselineRequired, at that criterion's field.
     criteria = page.get_by_test_id("criteria-form")
@@ -148,7 +148,10 @@ def test_gates_and_schedules_show_the_api_errors_at_their_fields(page, console_u
     expect(auto_stop.locator('[data-field="autoStop.failRatio"]')).to_contain_text("less than or equal to 1")
     expect(auto_stop.locator('[data-field="autoStop.windowSeconds"]')).to_contain_text("greater than or equal to 5")
 
+    check_page(page, "test page, gates")
+
     # A schedule firing more often than its run lasts; then a valid one, edited, disabled, deleted.
+    page.get_by_role("tab", name="Automation").click()
     form = page.get_by_test_id("schedule-form")
     form.get_by_label("Schedule name").fill("nightly")
     form.get_by_label("Cron (minute hour day-of-month month day-of-week)").fill("* * * * *")
@@ -161,7 +164,7 @@ def test_gates_and_schedules_show_the_api_errors_at_their_fields(page, console_u
     expect(row).to_have_count(1)
     expect(row.get_by_test_id("schedule-when")).to_contain_text("cron(0 2 ? * MON-FRI *)")
     expect(row.get_by_test_id("next-occurrences").locator("li")).to_have_count(3)
-    check_page(page, "test page, gates and a schedule")
+    check_page(page, "test page, a schedule")
     row.get_by_role("button", name="Edit").click()
     form.get_by_label("at a fixed rate").check()
     form.get_by_label("Every").fill("2")

@@ -272,6 +272,7 @@ PATHS = [
     "/", "/tests", "/tests/", "/tests/abc/history", "/runs/compare", "/runs/x.y", "/auth/callback", "/index.html",
     "/config.json", "/src/main.js", "/vendor/uplot.css", "/favicon.svg", "/vendor/LICENSES/preact.txt",
     "/vendor/THIRD_PARTY_NOTICES.md", "/missing.png", "/app.css/", "/.hidden", "/name.", "/tests/abc.def",
+    "/tests/abc/script", "/tests/abc/gates", "/tests/abc/automation", "/tests/abc/settings",  # a test's tabs: views
 ]  # fmt: skip
 
 

@@ -17,7 +17,8 @@ from support.serve import serve
 
 from load_manager.identity import Caller
 from load_manager.lifecycle.dispatch import run_step
-from load_manager.models import CreateLoadTestRequest, StartRunRequest
+from load_manager.models.load_tests import CreateLoadTestRequest
+from load_manager.models.runs import StartRunRequest
 from load_manager.settings import Settings, set_settings
 from load_manager.store import set_stores
 from load_manager.store.sqlite import build_sqlite_stores

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import threading
 
-from test_run_store_contract import make_run
+from contract.test_run_store_contract import make_run
 
-from load_manager.automation_models import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
 from load_manager.ids import new_id
-from load_manager.models import StartRunRequest
-from load_manager.store import StoredRevision
+from load_manager.models.automation import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
+from load_manager.models.records import StoredRevision
+from load_manager.models.runs import StartRunRequest
 
 TEST = "t" * 32
 

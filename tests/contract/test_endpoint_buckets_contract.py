@@ -9,8 +9,8 @@ import pytest
 from support.results import endpoint, finished_run, samples
 
 from load_manager.analysis.series import Columns, SeriesRow, downsample
-from load_manager.models import MetricsSample
-from load_manager.usecases import results
+from load_manager.models.records import MetricsSample
+from load_manager.usecases import series as results  # the series use cases (moved out of usecases.results)
 
 START = 1_700_000_000_000
 ENDPOINTS = ("GET /", "POST /items", "GET /search by name", "PUT /ünïcode/✓")

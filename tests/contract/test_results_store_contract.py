@@ -8,7 +8,7 @@ from support.results import finished_run, samples
 
 from load_manager.analysis.autostop import Counts
 from load_manager.analysis.series import Columns, SeriesRow, downsample
-from load_manager.models import MetricsSample
+from load_manager.models.records import MetricsSample
 
 START = 1_700_000_000_000
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 
 from load_manager.ids import new_id, now_ms
-from load_manager.models import ClusterConfig, LiveFigures, MetricsSample, Run, StatusChange
+from load_manager.models.clusters import ClusterConfig
+from load_manager.models.records import MetricsSample
+from load_manager.models.runs import LiveFigures, Run, StatusChange
 from load_manager.store import IdempotencyRecord
 
 
@@ -91,6 +93,19 @@ def test_list_filters_paginates_and_finds_active_runs(any_stores):
     assert {r.id for r in running} == {r.id for r in runs if r.status == "Running"}
     assert any_stores.runs.has_active("acct", "t" * 32) and not any_stores.runs.has_active("acct", "u" * 32)
     assert len(any_stores.runs.list_active()) == len(running) + 1  # every tenant
+
+
+def test_ended_among_names_the_final_runs_of_every_tenant_that_ended_before_a_time(any_stores):
+    active, early, late, cancelled = make_run(), make_run(account="other"), make_run(), make_run()
+    for run in (active, early, late, cancelled):
+        any_stores.runs.insert(run)
+    any_stores.runs.transition("other", early.id, {"Pending"}, change("Failed", at=100), {"ended_at": 100})
+    any_stores.runs.transition("acct", late.id, {"Pending"}, change("Finished", at=900), {"ended_at": 900})
+    any_stores.runs.transition("acct", cancelled.id, {"Pending"}, change("Cancelled"))  # no end time recorded
+    asked = [active.id, early.id, late.id, cancelled.id, new_id()]  # and an id no run has
+    assert any_stores.runs.ended_among(asked, ended_before=500) == {early.id, cancelled.id}
+    assert any_stores.runs.ended_among(asked, ended_before=1000) == {early.id, late.id, cancelled.id}
+    assert any_stores.runs.ended_among([], ended_before=1000) == set()
 
 
 def test_the_cluster_handle_is_claimed_once(any_stores):

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from load_manager.ids import new_id, now_ms
-from load_manager.models import LoadTest
-from load_manager.store import StoredRevision
+from load_manager.models.load_tests import LoadTest
+from load_manager.models.records import StoredRevision
 
 
 def make_test(account: str = "acct", created_at: int | None = None, project: str | None = None) -> LoadTest:
@@ -32,7 +32,7 @@ def make_revision(test: LoadTest, content: str = "x = 1\n", author: str = "a@x")
 
 def make_bundle_revision(test: LoadTest, entry: str, others: dict[str, bytes]) -> tuple[StoredRevision, dict[str, bytes]]:
     from load_manager.bundle.core import build_bundle
-    from load_manager.models import BundleFileInfo
+    from load_manager.models.bundles import BundleFileInfo
 
     bundle = build_bundle("locustfile.py", [("locustfile.py", entry.encode()), *others.items()])
     revision = make_revision(test, entry).model_copy(update={

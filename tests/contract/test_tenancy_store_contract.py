@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import threading
 
-from load_manager.automation_models import EventSource
 from load_manager.ids import new_id
-from load_manager.models import BundleFileInfo
-from load_manager.store import Hold, StoredRevision
+from load_manager.models.automation import EventSource
+from load_manager.models.bundles import BundleFileInfo
+from load_manager.models.records import StoredRevision
+from load_manager.store import Hold
 
 TEST = "t" * 32
 

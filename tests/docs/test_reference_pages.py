@@ -41,7 +41,7 @@ def test_settings_place_every_variable_the_module_reads():
     environments = render_template.environments(render_template.load(ROOT / "template.yaml"))
     page = render_settings.settings(environments)
     for variable, field in (("MAX_SCRIPT_BYTES", "max_script_bytes"), ("ECS_SUBNETS", "ecs.subnets"),
-                            ("TRIGGER_RULE_PREFIX", "automation.rule_prefix"), ("LOAD_MANAGER_DATA_DIR", "data_dir")):  # fmt: skip
+                            ("TRIGGER_RULE_PREFIX", "automation.name_prefix"), ("LOAD_MANAGER_DATA_DIR", "data_dir")):  # fmt: skip
         row = next(line for line in page.splitlines() if f"`{field}`" in line)
         assert f"`{variable}`" in row
     assert "`!Ref MaxScriptBytes`" in page  # where the template sets it

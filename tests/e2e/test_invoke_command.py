@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from support.scripts import SIMPLE, b64
 
-from load_manager.automation_models import EventSource, Trigger
 from load_manager.identity import Caller
-from load_manager.models import CreateLoadTestRequest, StartRunRequest
+from load_manager.models.automation import EventSource, Trigger
+from load_manager.models.load_tests import CreateLoadTestRequest
+from load_manager.models.runs import StartRunRequest
 from load_manager.store.sqlite import build_sqlite_stores
 from load_manager.usecases import load_tests
 

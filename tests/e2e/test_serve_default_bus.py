@@ -17,7 +17,7 @@ from support.polling import eventually
 from support.scripts import SIMPLE, b64
 from support.serve import serve
 
-from load_manager.models import FINAL_STATUSES
+from load_manager.models.runs import FINAL_STATUSES
 from load_manager_local.auth import make_unsigned_jwt
 from load_manager_local.aws import BUS_NAME
 from load_manager_local.events import DEFAULT_CLAIMS
@@ -72,7 +72,8 @@ def test_a_codedeploy_success_on_the_default_bus_starts_the_triggers_run(tmp_pat
 
         # events.jsonl: the put on the default bus, then its forwarded copy, which the trigger's rule matched.
         original, forwarded = [e for e in recorded(tmp_path) if e["source"] == "aws.codedeploy"]
-        forwarding_rules = [rule.name for rule in local_stack().rules]  # the template's ForwardAwsEventsRule
+        # The template's ForwardAwsEventsRule (the sweeper's scheduled rule, on the default bus too, matches no event).
+        forwarding_rules = [rule.name for rule in local_stack().rules if "EventPattern" in rule.put_rule]
         assert (original["eventBusName"], original["id"], original["matchedRules"]) == ("default", put["EventId"], forwarding_rules)
         assert (forwarded["eventBusName"], forwarded["id"], forwarded["matchedRules"]) == (BUS_NAME, firing["eventId"], [trigger["ruleName"]])
         assert forwarded["forwardedFrom"]["id"] == put["EventId"] and forwarded["detail"] == DETAIL == original["detail"]

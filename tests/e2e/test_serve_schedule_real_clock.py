@@ -12,7 +12,7 @@ from support.polling import eventually
 from support.scripts import SIMPLE, b64
 from support.serve import serve
 
-from load_manager.models import FINAL_STATUSES
+from load_manager.models.runs import FINAL_STATUSES
 
 pytestmark = pytest.mark.slow
 

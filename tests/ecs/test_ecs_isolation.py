@@ -136,16 +136,14 @@ def runtime(ecs_standin: EcsStandIn, tmp_path, _routes):
 
     clock = SkewedClock()
     previous = use_clock(clock)
-    configure_local_runtime(tmp_path / "data", default_backend="ecs")
+    # A failed test leaves runs active; the runtime's own backend (not this one: no stand-in hooks,
+    # so Fargate never releases the interfaces) tears them down at stop, trying each group once.
+    configure_local_runtime(tmp_path / "data", default_backend="ecs", ecs={"group_delete_timeout_seconds": 0})
     lifecycle = LocalRunLifecycle().start()
     lifecycle.sfn.register(WORKFLOW_FUNCTION, lambda event, _context: run_step(event, get_stores(), factory))
     try:
         yield Runtime(InProcessApi(routes=_routes), ecs_standin, clock)
     finally:
-        # A failed test leaves runs active: their tasks go first, so whatever tears them down next
-        # (the runtime's own backend, not this one) finds their groups free at once.
-        for task in ecs_standin.tasks():
-            ecs_standin.kill_task(task.arn)
         lifecycle.stop()
         set_stores(None)
         set_settings(None)

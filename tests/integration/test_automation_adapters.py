@@ -45,6 +45,11 @@ def test_a_trigger_is_one_rule_whose_target_sends_the_reference_and_the_whole_ev
     template = target["InputTransformer"]["InputTemplate"]
     assert "<aws.events.event.json>" in template
     assert json.loads(template.replace("<aws.events.event.json>", '{"id": "e"}')) == {"loadManagerTrigger": reference, "event": {"id": "e"}}
+    rules.put("lm-trigger-t1", pattern, reference, "after deploy", enabled=False)  # a disabled trigger: the rule stays, off
+    assert client.describe_rule(Name="lm-trigger-t1", EventBusName="stack-events")["State"] == "DISABLED"
+    assert len(client.list_targets_by_rule(Rule="lm-trigger-t1", EventBusName="stack-events")["Targets"]) == 1
+    rules.put("lm-trigger-t1", pattern, reference, "after deploy", enabled=True)
+    assert client.describe_rule(Name="lm-trigger-t1", EventBusName="stack-events")["State"] == "ENABLED"
     rules.delete("lm-trigger-t1")
     rules.delete("lm-trigger-t1")  # already gone: fine
     assert client.list_rules(EventBusName="stack-events")["Rules"] == []

@@ -658,7 +658,7 @@ def test_settings_from_environment_and_cluster_configuration():
     assert "cluster (ECS_CLUSTER)" in EcsSettings.for_cluster(None, Settings.from_env({}).ecs).problems()
 
     # A stored cluster configuration wins; the deployment's defaults fill its gaps.
-    from load_manager.models import EcsClusterSettings
+    from load_manager.models.clusters import EcsClusterSettings
 
     stored = EcsClusterSettings.model_validate({
         "cluster": "team-a", "masterTaskDefinition": "a-master", "workerTaskDefinition": "a-worker",
@@ -671,7 +671,7 @@ def test_settings_from_environment_and_cluster_configuration():
 
 def test_backend_for_builds_the_ecs_backend(monkeypatch):
     from load_manager.backends import backend_for
-    from load_manager.models import ClusterConfig, EcsClusterSettings
+    from load_manager.models.clusters import ClusterConfig, EcsClusterSettings
     from load_manager.settings import Settings, set_settings
 
     set_settings(Settings.from_env({"ECS_CLUSTER": "from-env", "SCRIPTS_BUCKET": "env-bucket"}))
@@ -685,6 +685,9 @@ def test_backend_for_builds_the_ecs_backend(monkeypatch):
         })  # fmt: skip
         configured = backend_for(ClusterConfig(**base, ecs=ecs))
         assert configured.settings.cluster == "team-a" and configured.settings.script_bucket == "env-bucket"
+        assert default._group_delete_timeout == 120  # the workflow waits for Fargate to release a run's group
+        set_settings(Settings.from_env({"ECS_CLUSTER": "from-env", "ECS_GROUP_DELETE_TIMEOUT_SECONDS": "0"}))
+        assert backend_for(ClusterConfig(**base))._group_delete_timeout == 0  # the sweeper's: one try, the rest next sweep
     finally:
         set_settings(None)
 

@@ -74,6 +74,14 @@ def test_rules_deliver_to_lambda_targets_with_moto_matching_and_every_event_is_r
     recorded = aws.read_events()
     assert [r["id"] for r in recorded] == ids and [r["matchedRules"] for r in recorded] == [["deploys"], [], []]
     assert {r["eventBusName"] for r in recorded} == {BUS_NAME}
+    # A disabled rule matches nothing (a disabled trigger), as in EventBridge; enabled again, it delivers.
+    events.disable_rule(Name="deploys", EventBusName=BUS_NAME)
+    events.put_events(Entries=entries[:1])
+    events.enable_rule(Name="deploys", EventBusName=BUS_NAME)
+    again = events.put_events(Entries=entries[:1])["Entries"][0]["EventId"]
+    aws.drain()
+    assert [e["event"]["id"] for e in received] == [ids[0], again]
+    assert [r["matchedRules"] for r in aws.read_events()[3:]] == [[], ["deploys"]]
 
 
 def test_a_failing_handler_is_retried_twice_then_dead_lettered(local, tmp_path):

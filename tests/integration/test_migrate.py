@@ -104,7 +104,7 @@ def test_a_migration_that_died_between_its_two_writes_resumes_without_a_second_r
     (tmp_path / "a.py").write_text(SIMPLE)
     doc = legacy(1, "a.py")
     database.load_tests.insert_one(dict(doc))
-    from load_manager.store import StoredRevision
+    from load_manager.models.records import StoredRevision
 
     stores = build_mongo_stores(database)
     stores.revisions.append(StoredRevision(  # the first run got this far

@@ -21,7 +21,8 @@ from load_manager.adapters.step_functions import default_starter
 from load_manager.errors import QuotaExceededError
 from load_manager.identity import Caller
 from load_manager.lifecycle.dispatch import run_step
-from load_manager.models import ACTIVE_STATUSES, CreateLoadTestRequest, StartRunRequest
+from load_manager.models.load_tests import CreateLoadTestRequest
+from load_manager.models.runs import ACTIVE_STATUSES, StartRunRequest
 from load_manager.settings import Settings, set_settings
 from load_manager.usecases import load_tests, runs
 
@@ -191,7 +192,7 @@ class Rules:
     def __init__(self):
         self.lock, self.rules = threading.Lock(), {}
 
-    def put(self, name, pattern, target_input, description):
+    def put(self, name, pattern, target_input, description, enabled=True):
         with self.lock:
             self.rules[name] = pattern
 
@@ -212,7 +213,7 @@ class Clock(Rules):
 @pytest.fixture
 def capped(any_stores):
     """Caps of 4 per test and 6 per tenant; tenant acct owns the application `shop`; three tests."""
-    from load_manager.automation_models import CreateEventSourceRequest
+    from load_manager.models.automation import CreateEventSourceRequest
     from load_manager.usecases import event_sources
 
     set_settings(Settings(automation={"max_per_test": 4, "max_triggers_per_account": 6, "max_schedules_per_account": 6}))
@@ -237,7 +238,7 @@ def _judged(results, quota: str) -> list[str]:
 
 
 def test_concurrent_trigger_creations_never_exceed_the_caps(any_stores, capped):
-    from load_manager.automation_models import CreateTriggerRequest
+    from load_manager.models.automation import CreateTriggerRequest
     from load_manager.usecases import triggers
 
     caller, (first, second, third) = capped
@@ -254,7 +255,7 @@ def test_concurrent_trigger_creations_never_exceed_the_caps(any_stores, capped):
 
 
 def test_concurrent_schedule_creations_never_exceed_the_caps(any_stores, capped):
-    from load_manager.automation_models import CreateScheduleRequest
+    from load_manager.models.automation import CreateScheduleRequest
     from load_manager.usecases import schedules
 
     caller, (first, second, third) = capped

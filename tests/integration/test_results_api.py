@@ -14,7 +14,7 @@ from support.scripts import AUTH_B, SIMPLE, b64, simple_variant
 
 from load_manager.analysis.series import MAX_POINTS
 from load_manager.ids import now_ms
-from load_manager.usecases import results
+from load_manager.usecases import series as series_usecases
 
 ACCOUNT = "local"  # the default caller's tenant
 HOUR = 3600
@@ -44,7 +44,7 @@ def test_an_hour_sampled_every_2_s_answers_at_most_1000_points_per_series(api, s
     run = _finished(stores, test_id, HOUR)
     store_samples(stores, ACCOUNT, run, samples(run.id, run.started_at, HOUR, every_seconds=2))
     computed = api.request("GET", f"/v1/runs/{run.id}/metrics").json()
-    results.store_final_series(stores, run)  # as Finalize does
+    series_usecases.store_final_series(stores, run)  # as Finalize does
     assert stores.metrics.final_series(ACCOUNT, run.id, None) is not None
     assert api.request("GET", f"/v1/runs/{run.id}/metrics").json() == computed, "the kept series is the computed one"
     series = _series(api, run.id)

@@ -112,7 +112,7 @@ def test_clearing_retention_keeps_everything_from_then_on(api_any_store, starter
 def _two_revisions(stores):
     from support.lifecycle import CALLER
 
-    from load_manager.models import CreateLoadTestRequest
+    from load_manager.models.load_tests import CreateLoadTestRequest
     from load_manager.usecases import load_tests, scripts
 
     request = CreateLoadTestRequest.model_validate({"name": "r", "targetUrl": "http://127.0.0.1:9", "scriptContent": b64(version(1))})
@@ -130,7 +130,7 @@ def test_a_run_inserted_after_pruning_marked_its_revision_fails_instead_of_runni
     from support.lifecycle import CALLER, RecordingStarter
 
     from load_manager.errors import RevisionPrunedError
-    from load_manager.models import StartRunRequest
+    from load_manager.models.runs import StartRunRequest
     from load_manager.usecases import runs
 
     test, old = _two_revisions(stores)
@@ -158,7 +158,7 @@ def test_pruning_takes_back_a_revision_a_run_started_using_while_it_marked(store
     Pruning unmarks it and keeps its content."""
     from dataclasses import replace
 
-    from test_run_store_contract import make_run
+    from contract.test_run_store_contract import make_run
 
     from load_manager.usecases.retention import prune
 

@@ -19,11 +19,13 @@ from support.lifecycle import CALLER, RecordingStarter
 from support.scripts import SIMPLE, b64
 
 from load_manager.adapters.step_functions import default_starter
-from load_manager.automation_models import CreateEventSourceRequest, CreateTriggerRequest, Trigger
 from load_manager.errors import RevisionPrunedError
 from load_manager.identity import Caller
 from load_manager.ids import new_id
-from load_manager.models import BundleFile, CreateLoadTestRequest, StartRunRequest, UpdateLoadTestRequest
+from load_manager.models.automation import CreateEventSourceRequest, CreateTriggerRequest, Trigger
+from load_manager.models.bundles import BundleFile
+from load_manager.models.load_tests import CreateLoadTestRequest, UpdateLoadTestRequest
+from load_manager.models.runs import StartRunRequest
 from load_manager.settings import get_settings, set_settings
 from load_manager.usecases import event_sources, firing, load_tests, retention, runs, scripts, triggers
 
@@ -108,7 +110,7 @@ class Bus:
     def __init__(self):
         self.rules: dict[str, dict] = {}
 
-    def put(self, name, pattern, target_input, description):
+    def put(self, name, pattern, target_input, description, enabled=True):
         self.rules[name] = pattern
 
     def delete(self, name):

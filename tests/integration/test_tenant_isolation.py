@@ -22,10 +22,10 @@ from support.lifecycle import RecordingStarter
 from support.scripts import SIMPLE, b64
 
 from load_manager.adapters.eventbridge import TARGET_ID, EventBridgeRules
-from load_manager.automation_models import CreateEventSourceRequest, CreateTriggerRequest
 from load_manager.errors import LoadManagerError
 from load_manager.identity import Caller
-from load_manager.models import CreateLoadTestRequest
+from load_manager.models.automation import CreateEventSourceRequest, CreateTriggerRequest
+from load_manager.models.load_tests import CreateLoadTestRequest
 from load_manager.settings import Settings, set_settings
 from load_manager.usecases import event_sources, firing, load_tests, triggers
 

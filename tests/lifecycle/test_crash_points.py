@@ -15,6 +15,7 @@ Every crash point must end with:
   exactly one run per request, event or occurrence (no run at all only when the API request died
   before the run was stored: its client got an error);
 - 0 clusters left (`FakeBackend.live_clusters() == []`) and exactly one ever launched;
+- the test's `lastRun` (what the list of tests shows) that run as it ended;
 - the outbox empty, and the events delivered "once" in the sense a consumer can rely on: each of
   RunStarted and RunFinished delivered under its one stable `eventId` (`<runId>:<type>`), never two
   ids for a type, never an event the no-crash scenario does not send; and exactly one delivery of
@@ -46,10 +47,11 @@ from support.scripts import SIMPLE, b64
 
 from load_manager.adapters import reports
 from load_manager.adapters.eventbridge import set_publisher
-from load_manager.automation_models import CreateScheduleRequest, CreateTriggerRequest
 from load_manager.lifecycle.notify import event_id
 from load_manager.lifecycle.sweeper import sweep
-from load_manager.models import CreateLoadTestRequest, Run, StartRunRequest
+from load_manager.models.automation import CreateScheduleRequest, CreateTriggerRequest
+from load_manager.models.load_tests import CreateLoadTestRequest, LastRun
+from load_manager.models.runs import Run, StartRunRequest
 from load_manager.store import set_stores
 from load_manager.store.sqlite import build_sqlite_stores
 from load_manager.usecases import firing, load_tests, runs, schedules, triggers
@@ -62,7 +64,7 @@ ACTIONS = {"start": "start", "poll": "poll", "finalize": "finalize", "mark-faile
 
 
 class _Rules:
-    def put(self, *args) -> None: ...
+    def put(self, *args, **kwargs) -> None: ...
 
     def delete(self, name) -> None: ...
 
@@ -83,6 +85,7 @@ class Outcome:
     clusters: int
     live_clusters: int
     pending_events: list = field(default_factory=list)
+    last_run: LastRun | None = None  # what the list of tests says of the test's newest run
 
 
 def fresh_stores(kind: str, directory, name: str):
@@ -128,6 +131,7 @@ def play(kind: str, directory, monkeypatch, step: str, crash_at: int | None) -> 
         calls=plan.calls, crashed=plan.crashed, run=run, runs_of_test=len(listed), deliveries=bus.deliveries,
         clusters=len(fake.clusters), live_clusters=len(fake.live_clusters()),
         pending_events=stores.runs.pending_events(run.account_id, run.id) if run else [],
+        last_run=stores.load_tests.list(CALLER.account_id, project_id=None, limit=1, after=None)[0].last_run,
     )  # fmt: skip
 
 
@@ -182,6 +186,8 @@ def problems(step: str, outcome: Outcome, reference: Outcome) -> list[str]:
         found.append(f"{outcome.clusters} clusters launched, {outcome.live_clusters} left")
     if outcome.pending_events:
         found.append(f"events left in the outbox: {outcome.pending_events}")
+    if outcome.last_run != LastRun.of(run):
+        found.append(f"the list says its last run is {outcome.last_run}")
     return found + event_problems(outcome, reference)
 
 

@@ -23,7 +23,8 @@ from load_manager.backends.base import BackendUnavailableError, ClusterSpec
 from load_manager.backends.local import LocalLocustBackend
 from load_manager.lifecycle.dispatch import run_step
 from load_manager.lifecycle.step_errors import RetryableStepError
-from load_manager.models import CreateLoadTestRequest, StartRunRequest
+from load_manager.models.load_tests import CreateLoadTestRequest
+from load_manager.models.runs import StartRunRequest
 from load_manager.usecases import load_tests, runs
 
 pytestmark = pytest.mark.usefixtures("fast_settings")

@@ -12,7 +12,7 @@ from load_manager.backends import backend_for
 from load_manager.errors import UnprocessableError
 from load_manager.identity import Caller
 from load_manager.lifecycle.dispatch import run_step
-from load_manager.models import PutClusterRequest
+from load_manager.models.clusters import PutClusterRequest
 from load_manager.settings import Settings, SettingsError, get_settings, set_settings
 from load_manager.usecases import clusters
 

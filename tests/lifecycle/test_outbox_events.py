@@ -82,16 +82,17 @@ def test_event_ids_are_stable_and_documented(stores, published):
     run = create_run(stores, duration_seconds=1)
     walk_asl(ASL, lifecycle_handler(stores, CrashingBackend(FakeBackend(), CrashPlan()), CrashPlan(), None), {"runId": run.id, "accountId": run.account_id})
     assert [detail["eventId"] for _, detail in published] == [f"{run.id}:RunStarted", f"{run.id}:RunFinished"]
-    readme = (project_root() / "README.md").read_text()
-    emitted = readme[readme.index("### Events Load Manager emits") :].split("\n### ", 1)[0]
-    assert "`detail.eventId`" in emitted and emitted.count('"detail": {"eventId", "runId"') == 2, "the README's events reference names eventId"
+    # The events reference (its field table is rendered from notify.detail at `make docs`) says how ids are made.
+    page = (project_root() / "docs" / "reference" / "events.md").read_text()
+    assert "`detail.eventId`" in page and "`<runId>:RunStarted`" in page, "the events reference names eventId and its form"
 
 
 def test_a_run_whose_workflow_cannot_start_ends_failed_with_run_finished_like_any_other(stores, published):
     from support.lifecycle import CALLER
     from support.scripts import SIMPLE, b64
 
-    from load_manager.models import CreateLoadTestRequest, StartRunRequest
+    from load_manager.models.load_tests import CreateLoadTestRequest
+    from load_manager.models.runs import StartRunRequest
     from load_manager.usecases import load_tests, runs
 
     class Refusing:
@@ -105,3 +106,39 @@ def test_a_run_whose_workflow_cannot_start_ends_failed_with_run_finished_like_an
     assert run.status == "Failed" and run.failure_reason.startswith("could not start the run workflow: AccessDenied")
     ((kind, detail),) = published
     assert (kind, detail["status"], detail["eventId"], detail["failureReason"]) == ("RunFinished", "Failed", f"{run.id}:RunFinished", run.failure_reason)
+
+
+def test_a_function_without_the_bus_leaves_run_finished_in_the_outbox_and_the_sweeper_sends_it_once(stores):
+    """RunsFunction has no EVENT_BUS_NAME in template.yaml: a run it fails must not lose its event
+    (published to nowhere and marked sent); the sweeper, which has the bus, sends it."""
+    from support.clock import FakeClock, installed
+    from support.lifecycle import CALLER
+    from support.scripts import SIMPLE, b64
+
+    from load_manager.lifecycle import sweeper
+    from load_manager.models.load_tests import CreateLoadTestRequest
+    from load_manager.models.runs import StartRunRequest
+    from load_manager.usecases import load_tests, runs
+
+    class Refusing:
+        def start(self, run):
+            raise RuntimeError("AccessDeniedException: not authorized to perform states:StartExecution")
+
+    test = load_tests.create(stores, CALLER, CreateLoadTestRequest.model_validate({"name": "t", "scriptContent": b64(SIMPLE), "targetUrl": "http://127.0.0.1:9"}))
+    set_publisher(None)  # the settings' bus: none here, as in RunsFunction's environment
+    with pytest.raises(runs.WorkflowStartError) as refused:
+        runs.start_run(stores, Refusing, CALLER, test.id, StartRunRequest(), None)
+    run_id = refused.value.details["runId"]
+    assert [e.event_id for e in stores.runs.pending_events(CALLER.account_id, run_id)] == [f"{run_id}:RunFinished"]
+
+    recording = Recording()
+    set_publisher(recording)  # the sweeper's function has the bus
+    try:
+        with installed(FakeClock()) as clock:
+            clock.advance(600)  # past the outbox's grace
+            for _ in range(2):
+                sweeper.sweep(stores, FakeBackend().factory, executions=None)
+    finally:
+        set_publisher(None)
+    assert [(kind, detail["eventId"]) for kind, detail in recording.events] == [("RunFinished", f"{run_id}:RunFinished")]
+    assert stores.runs.pending_events(CALLER.account_id, run_id) == []

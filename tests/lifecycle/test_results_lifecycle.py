@@ -13,7 +13,8 @@ from support.scripts import SIMPLE, b64
 
 from load_manager.identity import Caller
 from load_manager.ids import now_ms
-from load_manager.models import CreateLoadTestRequest, StartRunRequest
+from load_manager.models.load_tests import CreateLoadTestRequest
+from load_manager.models.runs import StartRunRequest
 from load_manager.usecases import load_tests, runs
 
 pytestmark = pytest.mark.usefixtures("fast_settings")

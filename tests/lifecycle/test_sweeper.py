@@ -1,28 +1,37 @@
 """The sweeper ends what no execution drives, within one sweep: a run left Pending by a request that
 died before StartExecution (started again while young, failed when too old, cancelled when stopped),
-a run whose execution ended, a run past its deadline that nothing drives; and it sends what is left
-in outboxes. Real use cases and steps on SQLite, the real ASL walked (support.asl), a fake backend,
-Step Functions faked by name (support.crash_points.FakeStepFunctions)."""
+a run whose execution ended, a run past its deadline that nothing drives; it sends what is left
+in outboxes; and it tears down the clusters ended runs left behind (a teardown that failed). Real
+use cases and steps on SQLite, the real ASL walked (support.asl), a fake backend, Step Functions
+faked by name (support.crash_points.FakeStepFunctions)."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
 
+import boto3
 import pytest
+from moto import mock_aws
+from support.aws import use_moto_credentials
 from support.clock import FakeClock, installed
 from support.crash_points import CrashingBackend, CrashPlan, FakeStepFunctions, RecordingBus, crashing_stores, invoke_with_retries, lifecycle_handler
+from support.ecs_standin import groups_held_by_interfaces
 from support.fake_backend import FakeBackend
 from support.lifecycle import CALLER
 from support.scripts import SIMPLE, b64
 
 from load_manager.adapters.eventbridge import set_publisher
-from load_manager.automation_models import CreateScheduleRequest
+from load_manager.backends.base import ClusterSpec
+from load_manager.backends.ecs.network import RunGroupSpec, create_run_group
 from load_manager.errors import RunActiveError
-from load_manager.lifecycle import steps
+from load_manager.ids import new_id
+from load_manager.lifecycle import steps, sweeper
 from load_manager.lifecycle.dispatch import run_step
 from load_manager.lifecycle.sweeper import GRACE_SECONDS, OUTBOX_GRACE_SECONDS, RESTART_WINDOW_SECONDS, sweep
-from load_manager.models import CreateLoadTestRequest, StartRunRequest
+from load_manager.models.automation import CreateScheduleRequest
+from load_manager.models.load_tests import CreateLoadTestRequest
+from load_manager.models.runs import StartRunRequest
 from load_manager.usecases import firing, load_tests, runs, schedules
 
 pytestmark = pytest.mark.usefixtures("fast_settings")
@@ -69,6 +78,31 @@ class World:
 
     def run(self, run_id: str):
         return self.stores.runs.get(CALLER.account_id, run_id)
+
+    def running(self):
+        """A run its execution started and left Running (its later steps are not walked)."""
+        created, _ = runs.start_run(self.stores, lambda: self.sfn, CALLER, self.test.id, StartRunRequest.model_validate({"durationSeconds": 600}), None)
+        self.sfn.queue.clear()
+        run_step({"action": "start", "runId": created.id, "accountId": created.account_id}, self.stores, self.backend.factory)
+        assert self.run(created.id).status == "Running"
+        return self.run(created.id)
+
+    def failed_with_its_cluster_left(self):
+        """A run MarkFailed ended while its teardown failed (MarkFailed logs that and moves on)."""
+        run = self.running()
+        fake = self.backend.backend
+
+        def refuse(handle) -> None:
+            raise RuntimeError("StopTask: ThrottlingException after retries")
+
+        fake.on_teardown = refuse
+        try:
+            run_step({"action": "fail", "runId": run.id, "accountId": run.account_id, "error": {"Error": "X", "Cause": "y"}}, self.stores, self.backend.factory)
+        finally:
+            fake.on_teardown = None
+        assert self.run(run.id).status == "Failed"
+        (cluster,) = [c for c in fake.live_clusters() if c.handle.run_id == run.id]
+        return self.run(run.id), cluster
 
 
 @pytest.fixture
@@ -212,3 +246,65 @@ def test_a_bus_still_down_stops_the_sweepers_drain_at_the_first_refusal(world):
     tried = Down.calls  # each run's steps tried once per drain
     world.clock.advance(OUTBOX_GRACE_SECONDS + 1)
     assert world.sweep().events_sent == 0 and Down.calls == tried + 1, "one refusal is enough to know the bus is down"
+
+
+def test_a_cluster_a_failed_run_left_running_is_torn_down_by_one_sweep(world):
+    failed, cluster = world.failed_with_its_cluster_left()
+    active = world.running()
+    fake = world.backend.backend
+    # Another deployment's (or another data directory's) run on the same cluster: not this store's.
+    foreign = fake.launch(ClusterSpec(run_id=new_id(), script="x", target_url="http://127.0.0.1:9", users=1, spawn_rate=1, duration_seconds=9))
+
+    assert world.sweep().torn_down == [] and not cluster.torn_down  # ended just now: its own teardown may still be at work
+    world.clock.advance(GRACE_SECONDS + 1)
+    report = world.sweep()
+    assert report.torn_down == [f"{failed.id}/{cluster.handle.launch_id}"] and report.errors == 0
+    assert cluster.torn_down
+    assert {c.handle.run_id for c in fake.live_clusters()} == {active.id, foreign.run_id}, "the active run's and the unknown run's stay"
+    assert world.run(failed.id) == failed, "the run itself is not touched again"
+    assert world.sweep().torn_down == []
+
+
+def test_leftovers_go_oldest_first_a_few_per_sweep_and_a_failing_teardown_is_tried_again(world, monkeypatch):
+    monkeypatch.setattr(sweeper, "ORPHANS_PER_SWEEP", 1)
+    (first, older), (second, newer) = world.failed_with_its_cluster_left(), world.failed_with_its_cluster_left()
+    world.clock.advance(GRACE_SECONDS + 1)
+    fake = world.backend.backend
+
+    def refuse(handle) -> None:
+        raise RuntimeError("StopTask: AccessDenied")
+
+    fake.on_teardown = refuse
+    report = world.sweep()
+    assert (report.torn_down, report.errors) == ([], 1) and not older.torn_down
+    fake.on_teardown = None
+    assert world.sweep().torn_down == [f"{first.id}/{older.handle.launch_id}"] and not newer.torn_down
+    assert world.sweep().torn_down == [f"{second.id}/{newer.handle.launch_id}"] and fake.live_clusters() == []
+
+
+def test_security_groups_of_runs_no_longer_active_are_deleted_once_free(world, monkeypatch):
+    # The ecs backend's own group per launch (backends/ecs/network.py), on moto's EC2, which (as EC2)
+    # refuses to delete a group a network interface still uses.
+    use_moto_credentials(monkeypatch)
+    with mock_aws(), groups_held_by_interfaces():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.1.0/24")["Subnet"]["SubnetId"]
+
+        def group(run_id: str, managed_by: str = "load-manager") -> str:  # the deployment's tag, as settings have it
+            spec = RunGroupSpec(vpc_id=vpc, run_id=run_id, launch_id=new_id(), managed_by=managed_by, web_port=8089, master_port=5557)
+            return create_run_group(ec2, spec)
+
+        failed, _ = world.failed_with_its_cluster_left()
+        active = world.running()
+        ended_group, held_group, active_group = group(failed.id), group(failed.id), group(active.id)
+        foreign_group = group(failed.id, managed_by="another-stack")
+        interface = ec2.create_network_interface(SubnetId=subnet, Groups=[held_group])["NetworkInterface"]["NetworkInterfaceId"]
+
+        report = sweep(world.stores, world.backend.factory, world.sfn, security_groups=True, ec2=ec2)
+        assert (report.groups_deleted, report.groups_in_use, report.errors) == ([ended_group], [held_group], 0)
+        ec2.delete_network_interface(NetworkInterfaceId=interface)  # Fargate released the stopped task's interface
+        report = sweep(world.stores, world.backend.factory, world.sfn, security_groups=True, ec2=ec2)
+        assert (report.groups_deleted, report.groups_in_use) == ([held_group], [])
+        left = {g["GroupId"] for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]}
+        assert {active_group, foreign_group} <= left and not {ended_group, held_group} & left

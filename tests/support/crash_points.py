@@ -26,7 +26,7 @@ from typing import Any
 
 from load_manager.backends.base import ClusterHandle, ClusterSpec
 from load_manager.lifecycle.dispatch import run_step
-from load_manager.models import Run
+from load_manager.models.runs import Run
 from load_manager.store import Stores
 from support import asl
 from support.clock import FakeClock
@@ -135,6 +135,9 @@ class CrashingBackend:
 
     def find_launches(self, run_id: str, launch_id: str | None = None):
         return self._call("find_launches", run_id, launch_id)
+
+    def live_launches(self):
+        return self._call("live_launches")
 
 
 class RecordingBus:

@@ -37,8 +37,8 @@ class FakeCluster:
 
 @dataclass
 class FakeBackend:
-    """`on_launch`, `on_begin`, `on_status`, `on_sample`, `on_collect`: called at the start of each
-    method with the handle; raise from them to make the method fail."""
+    """`on_launch`, `on_begin`, `on_status`, `on_sample`, `on_collect`, `on_teardown`: called at the
+    start of each method with the handle; raise from them to make the method fail."""
 
     name: str = "local"
     clusters: dict[str, FakeCluster] = field(default_factory=dict)  # by launch id
@@ -48,6 +48,7 @@ class FakeBackend:
     on_status: Hook | None = None
     on_sample: Hook | None = None
     on_collect: Hook | None = None
+    on_teardown: Hook | None = None
     requests_per_sample: int = 100
     failures_per_sample: int = 0  # of those requests, how many fail
     html_report: str | None = None  # what collect hands over as Locust's report
@@ -84,6 +85,11 @@ class FakeBackend:
             for c in self.clusters.values()
             if not c.torn_down and c.handle.run_id == run_id and launch_id in (None, c.handle.launch_id)
         ]
+
+    def live_launches(self) -> list[ClusterHandle]:
+        self.calls.append("live_launches")
+        live = sorted((c for c in self.clusters.values() if not c.torn_down), key=lambda c: c.handle.started_at)
+        return [ClusterHandle.from_dict(c.handle.to_dict()) for c in live]
 
     def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
         self.calls.append("begin")
@@ -128,6 +134,7 @@ class FakeBackend:
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         self.calls.append("teardown")
+        self._hook(self.on_teardown, handle)
         if not handle.launched:
             return ProcessStatus(alive=False, exit_code=None)  # an intent names no cluster
         cluster = self.cluster(handle)

@@ -7,7 +7,8 @@ import json
 
 from load_manager.identity import Caller
 from load_manager.lifecycle.dispatch import run_step
-from load_manager.models import CreateLoadTestRequest, Run, StartRunRequest
+from load_manager.models.load_tests import CreateLoadTestRequest
+from load_manager.models.runs import Run, StartRunRequest
 from load_manager.usecases import load_tests, runs
 from load_manager_local.functions import project_root
 from support import asl

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from load_manager.analysis.series import step_for
 from load_manager.ids import new_id
-from load_manager.models import EndpointSummary, MetricsSample, Run, RunSummary, StatusChange
+from load_manager.models.records import MetricsSample
+from load_manager.models.runs import EndpointSummary, Run, RunSummary, StatusChange
 
 
 def summary(**figures) -> RunSummary:

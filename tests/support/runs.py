@@ -6,7 +6,7 @@ import time
 
 import psutil
 
-from load_manager.models import FINAL_STATUSES
+from load_manager.models.runs import FINAL_STATUSES
 from support.scripts import b64
 
 

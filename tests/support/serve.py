@@ -19,7 +19,8 @@ CLI = Path(sys.executable).parent / "load-manager"
 
 
 @contextmanager
-def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = (), output: list[str] | None = None) -> Iterator[str]:
+    """serve's URL; `output` collects the lines it prints after its "listening on" line (its banner, its log)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     proc = subprocess.Popen(
         [str(CLI), "serve", "--port", "0", "--data-dir", str(data_dir), "--log-level", "WARNING", *extra_args],
@@ -28,7 +29,7 @@ def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: t
     try:
         url = _wait_for_url(proc)
         # Keep reading what serve prints: a full pipe would block serve at its next log line.
-        threading.Thread(target=_drain, args=(proc,), name="serve-output", daemon=True).start()
+        threading.Thread(target=_drain, args=(proc, output), name="serve-output", daemon=True).start()
         yield url
     finally:
         proc.terminate()
@@ -41,10 +42,11 @@ def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: t
             proc.stdout.close()
 
 
-def _drain(proc: subprocess.Popen) -> None:
+def _drain(proc: subprocess.Popen, output: list[str] | None) -> None:
     try:
-        for _line in proc.stdout:
-            pass
+        for line in proc.stdout:
+            if output is not None:
+                output.append(line.rstrip("\n"))
     except (OSError, ValueError):  # closed at teardown
         pass
 

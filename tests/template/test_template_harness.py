@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.runs import create_test, start_run, wait_until_final
+from support.scripts import ENV_PROBE
 from support.template_harness import TemplateHarness
 
 from load_manager_local.events import DEFAULT_CLAIMS
@@ -21,9 +22,10 @@ from load_manager_local.functions import project_root
 pytestmark = pytest.mark.timeout(240)
 
 USERS = 3
-# Two workers: with one, the master's final numbers are read without waiting for the worker's last
-# report (locust_web.final_stats settles only for workers > 1), and the count check below fails.
 WORKERS = 2
+# The API-started run has one worker task: the master runs no users, so its final numbers must wait
+# for that worker's last report as for several (locust_web.final_stats), or the count check fails.
+ONE_WORKER = 1
 CODEDEPLOY = "CodeDeploy Deployment State-change Notification"
 PATTERN = {"source": ["aws.codedeploy"], "detail-type": [CODEDEPLOY], "detail": {"state": ["SUCCESS"], "application": ["checkout"]}}
 ADMIN_EVENT = project_root() / "events" / "clusters" / "put_cluster.json"
@@ -134,10 +136,10 @@ def test_iam_refuses_launching_locust_when_the_workflow_may_not_run_tasks(stack,
 def test_a_run_started_through_the_api_runs_on_ecs_and_finishes(stack, target, example_locustfile):
     test_id = create_test(stack.api, example_locustfile, target.url)
     tasks_before, since = len(stack.standin.tasks()), stack.iam.mark()
-    run = start_run(stack.api, test_id, targetUsers=USERS, spawnRate=USERS, durationSeconds=3, workers=WORKERS)
+    run = start_run(stack.api, test_id, targetUsers=USERS, spawnRate=USERS, durationSeconds=3, workers=ONE_WORKER)
     assert run["backend"] == "ecs"
     final = wait_until_final(stack.api, run["id"], timeout=120)
-    assert_ran_on_ecs(stack, final, tasks_before, workers=WORKERS, target=target)
+    assert_ran_on_ecs(stack, final, tasks_before, workers=ONE_WORKER, target=target)
     assert_allowed(
         stack, since,
         ("RunsFunction", "states:StartExecution"), ("RunLifecycleStateMachineRole", "lambda:InvokeFunction"),
@@ -176,8 +178,10 @@ def test_a_run_started_by_an_event_on_the_stacks_bus_runs_on_ecs_and_finishes(st
 
 @pytest.mark.slow
 @pytest.mark.ecs_standin
-def test_a_run_started_by_a_schedule_runs_on_ecs_and_finishes(stack, target, example_locustfile):
-    test_id = create_test(stack.api, example_locustfile, target.url)
+def test_a_run_started_by_a_schedule_runs_on_ecs_and_finishes(stack, target):
+    # The scheduled run's locustfile checks, on the master and on each worker task, that no AWS
+    # credential or database setting reached it (support.scripts.ENV_PROBE refuses to start if so).
+    test_id = create_test(stack.api, ENV_PROBE, target.url)
     tasks_before, since = len(stack.standin.tasks()), stack.iam.mark()
     settings = {"targetUsers": USERS, "spawnRate": USERS, "durationSeconds": 3, "workers": WORKERS}
     schedule = call(stack, "POST", f"/v1/load-tests/{test_id}/schedules", {"name": "every minute", "cron": "* * * * *", "runSettings": settings}, 201)
@@ -191,6 +195,7 @@ def test_a_run_started_by_a_schedule_runs_on_ecs_and_finishes(stack, target, exa
     assert (run["trigger"]["type"], run["trigger"]["scheduleId"], run["backend"]) == ("schedule", schedule["id"], "ecs")
     final = wait_until_final(stack.api, run["id"], timeout=120)
     assert_ran_on_ecs(stack, final, tasks_before, workers=WORKERS, target=target)
+    assert [e["name"] for e in final["endpoints"]] == ["environment-clean"]
     assert_allowed(
         stack, since,
         ("TriggersFunction", "scheduler:CreateSchedule"), ("TriggersFunction", "iam:PassRole"), ("SchedulerInvokeRole", "lambda:InvokeFunction"),

@@ -7,6 +7,9 @@ role's policies as template.yaml writes them, runs on the ECS stand-in (real Loc
 - A run whose execution was stopped while Locust ran is failed by the sweeper, and its tasks are
   stopped and its script deleted (ListTasks, DescribeTasks, StopTask, DeleteObject), RunFinished put
   on the bus (PutEvents): all within the policies the template gives SweeperFunction.
+- A run that ended Failed with its tasks still running (its teardown failed) has them stopped by one
+  sweep; its security group, which Fargate holds until the tasks' interfaces are released, is
+  deleted by the sweep after that (DescribeSecurityGroups, DeleteSecurityGroup).
 
 What is set by hand is only time (a run created minutes ago, a sweep minutes later: the sweeper
 leaves runs younger than its grace period alone, and the test does not wait minutes)."""
@@ -22,9 +25,9 @@ from support.runs import create_test, start_run, wait_for_status, wait_until_fin
 from support.template_harness import TemplateHarness
 
 from load_manager.identity import Caller
-from load_manager.ids import wall_clock_ms
+from load_manager.ids import now_ms, wall_clock_ms
 from load_manager.lifecycle.sweeper import GRACE_SECONDS
-from load_manager.models import StartRunRequest
+from load_manager.models.runs import ACTIVE_STATUSES, StartRunRequest, StatusChange
 from load_manager.settings import settings_scope
 from load_manager.store import get_stores
 from load_manager.usecases import runs
@@ -47,6 +50,21 @@ def sweep_minutes_later(stack) -> dict:
     """The sweeper's next invocation, a few minutes on (past its grace period for the runs here)."""
     with installed(FakeClock(wall_clock_ms() + AGED_MS)):
         return stack.invoke("SweeperFunction", dict(SCHEDULED_EVENT))
+
+
+def stop_execution(stack, run_id: str) -> None:
+    """Its execution is stopped by hand: nothing drives the run any more."""
+    execution_arn = get_stores().runs.get(TENANT.account_id, run_id).execution_arn
+    stack.sfn.client.stop_execution(executionArn=execution_arn, error="Stopped", cause="stopped by an operator")
+    deadline = time.monotonic() + 60  # moto's interpreter notices the stop at its next state
+    while stack.sfn.client.describe_execution(executionArn=execution_arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stack.sfn.client.describe_execution(executionArn=execution_arn)["status"] == "ABORTED"
+
+
+def run_groups(stack, run_id: str) -> list[str]:
+    described = stack.standin.ec2.describe_security_groups(Filters=[{"Name": "tag:load-manager:run-id", "Values": [run_id]}])
+    return [group["GroupId"] for group in described["SecurityGroups"]]
 
 
 def assert_sweeper_allowed(stack, since: int, *actions: str) -> None:
@@ -96,12 +114,7 @@ def test_a_run_whose_execution_was_stopped_is_failed_and_its_tasks_stopped_as_th
     test_id = create_test(stack.api, example_locustfile, target.url)
     run = start_run(stack.api, test_id, targetUsers=2, spawnRate=2, durationSeconds=600, workers=1)
     wait_for_status(stack.api, run["id"], {"Running"}, timeout=180)
-    execution_arn = get_stores().runs.get(TENANT.account_id, run["id"]).execution_arn
-    stack.sfn.client.stop_execution(executionArn=execution_arn, error="Stopped", cause="stopped by an operator")
-    deadline = time.monotonic() + 60  # moto's interpreter notices the stop at its next state
-    while stack.sfn.client.describe_execution(executionArn=execution_arn)["status"] == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert stack.sfn.client.describe_execution(executionArn=execution_arn)["status"] == "ABORTED"
+    stop_execution(stack, run["id"])
     assert get_stores().runs.get(TENANT.account_id, run["id"]).status == "Running", "nothing will end it now"
     served = target.total_requests()
 
@@ -113,3 +126,31 @@ def test_a_run_whose_execution_was_stopped_is_failed_and_its_tasks_stopped_as_th
     assert stack.standin.wait_until_stopped(60), "the run's tasks outlived it"
     assert target.total_requests() >= served
     assert_sweeper_allowed(stack, since, "ecs:ListTasks", "ecs:DescribeTasks", "ecs:StopTask", "s3:DeleteObject", "events:PutEvents")
+
+
+@pytest.mark.slow
+@pytest.mark.ecs_standin
+def test_the_tasks_and_group_a_failed_run_left_behind_are_cleaned_by_sweeps_as_the_template_allows(stack, target, example_locustfile):
+    test_id = create_test(stack.api, example_locustfile, target.url)
+    run = start_run(stack.api, test_id, targetUsers=1, spawnRate=1, durationSeconds=600, workers=1)
+    wait_for_status(stack.api, run["id"], {"Running"}, timeout=180)
+    stop_execution(stack, run["id"])
+    # It ends Failed with its tasks running, as a MarkFailed whose teardown failed leaves it.
+    failed = StatusChange(status="Failed", at=now_ms(), actor="system", reason="X: teardown did not complete")
+    assert get_stores().runs.transition(TENANT.account_id, run["id"], ACTIVE_STATUSES, failed, {"failure_reason": failed.reason, "ended_at": failed.at})
+    launch_id = get_stores().runs.get_handle(TENANT.account_id, run["id"])["launch_id"]
+    (group,) = run_groups(stack, run["id"])
+    assert not stack.standin.wait_until_stopped(0.5), "its tasks still run"
+
+    since = stack.iam.mark()
+    first = sweep_minutes_later(stack)
+    assert first["torn_down"] == [f"{run['id']}/{launch_id}"] and first["errors"] == 0, first
+    assert stack.standin.wait_until_stopped(60), "the run's tasks outlived the sweep"
+    assert stack.standin.wait_until_interfaces_released(60)
+    second = sweep_minutes_later(stack)  # the group Fargate held during the first, free now
+    assert group in first["groups_deleted"] + second["groups_deleted"] and second["errors"] == 0, (first, second)
+    assert run_groups(stack, run["id"]) == []
+    assert stack.api.request("GET", f"/v1/runs/{run['id']}").json()["failureReason"] == failed.reason
+    assert_sweeper_allowed(
+        stack, since, "ecs:ListTasks", "ecs:DescribeTasks", "ecs:StopTask", "s3:DeleteObject", "ec2:DescribeSecurityGroups", "ec2:DeleteSecurityGroup"
+    )

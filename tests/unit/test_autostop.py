@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from load_manager.analysis.autostop import Counts, check, reference, window_start
-from load_manager.models import AutoStopSettings
+from load_manager.models.criteria import AutoStopSettings
 
 SETTINGS = AutoStopSettings.model_validate({"failRatio": 0.9, "windowSeconds": 60})
 START = 1_000_000

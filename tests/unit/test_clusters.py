@@ -6,7 +6,7 @@ import pytest
 
 from load_manager.errors import ForbiddenError, UnprocessableError
 from load_manager.identity import Caller
-from load_manager.models import PutClusterRequest
+from load_manager.models.clusters import PutClusterRequest
 from load_manager.settings import EcsDefaults, Settings, set_settings
 from load_manager.usecases.clusters import put_cluster, resolve_cluster
 
@@ -64,7 +64,7 @@ def test_writes_need_the_admin_group_and_a_consistent_request(stores):
 
 def test_a_cluster_in_use_by_an_active_run_cannot_be_deleted(stores):
     from load_manager.errors import RunActiveError
-    from load_manager.models import Run, StatusChange
+    from load_manager.models.runs import Run, StatusChange
     from load_manager.usecases.clusters import delete_cluster
 
     cluster = put(stores, orgId="o1")

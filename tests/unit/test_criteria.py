@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from support.results import endpoint, summary
 
 from load_manager.analysis.criteria import Results, evaluate, regression_percent
-from load_manager.models import Criterion
+from load_manager.models.criteria import Criterion
 
 
 def criterion(**fields) -> Criterion:

@@ -136,3 +136,72 @@ def test_a_group_another_rule_names_is_in_use_until_that_rule_goes(ec2, vpc):
     fake = FakeTime()
     assert list(delete_run_groups(ec2, [b], timeout=0, interval=1, sleep=fake.sleep, clock=lambda: fake.now)) == [b]
     assert delete_run_groups(ec2, [a, b], timeout=10, interval=1, sleep=fake.sleep, clock=lambda: fake.now) == {}
+
+
+def tag_conditioned(ec2, managed_by: str = "lm-test") -> list[str]:
+    """DeleteSecurityGroup as the template's IAM allows it: only on a group tagged
+    load-manager:managed-by=<stack>. A group that no longer exists has no tags, so it is denied
+    (UnauthorizedOperation), not NotFound. Returns the groups each DeleteSecurityGroup asked for."""
+    asked: list[str] = []
+
+    def authorize(params, **_):
+        group = params["GroupId"]
+        asked.append(group)
+        found = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroups"]
+        tags = {t["Key"]: t["Value"] for t in (found[0].get("Tags") or [])} if found else {}
+        if tags.get("load-manager:managed-by") != managed_by:
+            error = {"Code": "UnauthorizedOperation", "Message": f"not authorized to perform: ec2:DeleteSecurityGroup on {group}"}
+            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}, "DeleteSecurityGroup")
+
+    ec2.meta.events.register("provide-client-params.ec2.DeleteSecurityGroup", authorize)
+    return asked
+
+
+def test_tearing_down_twice_asks_ec2_first_and_is_never_denied(ec2, vpc):
+    asked = tag_conditioned(ec2)
+    group = create_run_group(ec2, spec(vpc))
+    fake = FakeTime()
+    assert delete_run_groups(ec2, [group], timeout=60, interval=1, sleep=fake.sleep, clock=lambda: fake.now) == {}
+    # MarkFailed after StartRun's own teardown: the recorded group is gone, and not asked for again.
+    assert delete_run_groups(ec2, [group], timeout=60, interval=1, sleep=fake.sleep, clock=lambda: fake.now) == {}
+    assert asked == [group] and not exists(ec2, group)
+
+
+def test_a_group_another_teardown_deletes_while_this_one_waits_is_not_asked_for_again(ec2, vpc):
+    asked = tag_conditioned(ec2)
+    group = create_run_group(ec2, spec(vpc))
+    interface = hold(ec2, vpc, group)
+    fake = FakeTime()
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        ec2.delete_network_interface(NetworkInterfaceId=interface)
+        ec2.delete_security_group(GroupId=group)  # a racing teardown (or the sweeper) got there first
+
+    assert delete_run_groups(ec2, [group], timeout=60, interval=1, sleep=sleep, clock=lambda: fake.now) == {}
+    assert asked == [group, group], "the racing delete, and none from the waiting teardown after it"
+
+
+def test_a_denied_delete_of_a_group_deleted_since_it_was_described_counts_as_done(ec2, vpc):
+    group = create_run_group(ec2, spec(vpc, run_id="run-over"))
+    raced = []
+
+    def racing_sweep(params, **_):
+        if not raced:  # between DescribeSecurityGroups and this delete, someone else deleted it
+            raced.append(params["GroupId"])
+            moto = boto3.client("ec2", region_name=REGION)
+            moto.delete_security_group(GroupId=params["GroupId"])
+
+    ec2.meta.events.register("provide-client-params.ec2.DeleteSecurityGroup", racing_sweep)
+    tag_conditioned(ec2)  # registered after: sees the group already gone, denies as IAM would
+    swept = collect_leftover_security_groups(ec2, "lm-test", vpc_id=vpc["vpc"])
+    assert (swept.deleted, swept.failed) == ([group], {})
+    assert raced == [group]
+
+
+def test_a_sweep_tries_at_most_its_limit_of_groups(ec2, vpc):
+    groups = [create_run_group(ec2, spec(vpc, run_id=f"run-{i}")) for i in range(3)]
+    first = collect_leftover_security_groups(ec2, "lm-test", vpc_id=vpc["vpc"], limit=2)
+    assert len(first.deleted) == 2
+    second = collect_leftover_security_groups(ec2, "lm-test", vpc_id=vpc["vpc"], limit=2)
+    assert sorted(first.deleted + second.deleted) == sorted(groups)

@@ -8,10 +8,10 @@ import pytest
 from support.lifecycle import CALLER, RecordingStarter
 from support.scripts import SIMPLE, b64
 
-from load_manager.automation_models import CreateEventSourceRequest, CreateScheduleRequest, CreateTriggerRequest
 from load_manager.errors import ConcurrencyError
 from load_manager.identity import Caller
-from load_manager.models import CreateLoadTestRequest
+from load_manager.models.automation import CreateEventSourceRequest, CreateScheduleRequest, CreateTriggerRequest
+from load_manager.models.load_tests import CreateLoadTestRequest
 from load_manager.usecases import event_sources, firing, load_tests, runs, schedules, triggers
 
 PATTERN = {"source": ["aws.codedeploy"], "detail": {"state": ["SUCCESS"]}}
@@ -21,8 +21,8 @@ class FakeRules:
     def __init__(self):
         self.rules: dict[str, dict] = {}
 
-    def put(self, name, pattern, target_input, description):
-        self.rules[name] = {"pattern": pattern, "input": target_input}
+    def put(self, name, pattern, target_input, description, enabled=True):
+        self.rules[name] = {"pattern": pattern, "input": target_input, "enabled": enabled}
 
     def delete(self, name):
         self.rules.pop(name, None)
@@ -250,8 +250,8 @@ def test_a_schedule_more_frequent_than_its_runs_is_refused_and_nothing_is_writte
 
 
 def test_patch_rewrites_the_scheduler_schedule_and_rechecks_the_interval(stores, clock, test_id):
-    from load_manager.automation_models import UpdateScheduleRequest
     from load_manager.errors import UnprocessableError
+    from load_manager.models.automation import UpdateScheduleRequest
 
     schedule = make_schedule(stores, clock, test_id, cron="0 2 * * *", timezone="Europe/Paris", runSettings={"durationSeconds": 600})
     patch = UpdateScheduleRequest.model_validate({"rate": "15 minutes", "enabled": False})

@@ -1,6 +1,6 @@
-"""`serve`'s buses, rules and schedule group are the template's: read with its parameters and
-conditions for a stack name, and created in moto so that an AWS service event on the default bus is
-forwarded to the stack's bus by moto's own bus target, as EventBridge forwards it."""
+"""`serve`'s buses, rules and schedule group are the template's: read by stack.py (SAM's translator,
+its parameters and conditions) for a stack name, and created in moto so that an AWS service event on
+the default bus is forwarded to the stack's bus by moto's own bus target, as EventBridge forwards it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from moto import mock_aws
 from load_manager_local.aws import BUS_NAME, SCHEDULE_GROUP, TRIGGERS_FUNCTION, LocalAws
 from load_manager_local.functions import project_root
 from load_manager_local.local_stack import STACK_NAME, TemplateError, read_local_stack
+from load_manager_local.stack_names import generated_name
 
 TEMPLATE = project_root() / "template.yaml"
 REGION = "eu-west-1"
@@ -23,23 +24,47 @@ def test_the_names_are_the_templates_for_the_local_stack_name():
     stack = read_local_stack(TEMPLATE)
     assert (stack.event_bus_name, stack.schedule_group, stack.triggers_function) == (BUS_NAME, SCHEDULE_GROUP, TRIGGERS_FUNCTION)
     assert (BUS_NAME, SCHEDULE_GROUP, TRIGGERS_FUNCTION) == (f"{STACK_NAME}-events", f"{STACK_NAME}-load-tests", f"{STACK_NAME}-triggers")
-    assert stack.event_buses == (BUS_NAME,) and stack.schedule_groups == (SCHEDULE_GROUP,) and stack.rule_prefix == "lm-trigger-"
+    assert stack.event_buses == (BUS_NAME,) and stack.schedule_groups == (SCHEDULE_GROUP,) and stack.name_prefix == "lm-trigger-"
+
+
+def patterned(stack) -> list:
+    """The rules that match events (the others are scheduled: the sweeper's, from its SAM Schedule event)."""
+    return [rule for rule in stack.rules if "EventPattern" in rule.put_rule]
 
 
 def test_the_forwarding_rule_follows_forwarded_event_sources_and_its_condition():
-    (rule,) = read_local_stack(TEMPLATE, stack_name="shop", region=REGION).rules
+    stack = read_local_stack(TEMPLATE, stack_name="shop", region=REGION)
+    (rule,) = patterned(stack)
+    assert rule.name == generated_name("shop", "ForwardAwsEventsRule")
     assert rule.bus_name == "default" and json.loads(rule.put_rule["EventPattern"]) == {"source": ["aws.codedeploy"]}
     assert [t["Arn"] for t in rule.targets] == [f"arn:aws:events:{REGION}:123456789012:event-bus/shop-events"]
-    (wider,) = read_local_stack(TEMPLATE, parameters={"ForwardedEventSources": "aws.codedeploy,aws.ecs"}).rules
+    (wider,) = patterned(read_local_stack(TEMPLATE, parameters={"ForwardedEventSources": "aws.codedeploy,aws.ecs"}))
     assert json.loads(wider.put_rule["EventPattern"]) == {"source": ["aws.codedeploy", "aws.ecs"]}
-    assert read_local_stack(TEMPLATE, parameters={"ForwardedEventSources": ""}).rules == ()  # Condition ForwardAwsEvents is false
+    assert patterned(read_local_stack(TEMPLATE, parameters={"ForwardedEventSources": ""})) == []  # Condition ForwardAwsEvents is false
 
 
-def test_an_intrinsic_it_does_not_evaluate_is_refused_not_guessed(tmp_path):
+def test_the_sweepers_schedule_is_the_rule_sam_makes_of_it():
+    stack = read_local_stack(TEMPLATE, region=REGION)
+    (scheduled,) = [rule for rule in stack.rules if "ScheduleExpression" in rule.put_rule]
+    sweeper = stack.function_in("sweeper")
+    assert scheduled.put_rule["ScheduleExpression"] == "rate(5 minutes)" and [t["Arn"] for t in scheduled.targets] == [sweeper.arn]
+
+
+def test_an_intrinsic_it_cannot_evaluate_is_refused_not_guessed(tmp_path):
     template = tmp_path / "template.yaml"
-    template.write_text(TEMPLATE.read_text().replace('Name: !Sub "${AWS::StackName}-events"', "Name: !Select [0, [a, b]]"))
-    with pytest.raises(TemplateError, match="Fn::Select"):
+    template.write_text(TEMPLATE.read_text().replace('Name: !Sub "${AWS::StackName}-events"', "Name: !ImportValue shared-bus-name"))
+    with pytest.raises(TemplateError, match="Fn::ImportValue"):  # another stack's export: nothing here knows it
         read_local_stack(template)
+
+
+def test_the_state_machine_is_the_templates_under_its_name_invoking_the_workflow_function_by_its_arn():
+    stack = read_local_stack(TEMPLATE, stack_name="shop", region=REGION)
+    machine, workflow = stack.state_machine, stack.function_in("run_workflow")
+    assert machine is not None and machine.name == generated_name("shop", "RunLifecycleStateMachine").removeprefix("shop-")
+    assert machine.arn == f"arn:aws:states:{REGION}:123456789012:stateMachine:{machine.name}"
+    assert {stack.functions[f].environment.get("RUN_STATE_MACHINE_ARN") for f in ("RunsFunction", "TriggersFunction", "SweeperFunction")} == {machine.arn}
+    assert workflow.arn == f"arn:aws:lambda:{REGION}:123456789012:function:{workflow.name}" and workflow.arn in machine.definition
+    assert "${" not in machine.definition and json.loads(machine.definition)["StartAt"]
 
 
 @pytest.fixture
@@ -72,7 +97,8 @@ def test_an_aws_event_on_the_default_bus_reaches_the_stacks_rules_and_both_puts_
     (delivered,) = received
     assert delivered["source"] == "aws.codedeploy" and delivered["resources"] == ["arn:app"] and delivered["id"] != put[0]["EventId"]
     original, other, forwarded = aws.read_events()  # the forwarded event just after the put that caused it
-    forwarding_rule = f"{STACK_NAME}-ForwardAwsEventsRule"
+    forwarding_rule = generated_name(STACK_NAME, "ForwardAwsEventsRule")  # unnamed in the template: CloudFormation's name
+    # The sweeper's scheduled rule is on the default bus too, and matches no event.
     assert (original["eventBusName"], original["id"], original["matchedRules"]) == ("default", put[0]["EventId"], [forwarding_rule])
     assert (other["eventBusName"], other["id"], other["matchedRules"]) == ("default", put[1]["EventId"], [])
     assert (forwarded["eventBusName"], forwarded["id"], forwarded["matchedRules"]) == (BUS_NAME, delivered["id"], ["deploys"])

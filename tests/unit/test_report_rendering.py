@@ -7,7 +7,9 @@ from pathlib import Path
 
 from support.results import endpoint, summary
 
-from load_manager.models import CriterionResult, ErrorSummary, MetricsSeries, Run, StatusChange
+from load_manager.models.criteria import CriterionResult
+from load_manager.models.results import MetricsSeries
+from load_manager.models.runs import ErrorSummary, Run, StatusChange
 from load_manager.report import render
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ import { formatDateTime, shortId } from '../format.js';
 
 export function RunOrigin({ run, short = false }) {
   const trigger = run.trigger;
-  const automation = `/tests/${encodeURIComponent(run.loadTestId)}#automation`;
+  const automation = `/tests/${encodeURIComponent(run.loadTestId)}/automation`;
   if (trigger?.type === 'event') {
     return html`
       <span data-testid="run-origin" data-origin="event">

@@ -12,6 +12,9 @@ const FIELDS = [
   { name: 'targetUrl', label: 'Target URL', type: 'url' },
 ];
 
+/** The run settings these fields edit (others a trigger or schedule carries, e.g. criteria, are kept as they are). */
+export const RUN_SETTINGS_FIELDS = FIELDS.map((field) => field.name);
+
 export function RunSettingsFields({ form, test, settings = {}, errors }) {
   const placeholder = { targetUsers: test.defaultUsers, spawnRate: test.defaultSpawnRate, durationSeconds: test.defaultDurationSeconds, targetUrl: test.targetUrl };
   return html`

@@ -1,7 +1,7 @@
 // A test's schedules (EventBridge Scheduler): cron (5 fields, read in a time zone) or rate, an
 // optional window, enabled or not; what each occurrence did and the next ones (the API computes
 // them). Create, edit, enable/disable, delete.
-import { html, useState } from '../../vendor/preact.js';
+import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
 import { createSchedule, deleteSchedule, listSchedules, updateSchedule } from '../api.js';
 import { fieldErrors } from '../field-errors.js';
 import { formatDateTime, formatSeconds, shortId } from '../format.js';
@@ -42,7 +42,7 @@ export function Schedules({ test }) {
       ${schedules.loading && !schedules.data ? html`<${Loading} what="Loading schedules" />`
         : items.length ? items.map((s) => html`<${ScheduleCard} key=${s.id} schedule=${s} actions=${actions} />`)
         : html`<p>No schedule.</p>`}
-      <${ScheduleForm} key=${editing?.id ?? 'new'} test=${test} schedule=${editing}
+      <${ScheduleForm} key=${editing?.id ?? 'new'} test=${test} schedule=${editing} open=${Boolean(editing) || (schedules.data && !items.length)}
         onDone=${(message) => { setEditing(null); setOutcome({ error: null, message }); schedules.reload(); }}
         onCancel=${() => setEditing(null)} />
     </section>`;
@@ -121,9 +121,16 @@ function readSchedule(form, kind) {
   return body;
 }
 
-function ScheduleForm({ test, schedule, onDone, onCancel }) {
+function ScheduleForm({ test, schedule, open, onDone, onCancel }) {
   const [kind, setKind] = useState(schedule?.rate ? 'rate' : 'cron');
   const [error, setError] = useState(null);
+  const panel = useRef();
+  useEffect(() => {
+    if (schedule) { // Edit was pressed on a card above: bring the form to the user
+      panel.current?.scrollIntoView({ block: 'start' });
+      panel.current?.querySelector('input[name="name"]')?.focus();
+    }
+  }, []);
   const [rateEvery, rateUnit] = (schedule?.rate ?? '15 minutes').split(' ');
   async function submit(event) {
     event.preventDefault();
@@ -139,9 +146,11 @@ function ScheduleForm({ test, schedule, onDone, onCancel }) {
   const errors = fieldErrors(error, BY_CODE);
   const props = (field) => invalidProps(errors, 'schedule', field);
   const fieldError = (field) => html`<${FieldError} errors=${errors} form="schedule" field=${field} />`;
+  const title = schedule ? `Edit the schedule "${schedule.name}"` : 'New schedule';
   return html`
-    <form class="card stacked" onSubmit=${submit} aria-labelledby="schedule-form-heading" data-testid="schedule-form" noValidate>
-      <h4 id="schedule-form-heading">${schedule ? `Edit the schedule "${schedule.name}"` : 'New schedule'}</h4>
+    <details class="card form-panel" open=${open} ref=${panel} data-testid="schedule-form-panel">
+    <summary>${title}</summary>
+    <form class="stacked" onSubmit=${submit} aria-label=${title} data-testid="schedule-form" noValidate>
       <label>Schedule name <input name="name" maxlength="200" defaultValue=${schedule?.name ?? ''} autocomplete="off" ...${props('name')} />${fieldError('name')}</label>
       <label>Schedule description (optional) <input name="description" maxlength="2000" defaultValue=${schedule?.description ?? ''} /></label>
       <fieldset class="kind">
@@ -171,5 +180,6 @@ function ScheduleForm({ test, schedule, onDone, onCancel }) {
         <button type="submit" data-testid="save-schedule">${schedule ? 'Save schedule' : 'Create schedule'}</button>
         ${schedule ? html`<button type="button" class="secondary" onClick=${onCancel}>Cancel</button>` : null}
       </div>
-    </form>`;
+    </form>
+    </details>`;
 }

@@ -1,28 +1,39 @@
 // A test's event triggers: each one an EventBridge rule matching `eventPattern` (EventBridge's own
-// syntax; EventBridge matches, not us), what its last firings did, and a form to add one.
-import { html, useState } from '../../vendor/preact.js';
-import { createTrigger, deleteTrigger, listTriggers } from '../api.js';
+// syntax; EventBridge matches, not us), enabled or not, what its last firings did, and a form to add
+// one or edit one (PATCH: only what changed is sent; the API checks the result as a whole and
+// rewrites the rule).
+import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
+import { createTrigger, deleteTrigger, listTriggers, updateTrigger } from '../api.js';
 import { fieldErrors } from '../field-errors.js';
 import { formatDateTime, shortId } from '../format.js';
 import { useApi } from '../hooks.js';
 import { FieldError, invalidProps } from './field-error.js';
 import { ErrorMessage, Loading, Notice } from './messages.js';
-import { RunSettingsFields, describeRunSettings, readRunSettings } from './run-settings-fields.js';
+import { RUN_SETTINGS_FIELDS, RunSettingsFields, describeRunSettings, readRunSettings } from './run-settings-fields.js';
+
+const isEnabled = (trigger) => trigger.enabled !== false;
 
 export function Triggers({ test }) {
   const triggers = useApi(() => listTriggers(test.id), [test.id]);
+  const [editing, setEditing] = useState(null);
   const [outcome, setOutcome] = useState({ error: null, message: null });
-  async function remove(trigger) {
-    if (!window.confirm(`Delete the trigger "${trigger.name}"? Its EventBridge rule goes with it.`)) return;
+  async function act(action, message) {
     setOutcome({ error: null, message: null });
     try {
-      await deleteTrigger(test.id, trigger.id);
-      setOutcome({ error: null, message: `Trigger "${trigger.name}" deleted.` });
+      await action();
+      setOutcome({ error: null, message });
       triggers.reload();
     } catch (error) {
       setOutcome({ error, message: null });
     }
   }
+  const actions = {
+    toggle: (t) => act(() => updateTrigger(test.id, t.id, { enabled: !isEnabled(t) }),
+      `Trigger "${t.name}" ${isEnabled(t) ? 'disabled: its rule matches nothing until enabled' : 'enabled'}.`),
+    remove: (t) => window.confirm(`Delete the trigger "${t.name}"? Its EventBridge rule goes with it.`)
+      && act(() => deleteTrigger(test.id, t.id), `Trigger "${t.name}" deleted.`),
+    edit: setEditing,
+  };
   const items = triggers.data?.items ?? [];
   return html`
     <section aria-labelledby="triggers-heading" data-testid="triggers">
@@ -30,29 +41,41 @@ export function Triggers({ test }) {
       <p class="muted">A run starts when an event on the stack's bus matches a trigger's pattern (EventBridge's pattern syntax).
         Locally, <code>load-manager serve</code> hosts that bus under <code>/aws</code>.</p>
       <${ErrorMessage} error=${triggers.error} title="Could not list the triggers" />
-      <${ErrorMessage} error=${outcome.error} title="Not deleted" />
+      <${ErrorMessage} error=${outcome.error} title="Not changed" />
       ${outcome.message ? html`<${Notice}>${outcome.message}</${Notice}>` : null}
       ${triggers.loading && !triggers.data ? html`<${Loading} what="Loading triggers" />`
-        : items.length ? items.map((trigger) => html`<${TriggerCard} key=${trigger.id} trigger=${trigger} onDelete=${() => remove(trigger)} />`)
+        : items.length ? items.map((trigger) => html`<${TriggerCard} key=${trigger.id} trigger=${trigger} actions=${actions} />`)
         : html`<p>No trigger.</p>`}
       ${triggers.data ? html`<button type="button" class="secondary" onClick=${() => triggers.reload()}>Refresh triggers</button>` : null}
-      <${TriggerForm} test=${test} onCreated=${() => triggers.reload()} />
+      <${TriggerForm} key=${editing?.id ?? 'new'} test=${test} trigger=${editing} open=${Boolean(editing) || (triggers.data && !items.length)}
+        onDone=${(message) => { setEditing(null); setOutcome({ error: null, message }); triggers.reload(); }}
+        onCancel=${() => setEditing(null)} />
     </section>`;
 }
 
-function TriggerCard({ trigger, onDelete }) {
+function TriggerCard({ trigger, actions }) {
+  const enabled = isEnabled(trigger);
   return html`
-    <article class="card automation-item" data-testid="trigger-row" data-trigger-id=${trigger.id} aria-label=${`Trigger ${trigger.name}`}>
-      <h4>${trigger.name} <span class="muted small">${shortId(trigger.id)}</span></h4>
+    <article class="card automation-item" data-testid="trigger-row" data-trigger-id=${trigger.id} data-enabled=${String(enabled)}
+      aria-label=${`Trigger ${trigger.name}`}>
+      <h4>${trigger.name} <span class=${`badge ${enabled ? 'status-finished' : ''}`}>${enabled ? 'Enabled' : 'Disabled'}</span>
+        <span class="muted small"> ${shortId(trigger.id)}</span></h4>
       ${trigger.description ? html`<p>${trigger.description}</p>` : null}
       <dl class="facts">
-        <dt>Event pattern</dt><dd><pre class="pattern">${JSON.stringify(trigger.eventPattern, null, 2)}</pre></dd>
+        <dt>Event pattern</dt><dd><pre class="pattern" data-testid="trigger-pattern">${compactJson(trigger.eventPattern)}</pre></dd>
         <dt>Run settings</dt><dd>${describeRunSettings(trigger.runSettings)}</dd>
         <dt>Rule</dt><dd><code>${trigger.ruleName}</code> on bus <code>${trigger.eventBusName}</code></dd>
         <dt>Created</dt><dd>${trigger.createdBy}, ${formatDateTime(trigger.createdAt)}</dd>
+        ${trigger.updatedAt ? html`<dt>Updated</dt><dd>${trigger.updatedBy}, ${formatDateTime(trigger.updatedAt)}</dd>` : null}
       </dl>
       <${Firings} firings=${trigger.lastFirings} />
-      <button type="button" class="danger" onClick=${onDelete}>Delete trigger<span class="visually-hidden"> ${trigger.name}</span></button>
+      <div class="buttons">
+        <button type="button" class="secondary" data-testid="edit-trigger" onClick=${() => actions.edit(trigger)}>
+          Edit<span class="visually-hidden"> ${trigger.name}</span></button>
+        <button type="button" class="secondary" data-testid="toggle-trigger" onClick=${() => actions.toggle(trigger)}>
+          ${enabled ? 'Disable' : 'Enable'}<span class="visually-hidden"> ${trigger.name}</span></button>
+        <button type="button" class="danger" onClick=${() => actions.remove(trigger)}>Delete trigger<span class="visually-hidden"> ${trigger.name}</span></button>
+      </div>
     </article>`;
 }
 
@@ -74,48 +97,105 @@ function Firings({ firings }) {
     </table>`;
 }
 
-function examplePattern(test) {
-  return JSON.stringify({ source: ['load-manager'], 'detail-type': ['RunRequested'], detail: { loadTestId: [test.id] } }, null, 2);
+/** Indented JSON with each list of plain values on one line: a pattern reads in a few lines. */
+export function compactJson(value) {
+  return JSON.stringify(value, null, 2).replace(/\[\s+([^[\]{}]*?)\s+\]/g, (_, inner) => `[${inner.replace(/,\s+/g, ', ')}]`);
 }
 
-function TriggerForm({ test, onCreated }) {
-  const [outcome, setOutcome] = useState({ error: null, message: null });
+function examplePattern(test) {
+  return { source: ['load-manager'], 'detail-type': ['RunRequested'], detail: { loadTestId: [test.id] } };
+}
+
+/** JSON with its keys sorted: two values equal as the API sees them compare equal. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).filter((k) => value[k] != null).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The form's trigger as the API takes it; editing, the run settings the form has no field for are kept. */
+function readTrigger(form, trigger) {
+  const e = form.elements;
+  const kept = Object.fromEntries(Object.entries(trigger?.runSettings ?? {})
+    .filter(([name, value]) => value != null && !RUN_SETTINGS_FIELDS.includes(name)));
+  return {
+    name: e.name.value.trim(), description: e.description.value.trim() || null,
+    eventPattern: JSON.parse(e.eventPattern.value), runSettings: { ...kept, ...readRunSettings(form) }, enabled: e.enabled.checked,
+  };
+}
+
+/** What an edit changes: only those fields are sent (PATCH). */
+function changes(body, trigger) {
+  return Object.fromEntries(Object.entries(body).filter(([name, value]) => canonical(value) !== canonical(trigger[name] ?? null)));
+}
+
+async function saveTrigger(form, test, trigger) {
+  const body = readTrigger(form, trigger);
+  if (!trigger) {
+    if (!body.description) delete body.description;
+    const created = await createTrigger(test.id, body);
+    form.reset();
+    return `Trigger "${created.name}" created (rule ${created.ruleName}).`;
+  }
+  const changed = changes(body, trigger);
+  if (!Object.keys(changed).length) return `Nothing changed in the trigger "${trigger.name}".`;
+  const saved = await updateTrigger(test.id, trigger.id, changed);
+  return `Trigger "${saved.name}" saved (rule ${saved.ruleName} rewritten).`;
+}
+
+// Domain 422s about the pattern (EventBridge's own verdict, the tenant's constraint), shown at it.
+const PATTERN_ERRORS = Object.fromEntries(['InvalidEventPattern', 'EventSourceRequired', 'MixedEventSources', 'EventSourceNotOwned',
+  'UnconstrainablePattern'].map((code) => [code, () => 'eventPattern']));
+
+function TriggerForm({ test, trigger, open, onDone, onCancel }) {
+  const [error, setError] = useState(null);
+  const panel = useRef();
+  useEffect(() => {
+    if (trigger) { // Edit was pressed on a card above: bring the form to the user
+      panel.current?.scrollIntoView({ block: 'start' });
+      panel.current?.querySelector('input[name="name"]')?.focus();
+    }
+  }, []);
   async function submit(event) {
     event.preventDefault();
     const form = event.currentTarget;
-    let eventPattern;
     try {
-      eventPattern = JSON.parse(form.elements.eventPattern.value);
+      JSON.parse(form.elements.eventPattern.value);
     } catch (parse) {
       // Not sent: a pattern is a JSON object, and this text is not JSON at all.
-      return setOutcome({ error: { message: `The event pattern is not JSON: ${parse.message}`, code: null, details: [{ location: ['eventPattern'], message: parse.message }] }, message: null });
+      return setError({ message: `The event pattern is not JSON: ${parse.message}`, code: null, details: [{ location: ['eventPattern'], message: parse.message }] });
     }
-    const body = { name: form.elements.name.value.trim(), eventPattern, runSettings: readRunSettings(form) };
-    if (form.elements.description.value.trim()) body.description = form.elements.description.value.trim();
-    setOutcome({ error: null, message: null });
+    setError(null);
     try {
-      const created = await createTrigger(test.id, body);
-      form.reset();
-      setOutcome({ error: null, message: `Trigger "${created.name}" created (rule ${created.ruleName}).` });
-      onCreated();
-    } catch (error) {
-      setOutcome({ error, message: null });
+      onDone(await saveTrigger(form, test, trigger));
+    } catch (failure) {
+      setError(failure);
     }
   }
-  const errors = fieldErrors(outcome.error);
+  const errors = fieldErrors(error, PATTERN_ERRORS);
+  const title = trigger ? `Edit the trigger "${trigger.name}"` : 'New event trigger';
   return html`
-    <form class="card stacked" onSubmit=${submit} aria-labelledby="new-trigger-heading" data-testid="trigger-form" noValidate>
-      <h4 id="new-trigger-heading">New event trigger</h4>
-      <label>Trigger name <input name="name" maxlength="200" autocomplete="off" ...${invalidProps(errors, 'trigger', 'name')} />
+    <details class="card form-panel" open=${open} ref=${panel} data-testid="trigger-form-panel">
+    <summary>${title}</summary>
+    <form class="stacked" onSubmit=${submit} aria-label=${title} data-testid="trigger-form" noValidate>
+      <label>Trigger name <input name="name" maxlength="200" autocomplete="off" defaultValue=${trigger?.name ?? ''}
+        ...${invalidProps(errors, 'trigger', 'name')} />
         <${FieldError} errors=${errors} form="trigger" field="name" /></label>
-      <label>Trigger description (optional) <input name="description" maxlength="2000" /></label>
+      <label>Trigger description (optional) <input name="description" maxlength="2000" defaultValue=${trigger?.description ?? ''} /></label>
       <label>Event pattern (JSON)
-        <textarea name="eventPattern" rows="7" class="code" spellcheck="false" defaultValue=${examplePattern(test)}
+        <textarea name="eventPattern" rows="7" class="code" spellcheck="false"
+          defaultValue=${JSON.stringify(trigger?.eventPattern ?? examplePattern(test), null, 2)}
           ...${invalidProps(errors, 'trigger', 'eventPattern')}></textarea>
         <${FieldError} errors=${errors} form="trigger" field="eventPattern" /></label>
-      <${RunSettingsFields} form="trigger" test=${test} errors=${errors} />
-      <${ErrorMessage} error=${outcome.error} title="The trigger was not created" />
-      ${outcome.message ? html`<${Notice}>${outcome.message}</${Notice}>` : null}
-      <div><button type="submit" data-testid="create-trigger">Create trigger</button></div>
-    </form>`;
+      <label class="checkbox"><input type="checkbox" name="enabled" defaultChecked=${trigger ? isEnabled(trigger) : true} /> Enabled</label>
+      <${RunSettingsFields} form="trigger" test=${test} settings=${trigger?.runSettings ?? {}} errors=${errors} />
+      <${ErrorMessage} error=${error} title=${trigger ? 'The trigger was not saved' : 'The trigger was not created'} />
+      <div class="buttons">
+        <button type="submit" data-testid=${trigger ? 'save-trigger' : 'create-trigger'}>${trigger ? 'Save trigger' : 'Create trigger'}</button>
+        ${trigger ? html`<button type="button" class="secondary" onClick=${onCancel}>Cancel</button>` : null}
+      </div>
+    </form>
+    </details>`;
 }

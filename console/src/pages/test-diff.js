@@ -28,12 +28,13 @@ export default function TestDiffPage({ params, query }) {
   return html`
     <${TestBreadcrumb} test=${test.data} testId=${testId} />
     <${PageHeading} title=${from && to ? `Revision ${from} → revision ${to}` : 'Compare revisions'} />
-    <${TestNav} testId=${testId} current="/diff" />
+    <${TestNav} testId=${testId} current="history">
     <${RevisionPicker} testId=${testId} from=${from} to=${to} latest=${test.data?.latestRevisionNumber} />
     <${ErrorMessage} error=${diff.error} title="Could not load the diff" />
     ${!from || !to ? html`<p>Pick the two revisions to compare.</p>`
       : diff.loading && !diff.data ? html`<${Loading} what="Loading the diff" />`
-      : diff.data ? html`<${DiffResult} testId=${testId} ...${diff.data} />` : null}`;
+      : diff.data ? html`<${DiffResult} testId=${testId} ...${diff.data} />` : null}
+    </${TestNav}>`;
 }
 
 function DiffResult({ testId, summary, before, after }) {

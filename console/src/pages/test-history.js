@@ -37,7 +37,7 @@ export default function TestHistoryPage({ params }) {
   return html`
     <${TestBreadcrumb} test=${test.data} testId=${testId} />
     <${PageHeading} title=${test.data ? `${test.data.name}: history` : 'Revision history'} />
-    <${TestNav} testId=${testId} current="/history" />
+    <${TestNav} testId=${testId} current="history">
     <${ErrorMessage} error=${test.error || revisions.error} title="Could not load the history" />
     <${ErrorMessage} error=${outcome.error} title="Not rolled back" />
     ${outcome.message ? html`<${Notice}>${outcome.message}</${Notice}>` : null}
@@ -54,7 +54,8 @@ export default function TestHistoryPage({ params }) {
         </tbody>
       </table>`}
     <${LoadMore} paged=${revisions} what="revisions" />
-    ${latest > 1 ? html`<${CompareForm} testId=${testId} latest=${latest} />` : null}`;
+    ${latest > 1 ? html`<${CompareForm} testId=${testId} latest=${latest} />` : null}
+    </${TestNav}>`;
 }
 
 function RevisionRow({ testId, revision, latest, onRollback }) {

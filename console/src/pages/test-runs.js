@@ -25,14 +25,15 @@ export default function TestRunsPage({ params }) {
   return html`
     <${TestBreadcrumb} test=${test.data} testId=${testId} />
     <${PageHeading} title=${test.data ? `${test.data.name}: runs` : 'Runs'} />
-    <${TestNav} testId=${testId} current="/runs" />
+    <${TestNav} testId=${testId} current="runs">
     ${test.data ? html`<${StartRunForm} test=${test.data} />` : null}
     <${ErrorMessage} error=${test.error || runs.error} title="Could not load the runs" />
     <h2>Runs</h2>
     ${runs.loading && !runs.items.length ? html`<${Loading} what="Loading runs" />`
       : runs.items.length ? html`<${RunsTable} testId=${testId} runs=${runs.items} baselineRunId=${test.data?.baselineRunId} />`
       : html`<p>This test has not run yet.</p>`}
-    <${LoadMore} paged=${runs} what="runs" />`;
+    <${LoadMore} paged=${runs} what="runs" />
+    </${TestNav}>`;
 }
 
 /** The runs, newest first; tick two and compare them (the older one is the base). */

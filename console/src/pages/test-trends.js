@@ -23,14 +23,15 @@ export default function TestTrendsPage({ params, query }) {
   return html`
     <${TestBreadcrumb} test=${test.data} testId=${testId} />
     <${PageHeading} title=${test.data ? `${test.data.name}: trends` : 'Trends'} />
-    <${TestNav} testId=${testId} current="/trends" />
+    <${TestNav} testId=${testId} current="trends">
     <${LimitForm} testId=${testId} limit=${query.limit} />
     <${ErrorMessage} error=${trends.error} title="Could not load the trends" />
     ${trends.loading && !trends.data ? html`<${Loading} what="Loading the trends" />`
       : trends.data && !items.length ? html`<p data-testid="trend-chart" data-points="0">No Finished run yet: trends show one point per Finished run.</p>`
       : trends.data ? html`
         <${TrendCharts} items=${items} baselineRunId=${trends.data.baselineRunId} />
-        <${TrendTable} testId=${testId} items=${items} baselineRunId=${trends.data.baselineRunId} />` : null}`;
+        <${TrendTable} testId=${testId} items=${items} baselineRunId=${trends.data.baselineRunId} />` : null}
+    </${TestNav}>`;
 }
 
 function TrendCharts({ items, baselineRunId }) {

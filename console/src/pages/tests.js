@@ -1,7 +1,9 @@
-// /tests — every load test: name, latest revision, last run's status and result, a small trend line
-// (p95 of its last Finished runs); and a form to create one from a script or a template (revision 1).
+// /tests — every load test: name, latest revision, its last run (status, result, p95, when) and a
+// small trend line (p95 of its last Finished runs), all from the one list request: each item of
+// GET /v1/load-tests carries `lastRun` and `trend`. And a form to create a test from a script or a
+// template (revision 1).
 import { html, useState } from '../../vendor/preact.js';
-import { createTest, getTrends, listRuns, listTemplates, listTests } from '../api.js';
+import { createTest, listTemplates, listTests } from '../api.js';
 import { decodeBase64, encodeBase64 } from '../base64.js';
 import { formatDateTime, formatMs } from '../format.js';
 import { readForm } from '../forms.js';
@@ -41,7 +43,8 @@ function TestsTable({ tests }) {
       <caption class="visually-hidden">Load tests, newest first</caption>
       <thead>
         <tr><th scope="col">Name</th><th scope="col">Latest revision</th><th scope="col">Last run</th>
-          <th scope="col">p95 of the last ${TREND_RUNS} runs</th><th scope="col">Target</th><th scope="col">Updated</th></tr>
+          <th scope="col">Last run's p95</th><th scope="col">p95 of the last Finished runs</th><th scope="col">Target</th>
+          <th scope="col">Updated</th></tr>
       </thead>
       <tbody>${tests.map((test) => html`<${TestRow} key=${test.id} test=${test} />`)}</tbody>
     </table>`;
@@ -49,48 +52,41 @@ function TestsTable({ tests }) {
 
 function TestRow({ test }) {
   const base = `/tests/${encodeURIComponent(test.id)}`;
+  const run = test.lastRun;
   return html`
-    <tr data-testid="test-row">
+    <tr data-testid="test-row" data-last-run=${run?.runId ?? ''}>
       <th scope="row"><a href=${base}>${test.name}</a></th>
       <td><a href=${`${base}/history`}>Revision ${test.latestRevisionNumber}</a></td>
-      <td><${LastRun} testId=${test.id} /></td>
+      <td><${LastRun} run=${run} /></td>
+      <td data-testid="last-run-p95">${run ? formatMs(run.p95Ms) : ''}</td>
       <td><${TrendLine} test=${test} /></td>
       <td class="url">${test.targetUrl ?? '—'}</td>
       <td>${formatDateTime(test.updatedAt)}</td>
     </tr>`;
 }
 
-// The list API has no per-test run summary, so each row asks for it: two small requests per row
-// (its newest run, and the trend of its last TREND_RUNS Finished runs), at most 2 × the page size
-// (50 tests a page, more only when "Show more" is pressed).
-const TREND_RUNS = 20;
-
-/** The test's newest run, as the runs list answers it. */
-function LastRun({ testId }) {
-  const { data, error } = useApi(() => listRuns(testId, { limit: 1 }), [testId]);
-  if (error) return html`<span class="muted">unavailable</span>`;
-  const run = data?.items?.[0];
-  if (!data) return html`<span class="muted">…</span>`;
+/** The test's newest run as the list answers it: status, result, when (ended, else created). */
+function LastRun({ run }) {
   if (!run) return html`<span class="muted">never run</span>`;
+  const when = run.endedAt ?? run.startedAt ?? run.createdAt;
   return html`
-    <a href=${`/runs/${encodeURIComponent(run.id)}`} class="last-run" data-testid="last-run">
+    <a href=${`/runs/${encodeURIComponent(run.runId)}`} class="last-run" data-testid="last-run" data-status=${run.status}>
       <${StatusBadge} status=${run.status} /> <${ResultBadge} result=${run.result} />
-      <span class="visually-hidden"> run of ${formatDateTime(run.createdAt)}</span>
+      <span class="visually-hidden"> run of revision ${run.revisionNumber},</span>
+      <span class="small muted"> ${formatDateTime(when)}</span>
     </a>`;
 }
 
-/** p95 of the last Finished runs (GET …/trends), linking to the trends page. */
+/** p95 of the last Finished runs (the item's `trend`, what GET …/trends answers), linking to the trends page. */
 function TrendLine({ test }) {
-  const { data, error } = useApi(() => getTrends(test.id, TREND_RUNS), [test.id]);
-  if (error) return html`<span class="muted">unavailable</span>`;
-  if (!data) return html`<span class="muted">…</span>`;
-  const values = data.items.map((item) => item.p95Ms);
-  if (!data.items.length) return html`<span class="muted">no Finished run</span>`;
-  const last = data.items[data.items.length - 1];
+  const points = test.trend ?? [];
+  if (!points.length) return html`<span class="muted">no Finished run</span>`;
+  const values = points.map((point) => point.p95Ms);
+  const last = points[points.length - 1];
   return html`
     <a href=${`/tests/${encodeURIComponent(test.id)}/trends`} class="trend-link">
       <${Sparkline} values=${values} testId="trend-sparkline"
-        label=${`p95 of the last ${data.items.length} Finished runs of ${test.name}, from ${formatMs(values.find((v) => v != null))} to ${formatMs(last.p95Ms)}`} />
+        label=${`p95 of the last ${points.length} Finished runs of ${test.name}, from ${formatMs(values.find((v) => v != null))} to ${formatMs(last.p95Ms)}`} />
       <span class="visually-hidden"> trends of ${test.name}</span>
     </a>`;
 }

@@ -5,6 +5,8 @@ Domain errors become `{"code", "message", "details"}` here and nowhere else.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from http import HTTPStatus
@@ -15,11 +17,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from load_manager.errors import LoadManagerError
 from load_manager.identity import Caller, caller_from_event
-from load_manager.models import IDENTITY_FIELDS, ErrorResponse
+from load_manager.models.base import IDENTITY_FIELDS, ErrorResponse
 from load_manager.observability import count, logger, metrics
 
 JSON = "application/json"
@@ -123,8 +126,6 @@ def api_function(
 
     `binary_routes`: route key (`PUT /v1/…/archive`) -> the media types its body may have instead
     of JSON; the handler reads such a body with `raw_body`."""
-    from aws_lambda_powertools.logging import correlation_paths
-
     app = build_resolver()
     app.include_router(router)
     binary = binary_routes or {}
@@ -216,9 +217,6 @@ def raw_body(app: APIGatewayHttpResolver) -> bytes:
     event = app.current_event.raw_event
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
-        import base64
-        import binascii
-
         try:
             return base64.b64decode(body)
         except (binascii.Error, ValueError):

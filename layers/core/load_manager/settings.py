@@ -48,6 +48,9 @@ class EcsDefaults(_Frozen):
     vpc_id: str = ""  # empty: the VPC of the first subnet
     control_plane_security_group: str = ""
     managed_by: str = "load-manager"
+    # How long a teardown retries deleting a run's group while Fargate still holds it (what is left,
+    # the sweeper collects): the workflow waits; the sweeper (0: one try) never does.
+    group_delete_timeout_seconds: float = Field(default=120.0, ge=0, le=600)
     # What a cluster configuration may choose: the deployment's own subnets and groups plus these.
     allowed_subnets: tuple[str, ...] = ()
     allowed_security_groups: tuple[str, ...] = ()
@@ -62,7 +65,10 @@ class AutomationSettings(_Frozen):
     scheduler_role_arn: str = ""  # what EventBridge Scheduler assumes to invoke that function
     schedule_group: str = "default"
     dead_letter_arn: str = ""  # SQS queue for deliveries that exhausted their retries
-    rule_prefix: str = "lm-trigger-"  # rules and schedules are named <prefix><id>
+    # What the stack's EventBridge rules and Scheduler schedules are named after: rule <prefix><triggerId>,
+    # schedule <prefix><scheduleId> (adapters: eventbridge.rule_name, scheduler.schedule_name); the IAM
+    # policies of template.yaml allow exactly those names. Read from TRIGGER_RULE_PREFIX, its old name.
+    name_prefix: str = "lm-trigger-"
     max_triggers_per_account: int = Field(default=100, ge=1, le=10_000)
     max_schedules_per_account: int = Field(default=100, ge=1, le=10_000)
     max_per_test: int = Field(default=20, ge=1, le=1_000)  # triggers, and schedules, per test
@@ -145,6 +151,7 @@ class Settings(_Frozen):
                 "vpc_id": env.get("ECS_VPC_ID", "").strip(),
                 "control_plane_security_group": env.get("ECS_CONTROL_PLANE_SECURITY_GROUP", "").strip(),
                 "managed_by": env.get("ECS_MANAGED_BY", "").strip() or "load-manager",
+                "group_delete_timeout_seconds": env.get("ECS_GROUP_DELETE_TIMEOUT_SECONDS", "").strip() or 120.0,
                 "allowed_subnets": _split_list(env.get("ECS_SUBNETS", "") + "," + env.get("ECS_ALLOWED_SUBNETS", "")),
                 "allowed_security_groups": _split_list(env.get("ECS_SECURITY_GROUPS", "") + "," + env.get("ECS_ALLOWED_SECURITY_GROUPS", "")),
             },
@@ -177,7 +184,7 @@ def _automation_from_env(env: Mapping[str, str]) -> dict[str, object]:
 
 
 AUTOMATION_VARIABLES = {
-    "rule_prefix": "TRIGGER_RULE_PREFIX", "max_triggers_per_account": "MAX_TRIGGERS_PER_ACCOUNT",
+    "name_prefix": "TRIGGER_RULE_PREFIX", "max_triggers_per_account": "MAX_TRIGGERS_PER_ACCOUNT",
     "max_schedules_per_account": "MAX_SCHEDULES_PER_ACCOUNT", "max_per_test": "MAX_AUTOMATIONS_PER_TEST",
 }  # fmt: skip
 QUOTA_VARIABLES = {

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass, field
 
+from load_manager.bundle.analysis import analyse_sources
 from load_manager.errors import InvalidScriptEncodingError, NoUserClassError, ScriptSyntaxError, ScriptTooLargeError
 
 
@@ -73,8 +74,6 @@ def analyse_files(analysis: ScriptAnalysis, sources: dict[str, bytes | str], ent
 
     Raises ScriptSyntaxError for the first syntax error (all of them are in `details["errors"]`)
     and NoUserClassError when the entry clearly exposes no Locust user class."""
-    from load_manager.bundle.analysis import analyse_sources
-
     found = analyse_sources(sources, entry_path)
     analysis.entry_path = entry_path
     analysis.errors = [vars(error) for error in found.errors]

@@ -26,8 +26,8 @@ RULE_RETRY_POLICY = {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600
 
 
 class EventRules(Protocol):
-    def put(self, name: str, pattern: dict[str, Any], target_input: dict[str, Any], description: str) -> None:
-        """Create (or replace) the rule and its one target. Idempotent."""
+    def put(self, name: str, pattern: dict[str, Any], target_input: dict[str, Any], description: str, enabled: bool = True) -> None:
+        """Create (or replace) the rule and its one target, enabled or not. Idempotent."""
         ...
 
     def delete(self, name: str) -> None:
@@ -39,9 +39,14 @@ class EventPublisher(Protocol):
     def publish(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None: ...
 
 
+def rule_name(trigger_id: str) -> str:
+    """The EventBridge rule of a trigger, on the stack's bus."""
+    return f"{get_settings().automation.name_prefix}{trigger_id}"
+
+
 def _client(service: str, fast: bool = False):
-    import boto3
-    from botocore.config import Config
+    import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
+    from botocore.config import Config  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
 
     # Publishing sits in a run's lifecycle: short timeouts and one retry, never a long block.
     config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}) if fast else None
@@ -64,7 +69,7 @@ class EventBridgeRules:
         self.bus_name, self.function_arn, self.dead_letter_arn = bus_name, function_arn, dead_letter_arn
         self.client = client or _client("events")
 
-    def put(self, name: str, pattern: dict[str, Any], target_input: dict[str, Any], description: str) -> None:
+    def put(self, name: str, pattern: dict[str, Any], target_input: dict[str, Any], description: str, enabled: bool = True) -> None:
         target: dict[str, Any] = {
             "Id": TARGET_ID,
             "Arn": self.function_arn,
@@ -75,7 +80,8 @@ class EventBridgeRules:
             target["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
         try:
             self.client.put_rule(
-                Name=name, EventBusName=self.bus_name, EventPattern=json.dumps(pattern), State="ENABLED", Description=description[:512]
+                Name=name, EventBusName=self.bus_name, EventPattern=json.dumps(pattern), State="ENABLED" if enabled else "DISABLED",
+                Description=description[:512],
             )
             failed = self.client.put_targets(Rule=name, EventBusName=self.bus_name, Targets=[target])
         except Exception as exc:
@@ -123,15 +129,22 @@ class EventBridgePublisher:
             raise RuntimeError(f"PutEvents refused the event: {answer.get('Entries')}")
 
 
+class BusNotConfiguredError(RuntimeError):
+    """This function has no bus (EVENT_BUS_NAME): its events wait in the outbox for one that has."""
+
+
 class NullPublisher:
-    """No bus configured: events go nowhere (said once in the log)."""
+    """No bus configured here: nothing is published, so nothing is marked sent. A function without
+    the bus (RunsFunction failing a run it could not start) leaves the event in the run's outbox,
+    and the sweeper, which has the bus, sends it (said once in the log)."""
 
     warned = False
 
     def publish(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
         if not NullPublisher.warned:
             NullPublisher.warned = True
-            logger.warning("EVENT_BUS_NAME is not set: RunStarted/RunFinished events are not published")
+            logger.warning("EVENT_BUS_NAME is not set here: RunStarted/RunFinished wait in the outbox for the sweeper")
+        raise BusNotConfiguredError(detail_type)
 
 
 _publisher: EventPublisher | None = None
@@ -157,6 +170,8 @@ def publish_safely(detail_type: str, detail: dict[str, Any], resources: list[str
     """Publish, but never let it fail the caller (a run's lifecycle): log and count instead."""
     try:
         get_publisher().publish(detail_type, detail, resources or [])
+    except BusNotConfiguredError:
+        return False  # not a failure: another function sends it (NullPublisher)
     except Exception:
         logger.exception("could not publish an event", extra={"detailType": detail_type, "runId": detail.get("runId")})
         count("EventsPublishFailed")

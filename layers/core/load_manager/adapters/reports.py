@@ -42,7 +42,7 @@ def in_s3() -> bool:
 def _save(account_id: str, filename: str, html: str) -> str:
     settings = get_settings()
     if settings.reports_bucket:
-        import boto3
+        import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
 
         key = f"reports/{account_id}/{filename}"
         boto3.client("s3").put_object(
@@ -64,8 +64,8 @@ def is_s3(location: str) -> bool:
 
 def presigned_url(location: str, expires_seconds: int = PRESIGNED_SECONDS) -> str:
     """A GET URL for an s3:// location, valid for `expires_seconds`."""
-    import boto3
-    from botocore.config import Config
+    import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
+    from botocore.config import Config  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
 
     bucket, _, key = location.removeprefix("s3://").partition("/")
     # SigV4: S3 refuses the legacy (v2) query signature botocore may still produce for presigned URLs.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from load_manager.errors import AutomationUnavailableError
+from load_manager.errors import AutomationLimitError, AutomationUnavailableError
 from load_manager.observability import logger
 from load_manager.settings import get_settings
 
@@ -43,6 +43,11 @@ class Schedules(Protocol):
         ...
 
 
+def schedule_name(schedule_id: str) -> str:
+    """The EventBridge Scheduler schedule of a schedule, in the stack's schedule group."""
+    return f"{get_settings().automation.name_prefix}{schedule_id}"
+
+
 def scheduler_input(reference: dict[str, str]) -> str:
     """The Input Scheduler sends; it fills in the context attributes at each invocation."""
     return json.dumps(
@@ -62,7 +67,7 @@ class EventBridgeSchedules:
             raise AutomationUnavailableError("no Scheduler target is configured (TRIGGERS_FUNCTION_ARN, SCHEDULER_ROLE_ARN): schedules are off")
         self.group, self.function_arn, self.role_arn, self.dead_letter_arn = group, function_arn, role_arn, dead_letter_arn
         if client is None:
-            import boto3
+            import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
 
             client = boto3.client("scheduler")
         self.client = client
@@ -117,8 +122,6 @@ def _scheduler_error(exc: Exception) -> Exception:
     code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__))
     logger.exception("EventBridge Scheduler call failed")
     if code in ("ServiceQuotaExceededException",):
-        from load_manager.errors import AutomationLimitError
-
         return AutomationLimitError(f"EventBridge Scheduler's quota is reached ({code})")
     return AutomationUnavailableError(f"EventBridge Scheduler is unavailable ({code}); nothing was changed, retry later")
 

@@ -18,7 +18,7 @@ def mongodb_uri(settings: Settings) -> str:
         return settings.mongodb_uri
     if not settings.mongodb_secret_id:
         raise SettingsError("the mongo store needs MONGODB_SECRET_ID (or MONGODB_URI outside AWS)")
-    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities import parameters  # lazy: with boto3, 165 ms at import (bench/cold_import.py --lazy)
 
     secret = parameters.get_secret(settings.mongodb_secret_id, transform="json", max_age=SECRET_CACHE_SECONDS)
     uri = secret.get("uri") if isinstance(secret, dict) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from load_manager.models import AutoStopSettings, StopReason
+from load_manager.models.criteria import AutoStopSettings, StopReason
 
 DEFAULT_AUTO_STOP = AutoStopSettings()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic.alias_generators import to_camel
 
 from load_manager.analysis.criteria import Results, endpoint_key
-from load_manager.models import Delta, EndpointComparison, EndpointSummary, FigureDeltas, Highlight, OneSidedEndpoint, RunSummary
+from load_manager.models.results import Delta, EndpointComparison, FigureDeltas, Highlight, OneSidedEndpoint
+from load_manager.models.runs import EndpointSummary, RunSummary
 
 # figure -> True when higher is worse, False when lower is worse, None when neither (a count).
 DIRECTION: dict[str, bool | None] = {

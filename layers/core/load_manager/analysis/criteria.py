@@ -14,8 +14,12 @@ import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from load_manager.models import Criterion, CriterionResult, EndpointSummary, RunResult, RunSummary
+from load_manager.models.criteria import Criterion, CriterionResult
+
+if TYPE_CHECKING:  # annotations only: saving criteria (the load tests function) needs no runs models
+    from load_manager.models.runs import EndpointSummary, RunResult, RunSummary
 
 # Criterion metric -> attribute of RunSummary / EndpointSummary (failRatio is derived for endpoints).
 FIELDS = {

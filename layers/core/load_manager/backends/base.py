@@ -292,3 +292,10 @@ class LocustBackend(Protocol):
         `teardown` (and `begin`, to adopt one) can take: how a launch whose handle was never
         recorded (the caller died after launching) is found again. Empty when there is none."""
         ...
+
+    def live_launches(self) -> list[ClusterHandle]:
+        """Every launch this backend still has, of any run, oldest first, as handles `teardown`
+        takes (local: the work dirs under its base dir; ecs: the tagged tasks running in the
+        deployment's cluster). How a sweeper finds a cluster whose run has ended but whose teardown
+        failed. A listing, bounded by what the platform returns in a few calls."""
+        ...

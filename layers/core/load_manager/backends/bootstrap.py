@@ -62,7 +62,7 @@ def main(argv: list[str], archive: bytes) -> None:
     options, locust_args = _parse(argv)
     dest = options.get("--dest") or tempfile.mkdtemp(prefix="bundle-")
     try:
-        manifest = _unpack(archive, dest)
+        manifest = unpack(archive, dest)
     except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
         _fail(BAD_ARCHIVE, f"the bundle archive cannot be unpacked: {exc}")
     python = sys.executable
@@ -93,7 +93,8 @@ def _parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
     return options, args[1:]
 
 
-def _unpack(archive: bytes, dest: str) -> dict:
+def unpack(archive: bytes, dest: str) -> dict:
+    """Lay the archive's bundle out in `dest`; returns the manifest. The local backend calls it too."""
     root = os.path.realpath(dest)
     os.makedirs(root, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
@@ -202,18 +203,25 @@ def install_web_guard(archive: bytes) -> None:
     LOAD_MANAGER_WEB_GUARD. At start the guard reads the secret, deletes the folder and the two
     variables, and hooks Locust's `events.init` (see web_guard). An archive without a secret
     (a launch from before secrets) changes nothing."""
+    os.environ.update(web_guard_env(archive, os.environ.get("PYTHONPATH", "")))
+
+
+def web_guard_env(archive: bytes, pythonpath: str = "", parent: str | None = None) -> dict[str, str]:
+    """Write the archive's guard and secret into a new private folder (under `parent`, default the
+    temporary folder) and return the variables that arm them for a Locust started with them
+    (`pythonpath`: the PYTHONPATH it would have had); {} for an archive without a secret. Also
+    what the local backend uses when it starts Locust itself (a bundle without requirements.txt)."""
     with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
         names = set(bundle.namelist())
         if WEB_SECRET_MEMBER not in names:
-            return
+            return {}
         secret, guard = bundle.read(WEB_SECRET_MEMBER), bundle.read(WEB_GUARD_MEMBER)
-    folder = tempfile.mkdtemp(prefix="load-manager-guard-")
+    folder = tempfile.mkdtemp(prefix="load-manager-guard-", dir=parent)
     for name, content, mode in (("secret", secret, 0o600), ("sitecustomize.py", guard, 0o600)):
         fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "wb") as file:
             file.write(content)
-    os.environ[WEB_GUARD_ENV] = os.path.join(folder, "secret")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (folder, os.environ.get("PYTHONPATH", "")) if p)
+    return {WEB_GUARD_ENV: os.path.join(folder, "secret"), "PYTHONPATH": os.pathsep.join(p for p in (folder, pythonpath) if p)}
 
 
 def _fail(code: int, message: str) -> NoReturn:

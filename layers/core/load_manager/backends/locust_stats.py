@@ -99,6 +99,27 @@ def p90_by_row(text: str) -> dict[tuple[str, str], float]:
     return found
 
 
+def is_master(payload: Mapping[str, Any]) -> bool:
+    """A master's answer (its users run in worker processes) lists them; a single process's does not."""
+    return "workers" in payload or "worker_count" in payload
+
+
+def total_requests(payload: Mapping[str, Any]) -> int:
+    """The Aggregated row's request count of a `/stats/requests` answer."""
+    return _split_rows(payload)[0].num_requests
+
+
+def csv_total_requests(text: str) -> int | None:
+    """The Aggregated row's "Request Count" of `/stats/requests/csv` (None: no such row)."""
+    for row in csv.DictReader(io.StringIO(text)):
+        if row.get("Name") == AGGREGATED_ROW and not row.get("Type"):
+            try:
+                return int(row.get("Request Count") or 0)
+            except ValueError:
+                return None
+    return None
+
+
 def _split_rows(payload: Mapping[str, Any]) -> tuple[EndpointStats, list[EndpointStats]]:
     """(the Aggregated row, every other row). Locust puts Aggregated last, with no method."""
     rows = [row for row in payload.get("stats") or [] if isinstance(row, Mapping)]

@@ -5,7 +5,10 @@ What the API does not say, and both backends must respect:
 - `/swarm` answers `success` for a swarm that never starts (a master with no worker yet, a user
   class that raises in `on_start`…): only the `state` of `/stats/requests` confirms the load;
 - `/stats/requests` is memoized for ~2 s, and a master hears from each worker every ~3 s: after the
-  load stops, wait out both before reading final numbers;
+  load stops, a worker's last requests reach the master only with its next report (Locust's
+  worker sends none when told to stop), so a master's final numbers are read once its totals have
+  stood still for a whole report interval (`/stats/requests/csv`, which is not memoized, shows
+  them live), and from a `/stats/requests` answer that carries those totals;
 - a new `/swarm` (or `/stats/reset`) wipes the stats: collect first.
 
 Every request carries the launch's secret (`Authorization: Bearer …`): the master's web guard
@@ -24,12 +27,15 @@ from typing import Any
 import requests
 
 from .base import LOAD_ACTIVE_STATES, STATE_READY, STATE_STOPPED, BackendError, BackendUnavailableError
+from .locust_stats import csv_total_requests, is_master, total_requests
 from .web_guard import HEADER, authorization
 
-STATS_CACHE_SECONDS = 2.0  # Locust memoizes GET /stats/requests for this long
-WORKER_REPORT_SECONDS = 3.0  # workers push their stats to the master this often
-# After the load stops on a master: every worker's last report, then a fresh (uncached) answer.
-SETTLE_SECONDS = WORKER_REPORT_SECONDS + STATS_CACHE_SECONDS + 0.5
+STATS_CACHE_SECONDS = 2.0  # Locust memoizes GET /stats/requests for this long (twice that if rendering is slow)
+WORKER_REPORT_SECONDS = 3.0  # workers push their stats to the master this often (runners.WORKER_REPORT_INTERVAL)
+# After the load stops on a master: how long its totals must stand still before they are final
+# (every worker has reported since), and how long that may take at most.
+SETTLE_SECONDS = WORKER_REPORT_SECONDS + 0.5
+SETTLE_LIMIT_SECONDS = 30.0
 API_TIMEOUT = (1.0, 5.0)  # (connect, read) seconds for ordinary web API calls
 REPORT_TIMEOUT = (1.0, 30.0)  # the HTML report is rendered on demand, about 1 MB
 PROBE_TIMEOUT = (0.5, 2.0)  # "is it up yet?"
@@ -104,30 +110,70 @@ class LocustWebApi:
         # `download=1` renders the report without its "download" link, which would point here.
         return self.call("GET", "/stats/report", params={"download": "1"}, timeout=REPORT_TIMEOUT).text or None
 
-    def final_stats(
-        self, *, workers: int, stop_timeout: float, settle_seconds: float = SETTLE_SECONDS, interval: float = 0.5
-    ) -> dict[str, Any]:
-        """Stats once the load has stopped and the numbers can no longer move (stops it if needed)."""
-        stop_requested = False
+    def final_stats(self, *, stop_timeout: float, settle_seconds: float = SETTLE_SECONDS, interval: float = 0.5) -> dict[str, Any]:
+        """Stats once the load has stopped and the numbers can no longer move (stops it if needed).
+
+        A master (its answer lists `workers`: Locust runs the users in other processes, ECS worker
+        tasks or `--processes`) is settled first (`settle`); a single process has nothing in flight.
+        `settle_seconds` 0 skips that (a fake Locust without workers' reports)."""
+        stopped_at: float | None = None  # when the master said its workers' users had stopped
 
         def stopped_payload() -> dict[str, Any] | None:
-            nonlocal stop_requested
+            nonlocal stopped_at
             payload = self.stats()
-            if payload.get("state") in LOAD_ACTIVE_STATES and not stop_requested:
-                self.stop(timeout=stop_timeout)
-                stop_requested = True
+            if payload.get("state") in LOAD_ACTIVE_STATES and stopped_at is None:
+                self.stop(timeout=stop_timeout)  # answers once every worker has stopped its users
+                stopped_at = time.monotonic()
             # `ready`: no swarm ever ran, so what is there is all there will be.
             return payload if payload.get("state") in (STATE_STOPPED, STATE_READY) else None
 
         payload = poll(stopped_payload, timeout=stop_timeout, interval=interval)
         if payload is None:
             raise BackendUnavailableError(f"Locust did not stop within {stop_timeout:g} s")
-        if workers > 1 and settle_seconds > 0:
-            # Stopped workers still push their last samples on their next report tick, and the
-            # master's answer is cached: wait out both, then read the settled numbers.
-            time.sleep(settle_seconds)
-            payload = self.stats()
+        if settle_seconds > 0 and is_master(payload) and payload.get("state") == STATE_STOPPED:
+            payload = self.settle(quiet_seconds=settle_seconds, interval=interval, since=stopped_at)
         return payload
+
+    def settle(
+        self, *, quiet_seconds: float, interval: float, since: float | None = None, limit: float = SETTLE_LIMIT_SECONDS
+    ) -> dict[str, Any]:
+        """The stopped master's stats once every worker's last report is in them.
+
+        Locust exposes no per-worker report count, but each worker reports every 3 s, and after
+        the stop its next report carries whatever its users did last. So: watch the master's live
+        total request count (`/stats/requests/csv`, not memoized) until it has not moved for
+        `quiet_seconds` (a whole report interval: every worker has reported since), counted from
+        `since` (when the users stopped; default now) or the last change seen, at most `limit`
+        seconds; then read `/stats/requests` until its memoized answer carries that total. Without
+        the CSV: wait the interval and the cache out, then read."""
+        interval = max(interval, 0.1)
+        read_at = time.monotonic()
+        total = self._live_total()
+        if total is None:
+            time.sleep(quiet_seconds + STATS_CACHE_SECONDS)
+            return self.stats()
+        deadline = read_at + limit
+        still_since = min(since, read_at) if since is not None else read_at
+        # Ends on a read begun a whole quiet interval after the last change: that read has it all.
+        while read_at - still_since < quiet_seconds and read_at < deadline:
+            time.sleep(interval)
+            read_at = time.monotonic()
+            now = self._live_total()
+            if now is not None and now != total:
+                total, still_since = now, read_at
+
+        def carrying_total() -> dict[str, Any] | None:
+            payload = self.stats()
+            return payload if total_requests(payload) >= total else None
+
+        settled = poll(carrying_total, timeout=2 * STATS_CACHE_SECONDS + interval, interval=interval)
+        return settled if settled is not None else self.stats()
+
+    def _live_total(self) -> int | None:
+        try:
+            return csv_total_requests(self.stats_csv())
+        except BackendError:
+            return None
 
 
 def new_secret() -> str:

@@ -82,10 +82,10 @@ class LocustWebBackend(ABC):
         """Workers that must be connected before a swarm (0: Locust runs as one process)."""
         return spec.workers
 
-    def _autostart_seconds(self, spec: ClusterSpec) -> float:
-        """How long Locust may take to start the load by itself (`--autostart`) before we swarm
-        (0: it never does, so the swarm is always ours)."""
-        return 0.0
+    def _autostarts(self, spec: ClusterSpec) -> bool:
+        """True when Locust was started to start the load itself (`--autostart -u -r`): begin then
+        sends no /swarm, it only confirms the state."""
+        return False
 
     # ---- the port ------------------------------------------------------------------------------
 
@@ -104,16 +104,18 @@ class LocustWebBackend(ABC):
                 return  # a retried begin: the load this cluster was started for is on
             self._start_workers(handle, spec)
             self._wait_for_web_api(handle, api, deadline)
-            # Only where Locust starts the load itself is the state read before swarming: Locust
-            # memoizes /stats/requests for 2 s, so a "ready" read now would still be served after
-            # /swarm. A retried /swarm on an active load only re-asks for the same users.
-            autostart = self._autostart_seconds(spec)
-            if autostart and self._load_becomes_active(handle, api, timeout=autostart):
-                return
             expected = self._expected_workers(spec)
             if expected:
                 self._wait_for_workers(handle, api, expected, deadline)
-            self._swarm(handle, api, spec)
+            # Until the load is asked for, only uncached endpoints are read: Locust memoizes
+            # /stats/requests for 2 s, so a "ready" read now would still be served after /swarm.
+            # A retried /swarm on an active load only re-asks for the same users.
+            if not self._autostarts(spec):
+                self._swarm(handle, api, spec)
+            # /swarm's success (or --autostart) only means the load was asked for: the state says
+            # whether users spawn; a Locust that dies meanwhile fails with its own reason.
+            if not self._load_becomes_active(handle, api, timeout=self._swarm_timeout):
+                raise self._start_error(handle, f"the swarm did not start within {self._swarm_timeout:g} s")
         except BaseException as exc:
             raise self._start_failed(handle, exc) from None
 
@@ -125,8 +127,9 @@ class LocustWebBackend(ABC):
 
     def collect(self, handle: ClusterHandle) -> FinalResults:
         api = self._api(handle)
+        # Settled whenever users ran outside the master (ECS always; local with --processes):
+        # final_stats tells from Locust's own answer, whatever the handle says about workers.
         payload = api.final_stats(
-            workers=handle.workers,
             stop_timeout=self._stop_timeout,
             settle_seconds=self._settle_seconds,
             interval=min(self._probe_interval, 0.5),
@@ -162,7 +165,7 @@ class LocustWebBackend(ABC):
             self._fail_if_dead(handle)
             return None
 
-        if not poll(connected, timeout=_remaining(deadline), interval=max(self._probe_interval, 0.25)):
+        if not poll(connected, timeout=_remaining(deadline), interval=self._probe_interval):
             raise self._start_error(handle, f"{expected} Locust workers did not connect within {self._start_timeout:g} s")
 
     def _swarm(self, handle: ClusterHandle, api: LocustWebApi, spec: ClusterSpec) -> None:
@@ -170,9 +173,6 @@ class LocustWebBackend(ABC):
             api.swarm(spec.users, spec.spawn_rate, spec.target_url)
         except SwarmRefusedError as exc:
             raise self._start_error(handle, str(exc)) from exc
-        # /swarm's success only means the request was accepted; the state says whether users spawn.
-        if not self._load_becomes_active(handle, api, timeout=self._swarm_timeout):
-            raise self._start_error(handle, f"the swarm did not start within {self._swarm_timeout:g} s")
 
     def _load_becomes_active(self, handle: ClusterHandle, api: LocustWebApi, timeout: float) -> bool:
         def active() -> bool | None:

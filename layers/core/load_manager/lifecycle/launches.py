@@ -17,7 +17,8 @@ import uuid
 
 from load_manager.backends import BackendFactory
 from load_manager.backends.base import ClusterHandle, ClusterSpec, LocustBackend, ProcessStatus
-from load_manager.models import ClusterConfig, Run
+from load_manager.models.clusters import ClusterConfig
+from load_manager.models.runs import Run
 from load_manager.settings import get_settings
 from load_manager.store import Stores
 from load_manager.usecases.clusters import DEFAULT_CLUSTER_ID, default_cluster

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from load_manager.adapters.eventbridge import publish_safely
-from load_manager.models import Run
+from load_manager.models.runs import Run
 from load_manager.settings import get_settings
 from load_manager.store import Stores
 from load_manager.store.ports import OutboxEvent
@@ -53,6 +53,11 @@ def drain(stores: Stores, account_id: str, run_id: str) -> int:
     run = stores.runs.get(account_id, run_id) if pending else None
     if run is None:
         return 0
+    # The test's `lastRun` (what its list shows) follows the same outbox: recorded before the events
+    # leave it, so whichever drain comes next repairs a crash after the status change (idempotent).
+    from load_manager.models.load_tests import LastRun  # lazy: the load tests models cost 13 ms at import (bench/cold_import.py --lazy)
+
+    stores.load_tests.record_run(account_id, run.load_test_id, LastRun.of(run))
     sent = 0
     for event in pending:
         if not publish_safely(event.detail_type, detail(run, event), _resources(run)):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from load_manager.backends.base import EndpointStats, FinalResults, LiveStats
-from load_manager.models import EndpointSummary, ErrorSummary, LiveFigures, MetricsSample, Run, RunSummary
+from load_manager.models.records import MetricsSample
+from load_manager.models.runs import EndpointSummary, ErrorSummary, LiveFigures, Run, RunSummary
 
 
 def live_figures(now: int, stats: LiveStats) -> LiveFigures:

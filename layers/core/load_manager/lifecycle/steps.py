@@ -24,11 +24,14 @@ from load_manager.lifecycle import launches, notify
 from load_manager.lifecycle.polling import EVENTS_PER_POLL_LOOP, poll_interval_seconds
 from load_manager.lifecycle.results import final_fields, live_figures, metrics_sample
 from load_manager.lifecycle.step_errors import failure_reason
-from load_manager.lifecycle.verdict import auto_stop, final_change, store_report
-from load_manager.models import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
+from load_manager.lifecycle.verdict import auto_stop, final_change
+from load_manager.models.load_tests import LastRun
+from load_manager.models.records import StoredRevision
+from load_manager.models.runs import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
 from load_manager.observability import MetricUnit, count, logger, measure
 from load_manager.settings import get_settings
-from load_manager.store import StoredRevision, Stores
+from load_manager.store import Stores
+from load_manager.usecases.run_report import finalize_report, keep_locust_report
 
 SYSTEM = "system"
 
@@ -53,6 +56,7 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
     run = _load(stores, run_id, account_id)
     if run.status not in ACTIVE_STATUSES:
         return _state(run, done=True)
+    stores.load_tests.record_run(run.account_id, run.load_test_id, LastRun.of(run))  # the test's list shows it starting
 
     revision = stores.revisions.get(run.account_id, run.load_test_id, run.script_revision_id)
     if revision is None or revision.content is None or revision.pruned_at is not None:  # never pruned while a run uses it
@@ -102,7 +106,7 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
     if run.status in FINAL_STATUSES:  # a retried Finalize: finish what the attempt before did not
         launches.teardown_all(stores, backends, run)
         if not run.results_report_location:
-            store_report(stores, run)
+            finalize_report(stores, run)
         notify.drain(stores, account_id, run_id)
         return _state(run, done=True)
     backend, handle = launches.live_handle(stores, backends, run)
@@ -111,9 +115,7 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
         results = backend.collect(handle)  # stops the load, then reads the final stats
         fields |= final_fields(run, results, load_ended_at=fields["ended_at"])
         if results.html_report:
-            from load_manager.adapters.reports import save_report
-
-            fields["report_location"] = save_report(run.account_id, run.id, results.html_report)
+            fields["report_location"] = keep_locust_report(run, results.html_report)
     change, verdict = final_change(stores, run, fields)
     finished = notify.run_finished(run.id, change.status, change.at)
     ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields | verdict, events=[finished])
@@ -121,7 +123,7 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
         _count_ended(ended)
     launches.teardown_all(stores, backends, run)
     if ended is not None:
-        store_report(stores, ended)
+        finalize_report(stores, ended)
     notify.drain(stores, account_id, run_id)  # after teardown: a slow bus never keeps Locust running
     return _state(_load(stores, run_id, account_id), done=True)
 
@@ -142,7 +144,7 @@ def mark_failed(stores: Stores, backends: BackendFactory, run_id: str, account_i
     )  # fmt: skip
     if failed is not None:
         _count_ended(failed)
-        store_report(stores, failed)
+        finalize_report(stores, failed)
     notify.drain(stores, account_id, run_id)
     return _state(_load(stores, run_id, account_id), done=True)
 
@@ -163,7 +165,7 @@ def _load(stores: Stores, run_id: str, account_id: str) -> Run:
 
 def _spec(stores: Stores, run: Run, revision: StoredRevision) -> ClusterSpec:
     """What to run: the revision's whole bundle (every file, on every process of the cluster)."""
-    from load_manager.usecases.bundles import bundle_of
+    from load_manager.usecases.bundles import bundle_of  # lazy: 18 ms at import (bench/cold_import.py --lazy), StartRun only
 
     bundle = bundle_of(stores, revision)
     return ClusterSpec(

@@ -24,6 +24,16 @@ named after it) are torn down, the Failed change writes RunFinished to the outbo
 drained. Every write is conditional, so a sweep racing a step (or another sweep) changes nothing
 twice. Then the outbox leftovers of every tenant (events older than `OUTBOX_GRACE_SECONDS`: a
 bus that was down) are drained.
+
+Then what the runs' ends left behind (a teardown that failed: MarkFailed logs it and moves on):
+- clusters: every launch the deployment's backend still has (`live_launches`: ECS tasks tagged
+  with a run, local work dirs) whose run is final and ended more than `GRACE_SECONDS` ago is torn
+  down, oldest first, at most `ORPHANS_PER_SWEEP` per sweep. A run id this store does not know
+  (another deployment sharing the cluster, another `serve`'s data directory) is left alone.
+- security groups (`security_groups=True`: the AWS sweeper; the local backend has none): each run
+  group of this deployment (backends/ecs/network.py) is deleted unless its run is active, at most
+  `GROUPS_PER_SWEEP`; one Fargate still holds (its tasks' interfaces not yet released) is tried
+  again by the next sweep.
 """
 
 from __future__ import annotations
@@ -33,18 +43,24 @@ from typing import Any
 
 from load_manager.adapters.step_functions import RUNNING, Executions
 from load_manager.backends import BackendFactory
+from load_manager.backends.base import LocustBackend
+from load_manager.backends.ecs import AwsApiError, collect_leftover_security_groups  # in AWS every sweep uses it (boto3 stays lazy)
+from load_manager.backends.ecs.tasks import client, tag_value
 from load_manager.ids import now_ms
 from load_manager.lifecycle import notify, steps
-from load_manager.models import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
+from load_manager.models.runs import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
 from load_manager.store import Stores
+from load_manager.usecases.clusters import default_cluster
 
 GRACE_SECONDS = 120  # a younger run may still be in its request, or its execution in its first step
 RESTART_WINDOW_SECONDS = 900
 OUTBOX_GRACE_SECONDS = 60  # the step that wrote an event drains it at once; older ones are left over
 BATCH = 200  # runs (and outboxes) per sweep, oldest first: the next sweep takes the rest
 ABANDONED = "RunAbandoned"  # the Error of the reason the sweeper writes: "RunAbandoned: <why>"
+ORPHANS_PER_SWEEP = 10  # leftover clusters torn down per sweep (each a teardown: seconds on ECS)
+GROUPS_PER_SWEEP = 50  # leftover security groups tried per sweep (one DeleteSecurityGroup each)
 
 
 @dataclass
@@ -54,6 +70,9 @@ class SweepReport:
     failed: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     events_sent: int = 0
+    torn_down: list[str] = field(default_factory=list)  # leftover launches of ended runs: "<run id>/<launch id>"
+    groups_deleted: list[str] = field(default_factory=list)
+    groups_in_use: list[str] = field(default_factory=list)  # held by interfaces Fargate has not released yet
     errors: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -63,7 +82,10 @@ class SweepReport:
 def sweep(
     stores: Stores, backends: BackendFactory, executions: Executions, *,
     grace_seconds: float = GRACE_SECONDS, restart_window_seconds: float = RESTART_WINDOW_SECONDS, limit: int = BATCH,
+    security_groups: bool = False, ec2: Any = None,
 ) -> SweepReport:  # fmt: skip
+    """`security_groups`: also collect the ecs backend's leftover run groups (`ec2`: the client to
+    do it with; default, the deployment's region's)."""
     now = now_ms()
     report = SweepReport()
     for run in stores.runs.list_active(created_before=now - int(grace_seconds * 1000), limit=limit):
@@ -77,12 +99,75 @@ def sweep(
         report.events_sent += notify.drain(stores, account_id, run_id)
         if stores.runs.pending_events(account_id, run_id):
             break  # the bus refuses: the next sweep tries again, rather than each leftover timing out now
-    for name, value in (("Started", len(report.started)), ("Failed", len(report.failed)), ("Cancelled", len(report.cancelled))):
-        if value:
-            count(f"SweeperRuns{name}", value)
-    if report.events_sent:
-        count("SweeperEventsSent", report.events_sent)
+    _tear_down_leftovers(stores, backends, now - int(grace_seconds * 1000), report)
+    if security_groups:
+        _collect_security_groups(stores, ec2, report)
+    _count(report)
     return report
+
+
+def _count(report: SweepReport) -> None:
+    figures = {
+        "SweeperRunsStarted": len(report.started), "SweeperRunsFailed": len(report.failed), "SweeperRunsCancelled": len(report.cancelled),
+        "SweeperEventsSent": report.events_sent, "SweeperClustersTornDown": len(report.torn_down),
+        "SweeperSecurityGroupsDeleted": len(report.groups_deleted),
+    }  # fmt: skip
+    for name, value in figures.items():
+        if value:
+            count(name, value)
+
+
+def _tear_down_leftovers(stores: Stores, backends: BackendFactory, ended_before: int, report: SweepReport) -> None:
+    """The deployment's clusters whose run ended (a while ago) and still run: a teardown that failed."""
+    try:
+        backend: LocustBackend = backends(default_cluster("", get_settings().default_backend))
+        launches = backend.live_launches()
+        ended = stores.runs.ended_among({launch.run_id for launch in launches}, ended_before)
+    except Exception:  # the runs' own settling is done; the leftovers wait for the next sweep
+        logger.exception("the sweeper could not list the clusters left behind")
+        report.errors += 1
+        return
+    for handle in [launch for launch in launches if launch.run_id in ended][:ORPHANS_PER_SWEEP]:
+        try:
+            backend.teardown(handle)
+        except Exception:
+            logger.exception("the sweeper could not tear down a cluster left behind", extra={"runId": handle.run_id})
+            report.errors += 1
+            continue
+        logger.warning("the sweeper tore down a cluster its ended run left behind", extra={"runId": handle.run_id, "launchId": handle.launch_id})
+        report.torn_down.append(f"{handle.run_id}/{handle.launch_id}")
+
+
+def _collect_security_groups(stores: Stores, ec2: Any, report: SweepReport) -> None:
+    """The ecs backend's run groups whose run is not active (backends/ecs/network.py)."""
+    ecs = get_settings().ecs
+    try:
+        found = collect_leftover_security_groups(
+            ec2 or client("ec2", ecs.region), ecs.managed_by, keep=_ActiveRuns(stores), vpc_id=ecs.vpc_id or None, limit=GROUPS_PER_SWEEP
+        )
+    except AwsApiError:
+        logger.exception("the sweeper could not collect leftover security groups")
+        report.errors += 1
+        return
+    report.groups_deleted, report.groups_in_use = found.deleted, found.in_use
+    for group_id, why in found.failed.items():
+        logger.warning("the sweeper could not delete a security group", extra={"groupId": group_id, "why": why})
+        report.errors += 1
+
+
+class _ActiveRuns:
+    """`keep` for the group collector: is the group's run active. The active runs are read on the
+    first call, after the groups were described: a group exists only once its run does (Pending
+    first), so the run of any group described is in that read if it is active."""
+
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+        self._ids: set[str] | None = None
+
+    def __call__(self, run_id: str, launch_id: str) -> bool:
+        if self._ids is None:
+            self._ids = {tag_value(run.id) for run in self._stores.runs.list_active()}  # as the group's tag holds it
+        return run_id in self._ids
 
 
 def _settle(

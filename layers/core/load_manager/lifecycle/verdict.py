@@ -1,6 +1,6 @@
-"""What a run's results decide, as the lifecycle applies it: auto-stop at each poll, the result at
-Finalize, and the report page stored once the run is final. The judging itself is pure
-(load_manager.analysis); this module reads the store and writes the decisions, conditionally."""
+"""What a run's results decide, as the lifecycle applies it: auto-stop at each poll and the result at
+Finalize (the report page kept once the run is final is usecases/run_report.py). The judging itself
+is pure (load_manager.analysis); this module reads the store and writes the decisions, conditionally."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from load_manager.analysis import autostop
 from load_manager.analysis.criteria import Results, evaluate, needs_baseline
 from load_manager.backends.base import LiveStats
 from load_manager.ids import now_ms
-from load_manager.models import Run, StatusChange
+from load_manager.models.runs import Run, StatusChange
 from load_manager.observability import count, logger
 from load_manager.store import Stores
 
@@ -58,17 +58,3 @@ def _baseline(stores: Stores, run: Run) -> Results | None:
         return None
     baseline = stores.runs.get(run.account_id, run.baseline_run_id)
     return None if baseline is None else Results.of(baseline.summary, baseline.endpoints)
-
-
-def store_report(stores: Stores, run: Run) -> None:
-    """Keep the final run's default series (encoded once) and its report page, and record where the
-    page is. Never fails the run: without them, the API computes both on demand."""
-    try:
-        from load_manager.adapters.reports import save_results_report
-        from load_manager.usecases.results import render_run_report, store_final_series
-
-        store_final_series(stores, run)
-        location = save_results_report(run.account_id, run.id, render_run_report(stores, run))
-        stores.runs.update(run.account_id, run.id, {"results_report_location": location}, when_status_in={run.status})
-    except Exception:
-        logger.exception("the results report could not be stored", extra={"runId": run.id})

@@ -13,7 +13,9 @@ from html import escape
 from importlib.resources import files
 from typing import Any
 
-from load_manager.models import CriterionResult, Delta, EndpointSummary, ErrorSummary, MetricsSeries, Run, RunComparison
+from load_manager.models.criteria import CriterionResult
+from load_manager.models.results import Delta, MetricsSeries, RunComparison
+from load_manager.models.runs import EndpointSummary, ErrorSummary, Run
 
 _HERE = files("load_manager.report")
 # Nothing but what is inline: no fetch, no external script, style or image.

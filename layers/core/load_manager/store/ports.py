@@ -1,4 +1,4 @@
-"""Store ports: one per aggregate. Adapters: `mongo.py` (AWS) and `sqlite.py` (local default).
+"""Store ports: one per aggregate. Adapters: `mongo/` (AWS) and `sqlite/` (local default).
 
 Every method takes the tenant (`account_id`) and filters by it: a record of another tenant is
 indistinguishable from a missing one.
@@ -9,22 +9,19 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from load_manager.analysis.autostop import Counts
-from load_manager.analysis.series import Columns
-from load_manager.automation_models import EventSource, Schedule, ScheduleOccurrence, Trigger, TriggerFiring
-from load_manager.models import ClusterConfig, LoadTest, MetricsSample, Run, ScriptRevisionSummary, StatusChange
+if TYPE_CHECKING:  # annotations only: importing every area's models here cost each function its own area's import time
+    from load_manager.analysis.autostop import Counts
+    from load_manager.analysis.series import Columns
+    from load_manager.models.automation import EventSource, Schedule, ScheduleOccurrence, Trigger, TriggerFiring
+    from load_manager.models.clusters import ClusterConfig
+    from load_manager.models.load_tests import LastRun, LoadTest, LoadTestListItem
+    from load_manager.models.records import MetricsSample, StoredRevision
+    from load_manager.models.runs import Run, StatusChange
 
 # Optimistic appends retry on a lost race; this bounds the worst case under heavy contention.
 MAX_APPEND_ATTEMPTS = 200
-
-
-class StoredRevision(ScriptRevisionSummary):
-    """A revision as stored: the API summary plus its tenant and (when loaded) its text."""
-
-    account_id: str
-    content: str | None = None
 
 
 class LoadTestStore(Protocol):
@@ -32,8 +29,22 @@ class LoadTestStore(Protocol):
 
     def get(self, account_id: str, test_id: str) -> LoadTest | None: ...
 
-    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTest]:
-        """Newest first by (createdAt, id); `after` is the last key of the previous page."""
+    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTestListItem]:
+        """Newest first by (createdAt, id); `after` is the last key of the previous page. Each test
+        with its `lastRun` and `trend`, read with it (a test stored before they existed gets them
+        from its runs on its first listing)."""
+        ...
+
+    def record_run(self, account_id: str, test_id: str, run: LastRun) -> None:
+        """Record a run's state on its test: `lastRun` unless it holds a newer run (createdAt, then
+        run id) or the same run further along; a Finished run joins `trend` (once, the newest
+        TREND_RUNS kept). Atomic per test, any order, any number of times.
+
+        Kept on the test rather than joined at read: MongoDB has no index-bounded "newest run per
+        test" for a page of tests ($group over $in scans every run of them; mongomock has no $lookup
+        pipeline), so the list stays one indexed read whatever the number of runs. The lifecycle
+        records at StartRun and through the run's outbox (lifecycle/notify.py), so a crash between a
+        status change and its record is repaired by the next drain."""
         ...
 
     def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
@@ -188,6 +199,12 @@ class RunStore(Protocol):
         `limit`): for the sweeper and the local runtime's recovery. Indexed on (status, created)."""
         ...
 
+    def ended_among(self, run_ids: Iterable[str], ended_before: int) -> builtins.set[str]:
+        """Those of `run_ids` whose run, of any tenant, is final and ended before `ended_before` (a
+        final run with no end time counts as ended long ago); ids no run has are left out. For the
+        sweeper: clusters still running for such runs are leftovers. By the unique run id."""
+        ...
+
     def claim_handle(self, account_id: str, run_id: str, handle: dict[str, Any]) -> bool:
         """Record the backend's cluster handle unless one is recorded already (one cluster per run)."""
         ...
@@ -287,6 +304,10 @@ class TriggerStore(Protocol):
 
     def count(self, account_id: str, test_id: str | None = None) -> int: ...
 
+    def update(self, account_id: str, test_id: str, trigger_id: str, changes: dict[str, Any]) -> Trigger | None:
+        """Apply field changes (snake_case) and return the new state, or None if absent."""
+        ...
+
     def delete(self, account_id: str, test_id: str, trigger_id: str) -> bool: ...
 
     def record_firing(self, account_id: str, trigger_id: str, firing: TriggerFiring, keep: int) -> None:
@@ -361,3 +382,19 @@ class HoldStore(Protocol):
         ...
 
     def holds(self, account_id: str, pool: str) -> builtins.list[Hold]: ...
+
+
+@dataclass
+class Stores:
+    """One store per aggregate: what an adapter's builder (`build_sqlite_stores`, `build_mongo_stores`) returns."""
+
+    load_tests: LoadTestStore
+    revisions: RevisionStore
+    runs: RunStore
+    metrics: MetricsStore
+    clusters: ClusterStore
+    idempotency: IdempotencyStore
+    triggers: TriggerStore
+    schedules: ScheduleStore
+    event_sources: EventSourceStore
+    holds: HoldStore  # quota holds (usecases/quotas.py)

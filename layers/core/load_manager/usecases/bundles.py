@@ -22,9 +22,11 @@ from load_manager.bundle.core import (
     is_binary,
     normalise_entry_path,
     normalise_path,
+    sha256_bytes,
 )
 from load_manager.bundle.requirements import check_requirements
 from load_manager.bundle.reserved import check_module_names
+from load_manager.bundle.templates import TEMPLATES
 from load_manager.errors import (
     BundleFileNotFoundError,
     BundleTooLargeError,
@@ -34,9 +36,11 @@ from load_manager.errors import (
     TemplateNotFoundError,
     TooManyBundleFilesError,
 )
-from load_manager.models import BundleFile, BundleFileContent, BundleFileInfo, FileDiff, ScriptTemplate, ScriptTemplateList
+from load_manager.models.bundles import BundleFile, BundleFileContent, BundleFileInfo, ScriptTemplate, ScriptTemplateList
+from load_manager.models.records import StoredRevision
+from load_manager.models.scripts import FileDiff
 from load_manager.settings import get_settings
-from load_manager.store import StoredRevision, Stores
+from load_manager.store import Stores
 from load_manager.validation import ScriptAnalysis, analyse_files, decode_script
 
 
@@ -176,8 +180,6 @@ def diff_files(old: Bundle, new: Bundle, old_label: str, new_label: str, only: s
 
 
 def _sha(data: bytes | None) -> str | None:
-    from load_manager.bundle.core import sha256_bytes
-
     return sha256_bytes(data) if data is not None else None
 
 
@@ -196,8 +198,6 @@ def unified(before: bytes | None, after: bytes | None, from_label: str, to_label
 
 
 def list_templates() -> ScriptTemplateList:
-    from load_manager.bundle.templates import TEMPLATES
-
     items = []
     for template in TEMPLATES.values():
         bundle = template_bundle(template.id)
@@ -212,8 +212,6 @@ def list_templates() -> ScriptTemplateList:
 
 
 def template_bundle(template_id: str) -> Bundle:
-    from load_manager.bundle.templates import TEMPLATES
-
     template = TEMPLATES.get(template_id)
     if template is None:
         raise TemplateNotFoundError(f"no script template {template_id!r}; GET /v1/script-templates lists them", details={"templateId": template_id})
@@ -221,6 +219,4 @@ def template_bundle(template_id: str) -> Bundle:
 
 
 def template_name(template_id: str) -> str:
-    from load_manager.bundle.templates import TEMPLATES
-
     return TEMPLATES[template_id].name

@@ -10,7 +10,8 @@ from __future__ import annotations
 from load_manager.errors import ClusterNotFoundError, ForbiddenError, RunActiveError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import new_id, now_ms
-from load_manager.models import BackendKind, ClusterConfig, ClusterPage, EcsClusterSettings, PutClusterRequest
+from load_manager.models.base import BackendKind
+from load_manager.models.clusters import ClusterConfig, ClusterPage, EcsClusterSettings, PutClusterRequest
 from load_manager.settings import get_settings
 from load_manager.store import Stores
 

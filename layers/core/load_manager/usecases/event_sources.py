@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from load_manager.automation_models import CreateEventSourceRequest, EventSource, EventSourceList
 from load_manager.errors import EventSourceNotFoundError, EventSourceOwnedElsewhereError, ForbiddenError
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
+from load_manager.models.automation import CreateEventSourceRequest, EventSource, EventSourceList
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
 from load_manager.store import Stores

@@ -29,11 +29,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from load_manager.adapters.step_functions import ExecutionStarter
-from load_manager.automation_models import ScheduleOccurrence, TriggerFiring
 from load_manager.errors import LoadManagerError
 from load_manager.identity import Caller
 from load_manager.ids import now_ms
-from load_manager.models import EventTrigger, ScheduleTrigger, StartRunRequest
+from load_manager.models.automation import ScheduleOccurrence, TriggerFiring
+from load_manager.models.runs import EventTrigger, ScheduleTrigger, StartRunRequest
 from load_manager.observability import count, logger
 from load_manager.store import Stores
 from load_manager.usecases import event_sources, runs
@@ -100,7 +100,10 @@ def fire_event(stores: Stores, starter: Starter, payload: dict[str, Any]) -> dic
         detail_type=str(event.get("detail-type") or ""), event_digest=digest,
     )  # fmt: skip
     caller = Caller(subject=f"trigger:{trigger.id}", email=None, account_id=trigger.account_id, groups=frozenset())
-    result = _start(stores, starter, caller, trigger.load_test_id, trigger.run_settings, f"event {trigger.id} {digest}", started_by)
+    if not trigger.enabled:  # matched before its rule was disabled (EventBridge retries a delivery for up to an hour)
+        result: dict[str, Any] = {"outcome": "skipped", "reason": "the trigger is disabled"}
+    else:
+        result = _start(stores, starter, caller, trigger.load_test_id, trigger.run_settings, f"event {trigger.id} {digest}", started_by)
     firing = TriggerFiring(at=now_ms(), event_id=event_id, source=started_by.source, detail_type=started_by.detail_type, **result)
     stores.triggers.record_firing(trigger.account_id, trigger.id, firing, KEEP_FIRINGS)
     count(f"TriggerFirings{firing.outcome.capitalize()}")

@@ -4,12 +4,17 @@ the same test (and tenant)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from load_manager.analysis.criteria import needs_baseline
 from load_manager.errors import BaselineRequiredError, InvalidBaselineError
 from load_manager.identity import Caller
 from load_manager.ids import is_id
-from load_manager.models import Criterion, Run
+from load_manager.models.criteria import Criterion
 from load_manager.store import Stores
+
+if TYPE_CHECKING:  # annotations only: the load tests function checks criteria without the runs models
+    from load_manager.models.runs import Run
 
 
 def check_criteria(criteria: list[Criterion], baseline_run_id: str | None) -> None:

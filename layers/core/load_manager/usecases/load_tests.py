@@ -5,14 +5,16 @@ from __future__ import annotations
 from load_manager.errors import BadRequestError, LoadTestNotFoundError, RunActiveError
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
-from load_manager.models import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
+from load_manager.models.load_tests import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import Stores
-from load_manager.usecases import bundles, gates, scripts
+from load_manager.usecases import gates, retention
 
 
 def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> LoadTest:
     """Revision 1 is the bundle sent (scriptContent, files, entryPath) or a script template's."""
+    from load_manager.usecases import bundles, scripts  # lazy: the scripts area costs 24 ms at import (bench/cold_import.py --lazy), create only
+
     if request.template_id is not None:
         checked = bundles.check_bundle(bundles.template_bundle(request.template_id))
         description = request.script_description or f"From template {bundles.template_name(request.template_id)}"
@@ -69,9 +71,7 @@ def update(stores: Stores, caller: Caller, test_id: str, request: UpdateLoadTest
     if test is None:
         raise LoadTestNotFoundError(f"load test {test_id!r} not found")
     if test.revision_retention is not None and "revision_retention" in changes:
-        from load_manager.usecases.retention import prune
-
-        prune(stores, caller.account_id, test_id, test.revision_retention.keep_last)  # setting it prunes at once
+        retention.prune(stores, caller.account_id, test_id, test.revision_retention.keep_last)  # setting it prunes at once
     return test
 
 

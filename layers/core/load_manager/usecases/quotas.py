@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 
 from load_manager.errors import AutomationLimitError, QuotaExceededError, RunLimitError
 from load_manager.ids import now_ms
-from load_manager.models import FINAL_STATUSES, Run
+from load_manager.models.runs import FINAL_STATUSES, Run
 from load_manager.observability import count
 from load_manager.settings import get_settings
 from load_manager.store import Hold, Stores

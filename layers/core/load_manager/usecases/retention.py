@@ -25,11 +25,16 @@ than the grace period between its two writes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from load_manager.errors import RevisionPrunedError
 from load_manager.ids import now_ms
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
-from load_manager.store import StoredRevision, Stores
+from load_manager.store import Stores
+
+if TYPE_CHECKING:  # annotations only: the load tests function prunes without the scripts models
+    from load_manager.models.records import StoredRevision
 
 
 def prune(stores: Stores, account_id: str, test_id: str, keep_last: int) -> list[int]:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from load_manager.adapters.step_functions import ExecutionStarter
 from load_manager.analysis.autostop import DEFAULT_AUTO_STOP
@@ -22,7 +23,7 @@ from load_manager.errors import (
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
 from load_manager.lifecycle import notify
-from load_manager.models import (
+from load_manager.models.runs import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
     ApiTrigger,
@@ -30,15 +31,20 @@ from load_manager.models import (
     Run,
     RunPage,
     ScheduleTrigger,
-    ScriptRevision,
     StartRunRequest,
     StatusChange,
 )
 from load_manager.observability import count
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import IdempotencyRecord, Stores
-from load_manager.usecases import gates, load_tests, quotas, scripts
-from load_manager.usecases.clusters import resolve_cluster
+from load_manager.usecases import gates, quotas
+
+if TYPE_CHECKING:  # annotations only
+    from load_manager.models.scripts import ScriptRevision
+
+# The other areas' use cases a run needs (its test, its revision, its cluster, its archive) are
+# imported by the functions below that need them: reading and stopping a run (the runs function's
+# polled route, the results function's get_run, the triggers function's API) go without them.
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
@@ -66,6 +72,8 @@ def start_run(
     schedule come through here too, with `trigger` and a key of their own (`event <triggerId> <digest>`,
     `schedule <scheduleId> <ms>`: the spaces keep them apart from any key a client can send).
     """
+    from load_manager.usecases import load_tests  # lazy: the load tests area costs 15 ms at import (bench/cold_import.py --lazy)
+
     test = load_tests.get(stores, caller, test_id)
     started_by = trigger or ApiTrigger(caller=caller.actor)
     if idempotency_key is None:
@@ -106,6 +114,9 @@ def check_request(stores: Stores, caller: Caller, test, request: StartRunRequest
 
 
 def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRunRequest, trigger=None) -> Run:
+    from load_manager.usecases import scripts  # lazy: the scripts area costs 11 ms at import (bench/cold_import.py --lazy)
+    from load_manager.usecases.clusters import resolve_cluster  # lazy: clusters cost 7 ms at import (bench/cold_import.py --lazy)
+
     revision = (
         scripts.resolve_revision(stores, caller, test.id, request.revision)
         if request.revision is not None
@@ -209,6 +220,8 @@ def get_run(stores: Stores, caller: Caller, run_id: str) -> Run:
 
 
 def list_runs(stores: Stores, caller: Caller, test_id: str, status: str | None, limit: int, cursor: str | None) -> RunPage:
+    from load_manager.usecases import load_tests  # lazy: the load tests area costs 15 ms at import (bench/cold_import.py --lazy)
+
     load_tests.get(stores, caller, test_id)
     after = decode_cursor(cursor, int, str)
     rows = stores.runs.list(caller.account_id, test_id, status=status, limit=limit + 1, after=after)
@@ -234,6 +247,8 @@ def stop_run(stores: Stores, caller: Caller, run_id: str) -> Run:
 
 
 def run_script(stores: Stores, caller: Caller, run_id: str) -> ScriptRevision:
+    from load_manager.usecases import scripts  # lazy: the scripts area costs 11 ms at import (bench/cold_import.py --lazy)
+
     run = get_run(stores, caller, run_id)
     revision = stores.revisions.get(caller.account_id, run.load_test_id, run.script_revision_id)
     if revision is None:  # revisions are never deleted; this would be data loss
@@ -243,7 +258,7 @@ def run_script(stores: Stores, caller: Caller, run_id: str) -> ScriptRevision:
 
 def run_script_archive(stores: Stores, caller: Caller, run_id: str) -> tuple[Run, bytes]:
     """The exact bundle the run used, as a zip archive (it outlives the test's deletion)."""
-    from load_manager.usecases.bundles import archive_of
+    from load_manager.usecases.bundles import archive_of  # lazy: the scripts area costs 10 ms at import (bench/cold_import.py --lazy)
 
     run = get_run(stores, caller, run_id)
     revision = stores.revisions.get(caller.account_id, run.load_test_id, run.script_revision_id)

@@ -12,26 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from load_manager import schedule_expressions as expressions
-from load_manager.adapters.scheduler import ScheduleDefinition, Schedules
-from load_manager.automation_models import CreateScheduleRequest, Schedule, ScheduleList, UpdateScheduleRequest
+from load_manager.adapters.scheduler import ScheduleDefinition, Schedules, schedule_name
 from load_manager.errors import BadRequestError, ScheduleNotFoundError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
-from load_manager.models import LoadTest, StartRunRequest
-from load_manager.settings import get_settings
+from load_manager.models.automation import CreateScheduleRequest, Schedule, ScheduleList, UpdateScheduleRequest
+from load_manager.models.runs import StartRunRequest
 from load_manager.store import Stores
 from load_manager.usecases import load_tests, quotas, runs
 from load_manager.usecases.retention import refuse_pruned_pin
 
+if TYPE_CHECKING:  # annotations only
+    from load_manager.models.load_tests import LoadTest
+
 SchedulesFactory = Callable[[], Schedules]
 NEXT_SHOWN = 3
-
-
-def scheduler_name(schedule_id: str) -> str:
-    return f"{get_settings().automation.rule_prefix}{schedule_id}"
 
 
 def reference(schedule: Schedule) -> dict[str, str]:
@@ -76,7 +74,7 @@ def create(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id:
     schedule_id = new_id()
     schedule = Schedule(
         id=schedule_id, account_id=caller.account_id, load_test_id=test.id, **values, expression=spec.expression,
-        scheduler_name=scheduler_name(schedule_id), min_interval_seconds=interval,
+        scheduler_name=schedule_name(schedule_id), min_interval_seconds=interval,
         created_at=now, created_by=caller.actor, updated_at=now, updated_by=caller.actor,
     )  # fmt: skip
     clock = scheduler()  # 503 without Scheduler, before anything is written

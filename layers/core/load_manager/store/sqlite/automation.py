@@ -8,28 +8,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from load_manager.automation_models import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
-from load_manager.store.sqlite import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS triggers (
-    id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL,
-    load_test_id TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS triggers_by_test ON triggers (account_id, load_test_id, created_at, id);
-
-CREATE TABLE IF NOT EXISTS schedules (
-    id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL,
-    load_test_id TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS schedules_by_test ON schedules (account_id, load_test_id, created_at, id);
-"""
+from load_manager.models.automation import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
+from load_manager.store.sqlite.db import SQLiteDatabase
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,7 +22,6 @@ class _DocTable(Generic[M]):
 
     def __init__(self, db: SQLiteDatabase):
         self.db = db
-        db.apply_schema(SCHEMA)
 
     def insert(self, item: M) -> None:
         doc = item.model_dump(by_alias=True)
@@ -80,6 +59,18 @@ class _DocTable(Generic[M]):
     def list_all(self) -> builtins.list[M]:
         return [self.model.model_validate_json(r["doc"]) for r in self.db.query(f"SELECT doc FROM {self.table} ORDER BY created_at, id")]
 
+    def update(self, account_id: str, test_id: str, item_id: str, changes: dict[str, Any]) -> M | None:
+        with self.db.write() as conn:  # read-modify-write, serialised by BEGIN IMMEDIATE: changes merge, none is lost
+            row = conn.execute(
+                f"SELECT doc FROM {self.table} WHERE id = ? AND account_id = ? AND load_test_id = ?", (item_id, account_id, test_id)
+            ).fetchone()
+            if row is None:
+                return None
+            item = self.model.model_validate_json(row["doc"]).model_copy(update=changes)
+            item = self.model.model_validate(item.model_dump(by_alias=True))  # nested fields validated again
+            conn.execute(f"UPDATE {self.table} SET doc = ? WHERE id = ?", (item.model_dump_json(by_alias=True), item_id))
+            return item
+
     def _prepend(self, account_id: str, item_id: str, field: str, entry: BaseModel, keep: int) -> None:
         with self.db.write() as conn:  # read-modify-write, serialised by BEGIN IMMEDIATE
             row = conn.execute(f"SELECT doc FROM {self.table} WHERE id = ? AND account_id = ?", (item_id, account_id)).fetchone()
@@ -99,18 +90,6 @@ class SQLiteTriggerStore(_DocTable[Trigger]):
 
 class SQLiteScheduleStore(_DocTable[Schedule]):
     table, model = "schedules", Schedule
-
-    def update(self, account_id: str, test_id: str, schedule_id: str, changes: dict[str, Any]) -> Schedule | None:
-        with self.db.write() as conn:
-            row = conn.execute(
-                "SELECT doc FROM schedules WHERE id = ? AND account_id = ? AND load_test_id = ?", (schedule_id, account_id, test_id)
-            ).fetchone()
-            if row is None:
-                return None
-            schedule = Schedule.model_validate_json(row["doc"]).model_copy(update=changes)
-            schedule = Schedule.model_validate(schedule.model_dump(by_alias=True))  # nested fields validated again
-            conn.execute("UPDATE schedules SET doc = ? WHERE id = ?", (schedule.model_dump_json(by_alias=True), schedule_id))
-            return schedule
 
     def record_occurrence(self, account_id: str, schedule_id: str, occurrence: ScheduleOccurrence, keep: int) -> None:
         self._prepend(account_id, schedule_id, "occurrences", occurrence, keep)

@@ -11,19 +11,12 @@ import builtins
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from pymongo import ReturnDocument
 
-from load_manager.automation_models import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
+from load_manager.models.automation import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
+from load_manager.store.mongo.db import NO_ID
 
-NO_ID = {"_id": False}
 M = TypeVar("M", bound=BaseModel)
-
-
-def ensure_automation_indexes(db) -> None:
-    from pymongo import ASCENDING
-
-    for collection in (db.triggers, db.schedules):
-        collection.create_index([("id", ASCENDING)], unique=True, name="id_unique")
-        collection.create_index([("accountId", ASCENDING), ("loadTestId", ASCENDING), ("createdAt", ASCENDING)], name="by_test")
 
 
 class _Docs(Generic[M]):
@@ -53,6 +46,14 @@ class _Docs(Generic[M]):
     def list_all(self) -> builtins.list[M]:
         return [self.model.model_validate(d) for d in self.collection.find({}, NO_ID).sort([("createdAt", 1), ("id", 1)])]
 
+    def update(self, account_id: str, test_id: str, item_id: str, changes: dict[str, Any]) -> M | None:
+        wire = self.model.model_construct(**changes).model_dump(by_alias=True, include=set(changes)) if changes else {}
+        doc = self.collection.find_one_and_update(
+            {"id": item_id, "accountId": account_id, "loadTestId": test_id}, {"$set": wire}, NO_ID,
+            return_document=ReturnDocument.AFTER,
+        )  # fmt: skip
+        return self.model.model_validate(doc) if doc else None
+
     def _prepend(self, account_id: str, item_id: str, field: str, entry: BaseModel, keep: int) -> None:
         self.collection.update_one(
             {"id": item_id, "accountId": account_id},
@@ -75,16 +76,6 @@ class MongoScheduleStore(_Docs[Schedule]):
 
     def __init__(self, db):
         super().__init__(db.schedules)
-
-    def update(self, account_id: str, test_id: str, schedule_id: str, changes: dict[str, Any]) -> Schedule | None:
-        from pymongo import ReturnDocument
-
-        wire = Schedule.model_construct(**changes).model_dump(by_alias=True, include=set(changes)) if changes else {}
-        doc = self.collection.find_one_and_update(
-            {"id": schedule_id, "accountId": account_id, "loadTestId": test_id}, {"$set": wire}, NO_ID,
-            return_document=ReturnDocument.AFTER,
-        )  # fmt: skip
-        return Schedule.model_validate(doc) if doc else None
 
     def record_occurrence(self, account_id: str, schedule_id: str, occurrence: ScheduleOccurrence, keep: int) -> None:
         self._prepend(account_id, schedule_id, "occurrences", occurrence, keep)

@@ -14,23 +14,13 @@ from __future__ import annotations
 import builtins
 import re
 
-from load_manager.automation_models import EventSource
+from pymongo.errors import DuplicateKeyError
+
+from load_manager.models.automation import EventSource
+from load_manager.store.mongo.db import NO_ID
 from load_manager.store.ports import Hold
 
-NO_ID = {"_id": False}
 _GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # used as a field name: no dots, no dollar
-
-
-def ensure_tenancy_indexes(db) -> None:
-    from pymongo import ASCENDING
-
-    db.event_sources.create_index([("id", ASCENDING)], unique=True, name="id_unique")
-    db.event_sources.create_index([("kind", ASCENDING), ("value", ASCENDING)], unique=True, name="source_unique")
-    db.event_sources.create_index([("ownerAccountId", ASCENDING), ("kind", ASCENDING), ("value", ASCENDING)], name="by_owner")
-    db.quota_holds.create_index([("accountId", ASCENDING), ("pool", ASCENDING)], unique=True, name="pool_unique")
-    # Blob collection asks which of a tenant's revisions name given blobs.
-    db.script_revisions.create_index([("accountId", ASCENDING), ("files.sha256", ASCENDING)], name="by_blob")
-    db.script_blobs.create_index([("accountId", ASCENDING), ("touchedAt", ASCENDING)], name="by_touch")
 
 
 class MongoEventSourceStore:
@@ -38,8 +28,6 @@ class MongoEventSourceStore:
         self.collection = db.event_sources
 
     def claim(self, source: EventSource) -> EventSource:
-        from pymongo.errors import DuplicateKeyError
-
         try:
             self.collection.update_one(
                 {"kind": source.kind, "value": source.value}, {"$setOnInsert": source.model_dump(by_alias=True)}, upsert=True
@@ -66,8 +54,6 @@ class MongoHoldStore:
         self.collection = db.quota_holds
 
     def take(self, account_id: str, pool: str, hold: Hold, limit: int, group_limit: int | None) -> bool:
-        from pymongo.errors import DuplicateKeyError
-
         key = {"accountId": account_id, "pool": pool}
         try:
             self.collection.update_one(key, {"$setOnInsert": {"members": [], "groups": {}}}, upsert=True)

@@ -5,37 +5,14 @@ from __future__ import annotations
 
 import builtins
 
-from load_manager.automation_models import EventSource
+from load_manager.models.automation import EventSource
 from load_manager.store.ports import Hold
-from load_manager.store.sqlite import SQLiteDatabase
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS event_sources (
-    id TEXT PRIMARY KEY,
-    owner_account_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    value TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    UNIQUE (kind, value)
-);
-CREATE INDEX IF NOT EXISTS event_sources_by_owner ON event_sources (owner_account_id, kind, value);
-
-CREATE TABLE IF NOT EXISTS quota_holds (
-    account_id TEXT NOT NULL,
-    pool TEXT NOT NULL,
-    member TEXT NOT NULL,
-    grp TEXT,
-    at INTEGER NOT NULL,
-    PRIMARY KEY (account_id, pool, member)
-);
-CREATE INDEX IF NOT EXISTS quota_holds_by_group ON quota_holds (account_id, pool, grp);
-"""
+from load_manager.store.sqlite.db import SQLiteDatabase
 
 
 class SQLiteEventSourceStore:
     def __init__(self, db: SQLiteDatabase):
         self.db = db
-        db.apply_schema(SCHEMA)
 
     def claim(self, source: EventSource) -> EventSource:
         with self.db.write() as conn:
@@ -65,7 +42,6 @@ class SQLiteEventSourceStore:
 class SQLiteHoldStore:
     def __init__(self, db: SQLiteDatabase):
         self.db = db
-        db.apply_schema(SCHEMA)
 
     def take(self, account_id: str, pool: str, hold: Hold, limit: int, group_limit: int | None) -> bool:
         with self.db.write() as conn:  # count, then insert: one serialised transaction

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from load_manager.models import ApiModel, Description, Name, RequestModel, StartRunRequest
+from load_manager.models.base import ApiModel, Description, Name, RequestModel
+from load_manager.models.runs import StartRunRequest
 
 MAX_PATTERN_CHARS = 4096  # EventBridge's limit on a rule's EventPattern
 EventPattern = Annotated[
@@ -62,6 +63,25 @@ class CreateTriggerRequest(RequestModel):
     description: Description | None = None
     event_pattern: EventPattern
     run_settings: StartRunRequest = Field(default_factory=StartRunRequest, description="What POST …/runs takes; the test's defaults fill the rest")
+    enabled: bool = Field(default=True, description="false: the rule is kept but disabled (matches nothing)")
+
+    @field_validator("event_pattern")
+    @classmethod
+    def _pattern(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_pattern(value)
+
+
+class UpdateTriggerRequest(RequestModel):
+    """PATCH: only the fields sent change (runSettings is replaced as a whole); null clears the description."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid", json_schema_extra={"minProperties": 1})
+
+    # Absent means unchanged; null is refused (only the description can be cleared).
+    name: Name = None  # type: ignore[assignment]
+    description: Description | None = None
+    event_pattern: EventPattern = None  # type: ignore[assignment]
+    run_settings: StartRunRequest = Field(default=None, description="Replaces the run settings")  # type: ignore[assignment]
+    enabled: bool = Field(default=None, description="false disables the rule, true enables it again")  # type: ignore[assignment]
 
     @field_validator("event_pattern")
     @classmethod
@@ -93,8 +113,11 @@ class Trigger(ApiModel):
     run_settings: StartRunRequest
     rule_name: str = Field(description="The EventBridge rule on the stack's bus that matches the pattern")
     event_bus_name: str
+    enabled: bool = Field(default=True, description="A disabled trigger's rule exists but matches nothing")
     created_at: int
     created_by: str
+    updated_at: int | None = Field(default=None, description="The last PATCH (epoch ms); null: never changed")
+    updated_by: str | None = None
     last_firings: list[TriggerFiring] = Field(default_factory=list, description="Newest first, the last 20")
 
 

@@ -1,0 +1,103 @@
+"""MongoDB adapter of the load test store (`load_tests`; deleted tests keep a `deletedAt`).
+
+Each test document carries `lastRun` and `trend` (what the list shows of its runs), so a page of
+the list is one indexed query. `record_run` writes them with conditional updates: `lastRun` only
+over an older run (createdAt, then id) or an earlier state of the same run; a Finished run is
+pushed onto `trend` once (`trend.runId` $ne), sorted by createdAt and cut to the newest
+TREND_RUNS, so records arriving in any order, or twice, end the same. A document without
+`lastRunVersion` was made before them: its first listing fills them from its runs, with those
+same updates (a record racing the fill cannot be undone by it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from load_manager.models.load_tests import TREND_RUNS, LastRun, LoadTest, LoadTestListItem, TrendPoint
+from load_manager.models.records import StoredRevision
+from load_manager.store.mongo.db import LIVE, NO_ID, after_key, wire_fields
+
+VERSION = "lastRunVersion"  # the document has lastRun and trend (absent: made before them)
+RUN_FIELDS = {"_id": False, **dict.fromkeys(("id", "status", "result", "revisionNumber", "createdAt", "startedAt", "endedAt", "summary.p95Ms"), True)}
+
+
+class MongoLoadTestStore:
+    def __init__(self, db):
+        self.collection = db.load_tests
+        self.runs = db.load_test_runs
+
+    def insert(self, test: LoadTest) -> None:
+        self.collection.insert_one(test.model_dump(by_alias=True) | {"lastRun": None, "trend": [], VERSION: 1})
+
+    def get(self, account_id: str, test_id: str) -> LoadTest | None:
+        doc = self.collection.find_one({"id": test_id, "accountId": account_id, **LIVE}, NO_ID)
+        return LoadTest.model_validate(doc) if doc else None
+
+    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTestListItem]:
+        query: dict[str, Any] = {"accountId": account_id, **LIVE}
+        if project_id is not None:
+            query["projectId"] = project_id
+        if after is not None:
+            query |= after_key(after)
+        docs = list(self.collection.find(query, NO_ID).sort([("createdAt", -1), ("id", -1)]).limit(limit))
+        unfilled = [d["id"] for d in docs if VERSION not in d]  # made before lastRun existed
+        if unfilled:
+            for test_id in unfilled:
+                self._fill(account_id, test_id)
+            filled = {d["id"]: d for d in self.collection.find({"id": {"$in": unfilled}, "accountId": account_id}, NO_ID)}
+            docs = [filled.get(d["id"], d) for d in docs]
+        return [LoadTestListItem.model_validate(d) for d in docs]
+
+    def record_run(self, account_id: str, test_id: str, run: LastRun) -> None:
+        older = [
+            {"lastRun": None},  # none yet (null, or a document from before lastRun)
+            {"lastRun.createdAt": {"$lt": run.created_at}},
+            {"lastRun.createdAt": run.created_at, "lastRun.runId": {"$lt": run.run_id}},
+            {"lastRun.runId": run.run_id, "lastRun.status": {"$in": run.earlier_statuses()}},
+        ]
+        self.collection.update_one({"id": test_id, "accountId": account_id, "$or": older}, {"$set": {"lastRun": run.model_dump(by_alias=True)}})
+        if run.status == "Finished":
+            # `order` sorts by (createdAt, runId) with one key (mongomock's $push sorts by a single field).
+            point = TrendPoint.of(run).model_dump(by_alias=True) | {"order": f"{run.created_at:015d}{run.run_id}"}
+            self.collection.update_one(
+                {"id": test_id, "accountId": account_id, "trend.runId": {"$ne": run.run_id}},
+                {"$push": {"trend": {"$each": [point], "$sort": {"order": 1}, "$slice": -TREND_RUNS}}},
+            )
+
+    def _fill(self, account_id: str, test_id: str) -> None:
+        """lastRun and trend of a test made before them, from its runs (indexes by_test, by_status_time)."""
+        query = {"accountId": account_id, "loadTestId": test_id}
+        newest = self.runs.find(query, RUN_FIELDS).sort([("createdAt", -1), ("id", -1)]).limit(1)
+        finished = self.runs.find(query | {"status": "Finished"}, RUN_FIELDS).sort([("createdAt", -1), ("id", -1)]).limit(TREND_RUNS)
+        for doc in [*finished, *newest]:
+            self.record_run(account_id, test_id, LastRun.of_document(doc))
+        self.collection.update_one({"id": test_id, "accountId": account_id}, {"$set": {VERSION: 1}})
+
+    def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
+        wire = wire_fields(LoadTest, changes)
+        doc = self.collection.find_one_and_update(
+            {"id": test_id, "accountId": account_id, **LIVE}, {"$set": wire}, NO_ID, return_document=ReturnDocument.AFTER
+        )
+        return LoadTest.model_validate(doc) if doc else None
+
+    def advance_latest_revision(self, account_id: str, test_id: str, revision: StoredRevision) -> None:
+        # Conditional: a slower writer of an older revision can never move `latest` backwards.
+        self.collection.update_one(
+            {"id": test_id, "accountId": account_id, "latestRevisionNumber": {"$lt": revision.revision_number}},
+            {
+                "$set": {
+                    "latestRevisionId": revision.id,
+                    "latestRevisionNumber": revision.revision_number,
+                    "updatedAt": revision.created_at,
+                    "updatedBy": revision.created_by,
+                }
+            },
+        )
+
+    def delete(self, account_id: str, test_id: str, deleted_at: int, deleted_by: str) -> bool:
+        result = self.collection.update_one(
+            {"id": test_id, "accountId": account_id, **LIVE}, {"$set": {"deletedAt": deleted_at, "deletedBy": deleted_by}}
+        )
+        return result.modified_count == 1
