@@ -273,11 +273,11 @@ class LocalLocustBackend(LocustWebBackend):
         """What the launch's shell execs, in which directory, with which variables (over the allowlist).
 
         Without requirements.txt the bundle is laid out and the web guard armed here, by the
-        bootstrap's own functions, and the shell execs Locust itself: measured 502 ms for
-        `locust --help` started directly against 561 ms through the loader (its own interpreter,
-        urllib to read a file:// URL, the bootstrap), the median of 8 alternated pairs. With
-        requirements.txt the loader runs as everywhere else: pip may take minutes, and must run in
-        the launched process group, not in `launch`."""
+        bootstrap's own functions, and the shell execs Locust itself, sparing the loader's own
+        interpreter and its urllib (~60 ms): launch to first request went from 1.30x to 1.03x raw
+        Locust's (bench/run_start_latency.py `backend_only`, medians of 3 runs), level with Locust
+        started by hand with --autostart. With requirements.txt the loader runs as everywhere else:
+        pip may take minutes, and must run in the launched process group, not in `launch`."""
         args = self._locust_args(spec, details)
         env = dict(spec.env)
         if spec.has_requirements:
