@@ -114,6 +114,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from load_manager.backends import web_guard
 from load_manager.backends.ecs import EcsSettings
 from load_manager_local.template import load_template
 from support.ecs_standin_network import ADDRESS_ENV, NETWORK_ENV, rules_of
@@ -676,6 +677,7 @@ class EcsStandIn:
         folder = self.root / NETWORK_PYTHON
         folder.mkdir(exist_ok=True)
         shutil.copyfile(Path(__file__).with_name("ecs_standin_network.py"), folder / "sitecustomize.py")
+        shutil.copyfile(web_guard.__file__, folder / "standin_web_guard.py")
         self._refresh_network()
 
     def _network_env(self, address: str, pythonpath: str | None) -> dict[str, str]:

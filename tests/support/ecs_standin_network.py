@@ -32,14 +32,10 @@ the stand-in's until the next task start or ENI release; network ACLs, routes, p
 from __future__ import annotations
 
 import errno
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import ipaddress
 import json
 import os
 import socket
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -189,61 +185,21 @@ def _patch_zmq(model: _Model) -> Callable[[Any], None]:
     return patch
 
 
-class _WhenImported(importlib.abc.MetaPathFinder):
-    """Calls `then(module)` right after `name` has been imported (before anyone uses it). It stays
-    on sys.meta_path until then: a mere lookup (runpy's `find_spec` for `python -m`) loads nothing."""
-
-    def __init__(self, name: str, then: Callable[[Any], None]):
-        self.name, self.then = name, then
-        self._looking = False
-
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: Any = None) -> Any:
-        if fullname != self.name or self._looking:
-            return None
-        self._looking = True
-        try:
-            spec = importlib.util.find_spec(fullname)  # the module's own, found by the other finders
-        finally:
-            self._looking = False
-        if spec is None or spec.loader is None:
-            return spec
-        run, finder = spec.loader.exec_module, self
-
-        def exec_module(module: Any) -> None:
-            run(module)
-            if finder in sys.meta_path:
-                sys.meta_path.remove(finder)
-            finder.then(module)
-
-        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
-
-
-def _when_imported(name: str, then: Callable[[Any], None]) -> None:
-    if name in sys.modules:
-        then(sys.modules[name])
-    else:
-        sys.meta_path.insert(0, _WhenImported(name, then))
-
-
 def install() -> None:
     path, address = os.environ.get(NETWORK_ENV), os.environ.get(ADDRESS_ENV)
     if not path or not address:
         return
+    # The product's import hook (backends/web_guard.py), which the stand-in copies beside this file.
+    from standin_web_guard import when_imported
+
     model = _Model(path, address)
     _patch_stdlib(model)
-    _when_imported("gevent._socketcommon", _patch_gevent(model))
-    _when_imported("zmq.sugar.socket", _patch_zmq(model))
-
-
-def _run_shadowed_sitecustomize() -> None:
-    """The `sitecustomize` this file stands in front of, if any, as Python would have run it."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", [p for p in sys.path if os.path.abspath(p or ".") != here])
-    if spec is not None and spec.loader is not None:
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    when_imported("gevent._socketcommon", _patch_gevent(model))
+    when_imported("zmq.sugar.socket", _patch_zmq(model))
 
 
 if __name__ == "sitecustomize":
     install()
-    _run_shadowed_sitecustomize()
+    from standin_web_guard import run_shadowed_sitecustomize  # beside this file, as in install()
+
+    run_shadowed_sitecustomize(os.path.dirname(os.path.abspath(__file__)))

@@ -129,8 +129,7 @@ export function AutoStopEditor({ test, onSaved }) {
   return html`
     <form onSubmit=${submit} data-testid="auto-stop-form" aria-labelledby="auto-stop-heading" noValidate key=${JSON.stringify(current)}>
       <h3 id="auto-stop-heading">Auto-stop</h3>
-      <p class="muted">${current ? 'This test\u2019s own settings.' : 'The default: stop a run whose failure ratio reaches 90 % over 60 s.'}
-        A run stopped this way ends Finished with the result Failed.</p>
+      <p class="muted">${current ? 'This test\u2019s own settings.' : 'The default: stop a run whose failure ratio reaches 90 % over 60 s.'} A run stopped this way ends Finished with the result Failed.</p>
       <div class="grid-form">
         <label class="checkbox"><input type="checkbox" name="enabled" defaultChecked=${current?.enabled ?? true} /> Stop runs that fail too much</label>
         <label>Failure ratio (0 to 1)
