@@ -260,13 +260,16 @@ LAZY_IMPORTS: dict[str, tuple[str, str]] = {
     "mongomock": ("load_tests", "import mongomock"),
     "backends.local": ("run_workflow", "import load_manager.backends.local"),
     "backends.ecs (boto3)": ("run_workflow", "import load_manager.backends.ecs"),
+    "backends.ecs (sweeper: security groups)": ("sweeper", "import load_manager.backends.ecs"),
     "usecases.bundles": ("run_workflow", "import load_manager.usecases.bundles"),
     "usecases.run_report": ("run_workflow", "import load_manager.usecases.run_report"),
     "report.render": ("results", "import load_manager.report.render"),
+    "report pages (results: page routes)": ("results", "from load_manager.usecases import report_pages"),
     "pip_requirements_parser": ("scripts", "import pip_requirements_parser"),
     "packaging.requirements": ("scripts", "from packaging.requirements import Requirement\nfrom packaging.utils import canonicalize_name"),
     "importlib.metadata": ("scripts", "from importlib import metadata"),
     "bundle.analysis": ("runs", "import load_manager.bundle.analysis"),
+    "lifecycle.notifications (notify: a run's end)": ("runs", "from load_manager.lifecycle import notifications"),
     "flask": ("run_workflow", "import flask"),
     "deploy boto3": ("console_publisher", "import boto3"),
     # Other areas' use cases and models, off the import of functions whose every route does not need them.
@@ -277,6 +280,9 @@ LAZY_IMPORTS: dict[str, tuple[str, str]] = {
     "clusters (runs: start)": ("runs", "from load_manager.usecases.clusters import resolve_cluster"),
     "scripts area (load_tests: create)": ("load_tests", "from load_manager.usecases import bundles, scripts"),
     "scripts area (results: compare)": ("results", "from load_manager.usecases import scripts"),
+    "variables area (runs: start)": ("runs", "from load_manager.usecases.variables import run_environment"),
+    "analysis.autostop (runs: start)": ("runs", "from load_manager.analysis.autostop import DEFAULT_AUTO_STOP"),
+    "runs use case (triggers: deliveries, run settings)": ("triggers", "from load_manager.usecases import runs"),
 }
 
 LAZY_CHILD = """\

@@ -20,6 +20,10 @@ Conventions
   - `__CLUSTER_ID__`: a cluster configuration made from `SEED_CLUSTER` by an admin;
   - `__TRIGGER_ID__` / `__SCHEDULE_ID__`: a trigger (`SEED_TRIGGER`) / schedule (`SEED_SCHEDULE`) of
     `__TEST_ID__` (the tests give the handlers moto's EventBridge bus and Scheduler group).
+  - `__CHANNEL_ID__`: a webhook notification channel of `__TEST_ID__` (`SEED_CHANNEL`; the tests give the
+    handlers moto's EventBridge, where its connection, API destination and rule go).
+  - `__VARIABLE_ID__` / `__SECRET_ID__`: a variable (`SEED_VARIABLE`) / secret (`SEED_SECRET`) of the
+    tenant's account, set by an admin (a secret's value goes to the secret store of the test's data dir).
   - `__EVENT_SOURCE_ID__`: the ownership, made by an operator (`OPERATOR_CLAIMS`) for every case,
     of the CodeDeploy application `checkout` by the tenant of `CLAIMS` (`SEED_EVENT_SOURCE`): its
     triggers may match that application's deployments (usecases/event_tenancy.py).
@@ -75,12 +79,17 @@ SCHEDULE_ID = "__SCHEDULE_ID__"
 FINISHED_RUN_ID = "__FINISHED_RUN_ID__"
 BASELINE_RUN_ID = "__BASELINE_RUN_ID__"
 EVENT_SOURCE_ID = "__EVENT_SOURCE_ID__"
+VARIABLE_ID = "__VARIABLE_ID__"
+SECRET_ID = "__SECRET_ID__"
+CHANNEL_ID = "__CHANNEL_ID__"
 PLACEHOLDERS = (
     TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID, TRIGGER_ID, SCHEDULE_ID, FINISHED_RUN_ID, BASELINE_RUN_ID, EVENT_SOURCE_ID,
+    VARIABLE_ID, SECRET_ID, CHANNEL_ID,
 )  # fmt: skip
 # Path parameters filled with a placeholder unless a case names them.
 DEFAULT_PARAMS = {
     "testId": TEST_ID, "runId": RUN_ID, "clusterId": CLUSTER_ID, "triggerId": TRIGGER_ID, "scheduleId": SCHEDULE_ID, "sourceId": EVENT_SOURCE_ID,
+    "variableId": VARIABLE_ID, "secretId": SECRET_ID, "channelId": CHANNEL_ID,
 }  # fmt: skip
 MISSING_ID = "0" * 32  # well-formed, never created
 CLAIMS = {"sub": "3f1c2a9e-5b7d-4e21-9c1a-0d6b8e4f7a21", "email": "alice@example.com", "email_verified": "true", "custom:accountId": "acct-example"}
@@ -201,6 +210,9 @@ SEED_TEST = {"name": "Seeded", "targetUrl": TARGET_URL, "defaultUsers": 20, "scr
 BARE_TEST = {"name": "Seeded without target", "scriptContent": b64(SCRIPT_V1)}
 SEED_RUN = {"targetUsers": 3, "durationSeconds": 60}
 SEED_CLUSTER = {"orgId": "seed-org", "backend": "local", "maxWorkers": 2}  # an org no seeded test is in
+SEED_VARIABLE = {"name": "SEED_LEVEL", "value": "account-wide"}
+SEED_SECRET = {"name": "SEED_TOKEN", "value": "seed-secret-value-0b8e"}
+REFERENCE_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shared/acct-example/db-AbCdEf"
 SEED_FINISHED_RUN = {"targetUsers": 3, "durationSeconds": 60, "criteria": [{"metric": "p95Ms", "operator": "<", "threshold": 500}]}
 CRITERIA = [
     {"metric": "p95Ms", "operator": "<", "threshold": 250},
@@ -223,6 +235,9 @@ CODEDEPLOY_PATTERN = {
 RUN_REQUESTED_PATTERN = {"source": ["load-manager"], "detail-type": ["RunRequested"], "detail": {"loadTestId": [TEST_ID]}}
 SEED_TRIGGER = {"name": "After checkout deploys", "eventPattern": CODEDEPLOY_PATTERN, "runSettings": {"targetUsers": 5, "durationSeconds": 30}}
 SEED_EVENT_SOURCE = {"ownerAccountId": CLAIMS["custom:accountId"], "kind": "codedeployApplication", "value": "checkout"}
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
+TEAMS_URL = "https://example.webhook.office.com/webhookb2/abc/IncomingWebhook/def/ghi"
+SEED_CHANNEL = {"name": "On-call", "kind": "webhook", "url": "https://hooks.example.com/load-manager", "signingSecret": "whsec_0123456789abcdef", "testId": TEST_ID}
 SEED_SCHEDULE = {"name": "Nightly", "cron": "0 2 * * *", "timezone": "Europe/Paris", "runSettings": {"targetUsers": 5, "durationSeconds": 600}}
 ECS_SETTINGS = {
     "cluster": "load-manager",
@@ -372,6 +387,9 @@ CASES = [
          expect={"final": True, "status": "Finished", "summary": {"p90Ms": 15.0}, "errors": []}),
     Case("GET /v1/runs/{runId}/stats", "get_run_stats_live", 200, expect={"final": False, "status": "Pending", "endpoints": []}),
     Case("GET /v1/runs/{runId}/stats", "get_run_stats_not_found", 404, "RunNotFound", params={"runId": MISSING_ID}),
+    Case("GET /v1/runs/{runId}/generators", "get_run_generators", 200, params={"runId": FINISHED_RUN_ID},
+         expect={"runId": FINISHED_RUN_ID, "complete": True, "generatorSaturated": None, "generators": []}),
+    Case("GET /v1/runs/{runId}/generators", "get_run_generators_other_tenant", 404, "RunNotFound", claims=OTHER_TENANT),
     Case("GET /v1/runs/{runId}/report", "get_run_report", 200, params={"runId": FINISHED_RUN_ID}),
     Case("GET /v1/runs/{runId}/report", "get_run_report_other_tenant", 404, "RunNotFound", params={"runId": FINISHED_RUN_ID}, claims=OTHER_TENANT),
     Case("GET /v1/runs/{runId}/locust-report", "get_locust_report", 200, params={"runId": FINISHED_RUN_ID}),
@@ -421,6 +439,42 @@ CASES = [
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_admin", 403, "AdminOnly"),
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_found", 404, "ClusterNotFound", claims=ADMIN_CLAIMS, params={"clusterId": MISSING_ID}),
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_other_tenant", 404, "ClusterNotFound", claims=OTHER_TENANT_ADMIN),
+    # variables and secrets
+    Case("GET /v1/variables", "list_variables", 200),
+    Case("PUT /v1/variables", "put_variable", 200, claims=ADMIN_CLAIMS, writes=True, body={"orgId": "shop", "name": "API_HOST", "value": "https://api.example.com"},
+         expect={"orgId": "shop", "name": "API_HOST", "value": "https://api.example.com", "version": 1, "updatedBy": CLAIMS["email"]}),
+    Case("PUT /v1/variables", "put_variable_test_scope", 200, writes=True, body={"testId": TEST_ID, "name": "NUM_USERS", "value": "50"},
+         expect={"testId": TEST_ID, "orgId": None, "name": "NUM_USERS", "version": 1}),
+    Case("PUT /v1/variables", "put_variable_not_admin", 403, "AdminOnly", body={"name": "API_HOST", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_reserved_name", 422, "ReservedVariableName", claims=ADMIN_CLAIMS, body={"name": "LOCUST_HOST", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_invalid_name", 422, "ValidationError", claims=ADMIN_CLAIMS, body={"name": "1-BAD", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_invalid_scope", 422, "InvalidScope", claims=ADMIN_CLAIMS, body={"envId": "prod", "name": "API_HOST", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_test_and_org", 422, "InvalidScope", body={"orgId": "shop", "testId": TEST_ID, "name": "API_HOST", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_unknown_test", 404, "LoadTestNotFound", body={"testId": MISSING_ID, "name": "API_HOST", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_identity_field", 422, "IdentityFieldNotAllowed", claims=ADMIN_CLAIMS, body={"name": "A", "value": "x", "updatedBy": "m@example.com"}),
+    Case("DELETE /v1/variables/{variableId}", "delete_variable", 204, claims=ADMIN_CLAIMS),
+    Case("DELETE /v1/variables/{variableId}", "delete_variable_not_admin", 403, "AdminOnly"),
+    Case("DELETE /v1/variables/{variableId}", "delete_variable_not_found", 404, "VariableNotFound", claims=ADMIN_CLAIMS, params={"variableId": MISSING_ID}),
+    Case("DELETE /v1/variables/{variableId}", "delete_variable_other_tenant", 404, "VariableNotFound", claims=OTHER_TENANT_ADMIN),
+    Case("GET /v1/secrets", "list_secrets", 200),
+    Case("PUT /v1/secrets", "put_secret", 200, claims=ADMIN_CLAIMS, writes=True, body={"projectId": "checkout", "orgId": "shop", "name": "API_TOKEN", "value": "tok-3f9a2c71"},
+         expect={"orgId": "shop", "projectId": "checkout", "name": "API_TOKEN", "source": "stored", "reference": None, "version": 1}),
+    Case("PUT /v1/secrets", "put_secret_test_scope", 200, writes=True, body={"testId": TEST_ID, "name": "API_TOKEN", "value": "tok-for-one-test"},
+         expect={"testId": TEST_ID, "version": 1}),
+    Case("PUT /v1/secrets", "put_secret_too_short", 422, "ValidationError", claims=ADMIN_CLAIMS, body={"name": "PIN", "value": "123"}),
+    Case("PUT /v1/secrets", "put_secret_value_and_reference", 422, "ValidationError", claims=ADMIN_CLAIMS,
+         body={"name": "DB_PASSWORD", "value": "hunter2-long", "reference": REFERENCE_ARN}),
+    Case("PUT /v1/secrets", "put_secret_reference_not_allowed", 422, "SecretReferenceNotAllowed", claims=ADMIN_CLAIMS,
+         body={"name": "DB_PASSWORD", "reference": REFERENCE_ARN}),
+    Case("PUT /v1/secrets", "put_secret_not_admin", 403, "AdminOnly", body={"name": "API_TOKEN", "value": "tok-3f9a2c71"}),
+    Case("DELETE /v1/secrets/{secretId}", "delete_secret", 204, claims=ADMIN_CLAIMS),
+    Case("DELETE /v1/secrets/{secretId}", "delete_secret_not_found", 404, "SecretNotFound", claims=ADMIN_CLAIMS, params={"secretId": MISSING_ID}),
+    Case("DELETE /v1/secrets/{secretId}", "delete_secret_a_variable", 404, "SecretNotFound", claims=ADMIN_CLAIMS, params={"secretId": VARIABLE_ID}),
+    Case("GET /v1/load-tests/{testId}/environment", "get_test_environment", 200, query="envId=prod", expect={
+        "variables": [{"name": "SEED_LEVEL", "value": "account-wide", "level": "account", "id": VARIABLE_ID, "version": 1}],
+        "secrets": [{"name": "SEED_TOKEN", "level": "account", "id": SECRET_ID, "version": 1, "reference": None}],
+    }),
+    Case("GET /v1/load-tests/{testId}/environment", "get_test_environment_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT),
     # retention (load_tests)
     Case("PATCH /v1/load-tests/{testId}", "patch_retention", 200, expect={"revisionRetention": {"keepLast": 1}}, body={"revisionRetention": {"keepLast": 1}}),
     Case("PATCH /v1/load-tests/{testId}", "patch_retention_invalid", 422, "ValidationError", body={"revisionRetention": {"keepLast": 0}}),
@@ -520,6 +574,37 @@ CASES = [
     Case("PATCH /v1/load-tests/{testId}/schedules/{scheduleId}", "patch_schedule_not_found", 404, "ScheduleNotFound", params={"scheduleId": MISSING_ID}, body={"enabled": False}),
     Case("DELETE /v1/load-tests/{testId}/schedules/{scheduleId}", "delete_schedule", 204),
     Case("DELETE /v1/load-tests/{testId}/schedules/{scheduleId}", "delete_schedule_not_found", 404, "ScheduleNotFound", params={"scheduleId": MISSING_ID}),
+    # notification channels (the URL, signing secret and auth header value are never answered)
+    Case("POST /v1/notification-channels", "create_channel_webhook", 201, body={**SEED_CHANNEL, "authHeader": {"name": "Authorization", "value": "Bearer abc"}}, expect={
+        "name": "On-call", "kind": "webhook", "filter": "failed", "enabled": True, "testId": TEST_ID, "endpointHost": "hooks.example.com",
+        "signingSecretSet": True, "authHeaderName": "Authorization", "createdBy": CLAIMS["email"],
+    }),
+    Case("POST /v1/notification-channels", "create_channel_slack_org", 201, claims=ADMIN_CLAIMS,
+         body={"name": "Shop team", "kind": "slack", "url": SLACK_URL, "filter": "statusChange", "orgId": "shop"},
+         expect={"kind": "slack", "orgId": "shop", "testId": None, "signingSecretSet": False, "endpointHost": "hooks.slack.com"}),
+    Case("POST /v1/notification-channels", "create_channel_scope_not_admin", 403, "AdminOnly", body={"name": "All", "kind": "teams", "url": TEAMS_URL}),
+    Case("POST /v1/notification-channels", "create_channel_webhook_without_secret", 422, "SigningSecretRequired",
+         body={k: v for k, v in SEED_CHANNEL.items() if k != "signingSecret"}),
+    Case("POST /v1/notification-channels", "create_channel_slack_with_secret", 422, "UnexpectedChannelField",
+         body={"name": "x", "kind": "slack", "url": SLACK_URL, "signingSecret": "0123456789abcdef", "testId": TEST_ID}),
+    Case("POST /v1/notification-channels", "create_channel_http_url", 422, "InvalidChannelUrl", body={**SEED_CHANNEL, "url": "http://hooks.example.com/in"}),
+    Case("POST /v1/notification-channels", "create_channel_test_and_scope", 422, "InvalidScope", body={**SEED_CHANNEL, "orgId": "shop"}),
+    Case("POST /v1/notification-channels", "create_channel_unknown_kind", 422, "ValidationError", body={**SEED_CHANNEL, "kind": "email"}),
+    Case("POST /v1/notification-channels", "create_channel_test_not_found", 404, "LoadTestNotFound", body={**SEED_CHANNEL, "testId": MISSING_ID}),
+    Case("POST /v1/notification-channels", "create_channel_other_tenant", 404, "LoadTestNotFound", claims=OTHER_TENANT, body=SEED_CHANNEL),
+    Case("GET /v1/notification-channels", "list_channels", 200, expect={"items": []}, query=f"testId={MISSING_ID}"),
+    Case("GET /v1/notification-channels", "list_channels_invalid_test", 400, "InvalidTestId", query="testId=nope"),
+    Case("GET /v1/notification-channels/{channelId}", "get_channel", 200, expect={"id": CHANNEL_ID, "kind": "webhook", "ruleName": f"lm-trigger-n-{CHANNEL_ID}"}),
+    Case("GET /v1/notification-channels/{channelId}", "get_channel_not_found", 404, "NotificationChannelNotFound", params={"channelId": MISSING_ID}),
+    Case("GET /v1/notification-channels/{channelId}", "get_channel_other_tenant", 404, "NotificationChannelNotFound", claims=OTHER_TENANT),
+    Case("PATCH /v1/notification-channels/{channelId}", "patch_channel", 200, body={"filter": "all", "signingSecret": "rotated-0123456789"},
+         expect={"id": CHANNEL_ID, "filter": "all", "signingSecretSet": True, "updatedBy": CLAIMS["email"]}),
+    Case("PATCH /v1/notification-channels/{channelId}", "patch_channel_empty", 400, "EmptyUpdate", body={}),
+    Case("PATCH /v1/notification-channels/{channelId}", "patch_channel_null", 422, "NullField", body={"name": None}),
+    Case("PATCH /v1/notification-channels/{channelId}", "patch_channel_kind", 422, "ValidationError", body={"kind": "slack"}),
+    Case("PATCH /v1/notification-channels/{channelId}", "patch_channel_not_found", 404, "NotificationChannelNotFound", params={"channelId": MISSING_ID}, body={"enabled": False}),
+    Case("DELETE /v1/notification-channels/{channelId}", "delete_channel", 204),
+    Case("DELETE /v1/notification-channels/{channelId}", "delete_channel_other_tenant", 404, "NotificationChannelNotFound", claims=OTHER_TENANT),
 ]
 
 # Inputs of RunWorkflowFunction, exactly as statemachine/run_lifecycle.asl.json builds them.

@@ -28,6 +28,9 @@ if "LOAD_MANAGER_DATA_DIR" not in os.environ:
 
 from support.examples import load_example  # noqa: E402
 
+from load_manager.adapters.vault import FileVault  # noqa: E402
+from load_manager.adapters.vaults import set_vault  # noqa: E402
+from load_manager.lifecycle import run_environment  # noqa: E402
 from load_manager.store import set_stores  # noqa: E402
 from load_manager.store.mongo import build_mongo_stores  # noqa: E402
 from load_manager.store.sqlite import build_sqlite_stores  # noqa: E402
@@ -94,6 +97,18 @@ def api(stores, _routes):
 @pytest.fixture
 def api_any_store(any_stores, _routes):
     return InProcessApi(routes=_routes)
+
+
+@pytest.fixture
+def vault(tmp_path):
+    """The local file secret store under tmp_path/vault, installed as the deployment's; no value
+    another test's run read is cached (lifecycle/run_environment.py)."""
+    vault = FileVault(tmp_path / "vault")
+    set_vault(vault)
+    run_environment._cache.clear()
+    yield vault
+    set_vault(None)
+    run_environment._cache.clear()
 
 
 # ---- real servers (everything they start is stopped in a `finally`, pass or fail) ---------------

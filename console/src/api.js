@@ -150,3 +150,9 @@ export const deleteSchedule = (testId, scheduleId) => call('DELETE', automation(
 export const listClusters = () => data(call('GET', '/v1/clusters'));
 export const putCluster = (body) => data(call('PUT', '/v1/clusters', { body }));
 export const deleteCluster = (clusterId) => call('DELETE', `/v1/clusters/${id(clusterId)}`);
+export const listVariables = () => data(call('GET', '/v1/variables'));
+export const putVariable = (body) => data(call('PUT', '/v1/variables', { body }));
+export const deleteVariable = (variableId) => call('DELETE', `/v1/variables/${id(variableId)}`);
+export const listSecrets = () => data(call('GET', '/v1/secrets'));
+export const putSecret = (body) => data(call('PUT', '/v1/secrets', { body }));
+export const deleteSecret = (secretId) => call('DELETE', `/v1/secrets/${id(secretId)}`);

@@ -22,4 +22,5 @@ export const routes = [
   { path: '/runs/compare', page: () => import('./pages/run-compare.js') }, // before /runs/:runId
   { path: '/runs/:runId', page: () => import('./pages/run.js') },
   { path: '/clusters', page: () => import('./pages/clusters.js') },
+  { path: '/variables', page: () => import('./pages/variables.js') },
 ];

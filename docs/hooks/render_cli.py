@@ -113,6 +113,9 @@ EXIT_MEANINGS = {
     "EXIT_GATES_FAILED": "the run Finished and Failed its gates (criteria, or auto-stop)",
     "EXIT_RUN_FAILED": "the run Failed or was Cancelled",
     "EXIT_USAGE": "a usage error, or an API error (the API's code and message on stderr)",
+    "EXIT_GENERATOR_SATURATED": "the run Finished, and Passed or NotEvaluated, but a load generator was saturated "
+    "(`generatorSaturated`): the load asked for may not have been applied; a run that Failed its gates with a saturated "
+    "generator exits 1",
 }
 
 

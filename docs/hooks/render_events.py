@@ -34,6 +34,10 @@ FIELDS = {
     "startedAt": "when load began (epoch ms)",
     "endedAt": "when the run reached its final state (epoch ms)",
     "summary": "the whole run's figures ([RunSummary](api-schemas.md#schema-runsummary)), `null` when Locust reported none",
+    "generatorSaturated": "a load generator was saturated (more than 10 % of its time above 90 % of a core): the figures may "
+    "understate what the target can do, whatever the result; `null` when not judged (no or too few readings)",
+    "generatorHealth": "when `generatorSaturated`: `message` (the verdict in words) and `saturated`, the figures of each saturated "
+    "generator ([GeneratorFigures](api-schemas.md#schema-generatorfigures)); `null` otherwise",
     "trigger": "what started the run: [ApiTrigger](api-schemas.md#schema-apitrigger), "
     "[EventTrigger](api-schemas.md#schema-eventtrigger) or [ScheduleTrigger](api-schemas.md#schema-scheduletrigger)",
     "links": "`run`, `script`, `metrics` (API paths), `console` (the run's page) and `report` (where the HTML report is: "

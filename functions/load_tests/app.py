@@ -29,7 +29,7 @@ def health() -> Health:
     "/v1/load-tests",
     summary="Create a load test; its script becomes revision 1",
     tags=["load-tests"],
-    responses=responses(LoadTest, *BODY_ERRORS, 413, status=201, description="Created"),
+    responses=responses(LoadTest, *BODY_ERRORS, 404, 413, status=201, description="Created"),  # 404: an unknown templateId
 )
 def create_load_test(body: CreateLoadTestRequest) -> Response[LoadTest]:
     test = load_tests.create(get_stores(), current_caller(app), body)

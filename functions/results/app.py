@@ -3,7 +3,7 @@ comparison page); a test's trend; its baseline run. Handlers parse and delegate 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -12,10 +12,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, JSON, api_function, current_caller, error_docs, responses
 from load_manager.models.criteria import EndpointKey
-from load_manager.models.load_tests import LoadTest
+from load_manager.models.generators import RunGenerators
+from load_manager.models.load_test_reads import LoadTest
 from load_manager.models.results import MetricsSeries, ReportLink, RunComparison, RunStats, SetBaselineRequest, Trends
 from load_manager.store import get_stores
-from load_manager.usecases import report_pages, results, series
+from load_manager.usecases import generators, results, series
+
+if TYPE_CHECKING:  # annotations only
+    from load_manager.usecases import report_pages
 
 router = APIGatewayHttpRouter()
 RunRef = Annotated[str, Query(min_length=1, max_length=64, description="A run id")]
@@ -76,8 +80,20 @@ def get_stats(runId: str) -> RunStats:  # noqa: N803
     return results.stats(get_stores(), current_caller(app), runId)
 
 
+@router.get(
+    "/v1/runs/<runId>/generators",
+    summary="The load generators' CPU and memory over the run (each Locust process), and whether one was saturated",
+    tags=["results"],
+    responses=responses(RunGenerators, *COMMON_ERRORS, 404),
+)
+def get_generators(runId: str) -> RunGenerators:  # noqa: N803
+    return generators.run_generators(get_stores(), current_caller(app), runId)
+
+
 @router.get("/v1/runs/<runId>/report", summary="The run's report page", tags=["results"], responses={**HTML_PAGE, **error_docs(*COMMON_ERRORS, 404)})
 def get_report(runId: str, as_format: Format = None) -> Response[str]:  # noqa: N803
+    from load_manager.usecases import report_pages  # lazy: the pages (rendering, html) cost 4 ms at import (bench/cold_import.py --lazy)
+
     if as_format == "link":
         return _link(report_pages.report_link(get_stores(), current_caller(app), runId))
     return _page(report_pages.report(get_stores(), current_caller(app), runId))
@@ -88,6 +104,8 @@ def get_report(runId: str, as_format: Format = None) -> Response[str]:  # noqa: 
     responses={**HTML_PAGE, **error_docs(*COMMON_ERRORS, 404)},
 )  # fmt: skip
 def get_locust_report(runId: str, as_format: Format = None) -> Response[str]:  # noqa: N803
+    from load_manager.usecases import report_pages  # lazy: the pages (rendering, html) cost 4 ms at import (bench/cold_import.py --lazy)
+
     if as_format == "link":
         return _link(report_pages.locust_report_link(get_stores(), current_caller(app), runId))
     return _page(report_pages.locust_report(get_stores(), current_caller(app), runId))
@@ -108,6 +126,8 @@ def compare_runs(target: RunRef, base: BaseRef = None) -> RunComparison:
     responses={200: HTML_PAGE[200], **error_docs(*COMMON_ERRORS, 404)},
 )  # fmt: skip
 def compare_report(target: RunRef, base: BaseRef = None, as_format: Format = None) -> Response[str]:
+    from load_manager.usecases import report_pages  # lazy: the pages (rendering, html) cost 4 ms at import (bench/cold_import.py --lazy)
+
     if as_format == "link":
         return _link(report_pages.comparison_report_link(get_stores(), current_caller(app), base, target))
     return _page(report_pages.comparison_report(get_stores(), current_caller(app), base, target))

@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from load_manager.adapters.step_functions import default_starter
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, binary_response, current_caller, error_docs, json_response, responses
+from load_manager.models.revisions import ScriptRevision
 from load_manager.models.runs import Run, RunPage, RunStatus, StartRunRequest
-from load_manager.models.scripts import ScriptRevision
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.store import get_stores
 from load_manager.usecases import runs

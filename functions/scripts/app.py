@@ -71,7 +71,9 @@ def update_script_archive(
     testId: str,  # noqa: N803
     description: Annotated[Description | None, Query(description="The revision's description")] = None,
     entry_path: Annotated[
-        EntryPath | None, Query(alias="entryPath", description="The entry locustfile in the archive (default locustfile.py)")
+        EntryPath | None,
+        Query(alias="entryPath", description="What Locust's -f names in the archive: a locustfile (default locustfile.py), several "
+              "(comma-separated) or a folder (every .py file in it whose name does not start with '_')"),
     ] = None,
 ) -> Response[ScriptRevision]:
     caller = current_caller(app)

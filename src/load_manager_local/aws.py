@@ -8,6 +8,8 @@ for anyone's: `boto3.client("events", endpoint_url="http://127.0.0.1:PORT/aws")`
   it: ISO time, `Input`, `InputPath` or `InputTransformer` with `<aws.events.event.json>`),
   delivered asynchronously to the registered handler, with Lambda's two retries for async
   invocations; what still fails is appended to `<data>/dead-letters.jsonl`;
+- rule targets that are API destinations (notification channels): an HTTP request to the endpoint,
+  as EventBridge makes it, with its retries and dead letters (load_manager_local.api_destinations);
 - a record of every event put on any local bus, one JSON object per line in `<data>/events.jsonl`
   (what `load-manager events tail` reads), with the rules it matched; an event a rule forwarded to
   another bus (moto delivers those itself) is recorded on each bus, the forwarded one just after
@@ -42,6 +44,7 @@ from unittest.mock import patch
 import boto3
 
 from load_manager_local.api import ApiResponse
+from load_manager_local.api_destinations import ApiDestinations, Delivery, is_api_destination
 
 if TYPE_CHECKING:
     from load_manager_local.local_stack import LocalStack
@@ -203,6 +206,7 @@ class LocalAws:
         self.registry, self.data_dir, self.region = registry, data_dir, region
         self.events = JsonLines(data_dir / EVENTS_FILE)
         self.deliveries = Deliveries(registry, JsonLines(data_dir / DEAD_LETTERS_FILE))
+        self.api_destinations = ApiDestinations(self.deliveries.dead_letters, render_input, _first)  # notification channels' endpoints
         self.tick_seconds = tick_seconds
         self.stack = stack
         self.scheduler: Any = None
@@ -233,10 +237,12 @@ class LocalAws:
             self.scheduler.stop()
         self.deliveries.drain(timeout=60)
         self.deliveries.stop()
+        self.api_destinations.stop()
         self._patches.close()
 
     def drain(self, timeout: float = 30.0) -> None:
         self.deliveries.drain(timeout)
+        self.api_destinations.drain(timeout)
 
     def read_events(self) -> list[dict[str, Any]]:
         path = self.data_dir / EVENTS_FILE
@@ -253,7 +259,9 @@ class LocalAws:
         self._patches.enter_context(patch.object(EventsBackend, "put_events", self._put_events(original_put)))
 
     def _send_to_targets(self, original: Callable) -> Callable:
-        deliveries = self.deliveries
+        from moto.events.models import events_backends
+
+        deliveries, api_destinations = self.deliveries, self.api_destinations
 
         def send_to_targets(rule, event, transform_input: bool = True) -> None:
             if rule.state != "ENABLED":  # a disabled rule matches nothing (moto's own delivery ignores the state)
@@ -271,7 +279,9 @@ class LocalAws:
             for target in lambdas:
                 payload = render_input(target, aws_event(event), rule.name, rule.arn)
                 deliveries.submit(target["Arn"].split(":function:")[1].split(":")[0], payload, f"rule {rule.name}")
-            others = [t for t in rule.targets if t not in lambdas]
+            for target in filter(is_api_destination, rule.targets):  # moto's own call sends no body: delivered here
+                api_destinations.submit(Delivery(events_backends[rule.account_id][rule.region_name], rule.name, rule.arn, target, aws_event(event)))
+            others = [t for t in rule.targets if t not in lambdas and not is_api_destination(t)]
             if others:  # other buses among them: moto puts the event there itself
                 clone = copy.copy(rule)
                 clone.targets = others

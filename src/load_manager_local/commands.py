@@ -3,7 +3,10 @@
 Talks to any Load Manager API (`--api-url` / LOAD_MANAGER_API_URL, `--token` / LOAD_MANAGER_TOKEN;
 a local `serve` by default). Tables for people, `--json` for machines; live progress goes to stderr.
 Exit codes, for gating a pipeline: 0 the run Finished and Passed (or had no criteria), 1 it Finished
-and Failed its gates (auto-stop included), 2 it Failed or was Cancelled, 3 a usage or API error.
+and Failed its gates (auto-stop included), 2 it Failed or was Cancelled, 3 a usage or API error,
+4 it Finished and Passed (or had no criteria) but a load generator was saturated: the load asked for
+may not have been applied, so the pass proves less than it says. A run that Failed its gates with a
+saturated generator stays 1: a failed gate never exits milder than before (the output says why).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from load_manager_local import display
 from load_manager_local.client import ApiClient, ApiError
 
 EXIT_OK, EXIT_GATES_FAILED, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2, 3
+EXIT_GENERATOR_SATURATED = 4  # Finished, not Failed, but a load generator was saturated (generatorSaturated)
 _CRITERION = re.compile(
     r"^(?:(?P<endpoint>.+):)?\s*(?P<metric>[A-Za-z0-9]+)\s*(?:(?P<op><=|>=|<|>)\s*(?P<value>[-+0-9.eE]+)|\+\s*(?P<pct>[0-9.]+)\s*%)$"
 )
@@ -47,7 +51,9 @@ class UsageError(Exception):
 def exit_code(run: dict[str, Any]) -> int:
     if run["status"] != "Finished":
         return EXIT_RUN_FAILED
-    return EXIT_GATES_FAILED if run.get("result") == "Failed" else EXIT_OK
+    if run.get("result") == "Failed":
+        return EXIT_GATES_FAILED
+    return EXIT_GENERATOR_SATURATED if run.get("generatorSaturated") else EXIT_OK
 
 
 # ---- plumbing -----------------------------------------------------------------------------------
@@ -274,6 +280,8 @@ def runs_watch(ctx: Context) -> int:
 def _watch(ctx: Context, run_id: str) -> int:
     run = display.watch(ctx.err, lambda: ctx.api.get(f"/v1/runs/{run_id}"), ctx.args.poll)
     ctx.emit(run, lambda: display.show_run(ctx.out, run))
+    if ctx.args.json and run.get("generatorSaturated"):  # the JSON carries it; a person reading the log sees it too
+        display.show_generators(ctx.err, run)
     return exit_code(run)
 
 
@@ -425,7 +433,7 @@ def _register_script(script: argparse._SubParsersAction, leaf) -> None:
 def _register_runs(runs: argparse._SubParsersAction, leaf) -> None:
     p = leaf(runs, "start", runs_start, "start a run (the test's defaults unless options say otherwise)")
     p.add_argument("test_id")
-    p.add_argument("--wait", action="store_true", help="watch it to the end; the exit code is its verdict (0, 1, 2)")
+    p.add_argument("--wait", action="store_true", help="watch it to the end; the exit code is its verdict (0, 1, 2, 4)")
     for flag, kind in (("--users", int), ("--spawn-rate", float), ("--duration", int), ("--workers", int)):
         p.add_argument(flag, type=kind)
     p.add_argument("--target-url")

@@ -43,6 +43,7 @@ def run_line(run: dict[str, Any]) -> str:
 
 def show_run(console: Console, run: dict[str, Any]) -> None:
     console.print(run_line(run))
+    show_generators(console, run)
     if run.get("stopReason"):
         console.print(f"[red]{escape(run['stopReason']['message'])}[/]")
     if run.get("failureReason"):
@@ -57,6 +58,13 @@ def show_run(console: Console, run: dict[str, Any]) -> None:
         console.print(table("Endpoints", ["Endpoint", "Requests", "Failures", "p50 ms", "p95 ms", "p99 ms", "RPS"], rows))
     if run.get("criteriaResults"):
         show_criteria(console, run["criteriaResults"])
+
+
+def show_generators(console: Console, run: dict[str, Any]) -> None:
+    """The load generators' verdict (generatorHealth), a warning when one was saturated."""
+    health = run.get("generatorHealth") or {}
+    if health.get("message"):
+        console.print(f"[bold yellow]{escape(health['message'])}[/]" if run.get("generatorSaturated") else escape(health["message"]))
 
 
 def show_criteria(console: Console, results: list[dict[str, Any]], title: str = "Criteria") -> None:

@@ -34,12 +34,15 @@ def local_environment(lambda_environment: Mapping[str, str], data: Path, public_
     env = dict(lambda_environment)
     env["STORE_BACKEND"] = "sqlite"  # no MongoDB server can run on this machine: SQLite, in the data directory
     env.pop("MONGODB_SECRET_ID", None)  # so no secret holds its URI (and there is no Secrets Manager to ask)
+    env.pop("NOTIFICATION_SECRET_PREFIX", None)  # channel credentials: a file only its user can read, in the data directory
     env["LOAD_MANAGER_DATA_DIR"] = str(data)  # the store, run files and reports live in --data-dir
     env["DEFAULT_CLUSTER_BACKEND"] = "local"  # Locust on this machine is what serve is for (the template's is ecs: Fargate)
     env["MIN_POLL_SECONDS"] = str(LOCAL_MIN_POLL_SECONDS)  # a poll costs nothing here (in AWS, Step Functions transitions)
     env.pop("AWS_LAMBDA_FUNCTION_NAME", None)  # not inside Lambda: the local backend is allowed (settings refuse it in Lambda)
     env.pop("REPORTS_BUCKET", None)  # no S3 here: reports are files in the data directory
     env.pop("SCRIPTS_BUCKET", None)  # and scripts reach local Locust on disk, never through a bucket
+    env.pop("SECRETS_PREFIX", None)  # no Secrets Manager: secrets' values are private files in the data directory
+    env.pop("SECRET_REFERENCE_ARN_PREFIX", None)  # and no other secret to reference
     if "PUBLIC_BASE_URL" in env:
         env["PUBLIC_BASE_URL"] = public_base_url  # RunFinished's links point at serve, which answers for API Gateway here
     return env

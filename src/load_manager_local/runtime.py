@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # The state machine's function, as the local stack names it (the template gives it no FunctionName:
 # CloudFormation's generated name); tests register their own handler under it.
 WORKFLOW_FUNCTION = generated_name(STACK_NAME, "RunWorkflowFunction")
+NOTIFICATIONS_CODE_DIR = "notifications"  # functions/notifications: whose settings write channels' EventBridge resources
 CACHE_DIR = ".cache"  # in the data directory: SAM's translation of the template, kept between starts
 
 
@@ -149,9 +150,10 @@ def start_local_aws(sfn: InProcessStepFunctions, functions: LocalFunctions, tick
     registered as their target under its template name, and every stored trigger's rule and schedule
     written again, as the triggers function writes them (moto forgets them on exit)."""
     from load_manager.adapters.eventbridge import default_rules
+    from load_manager.adapters.notification_targets import default_targets
     from load_manager.adapters.scheduler import default_schedules
     from load_manager.store import get_stores
-    from load_manager.usecases import schedules, triggers
+    from load_manager.usecases import notification_channels, schedules, triggers
     from load_manager_local.aws import LocalAws
 
     function = functions.triggers
@@ -164,6 +166,8 @@ def start_local_aws(sfn: InProcessStepFunctions, functions: LocalFunctions, tick
     with functions.scope(function.logical_id):
         triggers.resync(stores, default_rules)
         schedules.resync(stores, default_schedules)
+    with functions.scope(functions.stack.function_in(NOTIFICATIONS_CODE_DIR).logical_id):  # channels' connections, destinations, rules
+        notification_channels.resync(stores, default_targets)
     return aws
 
 

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -45,6 +46,9 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from load_manager_local.botocore_models import share_botocore_models
 
@@ -172,6 +176,38 @@ def install_lambda_dispatch(
         yield registry
 
 
+@lru_cache(maxsize=16)
+def parsed_program(definition: str) -> EvalComponent:
+    """The definition parsed once: moto parses it again (ANTLR, in Python: ~25 ms for the run
+    lifecycle) at every StartExecution, before the first state runs. The program is read-only while
+    it runs (an execution's state lives in its Environment), so executions share it; the one lazy
+    attribute, each component's heap key (Retry's counters are kept under it), is set here."""
+    program = AmazonStateLanguageParser.parse(definition)[0]
+    _fix_heap_keys(program, set())
+    return program
+
+
+def _fix_heap_keys(node: Any, seen: set[int]) -> None:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, (list, tuple)):
+        children: Any = node
+    elif isinstance(node, dict):
+        children = node.values()
+    elif isinstance(node, EvalComponent):
+        _ = node.heap_key  # set once, before any execution can race to set it
+        children = vars(node).values()
+    else:
+        return
+    for child in children:
+        _fix_heap_keys(child, seen)
+
+
+def _cached_entrypoint(worker: ExecutionWorker) -> EvalComponent:
+    return parsed_program(worker._evaluation_details.state_machine_details.definition)
+
+
 def render_definition(definition: str | Path | Mapping, substitutions: Mapping[str, str] | None = None) -> str:
     """The definition as a JSON string, with `${Key}` replaced like SAM's DefinitionSubstitutions.
     A placeholder without a value is an error here rather than a confusing failure at run time."""
@@ -238,6 +274,7 @@ class InProcessStepFunctions:
         try:
             stack.enter_context(mock_aws())  # nests into an active mock (no reset) if there is one
             stack.enter_context(patch.dict(default_user_config, {"stepfunctions": {"execute_state_machine": True}}))
+            stack.enter_context(patch.object(ExecutionWorker, "_get_evaluation_entrypoint", _cached_entrypoint))
             self._registry = stack.enter_context(
                 install_lambda_dispatch(self._functions, timeout_s=self._function_timeout_s)
             )

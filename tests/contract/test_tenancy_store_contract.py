@@ -4,7 +4,7 @@ takers race), and bundle blob collection's store side (touch on write, in use, c
 
 from __future__ import annotations
 
-import threading
+from support.concurrency import race
 
 from load_manager.ids import new_id
 from load_manager.models.automation import EventSource
@@ -18,20 +18,6 @@ TEST = "t" * 32
 def source(owner: str, value: str = "checkout", kind: str = "codedeployApplication") -> EventSource:
     return EventSource(id=new_id(), owner_account_id=owner, kind=kind, value=value, created_at=1, created_by="ops")
 
-
-def race(count: int, attempt) -> list:
-    barrier, results = threading.Barrier(count), [None] * count
-
-    def run(n: int) -> None:
-        barrier.wait()
-        results[n] = attempt(n)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_a_source_has_one_owner_even_when_claims_race(any_stores):

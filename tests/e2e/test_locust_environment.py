@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 from support.scripts import ENV_PROBE, b64
-from support.serve import serve
+from support.serve import serve, wait_final
 
 pytestmark = pytest.mark.slow
 
@@ -22,19 +22,7 @@ def test_locust_processes_get_no_aws_credential_and_no_database_setting(tmp_path
         body = {"name": "env", "scriptContent": b64(ENV_PROBE), "targetUrl": target.url}
         test_id = requests.post(f"{url}/v1/load-tests", json=body, timeout=10).json()["id"]
         run = requests.post(f"{url}/v1/load-tests/{test_id}/runs", json={"targetUsers": 2, "durationSeconds": 2, "workers": 2}, timeout=10).json()
-        final = _wait_final(url, run["id"])
+        final = wait_final(url, run["id"])
     assert final["status"] == "Finished", final.get("failureReason")
     assert [e["name"] for e in final["endpoints"]] == ["environment-clean"] and final["summary"]["totalRequests"] > 0
     assert target.total_requests() > 0
-
-
-def _wait_final(url: str, run_id: str, timeout: float = 120) -> dict:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = requests.get(f"{url}/v1/runs/{run_id}", timeout=10).json()
-        if run["status"] in ("Finished", "Failed", "Cancelled"):
-            return run
-        time.sleep(0.3)
-    raise AssertionError(f"run {run_id} still {run['status']} after {timeout} s")

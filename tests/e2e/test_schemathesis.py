@@ -32,7 +32,9 @@ Requests the fuzz reaches only by chance (a non-JSON body on every JSON route, t
 """
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import hypothesis
@@ -81,6 +83,19 @@ SEEDS: dict[str, list] = {"tests": [], "disposable": [], "runs": []}
 # Valid scripts (201/200) and the two static-validation failures (422): base64 that the fuzzer
 # would practically never produce by itself, so without these no create/update would ever succeed.
 SCRIPTS = [SIMPLE, simple_variant(7), "def broken(:\n    pass\n", "import os\n\nprint('no user class')\n"]
+
+
+def _zip_of(script: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("locustfile.py", script)
+    return buffer.getvalue()
+
+
+# The archive route's body is a zip, which schemathesis cannot draw from a schema: a valid archive of
+# each script (so uploads get past 422), or arbitrary bytes (what a broken client sends).
+schemathesis.openapi.media_type("application/zip", st.one_of(st.sampled_from([_zip_of(s) for s in SCRIPTS]), st.binary(max_size=256)))
+
 # Anything that starts a real Locust run is clamped to this: one user, two seconds, a dead local port.
 SINK = "http://127.0.0.1:9"
 RUN_KNOBS = {"targetUsers": 1, "spawnRate": 1, "durationSeconds": 2, "workers": 1}
@@ -282,7 +297,7 @@ JSON_BODY_OPERATIONS = [
 def test_non_json_body_is_a_documented_415(api_url, operation, content_type):
     # A JSON body under another Content-Type, as schemathesis' coverage phase sends it (raw: a multipart
     # Case would be re-encoded, with a boundary).
-    path_parameters = {name: "x" for name in ("testId", "runId", "clusterId", "revisionId", "triggerId", "scheduleId") if f"{{{name}}}" in operation.path}
+    path_parameters = {name: "x" for name in ("testId", "runId", "clusterId", "revisionId", "triggerId", "scheduleId", "channelId") if f"{{{name}}}" in operation.path}
     case = operation.Case(path_parameters=path_parameters, body={}, headers={"Content-Type": content_type})
     url = api_url + operation.path.format(**path_parameters)
     response = requests.request(operation.method.upper(), url, data=b"{}", headers={"Content-Type": content_type}, timeout=10)

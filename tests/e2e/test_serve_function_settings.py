@@ -62,6 +62,12 @@ def documented_deviations(template_environment: dict[str, str], data: Path) -> d
         expected["ecs.scripts_bucket"] = ""
     if "PUBLIC_BASE_URL" in template_environment:
         expected["automation.public_base_url"] = SERVE_URL  # links point at serve
+    if template_environment.get("SECRETS_PREFIX"):
+        expected["secrets_prefix"] = ""  # secrets' values in a private file of the data dir, not Secrets Manager
+    if template_environment.get("NOTIFICATION_SECRET_PREFIX"):
+        expected["automation.notification_secret_prefix"] = ""  # channel credentials in a private file of the data dir
+    if template_environment.get("SECRET_REFERENCE_ARN_PREFIX"):
+        expected["secret_reference_arn_prefix"] = ""  # no Secrets Manager secret to reference
     return expected
 
 

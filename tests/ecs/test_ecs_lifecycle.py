@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 from support.ecs_standin import EcsStandIn
 from support.runs import create_test, start_run, wait_for_status, wait_until_final
+from support.scripts import b64
 
 from load_manager.backends.base import ClusterHandle, FinalResults
 from load_manager.backends.ecs import EcsLocustBackend
@@ -162,6 +163,28 @@ def test_a_master_whose_script_raises_at_import_fails_the_run_with_locusts_log(e
     assert re.match(r"LocustStartError: (the Locust master task|Locust worker task \S+) stopped \(exit code 1\)", reason), reason
     assert "RuntimeError: boom at import, on Fargate" in reason, reason
     assert "stop code: EssentialContainerExited" in reason, reason
+    assert_nothing_left(standin)
+
+
+def test_a_failed_install_on_fargate_fails_the_run_with_pips_own_message(ecs_run, target, example_locustfile, tmp_path):
+    """As locally: the run ends Failed saying the install failed, with pip's ERROR lines (the
+    bootstrap's last line, read back from the task's CloudWatch Logs stream). pip looks where the
+    image says (here: only a folder of wheels, `image_environment`), and finds no such package."""
+    client, standin, _ = ecs_run
+    standin.image_environment.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(tmp_path))
+    requirements = [{"path": "requirements.txt", "content": b64("lm-not-anywhere==9.9\n")}]
+    test_id = create_test(client, example_locustfile, target.url, files=requirements)
+    run = start_run(client, test_id, targetUsers=USERS, spawnRate=USERS, durationSeconds=30, workers=1)
+    final = wait_until_final(client, run["id"], timeout=90)
+    assert final["status"] == "Failed"
+    reason = final["failureReason"]
+    # Every task installs the requirements: whichever is found stopped first is named.
+    stopped = r"LocustStartError: (the Locust master task|Locust worker task \S+) stopped: "
+    assert re.match(stopped + re.escape("installing the bundle's requirements.txt failed (exit code 3)"), reason), reason
+    said = "load-manager: installing requirements.txt failed (pip exit code 1): ERROR: Could not find a version that satisfies the requirement lm-not-anywhere==9.9"
+    assert said in reason and "ERROR: No matching distribution found for lm-not-anywhere==9.9" in reason, reason
+    assert "could not read" not in reason, "the task's log stream was read"
+    assert target.total_requests() == 0
     assert_nothing_left(standin)
 
 

@@ -27,6 +27,7 @@ from support.ecs_standin import (
 from load_manager.backends.base import BackendError, ClusterSpec, LocustCrashedError
 from load_manager.backends.bundle_layout import LOADER
 from load_manager.backends.ecs import EcsLocustBackend
+from load_manager.backends.redaction import SECRET_NAMES_ENV
 from load_manager_local.stepfunctions import InProcessStepFunctions
 
 pytestmark = [pytest.mark.ecs_standin, pytest.mark.slow, pytest.mark.timeout(60)]
@@ -288,7 +289,8 @@ def test_a_task_runs_its_entry_point_command_and_environment_as_fargate_would(ec
     assert running_in_moto(standin) == []
 
 
-BUNDLE_ENTRY = "from common.users import CheckoutUser  # noqa: F401\n"
+BUNDLE_ENTRY = "import os\n\nfrom common.users import CheckoutUser  # noqa: F401\n\nprint('bundle loaded with', os.environ['API_TOKEN'], flush=True)\n"
+TOKEN = "tok-5d1c8e3a7b9f2046"  # a secret of the run: in the task's environment, and in the folder pip finds its wheel in
 BUNDLE_USERS = '''import csv
 import os
 
@@ -312,18 +314,22 @@ class CheckoutUser(HttpUser):
 
 def test_master_and_workers_run_the_whole_bundle_with_its_requirements(ecs_standin, target, tmp_path):
     """Every task downloads the same bundle, unpacks it, installs requirements.txt (a wheel built
-    here, pip offline), and Locust's workers import the bundle's module and read its data file."""
+    here, pip offline), and Locust's workers import the bundle's module and read its data file. The
+    run has a secret: what each task writes (container.log, what CloudWatch Logs would hold) shows
+    pip's and the locustfile's lines with it masked; each worker task measures itself for the master
+    (generator usage: windows of its own, not Locust's 10 s heartbeat)."""
     from support.wheels import build_wheel
 
     standin = ecs_standin
-    wheels = build_wheel(tmp_path / "wheels", "lm-ecs-paths", "1.0", 'CATALOGUE = "/items"\n').parent
+    wheels = build_wheel(tmp_path / "wheels" / TOKEN, "lm-ecs-paths", "1.0", 'CATALOGUE = "/items"\n').parent
     files = {
         "common/__init__.py": b"", "common/users.py": BUNDLE_USERS.encode(), "data/users.csv": b"name,item\nann,3\nbob,5\n",
-        "requirements.txt": b"lm-ecs-paths==1.0\n",
+        # pip expands ${API_TOKEN} and prints the folder it looks in ("Looking in links: ...").
+        "requirements.txt": f"--find-links {wheels.parent}/${{API_TOKEN}}\nlm-ecs-paths==1.0\n".encode(),
     }  # fmt: skip
     spec = ClusterSpec(
         run_id=uuid.uuid4().hex, script=BUNDLE_ENTRY, files=files, target_url=target.url, users=USERS, spawn_rate=USERS,
-        duration_seconds=60, workers=2, env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)},
+        duration_seconds=60, workers=2, env={"PIP_NO_INDEX": "1"}, run_env={"API_TOKEN": TOKEN, SECRET_NAMES_ENV: "API_TOKEN"},
     )  # fmt: skip
     backend = make_backend(standin)
     handle = backend.start(spec)
@@ -337,5 +343,15 @@ def test_master_and_workers_run_the_whole_bundle_with_its_requirements(ecs_stand
             assert (unpacked / "data" / "users.csv").read_bytes() == files["data/users.csv"]
             assert "building the environment" in task.log_tail(200)  # each Fargate task installs for itself
         assert backend.sample(handle).worker_count == 2
+        measured: set[str] = set()  # worker tasks whose own readings (a window, not a heartbeat) reached the master
+        deadline = time.monotonic() + 60
+        while len(measured) < 2 and time.monotonic() < deadline:
+            measured |= {g.id for g in backend.sample(handle).generators if g.role == "worker" and g.window_seconds is not None}
+            time.sleep(0.5)
+        assert len(measured) == 2, measured
     finally:
         backend.teardown(handle)
+    for task in standin.tasks():
+        log = task.log_path.read_text(errors="replace")
+        assert TOKEN not in log, log
+        assert f"Looking in links: {wheels.parent}/***" in log and "bundle loaded with ***" in log, log

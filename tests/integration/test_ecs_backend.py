@@ -496,6 +496,30 @@ def test_more_workers_than_one_run_task_call_starts(backend, infra, fake, spec):
         backend.teardown(handle)
 
 
+def test_each_worker_task_has_its_own_index_and_a_retry_starts_only_the_missing_ones(backend, infra, fake, spec):
+    # Issue 17: each worker knows its index (its data share, its runner.worker_index), so each is a
+    # RunTask of its own, tagged with it. A first attempt that got as far as worker 2 only:
+    handle = backend.launch(spec)
+    try:
+        ip = backend._wait_for_master_address(handle, deadline=float("inf"))
+        env = {"LOAD_MANAGER_WORKER_INDEX": "2", "LOAD_MANAGER_WORKER_COUNT": "3"}
+        backend._run_tasks(handle, "worker", infra["worker_task_definition"], backend._worker_command(ip), env, count=1,
+                           extra_tags={"load-manager:worker-index": "2"})  # fmt: skip
+        backend._ensure_workers(handle, spec, ip)
+        workers = _tasks(infra["ecs"], _running_workers(infra["ecs"]))
+        indexes = []
+        for task in workers.values():
+            env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0]["environment"]}
+            assert env["LOAD_MANAGER_WORKER_COUNT"] == "3" and env["LOAD_MANAGER_WORKER_INDEX"] == _tag_map(task)["load-manager:worker-index"]
+            indexes.append(env["LOAD_MANAGER_WORKER_INDEX"])
+        assert sorted(indexes) == ["0", "1", "2"], "each index once: the retry started 0 and 1 only"
+        master = _tasks(infra["ecs"], [handle.details["master_task_arn"]])[handle.details["master_task_arn"]]
+        master_env = {e["name"]: e["value"] for e in master["overrides"]["containerOverrides"][0]["environment"]}
+        assert master_env["LOAD_MANAGER_WORKER_COUNT"] == "3" and "LOAD_MANAGER_WORKER_INDEX" not in master_env
+    finally:
+        backend.teardown(handle)
+
+
 def test_sample_parses_the_masters_stats(backend, fake, spec):
     handle = backend.launch(spec)
     stored = handle.to_dict()

@@ -98,6 +98,7 @@ def _automation(monkeypatch) -> None:
     monkeypatch.setenv("SCHEDULE_GROUP", "load-manager-test")
     monkeypatch.setenv("TRIGGERS_FUNCTION_ARN", "arn:aws:lambda:us-east-1:123456789012:function:load-manager-test-triggers")
     monkeypatch.setenv("SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/load-manager-test-scheduler")
+    monkeypatch.setenv("NOTIFICATION_ROLE_ARN", "arn:aws:iam::123456789012:role/load-manager-test-notify")  # channels' rule targets
 
 
 def _snapshot(stores) -> dict[str, list[tuple]]:
@@ -140,6 +141,12 @@ def _seed(api, text: str) -> dict[str, str]:
         ids[gen.SCHEDULE_ID] = _create(api, f"/v1/load-tests/{test_id}/schedules", gen.SEED_SCHEDULE)["id"]
     if gen.CLUSTER_ID in text:
         ids[gen.CLUSTER_ID] = _create(api, "/v1/clusters", gen.SEED_CLUSTER, claims=gen.ADMIN_CLAIMS, method="PUT", status=200)["id"]
+    if gen.CHANNEL_ID in text:
+        ids[gen.CHANNEL_ID] = _create(api, "/v1/notification-channels", json.loads(_fill(json.dumps(gen.SEED_CHANNEL), ids)))["id"]
+    if gen.VARIABLE_ID in text:
+        ids[gen.VARIABLE_ID] = _create(api, "/v1/variables", gen.SEED_VARIABLE, claims=gen.ADMIN_CLAIMS, method="PUT", status=200)["id"]
+    if gen.SECRET_ID in text:
+        ids[gen.SECRET_ID] = _create(api, "/v1/secrets", gen.SEED_SECRET, claims=gen.ADMIN_CLAIMS, method="PUT", status=200)["id"]
     if gen.BASELINE_RUN_ID in text:
         ids[gen.BASELINE_RUN_ID] = _finished_run(api, test_id, {**gen.SEED_FINISHED_RUN, "revision": 1})
         _create(api, f"/v1/load-tests/{test_id}/baseline", {"runId": ids[gen.BASELINE_RUN_ID]}, method="PUT", status=200)

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from load_manager_local.stepfunctions import (
     InProcessStepFunctions,
     LambdaServiceError,
+    parsed_program,
     render_definition,
 )
 
@@ -204,6 +205,24 @@ def test_lambda_service_errors_are_retried_by_their_lambda_names(sfn):
     assert execution["status"] == "SUCCEEDED"
     failed = [e for e in sfn.history(execution["executionArn"]) if e["type"] == "TaskFailed"]
     assert [e["taskFailedEventDetails"]["error"] for e in failed] == ["Lambda.TooManyRequestsException"]
+
+
+def test_executions_of_one_definition_share_its_parse_and_retry_on_it(sfn):
+    fake = FakeRunWorkflow(polls_until_done=1)
+    machine = lifecycle(sfn, fake)
+    before = parsed_program.cache_info()
+    outcomes = []
+    for run_id in ("run-a", "run-b"):
+        # A Retry each, on the shared program: its attempt counter is the execution's (kept under the
+        # component's heap key, fixed when the program was parsed).
+        fake.poll_failures, fake.polls = [RunNotReadyError("not yet")], 0
+        outcomes.append(sfn.wait_for_execution(start(machine, run_id)["executionArn"], timeout=20)["status"])
+
+    assert outcomes == ["SUCCEEDED", "SUCCEEDED"]
+    assert len(fake.called("poll")) == 4
+    after = parsed_program.cache_info()
+    assert (after.hits + after.misses) - (before.hits + before.misses) == 2  # each execution took its program here
+    assert after.misses - before.misses <= 1  # and it was parsed at most once (never, if an earlier test did)
 
 
 def test_catch_hands_the_error_to_mark_failed(sfn):

@@ -176,6 +176,11 @@ def test_two_worker_processes_counts_match(backend, clusters, target, run_id, ex
     samples = sample_for(backend, handle, seconds=5)
     assert samples[-1].worker_count == 2
     assert samples[-1].user_count == USERS
+    # Each worker process measures itself for the master (generator_usage loaded in every process):
+    # windows of its own, never Locust's 10 s heartbeat figures (window None) once it has reported.
+    workers = [g for sample in samples for g in sample.generators if g.role == "worker"]
+    assert len({g.id for g in workers if g.window_seconds is not None}) == 2, workers
+    assert all(g.window_seconds is not None for g in samples[-1].generators if g.role == "worker"), samples[-1].generators
 
     results = backend.collect(handle)  # stops the load itself
     served = target.total_requests()

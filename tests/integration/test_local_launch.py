@@ -46,12 +46,15 @@ class Visitor(HttpUser):
 """
 
 # Every worker Locust forks dies before it can connect: the master waits for workers that never come.
-WORKERS_DIE = """\
+# Each worker is a process of its own (local_workers.py): one that hangs at import never connects.
+WORKERS_HANG = """\
 import os
+import time
 
 from locust import HttpUser, constant, task
 
-os.register_at_fork(after_in_child=lambda: os._exit(3))
+if os.environ.get("LOAD_MANAGER_WORKER_COUNT") == "2" and "LOAD_MANAGER_WORKER_INDEX" in os.environ:
+    time.sleep(600)
 
 
 class Visitor(HttpUser):
@@ -111,7 +114,7 @@ def test_workers_that_never_connect_fail_the_start_with_that_reason(tmp_path, ta
     base.mkdir()
     backend = LocalLocustBackend(base_dir=str(base), start_timeout=5)
     spec = ClusterSpec(
-        run_id=f"noworkers-{uuid.uuid4().hex[:10]}", script=WORKERS_DIE, target_url=target.url,
+        run_id=f"noworkers-{uuid.uuid4().hex[:10]}", script=WORKERS_HANG, target_url=target.url,
         users=2, spawn_rate=2, duration_seconds=30, workers=2,
     )  # fmt: skip
 

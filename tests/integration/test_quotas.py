@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core.config import default_user_config
+from support.concurrency import race
 from support.fake_backend import FakeBackend
 from support.lifecycle import RecordingStarter
 from support.scripts import AUTH_A, AUTH_B, SIMPLE, b64
@@ -72,25 +73,6 @@ def new_test(api, claims=AUTH_A) -> str:
     return call(api, "POST", "/v1/load-tests", {"name": "q", "targetUrl": "http://127.0.0.1:9", "scriptContent": b64(SIMPLE)}, 201, claims)["id"]
 
 
-def race(count: int, attempt) -> list:
-    """`attempt(n)` from `count` threads released at once; their results (or exceptions) in order."""
-    barrier, results = threading.Barrier(count), [None] * count
-
-    def run(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = attempt(n)
-        except Exception as exc:  # noqa: BLE001 - collected and judged by the test
-            results[n] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 def test_a_tenant_at_its_concurrent_run_quota_gets_429_naming_it_and_its_runs_are_untouched(api_any_store, any_stores, aws):
     api = api_any_store
     test_id = new_test(api)
@@ -124,7 +106,7 @@ def test_concurrent_starts_never_exceed_the_quota(any_stores):
         caller = Caller(subject="u", email=None, account_id="acct", groups=frozenset())
         request = CreateLoadTestRequest.model_validate({"name": "q", "targetUrl": "http://127.0.0.1:9", "scriptContent": b64(SIMPLE)})
         test_id = load_tests.create(any_stores, caller, request).id
-        results = race(RACERS, lambda _n: runs.start_run(any_stores, RecordingStarter, caller, test_id, StartRunRequest(), None)[0].id)
+        results = race(RACERS, lambda _n: runs.start_run(any_stores, RecordingStarter, caller, test_id, StartRunRequest(), None)[0].id, collect_errors=True)
     finally:
         set_settings(None)
     outcomes = Counter(type(r).__name__ for r in results)
@@ -248,9 +230,9 @@ def test_concurrent_trigger_creations_never_exceed_the_caps(any_stores, capped):
         request = CreateTriggerRequest.model_validate({"name": f"t{n}", "eventPattern": {"source": ["aws.codedeploy"]}})
         return triggers.create(any_stores, bus, caller, test_id, request)
 
-    made = _judged(race(RACERS, lambda n: create(first, n)), "triggersPerTest")
+    made = _judged(race(RACERS, lambda n: create(first, n), collect_errors=True), "triggersPerTest")
     assert len(made) == 4 and any_stores.triggers.count("acct", first) == 4
-    made = _judged(race(RACERS, lambda n: create(second if n % 2 else third, n)), "triggersPerAccount")
+    made = _judged(race(RACERS, lambda n: create(second if n % 2 else third, n), collect_errors=True), "triggersPerAccount")
     assert len(made) == 2 and any_stores.triggers.count("acct") == 6 and len(bus.rules) == 6
 
 
@@ -265,7 +247,7 @@ def test_concurrent_schedule_creations_never_exceed_the_caps(any_stores, capped)
         request = CreateScheduleRequest.model_validate({"name": f"s{n}", "cron": "0 3 * * *", "runSettings": {"durationSeconds": 60}})
         return schedules.create(any_stores, clock, caller, test_id, request)
 
-    made = _judged(race(RACERS, lambda n: create(first, n)), "schedulesPerTest")
+    made = _judged(race(RACERS, lambda n: create(first, n), collect_errors=True), "schedulesPerTest")
     assert len(made) == 4 and any_stores.schedules.count("acct", first) == 4
-    made = _judged(race(RACERS, lambda n: create(second if n % 2 else third, n)), "schedulesPerAccount")
+    made = _judged(race(RACERS, lambda n: create(second if n % 2 else third, n), collect_errors=True), "schedulesPerAccount")
     assert len(made) == 2 and any_stores.schedules.count("acct") == 6 and len(clock.rules) == 6

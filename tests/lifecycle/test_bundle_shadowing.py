@@ -6,8 +6,10 @@
   imported. Its run starts real Locust all the same (`python -P`: the working directory is not on
   sys.path while Locust and its dependencies are imported), the locustfile's own imports from its
   folder and from the bundle's root still work, and the run ends Finished with the target's count.
-- A requirements.txt that installs a module of Locust's runtime (a `msgpack` built here, pip
-  offline) ends the run Failed with a reason naming it, before Locust starts.
+- A requirements.txt that installs a module of Locust's runtime under another distribution's name
+  (`lm-msgpack-shim`, built here, holding a package `msgpack`; pip offline) ends the run Failed
+  with a reason naming it, before Locust starts. (A pin of a runtime distribution itself, such as
+  `msgpack==0.0.1`, never reaches pip: bundle.runtime_pins leaves it out.)
 """
 
 from __future__ import annotations
@@ -111,14 +113,15 @@ def test_a_bundle_that_slipped_past_the_check_runs_real_locust_and_finishes(clie
 
 @pytest.fixture
 def offline_index(tmp_path, monkeypatch):
-    """pip sees only a folder holding a `msgpack` 0.0.1 of our own (Locust runs on msgpack 1.x)."""
-    wheels = build_wheel(tmp_path / "wheels", "msgpack", "0.0.1", "raise SystemExit('a fake msgpack')\n").parent
+    """pip sees only a folder holding a package `msgpack` of our own, in a distribution of another
+    name (Locust runs on msgpack 1.x): the constraints on Locust's runtime do not know that name."""
+    wheels = build_wheel(tmp_path / "wheels", "lm-msgpack-shim", "0.0.1", "raise SystemExit('a fake msgpack')\n", module="msgpack").parent
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
 
 
 def test_requirements_that_replace_a_runtime_module_end_the_run_failed_before_locust_starts(client, target, offline_index, tmp_path):
-    tid = create(client, target, [{"path": "requirements.txt", "content": b64("msgpack==0.0.1\n")}])
+    tid = create(client, target, [{"path": "requirements.txt", "content": b64("lm-msgpack-shim==0.0.1\n")}])
     run = wait_until_final(client, start_run(client, tid, targetUsers=1, durationSeconds=2)["id"], timeout=180)
     assert run["status"] == "Failed"
     reason = run["failureReason"]

@@ -47,9 +47,10 @@ The ECS client retries little by default (standard mode, `total_max_attempts` 2:
 that botocore's `max_attempts` counts retries, not attempts).
 
 A task is started from its task definition exactly as Fargate would: entry point + the override's
-command (else the definition's), definition environment + override environment, its own working
-directory, HOME and TMPDIR (every container has its own /tmp: Locust writes downloaded
-locustfiles to tempfile.gettempdir()), stdout and stderr to `container.log` in its directory, and
+command (else the definition's), `image_environment` (what the image's own ENV sets) + definition
+environment + override environment, its own working directory, HOME and TMPDIR (every container
+has its own /tmp: Locust writes downloaded locustfiles to tempfile.gettempdir()), stdout and
+stderr to `container.log` in its directory, and
 its own loopback address (127.x.y.z, x != 0, so two stand-ins on one machine do not collide),
 which is the private IP DescribeTasks reports. The only liberty taken: a bind to 0.0.0.0 in the
 command is a bind to that address (a Fargate task has its own network namespace; these share one).
@@ -87,7 +88,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -114,10 +114,9 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from load_manager.backends import web_guard
 from load_manager.backends.ecs import EcsSettings
 from load_manager_local.template import load_template
-from support.ecs_standin_network import ADDRESS_ENV, NETWORK_ENV, rules_of
+from support.ecs_standin_network import ADDRESS_ENV, NETWORK_ENV, rules_of, write_sitecustomize
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -285,6 +284,9 @@ class EcsStandIn:
         self.ecs_config = ecs_config or Config(retries={"mode": "standard", "total_max_attempts": 2})
         self.stop_grace = stop_grace
         self._ports = (web_port, master_port)
+        # What the container image itself sets (its ENV lines), under every task's definition and
+        # override environment: e.g. where pip finds packages (PIP_INDEX_URL, or a local folder).
+        self.image_environment: dict[str, str] = {}
         self.calls: Counter[str] = Counter()  # API calls per operation, as the code under test made them
         self.requests: Counter[str] = Counter()  # HTTP attempts per operation (retries included)
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
@@ -595,7 +597,7 @@ class EcsStandIn:
         base = {
             "PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "TMPDIR": str(tmp), "LANG": "C.UTF-8",
             "HOSTNAME": f"ip-{address.replace('.', '-')}", "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region, "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
+            "AWS_DEFAULT_REGION": self.region, "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE", **self.image_environment,
         }  # fmt: skip
         try:
             if not argv:
@@ -676,8 +678,7 @@ class EcsStandIn:
             return
         folder = self.root / NETWORK_PYTHON
         folder.mkdir(exist_ok=True)
-        shutil.copyfile(Path(__file__).with_name("ecs_standin_network.py"), folder / "sitecustomize.py")
-        shutil.copyfile(web_guard.__file__, folder / "standin_web_guard.py")
+        write_sitecustomize(folder)
         self._refresh_network()
 
     def _network_env(self, address: str, pythonpath: str | None) -> dict[str, str]:

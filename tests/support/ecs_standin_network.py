@@ -185,6 +185,16 @@ def _patch_zmq(model: _Model) -> Callable[[Any], None]:
     return patch
 
 
+def write_sitecustomize(folder: str | os.PathLike[str]) -> None:
+    """Puts this model in `folder` as its `sitecustomize`, with the product's import hook beside it."""
+    import shutil
+
+    from load_manager.backends import web_guard  # in the test process only: tasks import the copy
+
+    shutil.copyfile(__file__, os.path.join(folder, "sitecustomize.py"))
+    shutil.copyfile(web_guard.__file__, os.path.join(folder, "standin_web_guard.py"))
+
+
 def install() -> None:
     path, address = os.environ.get(NETWORK_ENV), os.environ.get(ADDRESS_ENV)
     if not path or not address:

@@ -21,6 +21,7 @@ from load_manager.backends.base import (
     LiveStats,
     ProcessStatus,
 )
+from load_manager.backends.generator_stats import GeneratorUsage
 
 Hook = Callable[[ClusterHandle], None]
 
@@ -52,6 +53,7 @@ class FakeBackend:
     requests_per_sample: int = 100
     failures_per_sample: int = 0  # of those requests, how many fail
     html_report: str | None = None  # what collect hands over as Locust's report
+    generators: list[GeneratorUsage] = field(default_factory=list)  # each sample's generator readings (generator_stats)
 
     def factory(self, _cluster) -> FakeBackend:
         return self
@@ -117,7 +119,7 @@ class FakeBackend:
         return LiveStats(
             state="running", user_count=10, worker_count=None, current_rps=50.0, average_rps=50.0, failures_per_second=50.0 * ratio,
             fail_ratio=ratio, total_requests=total, total_failures=failed, p50_ms=5.0, p95_ms=20.0, p99_ms=40.0,
-            current_p50_ms=5.0, current_p95_ms=20.0, endpoints=[_row(total, failed)], errors=[],
+            current_p50_ms=5.0, current_p95_ms=20.0, endpoints=[_row(total, failed)], errors=[], generators=list(self.generators),
         )  # fmt: skip
 
     def stop_load(self, handle: ClusterHandle) -> None:

@@ -107,6 +107,35 @@ def _events_rule(action: str) -> Callable[[Mapping[str, Any], Facts], list[Reque
     return requests
 
 
+def _secret(f: Facts, value: str) -> str:
+    """A secret named without its ARN is authorized on its ARN: name + "-" + six characters."""
+    return value if value.startswith("arn:") else f.arn("secretsmanager", f"secret:{value}-Ab12Cd")
+
+
+def _events_connection(action: str, secret_action: str | None) -> Callable[[Mapping[str, Any], Facts], list[Request]]:
+    # A connection's credential is a secret EventBridge creates, updates and deletes with the caller's
+    # rights (`events!connection/<name>/<id>`): the Secrets Manager permissions AmazonEventBridgeFullAccess
+    # grants for that reason, on that name.
+    def requests(p: Mapping[str, Any], f: Facts) -> list[Request]:
+        found = [Request(action, f.arn("events", f"connection/{p['Name']}"))]
+        if secret_action:
+            found.append(Request(secret_action, _secret(f, f"events!connection/{p['Name']}/{uuid.uuid4()}")))
+        return found
+
+    return requests
+
+
+def _events_api_destination(action: str) -> Callable[[Mapping[str, Any], Facts], list[Request]]:
+    # CreateApiDestination and UpdateApiDestination name a connection too (both resource types required).
+    def requests(p: Mapping[str, Any], f: Facts) -> list[Request]:
+        found = [Request(action, f.arn("events", f"api-destination/{p['Name']}"))]
+        if p.get("ConnectionArn"):
+            found.append(Request(action, str(p["ConnectionArn"])))
+        return found
+
+    return requests
+
+
 def _events_put_events(p: Mapping[str, Any], f: Facts) -> list[Request]:
     return [
         Request("events:PutEvents", _event_bus(f, e.get("EventBusName")), {"events:source": str(e.get("Source")), "events:detail-type": str(e.get("DetailType"))})
@@ -203,10 +232,18 @@ OPERATIONS: dict[tuple[str, str], Callable[[Mapping[str, Any], Facts], list[Requ
     ("logs", "GetLogEvents"): _logs_stream("logs:GetLogEvents"),
     ("logs", "CreateLogStream"): _logs_stream("logs:CreateLogStream"),
     ("logs", "PutLogEvents"): _logs_stream("logs:PutLogEvents"),
-    # A secret named without its ARN is authorized on its ARN: name + "-" + six characters.
-    ("secretsmanager", "GetSecretValue"): _simple(
-        "secretsmanager:GetSecretValue", lambda p, f: p["SecretId"] if p["SecretId"].startswith("arn:") else f.arn("secretsmanager", f"secret:{p['SecretId']}-Ab12Cd")
-    ),
+    ("secretsmanager", "GetSecretValue"): _simple("secretsmanager:GetSecretValue", lambda p, f: _secret(f, p["SecretId"])),
+    ("secretsmanager", "CreateSecret"): _simple("secretsmanager:CreateSecret", lambda p, f: _secret(f, p["Name"])),
+    ("secretsmanager", "PutSecretValue"): _simple("secretsmanager:PutSecretValue", lambda p, f: _secret(f, p["SecretId"])),
+    ("secretsmanager", "DeleteSecret"): _simple("secretsmanager:DeleteSecret", lambda p, f: _secret(f, p["SecretId"])),
+    ("events", "CreateConnection"): _events_connection("events:CreateConnection", "secretsmanager:CreateSecret"),
+    ("events", "UpdateConnection"): _events_connection("events:UpdateConnection", "secretsmanager:PutSecretValue"),
+    ("events", "DeleteConnection"): _events_connection("events:DeleteConnection", "secretsmanager:DeleteSecret"),
+    ("events", "DescribeConnection"): _events_connection("events:DescribeConnection", None),
+    ("events", "CreateApiDestination"): _events_api_destination("events:CreateApiDestination"),
+    ("events", "UpdateApiDestination"): _events_api_destination("events:UpdateApiDestination"),
+    ("events", "DeleteApiDestination"): _events_api_destination("events:DeleteApiDestination"),
+    ("events", "DescribeApiDestination"): _events_api_destination("events:DescribeApiDestination"),
     ("lambda", "Invoke"): _simple("lambda:InvokeFunction", lambda p, f: p["FunctionName"] if p["FunctionName"].startswith("arn:") else f.arn("lambda", f"function:{p['FunctionName']}")),
     ("sqs", "SendMessage"): _simple("sqs:SendMessage", lambda p, f: f.arn("sqs", str(p["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1])),
     ("sts", "GetCallerIdentity"): lambda p, f: [],  # needs no permission

@@ -42,6 +42,18 @@ def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: t
             proc.stdout.close()
 
 
+def wait_final(url: str, run_id: str, timeout: float = 180) -> dict:
+    """The run, read through serve's API, once it has ended (AssertionError after `timeout` s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = requests.get(f"{url}/v1/runs/{run_id}", timeout=10).json()
+        if run["status"] in ("Finished", "Failed", "Cancelled"):
+            return run
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} still {run['status']} after {timeout} s")
+        time.sleep(0.3)
+
+
 def _drain(proc: subprocess.Popen, output: list[str] | None) -> None:
     try:
         for line in proc.stdout:

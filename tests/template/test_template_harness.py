@@ -8,11 +8,12 @@ starts them: through the API, by an event on the stack's bus, by a schedule's oc
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.runs import create_test, start_run, wait_until_final
+from support.runs import create_test, start_run, wait_for_status, wait_until_final
 from support.scripts import ENV_PROBE
 from support.template_harness import TemplateHarness
 
@@ -131,23 +132,78 @@ def test_iam_refuses_launching_locust_when_the_workflow_may_not_run_tasks(stack,
 # ---- whole runs on the ECS stand-in ------------------------------------------------------------------
 
 
+# Sends the secret as a header and names its requests after the value's digest (the script never holds
+# it). The master imports it too: without API_TOKEN neither it nor the worker task would start.
+SECRET_PROBE = """import hashlib
+import os
+
+from locust import HttpUser, between, task
+
+TOKEN = os.environ["API_TOKEN"]
+DIGEST = hashlib.sha256(TOKEN.encode()).hexdigest()[:16]
+
+
+class Probe(HttpUser):
+    wait_time = between(0.05, 0.2)
+
+    @task
+    def index(self):
+        self.client.get("/", name=f"token-{DIGEST} {os.environ['REGION_NAME']}", headers={"Authorization": f"Bearer {TOKEN}"})
+"""
+TOKEN = "tok-0e8d4c2a6b1f9357"
+
+
 @pytest.mark.slow
 @pytest.mark.ecs_standin
-def test_a_run_started_through_the_api_runs_on_ecs_and_finishes(stack, target, example_locustfile):
-    test_id = create_test(stack.api, example_locustfile, target.url)
+def test_a_run_started_through_the_api_runs_on_ecs_and_finishes(stack, target):
+    # With a secret and a variable: both reach the master and the worker task as environment
+    # variables, and the value is nowhere in what ECS was asked (RunTask) or answers (DescribeTasks).
+    admin = {**DEFAULT_CLAIMS, "cognito:groups": f"[{stack.settings['ClustersFunction'].admin_group}]"}
+    test_id = create_test(stack.api, SECRET_PROBE, target.url)
     tasks_before, since = len(stack.standin.tasks()), stack.iam.mark()
-    run = start_run(stack.api, test_id, targetUsers=USERS, spawnRate=USERS, durationSeconds=3, workers=ONE_WORKER)
-    assert run["backend"] == "ecs"
+    secret = call(stack, "PUT", "/v1/secrets", {"name": "API_TOKEN", "value": TOKEN}, claims=admin)
+    run = start_run(stack.api, test_id, targetUsers=USERS, spawnRate=USERS, durationSeconds=3, workers=ONE_WORKER, variables={"REGION_NAME": "eu"})
+    assert run["backend"] == "ecs" and [s["version"] for s in run["secrets"]] == [1]
+    wait_for_status(stack.api, run["id"], {"Running", "Stopping", "Finished", "Failed"}, timeout=120)
+    assert not objects_holding(stack, TOKEN), "once every task has its archive, the archives that carry the run's secrets are gone"
     final = wait_until_final(stack.api, run["id"], timeout=120)
     assert_ran_on_ecs(stack, final, tasks_before, workers=ONE_WORKER, target=target)
+    assert {e["name"] for e in final["endpoints"]} == {f"token-{hashlib.sha256(TOKEN.encode()).hexdigest()[:16]} eu"}
+    assert_secret_kept_from_ecs(stack, tasks_before, secret["id"])
     assert_allowed(
         stack, since,
+        ("ClustersFunction", "secretsmanager:PutSecretValue"), ("ClustersFunction", "secretsmanager:CreateSecret"),
+        ("RunWorkflowFunction", "secretsmanager:GetSecretValue"),
         ("RunsFunction", "states:StartExecution"), ("RunLifecycleStateMachineRole", "lambda:InvokeFunction"),
         ("RunWorkflowFunction", "s3:PutObject"), ("RunWorkflowFunction", "s3:GetObject"), ("RunWorkflowFunction", "ecs:RunTask"),
         ("RunWorkflowFunction", "ecs:TagResource"), ("RunWorkflowFunction", "iam:PassRole"), ("RunWorkflowFunction", "ecs:DescribeTasks"),
         ("RunWorkflowFunction", "ecs:ListTasks"), ("RunWorkflowFunction", "ecs:StopTask"), ("RunWorkflowFunction", "s3:DeleteObject"),
         ("RunWorkflowFunction", "events:PutEvents"),
     )  # fmt: skip
+
+
+def objects_holding(stack, value: str) -> list[str]:
+    """The keys of the stack's bucket whose object holds `value`."""
+    bucket, s3 = stack.settings["RunWorkflowFunction"].ecs.scripts_bucket, stack.standin._moto_s3
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return [key for key in keys if value.encode() in s3.get_object(Bucket=bucket, Key=key)["Body"].read()]
+
+
+def assert_secret_kept_from_ecs(stack, tasks_before: int, secret_id: str) -> None:
+    """The value is in Secrets Manager, under the stack's tenant prefix, and in nothing ECS, S3 or the
+    workflow's history holds: RunTask's overrides (each task's command and environment), DescribeTasks,
+    the run's objects (the archives that carried it are gone), the execution's events."""
+    started = stack.standin.tasks()[tasks_before:]
+    described = stack.standin.moto_ecs.describe_tasks(cluster=started[0].cluster, tasks=[t.arn for t in started], include=["TAGS"])["tasks"]
+    assert len(described) == len(started) and all(t["overrides"]["containerOverrides"][0]["environment"] for t in described)
+    assert TOKEN not in json.dumps(described, default=str)
+    assert not any(TOKEN in json.dumps([t.argv, t.environment]) for t in started)
+    assert not objects_holding(stack, TOKEN)
+    sfn = stack.sfn.client
+    for execution in sfn.list_executions(stateMachineArn=stack.settings["RunsFunction"].state_machine_arn)["executions"]:
+        assert TOKEN not in json.dumps(sfn.get_execution_history(executionArn=execution["executionArn"])["events"], default=str)
+    name = f"{stack.stack_name}/tenants/{DEFAULT_CLAIMS['custom:accountId']}/{secret_id}"
+    assert stack._client("secretsmanager").get_secret_value(SecretId=name)["SecretString"] == TOKEN
 
 
 @pytest.mark.slow
@@ -228,3 +284,52 @@ def test_a_locustfile_failing_on_fargate_fails_the_run_with_its_log_read_as_the_
     assert "could not read" not in final["failureReason"], "the task's log stream was read"
     assert_allowed(stack, since, ("RunWorkflowFunction", "ecs:DescribeTaskDefinition"), ("RunWorkflowFunction", "logs:GetLogEvents"))
     assert stack.standin.wait_until_stopped(30)
+
+
+# ---- notifications (the failed start costs no Locust: RunTask is refused) ----------------------------
+
+
+def test_a_failed_runs_notification_is_published_signed_as_the_template_allows(stack, example_locustfile):
+    from support.polling import eventually
+
+    from load_manager.usecases.notification_messages import signature_matches
+
+    secret = "whsec_template_0123456789"
+    test_id = create_test(stack.api, example_locustfile, "http://127.0.0.1:9")
+    sqs, events = stack._client("sqs"), stack._client("events")  # an observer on the stack's bus (not a function of the stack)
+    queue = sqs.create_queue(QueueName="notifications-observer")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.settings["RunWorkflowFunction"].automation.event_bus_name
+    events.put_rule(Name="observer", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["NotificationRequested"]}))
+    events.put_targets(Rule="observer", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    since = stack.iam.mark()
+    body = {"name": "ops", "kind": "webhook", "url": "https://hooks.example.com/lm", "signingSecret": secret, "testId": test_id}
+    channel = call(stack, "POST", "/v1/notification-channels", body, status=201)
+    (target,) = events.list_targets_by_rule(Rule=channel["ruleName"], EventBusName=bus)["Targets"]
+    assert target["Arn"] == events.describe_api_destination(Name=channel["ruleName"])["ApiDestinationArn"]
+    assert target["RoleArn"] == stack.settings["NotificationsFunction"].automation.notification_role_arn
+    assert target["DeadLetterConfig"]["Arn"] == stack.settings["NotificationsFunction"].automation.notification_dead_letter_arn
+
+    with stack.iam.without("RunWorkflowFunction", sid="RunLocustTasks"):
+        run = start_run(stack.api, test_id, targetUsers=1, durationSeconds=3, workers=1)
+        assert wait_until_final(stack.api, run["id"], timeout=90)["status"] == "Failed"
+    messages = eventually(lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages"), timeout=30)
+    (message,) = messages
+    assert secret not in message["Body"], "the signing secret never goes on the bus"
+    detail = json.loads(message["Body"])["detail"]
+    assert (detail["eventId"], detail["payload"]["run"]["verdict"]) == (f"{run['id']}:Notify:{channel['id']}", "Error")
+    assert signature_matches(secret, detail["timestamp"], detail["signature"], json.dumps(detail["payload"]).encode())
+    assert {(d.principal, d.action) for d in stack.iam.denied(since)} == {("RunWorkflowFunction", "ecs:RunTask")}
+    made = {(d.principal, d.action) for d in decisions(stack, since)}
+    assert {
+        ("NotificationsFunction", "events:CreateConnection"), ("NotificationsFunction", "secretsmanager:CreateSecret"),
+        ("NotificationsFunction", "events:CreateApiDestination"), ("NotificationsFunction", "events:PutRule"),
+        ("NotificationsFunction", "events:PutTargets"), ("NotificationsFunction", "iam:PassRole"),
+        ("RunWorkflowFunction", "secretsmanager:GetSecretValue"), ("RunWorkflowFunction", "events:PutEvents"),
+    } <= made  # fmt: skip
+    deleting = stack.iam.mark()
+    call(stack, "DELETE", f"/v1/notification-channels/{channel['id']}", status=204)
+    assert_allowed(
+        stack, deleting, ("NotificationsFunction", "events:DeleteRule"), ("NotificationsFunction", "events:DeleteApiDestination"),
+        ("NotificationsFunction", "events:DeleteConnection"), ("NotificationsFunction", "secretsmanager:DeleteSecret"),
+    )  # fmt: skip

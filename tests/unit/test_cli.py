@@ -46,6 +46,15 @@ def test_exit_codes_gate_a_pipeline(status, result, code):
     assert exit_code({"status": status, "result": result}) == code
 
 
+@pytest.mark.parametrize(
+    ("status", "result", "saturated", "code"),
+    [("Finished", "Passed", True, 4), ("Finished", "NotEvaluated", True, 4), ("Finished", "Failed", True, 1),
+     ("Cancelled", "NotEvaluated", True, 2), ("Finished", "Passed", False, 0), ("Finished", "Passed", None, 0)],
+)  # fmt: skip
+def test_a_saturated_generator_has_its_own_exit_code_and_never_softens_a_failure(status, result, saturated, code):
+    assert exit_code({"status": status, "result": result, "generatorSaturated": saturated}) == code
+
+
 def test_usage_and_api_errors_exit_3(capsys):
     with pytest.raises(SystemExit) as usage:
         cli.main(["runs", "start"])  # no test id

@@ -7,12 +7,10 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from support import ecs_standin_network as network
@@ -75,7 +73,7 @@ def test_a_task_process_gets_a_dropped_connection_for_what_the_rules_do_not_admi
     try:
         folder = tmp_path / "python"
         folder.mkdir()
-        shutil.copyfile(Path(network.__file__), folder / "sitecustomize.py")
+        network.write_sitecustomize(folder)
         rules = tmp_path / "network.json"
         rules.write_text(json.dumps(state(group([tcp(port, groups=["sg-a"])]))))
         probe = textwrap.dedent(f"""

@@ -212,12 +212,15 @@ def expands_environment(path: Path) -> bool:
 SCRATCH = Path("requirements.txt")  # the file pip reads, in a temporary folder during the property
 
 
+EXAMPLES = int(os.environ.get("LM_REQUIREMENTS_EXAMPLES", "3000"))
+
+
 class Tally:
     examples = accepted = 0
 
 
 @pytest.mark.filterwarnings("ignore:DEPRECATION")
-def test_our_verdict_is_pips_on_10000_generated_files():
+def test_our_verdict_is_pips_on_generated_files():
     """Agreement, for every generated file:
 
     - we accept it  <=>  pip, reading the same bytes, sees only requirement lines, each a named
@@ -235,6 +238,9 @@ def test_our_verdict_is_pips_on_10000_generated_files():
     pip is the one installed beside the tests (its own req_file code and vendored packaging),
     reading the file from disk as `pip install -r` does, with ${LM_REQUIREMENTS_TEST_VAR} set to an
     option so that an expansion would turn into one.
+
+    EXAMPLES files (3,000; ~3 ms each, on a 2-core machine whose whole suite is CPU-bound): set
+    LM_REQUIREMENTS_EXAMPLES=10000 for the deeper run (10,000 files agreed when the check landed).
     """
     global SCRATCH
     Tally.examples = Tally.accepted = 0
@@ -246,10 +252,10 @@ def test_our_verdict_is_pips_on_10000_generated_files():
         finally:
             os.environ.pop(ENV_NAME, None)
     print(f"\nrequirements property: {Tally.examples} generated files, {Tally.accepted} accepted, 0 disagreements with pip")
-    assert Tally.examples >= 10_000 and 0 < Tally.accepted < Tally.examples
+    assert Tally.examples >= EXAMPLES and 0 < Tally.accepted < Tally.examples
 
 
-@settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=files)
 def agree_with_pip(data: bytes) -> None:
     Tally.examples += 1

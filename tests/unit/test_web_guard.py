@@ -87,10 +87,14 @@ def test_the_bootstrap_keeps_the_secret_and_guard_out_of_the_bundle(tmp_path, mo
     folder = os.environ["PYTHONPATH"].split(os.pathsep)[0]
     assert os.environ["PYTHONPATH"].split(os.pathsep)[1:] == ["/somewhere/else"]
     assert os.path.dirname(folder) == str(tmp_path) and oct(os.stat(folder).st_mode & 0o777) == "0o700"
-    assert sorted(os.listdir(folder)) == ["secret", "sitecustomize.py"]
+    assert sorted(os.listdir(folder)) == ["generator_usage.py", "redaction.py", "secret", "sitecustomize.py"]  # the guard and the plugins it loads
     assert oct(os.stat(os.path.join(folder, "secret")).st_mode & 0o777) == "0o600"
 
-    # What the guard does first, at Locust's start: take the secret and leave no trace of it.
+    # What the guard does first, at Locust's start: load its plugins, then take the secret and leave no trace of it.
+    hooked: list[str] = []
+    monkeypatch.setattr(web_guard, "when_imported", lambda name, then: hooked.append(name))
+    web_guard.install_plugins(folder)
+    assert hooked == ["locust.main"]  # generator_usage waits for Locust, as the guard does (no secret to mask: the redaction waits for nothing)
     monkeypatch.setattr("sys.path", [folder, *sys.path])
     assert web_guard.take_secret(folder) == SECRET
     assert not os.path.exists(folder) and web_guard.SECRET_ENV not in os.environ

@@ -5,6 +5,7 @@ import { setBaseline } from '../api.js';
 import { formatMs, formatNumber, formatPercent } from '../format.js';
 import { CriteriaResults, StopReason } from './criteria-results.js';
 import { ErrorMessage, Loading, Notice } from './messages.js';
+import { GeneratorBanner, GeneratorHealth } from './generator-health.js';
 import { ReportLink } from './report-link.js';
 import { ResultBadge } from './status.js';
 
@@ -12,10 +13,12 @@ export function RunResults({ run, stats, test, onTestChanged }) {
   return html`
     <section aria-labelledby="result-heading">
       <h2 id="result-heading">Result: <${ResultBadge} result=${run.result} /></h2>
+      <${GeneratorBanner} run=${run} />
       <${StopReason} reason=${run.stopReason} />
       <${CriteriaResults} results=${run.criteriaResults} />
       <${Baseline} run=${run} test=${test} onTestChanged=${onTestChanged} />
     </section>
+    <${GeneratorHealth} run=${run} />
     ${stats ? html`
       <${EndpointTable} stats=${stats} />
       <${ErrorsTable} errors=${stats.errors ?? []} />` : html`<${Loading} what="Loading the per-endpoint table" />`}

@@ -5,6 +5,7 @@ import { Account } from './account.js';
 const SECTIONS = [
   { href: '/tests', label: 'Tests', active: (path) => path.startsWith('/tests') || path.startsWith('/runs') },
   { href: '/clusters', label: 'Clusters', active: (path) => path.startsWith('/clusters') },
+  { href: '/variables', label: 'Variables', active: (path) => path.startsWith('/variables') },
 ];
 
 export function Shell({ pathname, children }) {

@@ -1,5 +1,5 @@
 // The API's validation report under the editor: each error with its file, line and column (a button
-// that opens the file and moves the cursor there), the warnings, and the Locust classes it found.
+// that opens the file and moves the cursor there), the warnings and notes, and the Locust classes it found.
 import { html } from '../../vendor/preact.js';
 
 export function ValidationReport({ report, problems, checking, onGoTo, showFiles = false }) {
@@ -22,5 +22,7 @@ export function ValidationReport({ report, problems, checking, onGoTo, showFiles
         <p class="valid">Valid. User classes: ${report.userClasses.join(', ') || '—'}${report.shapes.length ? `; load shapes: ${report.shapes.join(', ')}` : ''}.</p>` : null}
       ${report?.warnings?.length ? html`
         <ul class="warnings" aria-label="Warnings">${report.warnings.map((warning) => html`<li>${warning}</li>`)}</ul>` : null}
+      ${report?.notes?.length ? html`
+        <ul class="notes muted" aria-label="Notes">${report.notes.map((note) => html`<li>${note}</li>`)}</ul>` : null}
     </div>`;
 }

@@ -9,6 +9,7 @@ import { createMetricsFeed, toColumns } from '../metrics.js';
 import { ErrorMessage, Loading } from '../components/messages.js';
 import { PageHeading } from '../components/page-heading.js';
 import { describeCriterion } from '../components/criteria-results.js';
+import { RunEnvironment } from '../components/run-environment.js';
 import { RunOrigin } from '../components/run-origin.js';
 import { RunResults } from '../components/run-results.js';
 import { FINAL_STATUSES, ResultBadge, StatusBadge } from '../components/status.js';
@@ -105,7 +106,8 @@ function RunHeader({ run, test, onStopped }) {
         <dt>Load</dt><dd>${run.targetUsers} users, spawn rate ${formatNumber(run.spawnRate)}/s, ${formatSeconds(run.durationSeconds)}, ${run.workers} worker${run.workers === 1 ? '' : 's'}</dd>
         <dt>Target</dt><dd class="url">${run.targetUrl}</dd>
         <dt>Started by</dt><dd><${RunOrigin} run=${run} />, ${formatDateTime(run.createdAt)}</dd>
-        ${run.backend ? html`<dt>Backend</dt><dd>${run.backend}</dd>` : null}
+        ${run.backend ? html`<dt>Backend</dt><dd>${run.backend}${run.locustVersion ? html`<span class="muted">, Locust ${run.locustVersion}</span>` : null}</dd>` : null}
+        ${run.variables?.length || run.secrets?.length ? html`<dt>Environment</dt><dd><${RunEnvironment} run=${run} /></dd>` : null}
       </dl>
     </section>`;
 }

@@ -95,6 +95,12 @@ class NoUserClassError(UnprocessableError):
     code = "NoLocustUserClass"
 
 
+class DuplicateUserClassError(UnprocessableError):
+    """Two locustfiles of a bundle bind one user (or shape) class name to classes of two files."""
+
+    code = "DuplicateUserClass"
+
+
 class ConcurrencyError(LoadManagerError):
     """A write lost too many races in a row; safe for the client (or a workflow step) to retry."""
 
@@ -143,6 +149,12 @@ class ReservedModuleNameError(UnprocessableError):
     code = "ReservedModuleName"
 
 
+class InvalidLocustConfError(UnprocessableError):
+    """locust.conf or pyproject.toml's [tool.locust] that Locust cannot read, or that sets what each run sets."""
+
+    code = "InvalidLocustConf"
+
+
 class BundleFileNotFoundError(NotFoundError):
     code = "BundleFileNotFound"
 
@@ -178,6 +190,10 @@ class AutomationLimitError(ConflictError):
 
 class EventSourceNotFoundError(NotFoundError):
     code = "EventSourceNotFound"
+
+
+class ChannelNotFoundError(NotFoundError):
+    code = "NotificationChannelNotFound"
 
 
 class EventSourceOwnedElsewhereError(ConflictError):
@@ -239,3 +255,47 @@ class NotComparableError(UnprocessableError):
 
 class ReportNotFoundError(NotFoundError):
     code = "ReportNotFound"
+
+
+# ---- variables and secrets (usecases/variables.py, adapters/vault.py) ------------------------------
+
+
+class VariableNotFoundError(NotFoundError):
+    code = "VariableNotFound"
+
+
+class SecretNotFoundError(NotFoundError):
+    code = "SecretNotFound"
+
+
+class SecretStoreError(LoadManagerError):
+    """The secret store (Secrets Manager, the local file) failed for a reason that is not the
+    client's; nothing was written. `retryable` when it may pass (throttling, the service's trouble)."""
+
+    status, code = 503, "SecretStoreUnavailable"
+
+    def __init__(self, message: str, *, retryable: bool = False, details: object = None):
+        super().__init__(message, details=details)
+        self.retryable = retryable
+
+
+class SecretUnreadableError(LoadManagerError):
+    """A run needs a secret whose value (at the version the run recorded) cannot be read any more:
+    deleted, or a reference the deployment no longer allows. The run fails with this reason."""
+
+    status, code = 409, "SecretUnreadable"
+
+
+# ---- load profiles and per-worker data (usecases/load_profiles.py) ---------------------------------
+
+
+class LoadProfileConflictError(UnprocessableError):
+    """A load profile sent together with the constant-load fields it replaces (users, spawn rate, duration)."""
+
+    code = "LoadProfileConflict"
+
+
+class InvalidDataSplitError(UnprocessableError):
+    """A dataSplit path that is not a CSV text file of the run's (or the test's latest) revision."""
+
+    code = "InvalidDataSplit"

@@ -73,6 +73,13 @@ class AutomationSettings(_Frozen):
     max_schedules_per_account: int = Field(default=100, ge=1, le=10_000)
     max_per_test: int = Field(default=20, ge=1, le=1_000)  # triggers, and schedules, per test
     public_base_url: str = ""  # makes the links of RunFinished absolute (the API's URL)
+    # Notification channels (usecases/notification_channels.py): the role EventBridge assumes to call
+    # their API destinations, their dead-letter queue, where their credentials are kept (empty: a
+    # file in the data directory), and how many a tenant may have.
+    notification_role_arn: str = ""
+    notification_dead_letter_arn: str = ""
+    notification_secret_prefix: str = ""
+    max_channels_per_account: int = Field(default=100, ge=1, le=10_000)
 
 
 class QuotaSettings(_Frozen):
@@ -115,6 +122,11 @@ class Settings(_Frozen):
     # A bundle blob no revision references is collected only once it was last written this long ago:
     # longer than any save takes, so a save naming it meanwhile never loses it (usecases/retention.py).
     blob_grace_seconds: int = Field(default=3600, ge=60, le=30 * 86_400)
+    # Secrets (adapters/vault.py): in AWS under this Secrets Manager name prefix (`<stack>/tenants/`);
+    # empty, a private file in the data directory. A tenant may also name a secret by ARN when it is
+    # under `secret_reference_arn_prefix` + `<accountId>/` (empty: references are refused).
+    secrets_prefix: str = ""
+    secret_reference_arn_prefix: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -158,6 +170,8 @@ class Settings(_Frozen):
             "automation": _automation_from_env(env),
             "quotas": _from_env(env, QUOTA_VARIABLES),
             "blob_grace_seconds": env.get("BLOB_GC_GRACE_SECONDS", 3600),
+            "secrets_prefix": env.get("SECRETS_PREFIX", "").strip(),
+            "secret_reference_arn_prefix": env.get("SECRET_REFERENCE_ARN_PREFIX", "").strip(),
         }
         try:
             settings = cls.model_validate(values)
@@ -186,6 +200,8 @@ def _automation_from_env(env: Mapping[str, str]) -> dict[str, object]:
 AUTOMATION_VARIABLES = {
     "name_prefix": "TRIGGER_RULE_PREFIX", "max_triggers_per_account": "MAX_TRIGGERS_PER_ACCOUNT",
     "max_schedules_per_account": "MAX_SCHEDULES_PER_ACCOUNT", "max_per_test": "MAX_AUTOMATIONS_PER_TEST",
+    "notification_role_arn": "NOTIFICATION_ROLE_ARN", "notification_dead_letter_arn": "NOTIFICATION_DLQ_ARN",
+    "notification_secret_prefix": "NOTIFICATION_SECRET_PREFIX", "max_channels_per_account": "MAX_NOTIFICATION_CHANNELS_PER_ACCOUNT",
 }  # fmt: skip
 QUOTA_VARIABLES = {
     "concurrent_runs": "QUOTA_CONCURRENT_RUNS", "users_per_run": "QUOTA_USERS_PER_RUN",

@@ -13,8 +13,8 @@ import binascii
 import hashlib
 from dataclasses import dataclass, field
 
-from load_manager.bundle.analysis import analyse_sources
-from load_manager.errors import InvalidScriptEncodingError, NoUserClassError, ScriptSyntaxError, ScriptTooLargeError
+from load_manager.bundle.locustfiles import analyse_locustfiles
+from load_manager.errors import DuplicateUserClassError, InvalidScriptEncodingError, NoUserClassError, ScriptSyntaxError, ScriptTooLargeError
 
 
 @dataclass
@@ -28,6 +28,7 @@ class ScriptAnalysis:
     warnings: list[str] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)  # syntax errors of the bundle's .py files: file, line, column, message
     entry_path: str = "locustfile.py"
+    notes: list[str] = field(default_factory=list)
 
 
 def decode_script(encoded: str, max_bytes: int) -> tuple[str, bytes]:
@@ -69,12 +70,17 @@ def analyse_script(text: str) -> ScriptAnalysis:
     return analyse_files(analysis, {"locustfile.py": text}, "locustfile.py")
 
 
-def analyse_files(analysis: ScriptAnalysis, sources: dict[str, bytes | str], entry_path: str) -> ScriptAnalysis:
-    """Fill `analysis` from the bundle's sources (every .py file is parsed, none executed).
+def analyse_files(
+    analysis: ScriptAnalysis, sources: dict[str, bytes | str], entry_path: str,
+    locustfiles: tuple[str, ...] = (), installed: frozenset[str] = frozenset(),
+) -> ScriptAnalysis:  # fmt: skip
+    """Fill `analysis` from the bundle's sources (every .py file is parsed, none executed), for
+    the locustfiles Locust loads (default: the entry alone); `installed`: requirements.txt's names.
 
-    Raises ScriptSyntaxError for the first syntax error (all of them are in `details["errors"]`)
-    and NoUserClassError when the entry clearly exposes no Locust user class."""
-    found = analyse_sources(sources, entry_path)
+    Raises ScriptSyntaxError for the first syntax error (all of them are in `details["errors"]`),
+    NoUserClassError when no locustfile clearly exposes a Locust user class, and
+    DuplicateUserClassError for a name Locust would refuse (one name, two classes, two files)."""
+    found = analyse_locustfiles(sources, locustfiles or (entry_path,), installed)
     analysis.entry_path = entry_path
     analysis.errors = [vars(error) for error in found.errors]
     if found.errors:
@@ -85,14 +91,26 @@ def analyse_files(analysis: ScriptAnalysis, sources: dict[str, bytes | str], ent
             details={"file": first.file, "line": first.line, "column": first.column, "message": first.message, "errors": analysis.errors},
         )
     analysis.user_classes, analysis.task_sets, analysis.shapes = found.user_classes, found.task_sets, found.shapes
+    if found.duplicates:
+        twice = found.duplicates[0]
+        raise DuplicateUserClassError(
+            f"{twice['kind']} {twice['name']} is defined in both {' and '.join(twice['files'])}: Locust refuses one name for two "
+            "classes across locustfiles; rename one (importing the class into another locustfile is fine)",
+            details={"duplicates": found.duplicates},
+        )
+    analysis.notes += [
+        f"{name} derives from a class of package {package} (requirements.txt): taken as a Locust user class"
+        for name, package in found.installed_bases.items()
+    ]
     if analysis.user_classes:
         return analysis
     if found.unknown:
         analysis.warnings.append(_unknown_warning(found.unknown))
         return analysis
     hint = " (only abstract ones: " + ", ".join(found.abstract_users) + ")" if found.abstract_users else ""
+    where = ", ".join(locustfiles) if len(locustfiles) > 1 else entry_path
     raise NoUserClassError(
-        f"{entry_path} exposes no Locust user class{hint}: define a class deriving from HttpUser, FastHttpUser or User, "
+        f"{where} exposes no Locust user class{hint}: define a class deriving from HttpUser, FastHttpUser or User, "
         "or import one from a module of the bundle",
         details={"taskSets": analysis.task_sets, "shapes": analysis.shapes, "abstractUsers": found.abstract_users},
     )

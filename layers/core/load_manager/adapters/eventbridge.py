@@ -53,8 +53,32 @@ def _client(service: str, fast: bool = False):
     return boto3.client(service, config=config)
 
 
-def _code(exc: Exception) -> str:
+def error_code(exc: Exception) -> str:
+    """An AWS error's code (botocore's ClientError), else the exception's type name."""
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__))
+
+
+def put_rule(client: Any, bus_name: str, name: str, pattern: dict[str, Any], target: dict[str, Any], description: str, enabled: bool) -> list:
+    """Create (or replace) a rule on the bus and its one target; the target entries EventBridge refused."""
+    client.put_rule(
+        Name=name, EventBusName=bus_name, EventPattern=json.dumps(pattern), State="ENABLED" if enabled else "DISABLED",
+        Description=description[:512],
+    )  # fmt: skip
+    answer = client.put_targets(Rule=name, EventBusName=bus_name, Targets=[target])
+    return list(answer.get("FailedEntries") or [{}]) if answer.get("FailedEntryCount") else []
+
+
+def delete_rule(client: Any, bus_name: str, name: str, target_id: str) -> None:
+    """Remove a rule's target and the rule; missing ones are not an error (any other is raised)."""
+    for step in (
+        lambda: client.remove_targets(Rule=name, EventBusName=bus_name, Ids=[target_id]),
+        lambda: client.delete_rule(Name=name, EventBusName=bus_name),
+    ):
+        try:
+            step()
+        except Exception as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
 
 
 def transformer_template(reference: dict[str, str]) -> str:
@@ -79,28 +103,22 @@ class EventBridgeRules:
         if self.dead_letter_arn:
             target["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
         try:
-            self.client.put_rule(
-                Name=name, EventBusName=self.bus_name, EventPattern=json.dumps(pattern), State="ENABLED" if enabled else "DISABLED",
-                Description=description[:512],
-            )
-            failed = self.client.put_targets(Rule=name, EventBusName=self.bus_name, Targets=[target])
+            failed = put_rule(self.client, self.bus_name, name, pattern, target, description, enabled)
         except Exception as exc:
             raise _rule_error(exc) from exc
-        if failed.get("FailedEntryCount"):
+        if failed:
             self.delete(name)
-            raise AutomationUnavailableError(f"EventBridge refused the rule's target: {failed.get('FailedEntries')}")
+            raise AutomationUnavailableError(f"EventBridge refused the rule's target: {failed}")
 
     def delete(self, name: str) -> None:
         try:
-            self.client.remove_targets(Rule=name, EventBusName=self.bus_name, Ids=[TARGET_ID])
-            self.client.delete_rule(Name=name, EventBusName=self.bus_name)
+            delete_rule(self.client, self.bus_name, name, TARGET_ID)
         except Exception as exc:
-            if _code(exc) != "ResourceNotFoundException":
-                raise _rule_error(exc) from exc
+            raise _rule_error(exc) from exc
 
 
 def _rule_error(exc: Exception) -> Exception:
-    code = _code(exc)
+    code = error_code(exc)
     message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", exc))
     if code == "InvalidEventPatternException":
         return UnprocessableError(f"EventBridge rejected the event pattern: {message}", code="InvalidEventPattern")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from load_manager.models.runs import Run
 from load_manager.settings import get_settings
+
+if TYPE_CHECKING:  # annotations only: starting an execution (the triggers function) builds no run model
+    from load_manager.models.runs import Run
 
 
 class ExecutionStarter(Protocol):

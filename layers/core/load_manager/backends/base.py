@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from .generator_stats import GeneratorUsage
+
 # Locust runner states, as `/stats/requests` reports them.
 STATE_READY = "ready"
 STATE_SPAWNING = "spawning"
@@ -102,6 +104,16 @@ class ClusterSpec:
     # The launch this spec is for, recorded with the run before launching (empty: a new random id),
     # so a launch that died before its handle was stored can be found again (`find_launches`).
     launch_id: str = ""
+    # The run's load profile, (durationSeconds, users, spawnRate) per stage (empty: a constant load),
+    # run by the loader's shape; and the CSV files of the bundle each worker keeps its own share of.
+    load_profile: tuple[tuple[int, int, float], ...] = ()
+    data_split: tuple[str, ...] = ()
+    # The run's variables and secrets (name -> value): every Locust process's environment, delivered
+    # privately (never in a task's overrides, a handle or a file left behind); kept out of repr.
+    run_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Every file Locust's -f loads, in order (a bundle's entries: several files, folders expanded);
+    # empty: `script_name` alone.
+    locustfiles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -119,6 +131,11 @@ class ClusterSpec:
     @property
     def has_requirements(self) -> bool:
         return "requirements.txt" in self.files
+
+    def process_env(self) -> dict[str, str]:
+        """The environment of a Locust process this machine starts itself (the local backend): the
+        backend's own variables, then the run's. A remote one gets `run_env` through its archive."""
+        return {**dict(self.env), **dict(self.run_env)}
 
 
 @dataclass
@@ -207,6 +224,7 @@ class LiveStats:
     current_p95_ms: float | None
     endpoints: list[EndpointStats]
     errors: list[ErrorStats]
+    generators: list[GeneratorUsage] = field(default_factory=list)  # each Locust process's CPU and memory (generator_stats)
 
     @property
     def load_active(self) -> bool:

@@ -5,8 +5,13 @@ Layout of one cluster, all in one new process group (so teardown can reach every
     sh (group leader: waits for Locust, writes its exit code to a file)
      └─ python -c LOADER  (bundle_layout: unpacks the bundle into <work dir>/bundle, installs
         │                  requirements.txt into a cached environment, then execs, same pid:)
-        └─ python -m locust  (single process, or master + `--processes N` forked workers),
-                             working directory <work dir>/bundle
+        └─ python -m locust  (single process, or the master), working directory <work dir>/bundle
+
+With more than one worker, each worker is such a group of its own, in <work dir>/worker-<i>, with
+its own data share and variables (local_workers.py). In a run with secrets, the process the inner
+shell execs stays as the relay that masks them in the log, and Locust is its child: the pid, the
+signals and the exit code are the relay's, which passes them on (redaction.py). Every process's HOME
+is <work dir>/home (local_processes.launch_home), never the user's.
 
 A bundle without requirements.txt needs nothing of the loader but the layout and the web guard:
 `launch` does both itself, with the bootstrap's own functions, and the shell execs Locust directly
@@ -26,7 +31,6 @@ import glob
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,17 +39,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import locust_hooks
 from .base import BackendUnavailableError, ClusterHandle, ClusterSpec, ProcessStatus
-from .bootstrap import BAD_ARCHIVE, REQUIREMENTS_FAILED, locust_command, unpack, web_guard_env
-from .bundle_layout import BUNDLE_URL_ENV, loader_command, runtime_archive
+from .bootstrap import locust_command, locustfile_paths, unpack, web_guard_env
+from .bundle_layout import BOOTSTRAP_FAILURES, BUNDLE_URL_ENV, loader_command, runtime_archive
 from .local_processes import (
     LOOPBACK,
-    child_env,
-    children,
     free_loopback_ports,
     groups_running_in,
     is_group_gone,
     is_ours,
+    launch_home,
     locust_pid,
     mtime,
     read_handle,
@@ -58,17 +62,11 @@ from .local_processes import (
     write_handle,
     write_private_file,
 )
+from .local_workers import slot_env, spawn, stop_groups, worker_args, worker_exit, worker_paths, worker_spec_env
+from .locust_hooks import prepare as prepare_hooks
 from .locust_web import new_secret
 from .locust_web import poll as _poll
 from .web_backend import LocustWebBackend
-from .web_guard import WEB_GUARD_FAILED
-
-# What the bootstrap's own exit codes mean, for the run's failure reason.
-BOOTSTRAP_FAILURES = {
-    REQUIREMENTS_FAILED: "installing the bundle's requirements.txt failed",
-    BAD_ARCHIVE: "the bundle could not be unpacked",
-    WEB_GUARD_FAILED: "the web API guard could not be installed",
-}
 
 # Two shells, so that a later call with only the handle can learn both Locust's pid and its exit
 # code: the inner shell records its own pid and execs Locust; the outer one waits and records the
@@ -77,6 +75,11 @@ BOOTSTRAP_FAILURES = {
 # interrupts its forked workers on exit. Values are passed as arguments, never spliced in.
 _OUTER_SHELL = '"$@"; echo $? > "$0.tmp" && mv "$0.tmp" "$0"'
 _INNER_SHELL = 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec "$@"'
+_SHELLS = (_OUTER_SHELL, _INNER_SHELL)
+
+
+def _poll_for(done, timeout: float) -> None:
+    _poll(done, timeout=timeout)
 
 
 class LocalLocustBackend(LocustWebBackend):
@@ -138,20 +141,9 @@ class LocalLocustBackend(LocustWebBackend):
             archive = runtime_archive(spec, web_secret=secret)
             write_private_file(details["archive_path"], archive)
             command, cwd, env = self._process(spec, details, archive)
-            with open(details["log_path"], "ab") as log:
-                process = subprocess.Popen(
-                    ["/bin/sh", "-c", _OUTER_SHELL, details["exit_code_path"],
-                     "/bin/sh", "-c", _INNER_SHELL, details["pid_path"],
-                     *command],
-                    cwd=cwd,
-                    env=child_env(env),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # own session and process group: teardown kills it whole
-                )  # fmt: skip
-            children[process.pid] = process
-            details["pgid"] = process.pid
+            details["pgid"] = spawn(_SHELLS, command, cwd, env, details["log_path"], details["exit_code_path"], details["pid_path"])
+            # Workers of their own beside the master (local_workers.py); one worker = a single process.
+            details["worker_pgids"] = [self._spawn_worker(spec, details, archive, i) for i in range(spec.workers if spec.workers > 1 else 0)]
             write_handle(work_dir, handle)
             return handle
         except BaseException as exc:
@@ -221,7 +213,8 @@ class LocalLocustBackend(LocustWebBackend):
             # the CPU (returns at once when it does; the limit only matters on a starved machine).
             exit_code = _poll(lambda: read_int(details.get("exit_code_path")), timeout=10.0)
         reason = "" if alive else BOOTSTRAP_FAILURES.get(exit_code or 0, "Locust exited")
-        return ProcessStatus(alive=alive, exit_code=exit_code, log_tail=read_tail(details.get("log_path")), reason=reason)
+        status = ProcessStatus(alive=alive, exit_code=exit_code, log_tail=read_tail(details.get("log_path")), reason=reason)
+        return worker_exit(details, status, BOOTSTRAP_FAILURES)  # a worker that exited ends the run too
 
     def teardown(self, handle: ClusterHandle) -> ProcessStatus:
         details = handle.details
@@ -239,6 +232,8 @@ class LocalLocustBackend(LocustWebBackend):
                 send_signal(partial(os.killpg, pgid, sig))
                 _poll(group_gone, timeout=2.0)
             reap(pgid, wait_seconds=2.0)
+        if work_dir:  # the workers' groups (they quit with the master), and anything else still running there
+            stop_groups([*(details.get("worker_pgids") or []), *groups_running_in(work_dir)], work_dir, _poll_for)
         final = self.status(handle)  # read exit code and log before the directory goes
         if work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -279,16 +274,36 @@ class LocalLocustBackend(LocustWebBackend):
         started by hand with --autostart. With requirements.txt the loader runs as everywhere else:
         pip may take minutes, and must run in the launched process group, not in `launch`."""
         args = self._locust_args(spec, details)
-        env = dict(spec.env)
+        env = {**spec.process_env(), **slot_env(0 if spec.workers <= 1 else None, spec.workers)}  # a single process is worker 0 of 1
+        env.update(launch_home(details["work_dir"], spec.has_requirements))  # not the user's HOME (~/.locust.conf)
         if spec.has_requirements:
             env[BUNDLE_URL_ENV] = Path(details["archive_path"]).as_uri()
             options = ("--dest", details["bundle_dir"], "--env-cache", self._env_cache_dir)
             return loader_command(self._python, *options, locust_args=args), details["work_dir"], env
-        manifest = unpack(archive, details["bundle_dir"])
         # The guard's folder (secret included) lives in the work dir: gone at teardown even if Locust never starts.
         env.update(web_guard_env(archive, env.get("PYTHONPATH", ""), parent=details["work_dir"]))
-        entry = os.path.join(details["bundle_dir"], manifest["entryPath"])
-        return locust_command(self._python, entry, args), details["bundle_dir"], env
+        return self._direct_command(archive, details["bundle_dir"], env, args), details["bundle_dir"], env
+
+    def _direct_command(self, archive: bytes, folder: str, env: dict[str, str], args: list[str]) -> list[str]:
+        """Lay the bundle out in `folder` and prepare it as the loader would (this process's data
+        share, the runtime hooks: locust_hooks.prepare), then Locust's own command."""
+        manifest = unpack(archive, folder)
+        extra = prepare_hooks(Path(locust_hooks.__file__).read_bytes(), manifest, folder, env)
+        return locust_command(self._python, ",".join([*locustfile_paths(folder, manifest), *extra]), args)
+
+    def _spawn_worker(self, spec: ClusterSpec, details: dict[str, Any], archive: bytes, index: int) -> int:
+        """Worker `index`'s own process (local_workers.py): its own folder, data share and variables."""
+        paths = worker_paths(details["work_dir"], index)
+        env, args = worker_spec_env(spec, index) | launch_home(details["work_dir"], spec.has_requirements), worker_args(details["master_port"])
+        if spec.has_requirements:
+            env[BUNDLE_URL_ENV] = Path(details["archive_path"]).as_uri()
+            options = ("--dest", paths["folder"], "--env-cache", self._env_cache_dir)
+            command, cwd = loader_command(self._python, *options, locust_args=args), details["work_dir"]
+        else:
+            # Its sitecustomize and plugins (the redaction, its CPU and memory for the master), no secret: a worker has no web UI.
+            env.update(web_guard_env(archive, env.get("PYTHONPATH", ""), parent=details["work_dir"], web_ui=False))
+            command, cwd = self._direct_command(archive, paths["folder"], env, args), paths["folder"]
+        return spawn(_SHELLS, command, cwd, env, details["log_path"], paths["exit_code_path"], paths["pid_path"])
 
     def _locust_args(self, spec: ClusterSpec, details: dict[str, Any]) -> list[str]:
         """Locust's own arguments (`-f <bundle>/<entry>` comes with the command). The web UI stays
@@ -302,15 +317,16 @@ class LocalLocustBackend(LocustWebBackend):
             # Locust starts the load itself once it is up: the first request waits for no web API
             # round trip; begin only confirms the state.
             return command + ["--autostart", "-u", str(spec.users), "-r", f"{spec.spawn_rate:g}"]
-        # `--processes N` forks N workers under this master. No --autostart here: Locust's own wait
-        # for workers polls once a second (main.py, start_automatic_run), and a state read meanwhile
-        # pins a cached "ready" for 2 s. Measured with 2 workers, 10 users (medians of 4): first
-        # request 1.77 s and load confirmed 2.75 s with --autostart, 0.86 s and 0.77 s when begin
-        # waits for the workers on /worker-count and swarms. The master port must be private too:
-        # the default (5557) would collide with any other cluster.
+        # A master; its N workers are processes of their own (local_workers.py). No --autostart here:
+        # Locust's own wait for workers polls once a second (main.py, start_automatic_run), and a
+        # state read meanwhile pins a cached "ready" for 2 s. Measured with 2 workers, 10 users
+        # (medians of 4, forked workers then): first request 1.77 s and load confirmed 2.75 s with
+        # --autostart, 0.86 s and 0.77 s when begin waits for the workers on /worker-count and swarms.
+        # Workers of their own (each imports Locust itself) cost more on 2 cores: first request 1.03 s,
+        # load confirmed 0.95 s, against 0.81 s and 0.66 s forked (medians of 5, same machine, issue 17).
+        # The master port must be private too: the default (5557) would collide with any other cluster.
         port = str(details["master_port"])
-        return command + ["--processes", str(spec.workers),
-                          "--master-bind-host", LOOPBACK, "--master-bind-port", port, "--master-port", port]  # fmt: skip
+        return command + ["--master", "--master-bind-host", LOOPBACK, "--master-bind-port", port]
 
     def _wait_for_locust_pid(self, handle: ClusterHandle) -> int:
         def recorded_pid() -> int | None:

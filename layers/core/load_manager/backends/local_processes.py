@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import site
 import socket
 import subprocess
 from collections import deque
@@ -84,9 +85,10 @@ def write_private_file(path: str, content: bytes) -> None:
 
 # What Locust's processes inherit from the control plane: only what a process needs to run and to
 # install a bundle's requirements (the machine's package index and proxies). Never credentials or
-# settings: AWS_*, MONGODB_*, the store's paths, LOCUST_* (they would change how Locust runs).
+# settings: AWS_*, MONGODB_*, the store's paths, LOCUST_* (they would change how Locust runs), nor
+# HOME (launch_home).
 _INHERITED = frozenset({
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "TMP", "TEMP",
+    "PATH", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "TMP", "TEMP",
     "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
 })  # fmt: skip
@@ -99,6 +101,22 @@ def locust_environment(parent: Mapping[str, str], extra: Any) -> dict[str, str]:
     env.update({str(key): str(value) for key, value in dict(extra or {}).items()})
     env["PYTHONUNBUFFERED"] = "1"  # a crash's last words must reach the log
     return env
+
+
+PIP_HOME_ENV = "LOAD_MANAGER_PIP_HOME"  # bootstrap.PIP_HOME_ENV: the HOME the bootstrap runs pip with
+
+
+def launch_home(work_dir: str, pip: bool) -> dict[str, str]:
+    """HOME for a launch's Locust processes: a folder of its own in the work dir (0700), so nothing
+    in the user's home changes a run (~/.locust.conf, which Locust reads before the bundle's
+    locust.conf; ~/.netrc, whose credentials requests' sessions send; ~/.aws). PYTHONUSERBASE keeps
+    the user's site-packages where Python found them (a `pip install --user` Locust), and with `pip`
+    (the loader installs requirements.txt) pip gets the user's own HOME back: its configuration,
+    credentials and cache are the user's, and installs stay as fast as they were."""
+    home = os.path.join(work_dir, "home")
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    env = {"HOME": home, "PYTHONUSERBASE": site.getuserbase()}
+    return env | ({PIP_HOME_ENV: os.environ.get("HOME") or os.path.expanduser("~")} if pip else {})
 
 
 def child_env(extra: Any) -> dict[str, str]:

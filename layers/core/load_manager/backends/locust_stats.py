@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from .base import STATE_MISSING, EndpointStats, ErrorStats, FinalResults, LiveStats
 
 AGGREGATED_ROW = "Aggregated"
+_TEMPLATE_ARGS = "window.templateArgs = "
 
 
 def endpoint_stats(row: Mapping[str, Any]) -> EndpointStats:
@@ -84,6 +86,20 @@ def final_results(
         exit_code=exit_code,
         log_tail=log_tail,
     )
+
+
+def locust_version(page: str) -> str | None:
+    """The version in Locust's web UI page (`GET /`): Locust 2.x renders `window.templateArgs = {...}`
+    (its template's arguments as JSON, "version" among them). None when the page says nothing."""
+    at = page.find(_TEMPLATE_ARGS)
+    if at < 0:
+        return None
+    try:
+        args, _ = json.JSONDecoder().raw_decode(page, at + len(_TEMPLATE_ARGS))
+    except ValueError:
+        return None
+    version = args.get("version") if isinstance(args, dict) else None
+    return str(version)[:64] if isinstance(version, str) and version else None
 
 
 def p90_by_row(text: str) -> dict[tuple[str, str], float]:

@@ -27,7 +27,9 @@ from typing import Any
 import requests
 
 from .base import LOAD_ACTIVE_STATES, STATE_READY, STATE_STOPPED, BackendError, BackendUnavailableError
-from .locust_stats import csv_total_requests, is_master, total_requests
+from .generator_stats import ROUTE as GENERATORS_ROUTE
+from .generator_stats import GeneratorUsage, generator_usages
+from .locust_stats import csv_total_requests, is_master, locust_version, total_requests
 from .web_guard import HEADER, authorization
 
 STATS_CACHE_SECONDS = 2.0  # Locust memoizes GET /stats/requests for this long (twice that if rendering is slow)
@@ -81,6 +83,22 @@ class LocustWebApi:
         """`GET /stats/requests/csv`: every percentile Locust computes, per row (p90 among them)."""
         return self.call("GET", "/stats/requests/csv").text
 
+    def generators(self) -> list[GeneratorUsage]:
+        """Each Locust process's CPU and memory since the previous call (generator_usage); [] when
+        this Locust does not say (no plugin, an error): health never fails a poll."""
+        try:
+            return generator_usages(self.call("GET", GENERATORS_ROUTE).json())
+        except (BackendUnavailableError, ValueError):
+            return []
+
+    def version(self) -> str | None:
+        """The Locust version this master runs, as its web UI's page says (locust_stats.locust_version);
+        None when it does not say: a run's results never depend on it."""
+        try:
+            return locust_version(self.call("GET", "/").text)
+        except BackendError:
+            return None
+
     def worker_count(self) -> int:
         """Connected workers, live (`/worker-count` is not memoized like `/stats/requests`)."""
         return int(json_object(self.call("GET", "/worker-count")).get("worker_count") or 0)
@@ -114,7 +132,7 @@ class LocustWebApi:
         """Stats once the load has stopped and the numbers can no longer move (stops it if needed).
 
         A master (its answer lists `workers`: Locust runs the users in other processes, ECS worker
-        tasks or `--processes`) is settled first (`settle`); a single process has nothing in flight.
+        tasks or local worker processes) is settled first (`settle`); a single process has nothing in flight.
         `settle_seconds` 0 skips that (a fake Locust without workers' reports)."""
         stopped_at: float | None = None  # when the master said its workers' users had stopped
 

@@ -8,6 +8,7 @@ swarm, confirming it, sampling, stopping, collecting, and turning any failure to
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -71,7 +72,7 @@ class LocustWebBackend(ABC):
 
     def _start_workers(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
         """Start the workers that are separate from the master, if any (never twice). Locust's
-        own `--processes` workers need nothing here."""
+        workers started with the master (the local backend's) need nothing here."""
         return None
 
     def _start_seconds(self, spec: ClusterSpec) -> float:
@@ -101,6 +102,7 @@ class LocustWebBackend(ABC):
             self._prepare(handle, spec, deadline)
             api = self._api(handle)
             if api.answers() and api.stats().get("state") in LOAD_ACTIVE_STATES:
+                remember_version(handle, api)
                 return  # a retried begin: the load this cluster was started for is on
             self._start_workers(handle, spec)
             self._wait_for_web_api(handle, api, deadline)
@@ -116,18 +118,20 @@ class LocustWebBackend(ABC):
             # whether users spawn; a Locust that dies meanwhile fails with its own reason.
             if not self._load_becomes_active(handle, api, timeout=self._swarm_timeout):
                 raise self._start_error(handle, f"the swarm did not start within {self._swarm_timeout:g} s")
+            remember_version(handle, api)  # once the load runs: the first request never waits for it
         except BaseException as exc:
             raise self._start_failed(handle, exc) from None
 
     def sample(self, handle: ClusterHandle) -> LiveStats:
-        return live_stats(self._api(handle).stats())
+        api = self._api(handle)
+        return dataclasses.replace(live_stats(api.stats()), generators=api.generators())
 
     def stop_load(self, handle: ClusterHandle) -> None:
         self._api(handle).stop(timeout=self._stop_timeout)
 
     def collect(self, handle: ClusterHandle) -> FinalResults:
         api = self._api(handle)
-        # Settled whenever users ran outside the master (ECS always; local with --processes):
+        # Settled whenever users ran outside the master (ECS always; local with workers):
         # final_stats tells from Locust's own answer, whatever the handle says about workers.
         payload = api.final_stats(
             stop_timeout=self._stop_timeout,
@@ -249,6 +253,13 @@ class LocustWebBackend(ABC):
                 raise LocustCrashedError(status.reason or "Locust is not running", exit_code=status.exit_code, log_tail=status.log_tail)
 
         return check
+
+
+def remember_version(handle: ClusterHandle, api: LocustWebApi) -> None:
+    """The Locust version the master runs, in the handle (`locust_version`): what the run records
+    as having run, whatever requirements.txt asked for."""
+    if not handle.details.get("locust_version"):
+        handle.details["locust_version"] = api.version()
 
 
 def _remaining(deadline: float) -> float:

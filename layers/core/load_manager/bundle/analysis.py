@@ -10,19 +10,28 @@ imports the way Python would, following bundle modules transitively:
   or whatever it imported in turn);
 - a base from a module the bundle does not contain (and that is not the standard library) may be
   anything: such a class is accepted with a warning that names the module (requirements.txt or the
-  image may provide it).
+  image may provide it);
+- unless that module is a package named in requirements.txt (`installed`: its top-level name is the
+  requirement's name, as `locust_plugins` is `locust-plugins`'s) and the base is named like a user
+  class (`...User...`, `...Locust...`) or the package like a Locust one (`locust-*`): a class of the
+  bundle deriving from it is a user class, with a note naming the package.
 
-Locust picks up every non-abstract User subclass bound in the entry module's namespace, defined
-there or imported into it; so do we. Modules resolve against the bundle root and the entry's own
-folder (Locust puts the locustfile's folder on sys.path; the working directory is the root).
+Locust picks up every non-abstract User subclass bound in a locustfile's namespace, defined there
+or imported into it; so do we, for each locustfile (Locust's -f may name several: `entries`).
+Modules resolve against the bundle root and each locustfile's own folder (Locust puts the
+locustfile's folder on sys.path; the working directory is the root). Each class found remembers
+where it is defined (`origin`): one name defined in two files is what Locust refuses.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 LOCUST_USERS = frozenset({
     "User", "HttpUser", "FastHttpUser", "PytestUser",  # locust, locust.user.users, locust.contrib.fasthttp
@@ -45,6 +54,8 @@ class Kind:
     kind: str
     module: str | None = None
     abstract: bool = False
+    origin: str | None = None  # "<path>::<class name>" of the class statement
+    package: str | None = None  # the requirement whose installed base made this a user class
 
     @property
     def unknown(self) -> bool:
@@ -70,6 +81,9 @@ class BundleAnalysis:
     unknown: dict[str, str] = field(default_factory=dict)  # class or name -> module it comes from
     errors: list[SourceError] = field(default_factory=list)
     abstract_users: list[str] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # user class or shape -> "<path>::<class name>"
+    installed_bases: dict[str, str] = field(default_factory=dict)  # user class -> the requirement its base comes from
+    duplicates: list[dict[str, Any]] = field(default_factory=list)  # {kind, name, files}: what Locust refuses at start
 
 
 def parse_source(source: bytes | str, path: str) -> ast.Module | SourceError:
@@ -82,13 +96,15 @@ def parse_source(source: bytes | str, path: str) -> ast.Module | SourceError:
         return SourceError(path, None, None, str(exc) or "expression too large or too deeply nested")
 
 
-def module_names(path: str, entry_path: str) -> list[str]:
-    """The module names a .py file of the bundle can be imported as."""
+def module_names(path: str, entry_path: str | Sequence[str]) -> list[str]:
+    """The module names a .py file of the bundle can be imported as (from the root, or from the
+    folder of a locustfile)."""
     names = [_dotted(path)]
-    entry_dir = entry_path.rsplit("/", 1)[0] + "/" if "/" in entry_path else ""
-    if entry_dir and path.startswith(entry_dir):
-        names.append(_dotted(path[len(entry_dir):]))
-    return [name for name in names if name]
+    for entry in [entry_path] if isinstance(entry_path, str) else entry_path:
+        entry_dir = entry.rsplit("/", 1)[0] + "/" if "/" in entry else ""
+        if entry_dir and path.startswith(entry_dir):
+            names.append(_dotted(path[len(entry_dir):]))
+    return [name for name in dict.fromkeys(names) if name]
 
 
 def _dotted(path: str) -> str:
@@ -99,8 +115,10 @@ def _dotted(path: str) -> str:
 
 
 class Analyser:
-    def __init__(self, sources: dict[str, bytes | str], entry_path: str):
+    def __init__(self, sources: dict[str, bytes | str], entry_path: str | Sequence[str], installed: frozenset[str] = frozenset()):
         self.entry_path = entry_path
+        self.locustfiles = [entry_path] if isinstance(entry_path, str) else list(entry_path)
+        self.installed = installed  # canonical names of requirements.txt's packages
         self.trees: dict[str, ast.Module] = {}
         self.errors: list[SourceError] = []
         for path, source in sources.items():
@@ -111,7 +129,7 @@ class Analyser:
                 else:
                     self.trees[path] = parsed
         self.modules: dict[str, str] = {}  # module name -> path
-        for path in sorted(self.trees, key=lambda p: p != entry_path):
+        for path in sorted(self.trees, key=lambda p: p not in self.locustfiles):
             for name in module_names(path, entry_path):
                 self.modules.setdefault(name, path)
         self._scopes: dict[str, _Scope] = {}
@@ -156,22 +174,31 @@ class Analyser:
     def class_kind(self, path: str, node: ast.ClassDef) -> Kind:
         verdicts = [self.base_kind(path, base) for base in node.bases]
         best = min(verdicts, key=Kind.rank) if verdicts else Kind(OTHER)
-        return Kind(best.kind, best.module, abstract=_is_abstract(node))
+        return Kind(best.kind, best.module, abstract=_is_abstract(node), origin=f"{path}::{node.name}", package=best.package)
 
     def base_kind(self, path: str, base: ast.expr) -> Kind:
         if isinstance(base, ast.Subscript):  # Generic[T] and friends
             base = base.value
+        kind, name = Kind(OTHER), ""
         if isinstance(base, ast.Name):
-            kind = self.binding(path, base.id)
-            return Kind(kind.kind, kind.module)  # the base's abstractness is not the subclass's
-        if isinstance(base, ast.Attribute):
-            chain = _attribute_chain(base)
-            if chain:
-                module = self._module_of_chain(path, chain[:-1])
-                if module is not None:
-                    kind = self.name_in_module(module, chain[-1])
-                    return Kind(kind.kind, kind.module)
-        return Kind(OTHER)
+            kind, name = self.binding(path, base.id), base.id
+        elif isinstance(base, ast.Attribute) and (chain := _attribute_chain(base)):
+            module = self._module_of_chain(path, chain[:-1])
+            if module is not None:
+                kind, name = self.name_in_module(module, chain[-1]), chain[-1]
+        package = self._installed_user_base(kind, name)
+        if package:
+            return Kind(USER, kind.module, package=package)
+        return Kind(kind.kind, kind.module, package=kind.package)  # the base's abstractness is not the subclass's
+
+    def _installed_user_base(self, kind: Kind, name: str) -> str | None:
+        """The requirement providing this unknown base, when it is one a user class derives from."""
+        if not kind.unknown or not kind.module:
+            return None
+        package = canonical_name(kind.module.split(".")[0])
+        if package in self.installed and (_looks_like_user(name, anywhere=True) or package.startswith("locust")):
+            return package
+        return None
 
     def _module_of_chain(self, path: str, chain: list[str]) -> str | None:
         """`a.b` in `a.b.C`: the module it names, through `import a.b` / `import x as a` / `from p import a`."""
@@ -193,7 +220,7 @@ class Analyser:
         return ".".join([*base, module] if module else base)
 
     def _module_name(self, path: str) -> str:
-        names = module_names(path, self.entry_path)
+        names = module_names(path, self.locustfiles)
         return names[0] if names else ""
 
 
@@ -228,9 +255,13 @@ class _Scope:
                 self.imports.setdefault(alias.asname or alias.name, []).append((node.module or "", alias.name, node.level))
 
 
-def analyse_sources(sources: dict[str, bytes | str], entry_path: str) -> BundleAnalysis:
-    analyser = Analyser(sources, entry_path)
-    result = BundleAnalysis(errors=list(analyser.errors))
+def analyse_sources(sources: dict[str, bytes | str], entry_path: str, installed: frozenset[str] = frozenset()) -> BundleAnalysis:
+    """What the one locustfile `entry_path` exposes (see `analyse_locustfiles` for several)."""
+    analyser = Analyser(sources, entry_path, installed)
+    return analyse_locustfile(analyser, entry_path, BundleAnalysis(errors=list(analyser.errors)))
+
+
+def analyse_locustfile(analyser: Analyser, entry_path: str, result: BundleAnalysis) -> BundleAnalysis:
     if entry_path not in analyser.trees:
         return result
     scope = analyser.scope(entry_path)
@@ -267,8 +298,12 @@ def _classify_star(analyser: Analyser, module: str, result: BundleAnalysis, seen
 
 
 def _record(name: str, kind: Kind, result: BundleAnalysis, *, imported: bool) -> None:
+    if kind.kind in (USER, SHAPE) and kind.origin and not kind.abstract:
+        result.origins[name] = kind.origin
     if kind.kind == USER:
         (result.abstract_users if kind.abstract else result.user_classes).append(name)
+        if kind.package and not kind.abstract:
+            result.installed_bases[name] = kind.package
     elif kind.kind == TASKSET and not imported:
         result.task_sets.append(name)
     elif kind.kind == SHAPE:
@@ -277,9 +312,17 @@ def _record(name: str, kind: Kind, result: BundleAnalysis, *, imported: bool) ->
         result.unknown[name] = kind.module
 
 
-def _looks_like_user(name: str) -> bool:
-    """An imported name we cannot see: only a class named like a user is worth assuming one."""
+def _looks_like_user(name: str, *, anywhere: bool = False) -> bool:
+    """An imported name we cannot see: only a class named like a user is worth assuming one
+    (`anywhere`: the words may be inside the name, as in HttpUserWithResources)."""
+    if anywhere:
+        return name[:1].isupper() and ("User" in name or "Locust" in name)
     return name[:1].isupper() and name.endswith(("User", "Locust"))
+
+
+def canonical_name(name: str) -> str:
+    """A distribution's name as pip compares them (PEP 503); an import name maps onto it too."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _imports_from_locust(scope: _Scope, name: str) -> bool:

@@ -55,10 +55,10 @@ def read_archive(data: bytes) -> list[tuple[str, bytes]]:
 
 
 def strip_common_folder(files: list[tuple[str, bytes]], entry_path: str) -> list[tuple[str, bytes]]:
-    """`zip -r shop.zip shop/` puts everything under `shop/`: when the entry is not at the root and
-    every file shares one top folder, that folder is the bundle's root."""
+    """`zip -r shop.zip shop/` puts everything under `shop/`: when the entry (a file, or a folder
+    of entries) is not at the root and every file shares one top folder, that folder is the bundle's root."""
     names = [name for name, _ in files]
-    if not names or entry_path in names:
+    if not names or entry_path in names or any(name.startswith(entry_path + "/") for name in names):
         return files
     tops = {name.split("/", 1)[0] for name in names}
     if len(tops) != 1 or any("/" not in name for name in names):

@@ -13,6 +13,9 @@ bundles existed keep their identity. Any other bundle's digest is the sha256 of 
 
 Paths cannot contain a newline, so the manifest is unambiguous, and it is not valid Python (its
 second line is a syntax error), so no saveable single script can have a manifest as its text.
+A bundle with several entries (Locust's `-f a.py,b.py` or a folder, see `entries`) has one more
+line after the entry's, `entries <entry>,<entry>...` (folders with their trailing `/`): the same
+files loaded otherwise are another snapshot. A bundle with the one entry keeps its digest.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from load_manager.bundle.entries import is_folder, resolve, split_entries
 from load_manager.errors import (
     BundlePathCollisionError,
     BundleTooLargeError,
@@ -54,10 +58,21 @@ class FileInfo:
 
 @dataclass(frozen=True)
 class Bundle:
-    """Every file of the snapshot (the entry too) by normalised path, sorted."""
+    """Every file of the snapshot (the entry too) by normalised path, sorted. `entries`: what
+    Locust's -f names (files, folders ending in `/`); empty means the entry file alone."""
 
     entry_path: str
     files: dict[str, bytes] = field(default_factory=dict)
+    entries: tuple[str, ...] = ()
+
+    @cached_property
+    def locustfiles(self) -> tuple[str, ...]:
+        """Every file Locust loads as a locustfile, in order; the entry file first."""
+        return resolve(self.entries, self.files)[1] if self.entries else (self.entry_path,)
+
+    @property
+    def entry_list(self) -> list[str]:
+        return list(self.entries or (self.entry_path,))
 
     @property
     def entry_bytes(self) -> bytes:
@@ -81,7 +96,8 @@ class Bundle:
 
     @cached_property
     def digest(self) -> str:
-        return bundle_digest(self.entry_path, {info.path: info.sha256 for info in self.manifest}, self.entry_bytes)
+        hashes = {info.path: info.sha256 for info in self.manifest}
+        return bundle_digest(self.entry_path, hashes, self.entry_bytes, entries=self.entries)
 
     def others(self) -> dict[str, bytes]:
         """The files besides the entry."""
@@ -106,11 +122,12 @@ def sorted_items(files: dict[str, bytes]) -> list[tuple[str, bytes]]:
     return sorted(files.items(), key=lambda item: item[0].encode("utf-8"))
 
 
-def bundle_digest(entry_path: str, hashes: dict[str, str], entry: bytes | None = None) -> str:
+def bundle_digest(entry_path: str, hashes: dict[str, str], entry: bytes | None = None, *, entries: tuple[str, ...] = ()) -> str:
     """The canonical digest (see the module doc). `hashes`: path -> sha256 of its content."""
-    if entry_path == DEFAULT_ENTRY and list(hashes) == [DEFAULT_ENTRY]:
+    several = bool(entries) and entries != (entry_path,)
+    if entry_path == DEFAULT_ENTRY and list(hashes) == [DEFAULT_ENTRY] and not several:
         return hashes[DEFAULT_ENTRY] if entry is None else sha256_bytes(entry)
-    lines = [MANIFEST_HEADER, f"entry {entry_path}\n"]
+    lines = [MANIFEST_HEADER, f"entry {entry_path}\n"] + ([f"entries {','.join(entries)}\n"] if several else [])
     lines += [f"{hashes[path]} {path}\n" for path in sorted(hashes, key=lambda p: p.encode("utf-8"))]
     return sha256_bytes("".join(lines).encode("utf-8"))
 
@@ -139,16 +156,29 @@ def normalise_path(raw: object, *, what: str = "path") -> str:
     return path
 
 
-def normalise_entry_path(raw: str | None) -> str:
-    path = normalise_path(raw if raw is not None else DEFAULT_ENTRY, what="entryPath")
-    if not path.endswith(".py"):
-        raise InvalidBundlePathError(f"entryPath {path!r} must be a Python file (.py)", details={"path": path})
-    return path
+def normalise_entries(raw: str | list[str] | None) -> list[str]:
+    """entryPath's items as safe paths, a folder (written with a trailing `/`) keeping its `/`."""
+    items = split_entries(raw, DEFAULT_ENTRY)
+    return [normalise_path(item.rstrip("/"), what="entryPath") + ("/" if item.endswith("/") else "") for item in items]
 
 
-def build_bundle(entry_path: str, files: Iterable[tuple[str, bytes]]) -> Bundle:
+def first_file_entry(entries: list[str]) -> str:
+    """The entry a JSON body's scriptContent is: the first item, which must name a file."""
+    first = entries[0]
+    if is_folder(first) or not first.endswith(".py"):
+        raise InvalidBundlePathError(
+            f"entryPath {first!r}: the first entry is scriptContent's file, a Python file (.py); folders and other files may follow it "
+            '(e.g. ["locustfiles/users.py", "locustfiles/"]), or send the bundle as a zip archive',
+            details={"path": first},
+        )
+    return first
+
+
+def build_bundle(entry_path: str | None, files: Iterable[tuple[str, bytes]], entries: list[str] | None = None) -> Bundle:
     """Check paths and limits of (raw path, content) pairs, the entry's among them, and build the
-    bundle. Nothing else (requirements, Python) is checked here: see `bundle.checks`."""
+    bundle. `entries` (normalised, see `normalise_entries`) makes the first locustfile the entry
+    file unless `entry_path` names it. Nothing else (requirements, Python) is checked here: see
+    `usecases.bundles.check_bundle`."""
     collected: dict[str, bytes] = {}
     raw_of: dict[str, str] = {}
     folded: dict[str, str] = {}
@@ -165,9 +195,12 @@ def build_bundle(entry_path: str, files: Iterable[tuple[str, bytes]]) -> Bundle:
         _check_collision(path, raw, raw_of, folded)
         collected[path], raw_of[path], folded[path.casefold()] = data, raw, path
     _check_folders(collected)
+    resolved, locustfiles = resolve(entries, collected) if entries else ((), ())
+    entry_path = entry_path or (locustfiles[0] if locustfiles else DEFAULT_ENTRY)
     if entry_path not in collected:
         raise InvalidBundlePathError(f"the bundle has no entry file {entry_path!r}", details={"path": entry_path})
-    return Bundle(entry_path=entry_path, files=dict(sorted_items(collected)))
+    several = resolved if resolved != (entry_path,) else ()
+    return Bundle(entry_path=entry_path, files=dict(sorted_items(collected)), entries=several)
 
 
 def _check_collision(path: str, raw: str, raw_of: dict[str, str], folded: dict[str, str]) -> None:

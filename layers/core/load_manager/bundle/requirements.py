@@ -39,11 +39,18 @@ MAX_BYTES = 256 * 1024
 STRONG_HASHES = ("sha256", "sha384", "sha512")  # what pip's --hash accepts
 _ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")  # pip's req_file.ENV_VAR_RE: expanded from os.environ
 _CODING = re.compile(rb"coding[:=]\s*([-\w.]+)")  # pip's PEP 263 declaration (utils.encoding)
+_COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's req_file.COMMENT_RE: a comment line ends a continuation
 
 
 def check_requirements(data: bytes) -> list[str]:
     """The requirements pip would install, normalised (`name[extras]specifiers; marker`), in order;
     raises InvalidRequirementsError for anything else."""
+    return [requirement for _, _, requirement in requirement_lines(data)]
+
+
+def requirement_lines(data: bytes) -> list[tuple[int, int, str]]:
+    """`check_requirements` with where each requirement is: (first line, last line, requirement),
+    its lines being those pip joins on a trailing backslash."""
     import pip_requirements_parser as pip_format  # lazy: 21 ms at import (bench/cold_import.py --lazy), only to save a bundle
 
     if len(data) > MAX_BYTES:
@@ -51,11 +58,34 @@ def check_requirements(data: bytes) -> list[str]:
             f"requirements.txt is {len(data)} bytes; at most {MAX_BYTES} ({MAX_BYTES // 1024} KiB)", details={"limitBytes": MAX_BYTES}
         )
     parse_line = pip_format.get_line_parser()
+    text = _text_as_pip_reads(data)
+    ends = _continued(text)
     accepted = []
-    for item in pip_format.preprocess(_text_as_pip_reads(data)):
+    for item in pip_format.preprocess(text):
         if not isinstance(item, pip_format.CommentLine):
-            accepted.append(_requirement(pip_format, parse_line, item.line_number, item.line))
+            requirement = _requirement(pip_format, parse_line, item.line_number, item.line)
+            accepted.append((item.line_number, ends.get(item.line_number, item.line_number), requirement))
     return accepted
+
+
+def _continued(text: str) -> dict[int, int]:
+    """First physical line -> last, for each line pip continues (req_file.join_lines)."""
+    ends: dict[int, int] = {}
+    start = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.endswith("\\") or _COMMENT.match(line):
+            if start is not None:
+                ends[start], start = number, None
+        elif start is None:
+            start = number
+    if start is not None:
+        ends[start] = len(text.splitlines())
+    return ends
+
+
+def text_of(data: bytes) -> str:
+    """The file's text as pip reads it (a checked file)."""
+    return _text_as_pip_reads(data)
 
 
 def _text_as_pip_reads(data: bytes) -> str:

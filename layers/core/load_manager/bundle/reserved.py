@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -55,14 +56,18 @@ def shadowed(module: str) -> str | None:
     return None
 
 
-def top_level_names(path: str, entry_path: str) -> list[str]:
-    """The top-level module names under which Python could import this bundle file."""
+def top_level_names(path: str, entry_path: str | Sequence[str]) -> list[str]:
+    """The top-level module names under which Python could import this bundle file (`entry_path`:
+    the locustfile, or every locustfile: each one's folder is on sys.path while it loads)."""
     if not path.endswith(_IMPORTABLE_SUFFIXES):
         return []
-    entry_dir = entry_path.rsplit("/", 1)[0] + "/" if "/" in entry_path else ""
-    relatives = [path] + ([path[len(entry_dir) :]] if entry_dir and path.startswith(entry_dir) else [])
+    locustfiles = [entry_path] if isinstance(entry_path, str) else list(entry_path)
+    relatives = [path]
+    for entry in locustfiles:
+        entry_dir = entry.rsplit("/", 1)[0] + "/" if "/" in entry else ""
+        relatives += [path[len(entry_dir) :]] if entry_dir and path.startswith(entry_dir) else []
     names = [_top(relative) for relative in relatives]
-    if path == entry_path:  # Locust imports the entry under its file name (sys.modules[stem])
+    if path in locustfiles:  # Locust imports a locustfile under its file name (sys.modules[stem])
         names.append(path.rsplit("/", 1)[-1].split(".")[0])
     return sorted({name for name in names if name})
 
@@ -77,7 +82,7 @@ def check_module_names(bundle: Bundle) -> None:
     """Raise ReservedModuleNameError naming every file that would replace a runtime module."""
     found = []
     for path in bundle.files:
-        for module in top_level_names(path, bundle.entry_path):
+        for module in top_level_names(path, bundle.locustfiles):
             what = shadowed(module)
             if what is not None:
                 found.append({"path": path, "module": module, "shadows": what})

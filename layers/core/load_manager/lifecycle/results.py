@@ -3,10 +3,12 @@ summary, per-endpoint table and errors at Finalize. Percentiles are the master's
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from load_manager.backends.base import EndpointStats, FinalResults, LiveStats
-from load_manager.models.records import MetricsSample
+from load_manager.models.generators import GeneratorReading
+from load_manager.models.metrics import MetricsSample
 from load_manager.models.runs import EndpointSummary, ErrorSummary, LiveFigures, Run, RunSummary
 
 
@@ -28,6 +30,7 @@ def metrics_sample(run_id: str, now: int, stats: LiveStats) -> MetricsSample:
         p50_ms=live.p50_ms, p95_ms=live.p95_ms, p99_ms=live.p99_ms,
         total_requests=stats.total_requests, total_failures=stats.total_failures,  # auto-stop's window counts
         endpoints=[_endpoint_sample(e) for e in stats.endpoints],
+        generators=[GeneratorReading.model_construct(**dataclasses.asdict(g)) for g in stats.generators],  # typed by the backend already
     )  # fmt: skip
 
 

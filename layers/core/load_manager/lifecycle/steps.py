@@ -20,11 +20,11 @@ from load_manager.backends import BackendFactory
 from load_manager.backends.base import ClusterSpec, LocustCrashedError
 from load_manager.errors import RunNotFoundError
 from load_manager.ids import now_ms
-from load_manager.lifecycle import launches, notify
+from load_manager.lifecycle import launches, notify, run_environment
 from load_manager.lifecycle.polling import EVENTS_PER_POLL_LOOP, poll_interval_seconds
 from load_manager.lifecycle.results import final_fields, live_figures, metrics_sample
 from load_manager.lifecycle.step_errors import failure_reason
-from load_manager.lifecycle.verdict import auto_stop, final_change
+from load_manager.lifecycle.verdict import auto_stop, final_change, generator_fields
 from load_manager.models.load_tests import LastRun
 from load_manager.models.records import StoredRevision
 from load_manager.models.runs import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
@@ -62,7 +62,7 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
     if revision is None or revision.content is None or revision.pruned_at is not None:  # never pruned while a run uses it
         raise RunNotFoundError(f"the script revision {run.script_revision_id} of run {run.id} is missing")
     spec = _spec(stores, run, revision)
-    backend = backends(launches.cluster_config_of(stores, run))
+    backend = run_environment.guarded(backends, run)(launches.cluster_config_of(stores, run))  # what it reports: secrets redacted
     handle = launches.claimed_handle(stores, backend, run, spec)
     backend.begin(handle, spec)  # LocustStartError is not retried: MarkFailed records why
     # What begin learnt (addresses, worker ids) is stored once: polls then need no discovery.
@@ -70,7 +70,7 @@ def start(stores: Stores, backends: BackendFactory, run_id: str, account_id: str
     now = now_ms()
     stores.runs.transition(
         run.account_id, run.id, {"Starting"}, StatusChange(status="Running", at=now, actor=SYSTEM, reason="load confirmed"),
-        {"started_at": now}, events=[notify.run_started(run.id, now)],
+        {"started_at": now, "locust_version": handle.details.get("locust_version")}, events=[notify.run_started(run.id, now)],
     )  # fmt: skip
     notify.drain(stores, run.account_id, run.id)  # also what an attempt that died after the write left
     run = _load(stores, run_id, account_id)
@@ -82,7 +82,7 @@ def poll(stores: Stores, backends: BackendFactory, run_id: str, account_id: str)
     run = _load(stores, run_id, account_id)
     if run.status in FINAL_STATUSES:
         return _state(run, done=True)
-    backend, handle = launches.live_handle(stores, backends, run)
+    backend, handle = launches.live_handle(stores, run_environment.guarded(backends, run), run)
     if backend is None or handle is None:
         return _state(run, done=True)  # stopped before any cluster existed
     process = backend.status(handle)
@@ -109,13 +109,14 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
             finalize_report(stores, run)
         notify.drain(stores, account_id, run_id)
         return _state(run, done=True)
-    backend, handle = launches.live_handle(stores, backends, run)
+    backend, handle = launches.live_handle(stores, run_environment.guarded(backends, run), run)
     fields: dict[str, Any] = {"ended_at": now_ms()}  # the load stops now; collecting takes a while
     if backend and handle:
         results = backend.collect(handle)  # stops the load, then reads the final stats
         fields |= final_fields(run, results, load_ended_at=fields["ended_at"])
         if results.html_report:
             fields["report_location"] = keep_locust_report(run, results.html_report)
+    fields |= generator_fields(stores, run)  # judged from the samples, beside the criteria
     change, verdict = final_change(stores, run, fields)
     finished = notify.run_finished(run.id, change.status, change.at)
     ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields | verdict, events=[finished])
@@ -172,6 +173,8 @@ def _spec(stores: Stores, run: Run, revision: StoredRevision) -> ClusterSpec:
         run_id=run.id, script=revision.content or "", script_name=bundle.entry_path, files=bundle.others(),
         target_url=run.target_url, users=run.target_users, spawn_rate=run.spawn_rate,
         duration_seconds=run.duration_seconds, workers=run.workers,
+        load_profile=tuple(run.load_profile.plan()) if run.load_profile else (), data_split=tuple(run.data_split),
+        run_env=run_environment.run_env(run), locustfiles=bundle.locustfiles,
     )  # fmt: skip
 
 

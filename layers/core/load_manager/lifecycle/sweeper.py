@@ -44,8 +44,6 @@ from typing import Any
 from load_manager.adapters.step_functions import RUNNING, Executions
 from load_manager.backends import BackendFactory
 from load_manager.backends.base import LocustBackend
-from load_manager.backends.ecs import AwsApiError, collect_leftover_security_groups  # in AWS every sweep uses it (boto3 stays lazy)
-from load_manager.backends.ecs.tasks import client, tag_value
 from load_manager.ids import now_ms
 from load_manager.lifecycle import notify, steps
 from load_manager.models.runs import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
@@ -140,6 +138,10 @@ def _tear_down_leftovers(stores: Stores, backends: BackendFactory, ended_before:
 
 def _collect_security_groups(stores: Stores, ec2: Any, report: SweepReport) -> None:
     """The ecs backend's run groups whose run is not active (backends/ecs/network.py)."""
+    # Only here (and in an ecs teardown, through backend_for) does a sweep need the ecs backend.
+    from load_manager.backends.ecs import AwsApiError, collect_leftover_security_groups  # lazy: 120 ms at import (bench/cold_import.py --lazy)
+    from load_manager.backends.ecs.tasks import client  # lazy: 0 ms more than the line above (bench/cold_import.py --lazy)
+
     ecs = get_settings().ecs
     try:
         found = collect_leftover_security_groups(
@@ -166,6 +168,8 @@ class _ActiveRuns:
 
     def __call__(self, run_id: str, launch_id: str) -> bool:
         if self._ids is None:
+            from load_manager.backends.ecs.tasks import tag_value  # lazy: 0 ms here, loaded with the ecs backend above (bench/cold_import.py --lazy)
+
             self._ids = {tag_value(run.id) for run in self._stores.runs.list_active()}  # as the group's tag holds it
         return run_id in self._ids
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from load_manager.analysis import autostop
+from load_manager.analysis import autostop, generators
 from load_manager.analysis.criteria import Results, evaluate, needs_baseline
 from load_manager.backends.base import LiveStats
 from load_manager.ids import now_ms
@@ -51,6 +51,16 @@ def final_change(stores: Stores, run: Run, fields: dict[str, Any]) -> tuple[Stat
     if run.stop_reason is not None:
         result = "Failed"
     return StatusChange(status="Finished", at=now, actor=SYSTEM, reason=reason), {"result": result, "criteria_results": lines}
+
+
+def generator_fields(stores: Stores, run: Run) -> dict[str, Any]:
+    """The generators' verdict, from the run's samples (analysis/generators.py): kept beside the
+    result, which the criteria decide as ever. None when Locust gave no reading, or too few."""
+    health = generators.judge(stores.metrics.generator_readings(run.account_id, run.id))
+    judged = health is not None and any(f.judged for f in health.generators)
+    if health is not None and health.saturated:
+        count("RunsGeneratorSaturated")
+    return {"generator_health": health, "generator_saturated": health.saturated if judged and health else None}
 
 
 def _baseline(stores: Stores, run: Run) -> Results | None:

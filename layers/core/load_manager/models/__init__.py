@@ -11,7 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-AREAS = ("base", "bundles", "criteria", "load_tests", "scripts", "runs", "records", "clusters", "results", "automation")
+AREAS = (
+    "base", "bundles", "criteria", "load_profiles", "load_tests", "scripts", "runs", "records", "clusters", "results", "automation",
+    "variables", "run_variables", "run_requests", "metrics", "revisions", "load_test_reads",
+)
 
 
 def __getattr__(name: str) -> Any:

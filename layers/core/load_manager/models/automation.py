@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, StringConstraints, field_validator, mode
 from pydantic.alias_generators import to_camel
 
 from load_manager.models.base import ApiModel, Description, Name, RequestModel
-from load_manager.models.runs import StartRunRequest
+from load_manager.models.run_requests import StartRunRequest
 
 MAX_PATTERN_CHARS = 4096  # EventBridge's limit on a rule's EventPattern
 EventPattern = Annotated[

@@ -7,6 +7,7 @@ Request models forbid unknown fields, so a typo or an identity field smuggled in
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
@@ -28,13 +29,35 @@ RevisionSelector = Annotated[StrictStr, StringConstraints(min_length=1, max_leng
 # A run's lifecycle and verdict, named by other areas' models too (a test's last run, a comparison).
 RunStatus = Literal["Pending", "Starting", "Running", "Stopping", "Finished", "Failed", "Cancelled"]
 RunResult = Literal["Passed", "Failed", "NotEvaluated"]
+FINAL_STATUSES: frozenset[str] = frozenset({"Finished", "Failed", "Cancelled"})
+ACTIVE_STATUSES: frozenset[str] = frozenset({"Pending", "Starting", "Running", "Stopping"})
 # Field types shared by areas live here, so that naming one does not import (and build) another area's models.
 
 IDENTITY_FIELDS = frozenset({"createdBy", "updatedBy", "accountId", "created_by", "updated_by", "account_id"})
 
 
+# defer_build: a model's validator and serializer are built when it is first used, not when its
+# module is imported. A function imports its routes' models (and what they name) but a request
+# uses a few: building all at import cost the results function 45 ms of its cold start (245 ms ->
+# 200 ms CPU, bench/cold_import.py). Every model is built at most once per process (model_rebuild).
+_REBUILD_LOCK = threading.RLock()
+
+
 class ApiModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    # validate_by_name/by_alias: what building ApiModel at import used to write into its config (pydantic
+    # fills them in from populate_by_name then), which every subclass inherited, RequestModel too.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, validate_by_name=True, validate_by_alias=True, defer_build=True)
+
+    @classmethod
+    def model_rebuild(
+        cls, *, force: bool = False, raise_errors: bool = True, _parent_namespace_depth: int = 2, _types_namespace: Any = None
+    ) -> bool | None:
+        # A deferred model is built by the first thread that uses it; pydantic's rebuild is not
+        # thread-safe (pydantic#13419: serve's threads and the lifecycle's can meet here): one at a time.
+        with _REBUILD_LOCK:
+            return super().model_rebuild(
+                force=force, raise_errors=raise_errors, _parent_namespace_depth=_parent_namespace_depth + 1, _types_namespace=_types_namespace
+            )
 
 
 class RequestModel(ApiModel):

@@ -34,12 +34,18 @@ FILES_DESCRIPTION = (
     "Files of the bundle besides the entry locustfile (helper modules, data, requirements.txt); "
     "at most 200 files and 4 MiB decoded in all"
 )
-ENTRY_DESCRIPTION = "Path of the entry locustfile inside the bundle (scriptContent); default locustfile.py"
+ENTRY_DESCRIPTION = (
+    "What Locust's -f names, with its meaning: the entry locustfile's path (scriptContent's file; default locustfile.py), "
+    "or several, as a list or comma-separated, and folders of the bundle (every .py file in them whose name does not start "
+    "with '_'), e.g. [\"locustfiles/users.py\", \"locustfiles/\"]. The first item is scriptContent's file"
+)
 
 
 class BundleFields(RequestModel):
     files: Annotated[list[BundleFile], Field(description=FILES_DESCRIPTION)] | None = None
-    entry_path: EntryPath | None = Field(default=None, description=ENTRY_DESCRIPTION)
+    entry_path: EntryPath | Annotated[list[EntryPath], Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description=ENTRY_DESCRIPTION
+    )
 
 
 class ScriptTemplate(ApiModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -23,17 +23,13 @@ from load_manager.models.base import (
     Users,
 )
 from load_manager.models.bundles import BundleFields, TemplateId
-from load_manager.models.criteria import AutoStopSettings, Criteria, Criterion
+from load_manager.models.criteria import AutoStopSettings, Criteria
+from load_manager.models.load_profiles import DataSplit, LoadProfile
+from load_manager.models.load_test_reads import LoadTest as LoadTest  # a test as read (load_test_reads.py), named here as ever
+from load_manager.models.load_test_reads import RevisionRetention as RevisionRetention
 
 if TYPE_CHECKING:  # LastRun.of's argument only: a test's models need not build the runs area's
     from load_manager.models.runs import Run
-
-
-class RevisionRetention(ApiModel):
-    # Also a stored field of LoadTest, so populated by name as well; unknown keys are still a 422.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-    keep_last: Annotated[int, Field(ge=1, le=100_000, description="Revisions kept besides any a run references")]
 
 
 class LoadSettings(RequestModel):
@@ -43,6 +39,10 @@ class LoadSettings(RequestModel):
     revision_retention: RevisionRetention | None = Field(
         default=None, description="Prune older revisions, keeping the latest N and every one a run used; null keeps all"
     )
+    default_load_profile: LoadProfile | None = Field(
+        default=None, description="Stages of users over time for runs that send no load settings (not with the three defaults above)"
+    )
+    data_split: DataSplit | None = Field(default=None, description="CSV files of the bundle each worker gets its own share of; null or [] for none")
 
 
 class CreateLoadTestRequest(LoadSettings, BundleFields):
@@ -84,30 +84,6 @@ class UpdateLoadTestRequest(LoadSettings):
     env_id: ScopeId | None = None
     criteria: Criteria | None = Field(default=None, description="Replaces the criteria; null or [] removes them")
     auto_stop: AutoStopSettings | None = Field(default=None, description="Replaces the auto-stop settings; null restores the default")
-
-
-class LoadTest(ApiModel):
-    id: str
-    account_id: str
-    name: str
-    description: str | None = None
-    target_url: str | None = None
-    org_id: str | None = None
-    project_id: str | None = None
-    env_id: str | None = None
-    default_users: int | None = None
-    default_spawn_rate: float | None = None
-    default_duration_seconds: int | None = None
-    revision_retention: RevisionRetention | None = None
-    latest_revision_id: str
-    latest_revision_number: int
-    criteria: list[Criterion] = Field(default_factory=list)
-    auto_stop: AutoStopSettings | None = Field(default=None, description="null: the default (90 % failures over 60 s)")
-    baseline_run_id: str | None = Field(default=None, description="The run regression criteria and comparisons measure against")
-    created_at: int = Field(description="Epoch milliseconds")
-    created_by: str
-    updated_at: int
-    updated_by: str
 
 
 # ---- the list's summary of each test's runs --------------------------------------------------------

@@ -1,30 +1,16 @@
-"""Records that are only stored, never answered as they are: the metrics samples a run's poll
-writes, and a revision as its store keeps it."""
+"""Records that are only stored, never answered as they are: a revision as its store keeps it, and
+the metrics samples a run's poll writes (models/metrics.py: named here, imported when named, so that
+a revision's store builds no runs-area model)."""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from load_manager.models.revisions import ScriptRevisionSummary
 
-from load_manager.models.base import ApiModel
-from load_manager.models.scripts import ScriptRevisionSummary
-
-
-class MetricsSample(ApiModel):
-    run_id: str
-    at: int
-    users: int
-    rps: float
-    failures_per_second: float
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    total_requests: int | None = Field(default=None, description="Cumulative since the swarm started")
-    total_failures: int | None = Field(default=None, description="Cumulative since the swarm started")
-    endpoints: list[dict[str, Any]] = Field(
-        default_factory=list, description="Per endpoint: cumulative requests/failures, current rps/failuresPerSecond, cumulative p50/p95/p99"
-    )
+if TYPE_CHECKING:
+    from load_manager.models.metrics import MetricsSample as MetricsSample
 
 
 class StoredRevision(ScriptRevisionSummary):
@@ -32,3 +18,9 @@ class StoredRevision(ScriptRevisionSummary):
 
     account_id: str
     content: str | None = None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MetricsSample":  # the scripts function stores revisions without the generators' models (3 ms)
+        return importlib.import_module("load_manager.models.metrics").MetricsSample
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

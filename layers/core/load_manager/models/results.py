@@ -9,8 +9,8 @@ from pydantic import Field, StringConstraints
 
 from load_manager.models.base import ApiModel, RequestModel
 from load_manager.models.criteria import CriterionResult, StopReason
+from load_manager.models.revisions import ScriptDiff
 from load_manager.models.runs import EndpointSummary, ErrorSummary, RunResult, RunStatus, RunSummary
-from load_manager.models.scripts import ScriptDiff
 
 
 class SeriesColumns(ApiModel):

@@ -1,49 +1,28 @@
-"""Runs: starting one, and the run as the API answers it (status, history, pinned revision, results)."""
+"""Runs: the run as the API answers it (status, history, pinned revision, results). What starts one (the
+request, the trigger) is models/run_requests.py, named here too."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pydantic import Field
 
-from pydantic import Field, StringConstraints
-
+from load_manager.models.base import ACTIVE_STATUSES as ACTIVE_STATUSES  # defined with RunStatus: naming one builds no runs model
+from load_manager.models.base import FINAL_STATUSES as FINAL_STATUSES
 from load_manager.models.base import (
     ApiModel,
     BackendKind,
-    DurationSeconds,
     Page,
-    RequestModel,
-    RevisionSelector,
     RunResult,
     RunStatus,
-    ScopeId,
-    SpawnRate,
-    TargetUrl,
-    Users,
-    Workers,
 )
-from load_manager.models.criteria import AutoStopSettings, Criteria, Criterion, CriterionResult, StopReason
-
-FINAL_STATUSES: frozenset[str] = frozenset({"Finished", "Failed", "Cancelled"})
-ACTIVE_STATUSES: frozenset[str] = frozenset({"Pending", "Starting", "Running", "Stopping"})
-
-
-class StartRunRequest(RequestModel):
-    """Every field falls back to the load test's defaults; `revision` to the latest."""
-
-    target_users: Users | None = None
-    spawn_rate: SpawnRate | None = None
-    duration_seconds: DurationSeconds | None = None
-    workers: Workers | None = None
-    env_id: ScopeId | None = None
-    target_url: TargetUrl | None = None
-    revision: RevisionSelector | None = Field(
-        default=None, description="Revision id or number to run; the latest by default"
-    )
-    criteria: Criteria | None = Field(default=None, description="This run's criteria instead of the test's ([] for none)")
-    auto_stop: AutoStopSettings | None = Field(default=None, description="This run's auto-stop instead of the test's")
-    baseline_run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = Field(
-        default=None, description="This run's baseline instead of the test's (a Finished run of the same test)"
-    )
+from load_manager.models.criteria import AutoStopSettings, Criterion, CriterionResult, StopReason
+from load_manager.models.generators import GeneratorHealth
+from load_manager.models.load_profiles import LoadProfile
+from load_manager.models.run_requests import ApiTrigger as ApiTrigger  # what starts a run, named here as ever
+from load_manager.models.run_requests import EventTrigger as EventTrigger
+from load_manager.models.run_requests import RunTrigger
+from load_manager.models.run_requests import ScheduleTrigger as ScheduleTrigger
+from load_manager.models.run_requests import StartRunRequest as StartRunRequest
+from load_manager.models.run_variables import RunSecret, RunVariable
 
 
 class StatusChange(ApiModel):
@@ -103,27 +82,6 @@ class RunSummary(ApiModel):
     duration_seconds: float
 
 
-class ApiTrigger(ApiModel):
-    type: Literal["api"] = "api"
-    caller: str = Field(description="Who called POST /v1/load-tests/{id}/runs")
-
-
-class EventTrigger(ApiModel):
-    type: Literal["event"] = "event"
-    trigger_id: str
-    event_id: str = Field(description="EventBridge's id of the event that fired the trigger")
-    source: str
-    detail_type: str
-    event_digest: str = Field(description="sha256 of the event's source, detail-type, resources and detail: what deduplicates it")
-
-
-class ScheduleTrigger(ApiModel):
-    type: Literal["schedule"] = "schedule"
-    schedule_id: str
-    occurrence_at: int = Field(description="The scheduled time of the occurrence (epoch ms)")
-
-
-RunTrigger = Annotated[ApiTrigger | EventTrigger | ScheduleTrigger, Field(discriminator="type")]
 
 
 class Run(ApiModel):
@@ -151,6 +109,9 @@ class Run(ApiModel):
     created_at: int
     created_by: str
     started_at: int | None = Field(default=None, description="When load began (epoch ms)")
+    locust_version: str | None = Field(
+        default=None, description="The Locust version that ran, as its master said at start (the platform's, whatever requirements.txt pins)"
+    )
     ended_at: int | None = None
     stop_requested_at: int | None = None
     stop_requested_by: str | None = None
@@ -170,6 +131,16 @@ class Run(ApiModel):
     series_step_ms: int | None = Field(
         default=None, description="Bucket width of the run's default metrics series, fixed when it starts (the whole run fits 1,000 points)"
     )
+    generator_saturated: bool | None = Field(
+        default=None, description="A load generator was saturated: the numbers may understate what the target can do (null: not judged)"
+    )
+    generator_health: GeneratorHealth | None = Field(default=None, description="The figures behind generatorSaturated, kept at Finalize")
+    load_profile: LoadProfile | None = Field(
+        default=None, description="The stages the run's users followed (targetUsers is their peak, durationSeconds their total); null: constant"
+    )
+    data_split: list[str] = Field(default_factory=list, description="CSV files whose rows each worker got its own share of")
+    variables: list[RunVariable] = Field(default_factory=list, description="The variables its Locust processes got, and from where")
+    secrets: list[RunSecret] = Field(default_factory=list, description="The secrets its Locust processes got: where from, which version (no value)")
 
 
 class RunPage(Page[Run]):

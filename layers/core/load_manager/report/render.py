@@ -16,6 +16,7 @@ from typing import Any
 from load_manager.models.criteria import CriterionResult
 from load_manager.models.results import Delta, MetricsSeries, RunComparison
 from load_manager.models.runs import EndpointSummary, ErrorSummary, Run
+from load_manager.report.load_profile import profile_text, with_planned_users
 
 _HERE = files("load_manager.report")
 # Nothing but what is inline: no fetch, no external script, style or image.
@@ -37,13 +38,15 @@ def run_page(run: Run, test_name: str | None, series: MetricsSeries, *, locust_h
     body = [
         f'<h1>{escape(title)}</h1><p class="subtitle">{_badge(run.result)} {escape(run.status)}'
         f"{' - ' + escape(run.stop_reason.message) if run.stop_reason else ''}</p>",
+        _generator_banner(run),
         _section("Run", _run_facts(run, locust_href)),
         _section("Criteria", _criteria_table(run.criteria_results, run.result)),
+        _section("Load generators", _generators_table(run)),
         _section("Over time", _charts_html(RUN_CHARTS) + f'<p class="note">{_series_note(series)}</p>'),
         _section("Endpoints", _endpoint_table(run)),
         _section("Errors", _errors_table(run.errors)),
     ]
-    return _page(title, "".join(body), {"charts": _run_chart_specs(series)})
+    return _page(title, "".join(body), {"charts": with_planned_users(_run_chart_specs(series), run, series)})
 
 
 def comparison_page(c: RunComparison, test_name: str | None, base: MetricsSeries, target: MetricsSeries) -> str:
@@ -122,6 +125,28 @@ def _table(caption: str, headers: list[str], rows: list[list[str]], text_columns
 # ---- the run page -------------------------------------------------------------------------------
 
 
+def _generator_banner(run: Run) -> str:
+    """A saturated load generator: the criteria were judged, but on numbers that may understate the target."""
+    if not run.generator_saturated or run.generator_health is None:
+        return ""
+    return f'<p class="banner warn" role="alert" data-testid="generator-saturated">{escape(run.generator_health.message)}</p>'
+
+
+def _generators_table(run: Run) -> str:
+    health = run.generator_health
+    if health is None:
+        return "<p>Locust gave no readings of its processes for this run.</p>"
+    rows = [
+        [escape(f.generator), f"{f.share_above:.0%}", _num(f.peak_percent), _num(f.peak_cpu_percent),
+         _num(f.peak_memory_bytes / 2**20 if f.peak_memory_bytes is not None else None), str(f.samples),
+         ("saturated" if f.saturated else "ok") if f.judged else "too few readings"]
+        for f in health.generators
+    ]  # fmt: skip
+    headers = ["Generator", f"Time above {health.threshold_percent:g} %", "Peak demand %", "Peak CPU %", "Peak memory MiB", "Readings", "Verdict"]
+    note = "Demand: CPU time plus the time the process waited for a CPU, as a percentage of one core."
+    return f'<p>{escape(health.message)}</p>{_table("Each Locust process", headers, rows)}<p class="note">{note}</p>'
+
+
 def _run_facts(run: Run, locust_href: str) -> str:
     duration = run.summary.duration_seconds if run.summary else None
     items = [
@@ -130,6 +155,7 @@ def _run_facts(run: Run, locust_href: str) -> str:
         ("Target", escape(run.target_url)),
         ("Users / spawn rate / workers", f"{run.target_users} / {_num(run.spawn_rate, 1)} per s / {run.workers}"),
         ("Duration", f"{run.duration_seconds} s planned, {_num(duration, 1)} s of load"),
+        ("Load profile", profile_text(run)),
         ("Started / ended", f"{_time(run.started_at)} / {_time(run.ended_at)}"),
         ("Started by", escape(run.created_by)),
         ("Backend", escape(run.backend or "-")),

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 from load_manager.adapters.secrets import mongodb_uri
 from load_manager.settings import get_settings
-from load_manager.store.ports import Hold, IdempotencyRecord, Stores
+from load_manager.store import ports
+from load_manager.store.ports import Stores
+
+if TYPE_CHECKING:
+    from load_manager.store.ports import Hold as Hold
+    from load_manager.store.ports import IdempotencyRecord as IdempotencyRecord
 
 # StoredRevision is a model: import it from load_manager.models.records.
 __all__ = ["Stores", "get_stores", "set_stores", "reset_stores", "IdempotencyRecord", "Hold"]
+
+
+def __getattr__(name: str) -> Any:
+    """Hold and IdempotencyRecord, named here as ever: their ports' modules load when one is named."""
+    if name in ("Hold", "IdempotencyRecord"):
+        return getattr(ports, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _lock = threading.Lock()

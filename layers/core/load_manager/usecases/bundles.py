@@ -19,11 +19,13 @@ from load_manager.bundle.core import (
     FileInfo,
     build_bundle,
     entry_text,
+    first_file_entry,
     is_binary,
-    normalise_entry_path,
+    normalise_entries,
     normalise_path,
     sha256_bytes,
 )
+from load_manager.bundle.platform import review
 from load_manager.bundle.requirements import check_requirements
 from load_manager.bundle.reserved import check_module_names
 from load_manager.bundle.templates import TEMPLATES
@@ -64,9 +66,11 @@ def to_info(info: FileInfo) -> BundleFileInfo:
 # ---- from a request -----------------------------------------------------------------------------
 
 
-def decode_bundle(script_content: str, files: Sequence[BundleFile] | None, entry_path: str | None) -> Bundle:
-    """The bundle a JSON body describes. Raises 4xx domain errors; decodes nothing past the limits."""
-    entry = normalise_entry_path(entry_path)
+def decode_bundle(script_content: str, files: Sequence[BundleFile] | None, entry_path: str | list[str] | None) -> Bundle:
+    """The bundle a JSON body describes (scriptContent is the first entry's file). Raises 4xx
+    domain errors; decodes nothing past the limits."""
+    entries = normalise_entries(entry_path)
+    entry = first_file_entry(entries)
     _, raw_entry = decode_script(script_content, get_settings().max_script_bytes)
     files = files or []
     if len(files) + 1 > MAX_FILES:
@@ -75,7 +79,7 @@ def decode_bundle(script_content: str, files: Sequence[BundleFile] | None, entry
     if (encoded * 3) // 4 - 2 * len(files) > MAX_BYTES:  # refuse before decoding anything huge
         raise BundleTooLargeError(f"the bundle is over {MAX_BYTES} bytes decoded", details={"limitBytes": MAX_BYTES})
     pairs = [(entry, raw_entry)] + [(item.path, _b64(item)) for item in files]
-    return build_bundle(entry, pairs)
+    return build_bundle(entry, pairs, entries)
 
 
 def _b64(item: BundleFile) -> bytes:
@@ -85,27 +89,31 @@ def _b64(item: BundleFile) -> bytes:
         raise InvalidScriptEncodingError(f"the content of {item.path[:200]!r} is not valid base64", details={"path": item.path[:200]}) from None
 
 
-def decode_archive(data: bytes, entry_path: str | None) -> Bundle:
-    entry = normalise_entry_path(entry_path)
-    files = strip_common_folder(read_archive(data), entry)
-    return build_bundle(entry, files)
+def decode_archive(data: bytes, entry_path: str | list[str] | None) -> Bundle:
+    """The bundle a zip holds; its entries may be files or folders (the first locustfile is the entry file)."""
+    entries = normalise_entries(entry_path)
+    files = strip_common_folder(read_archive(data), entries[0].rstrip("/"))
+    return build_bundle(None, files, entries)
 
 
 def check_bundle(bundle: Bundle) -> CheckedBundle:
     """Everything a saved or validated bundle must pass: the entry's text, no file named like a
-    module of Locust's runtime, requirements.txt, the Python of every .py file and a Locust user
-    class reachable from the entry."""
+    module of Locust's runtime, requirements.txt, Locust's own configuration, the Python of every
+    .py file and a Locust user class reachable from the locustfiles (none Locust would refuse);
+    what each run sets or brings instead of the bundle is said in warnings and notes."""
     text = entry_text(bundle)
     check_module_names(bundle)
     limit = get_settings().max_script_bytes
     if len(bundle.entry_bytes) > limit:
         raise ScriptTooLargeError(f"{bundle.entry_path} is {len(bundle.entry_bytes)} bytes; the limit is {limit}", details={"limitBytes": limit})
-    if REQUIREMENTS in bundle.files:
-        check_requirements(bundle.files[REQUIREMENTS])
+    requirements = check_requirements(bundle.files[REQUIREMENTS]) if REQUIREMENTS in bundle.files else None
+    platform = review(bundle.files, requirements)
     analysis = ScriptAnalysis(text=text, size_bytes=bundle.size_bytes, sha256=bundle.digest)
     sources: dict[str, bytes | str] = {path: data for path, data in bundle.files.items() if path.endswith(".py")}
     sources[bundle.entry_path] = text
-    analyse_files(analysis, sources, bundle.entry_path)
+    analyse_files(analysis, sources, bundle.entry_path, bundle.locustfiles, platform.installed)
+    analysis.warnings += platform.warnings
+    analysis.notes += platform.notes
     return CheckedBundle(bundle, analysis)
 
 
@@ -133,7 +141,7 @@ def bundle_of(stores: Stores, revision: StoredRevision) -> Bundle:
             files[info.path] = blobs[info.sha256]
         else:  # blobs are immutable and never deleted while a revision names them: data loss
             raise RevisionNotFoundError(f"file {info.path!r} of revision {revision.revision_number} is missing from the store")
-    return Bundle(entry_path=revision.entry_path, files=files)
+    return Bundle(entry_path=revision.entry_path, files=files, entries=tuple(revision.entries))
 
 
 def file_content(stores: Stores, revision: StoredRevision, raw_path: str) -> BundleFileContent:

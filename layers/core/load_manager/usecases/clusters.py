@@ -2,7 +2,8 @@
 
 Scopes nest account -> org -> project -> env. A configuration matches a run when each scope field
 it sets equals the run's; among matches the one that sets the deepest level wins (the seed's
-GetLocustCluster(accountID, orgID, projectID, envID)). No match: the deployment's default.
+GetLocustCluster(accountID, orgID, projectID, envID); usecases/scopes.py, which variables and
+secrets resolve by too). No match: the deployment's default.
 """
 
 from __future__ import annotations
@@ -14,28 +15,15 @@ from load_manager.models.base import BackendKind
 from load_manager.models.clusters import ClusterConfig, ClusterPage, EcsClusterSettings, PutClusterRequest
 from load_manager.settings import get_settings
 from load_manager.store import Stores
+from load_manager.usecases.scopes import RunScope, check_nesting, most_specific
 
 DEFAULT_CLUSTER_ID = "default"
 DEFAULT_MAX_WORKERS = 8
 
 
-def _specificity(config: ClusterConfig) -> int:
-    for level, value in ((3, config.env_id), (2, config.project_id), (1, config.org_id)):
-        if value:
-            return level
-    return 0
-
-
-def _matches(config: ClusterConfig, org_id: str | None, project_id: str | None, env_id: str | None) -> bool:
-    return all(
-        wanted is None or wanted == actual
-        for wanted, actual in ((config.org_id, org_id), (config.project_id, project_id), (config.env_id, env_id))
-    )
-
-
 def resolve_cluster(stores: Stores, account_id: str, org_id: str | None, project_id: str | None, env_id: str | None) -> ClusterConfig:
-    candidates = [c for c in stores.clusters.list(account_id) if _matches(c, org_id, project_id, env_id)]
-    resolved = max(candidates, key=_specificity) if candidates else default_cluster(account_id, get_settings().default_backend)
+    found = most_specific(stores.clusters.list(account_id), RunScope(org_id, project_id, env_id))
+    resolved = found or default_cluster(account_id, get_settings().default_backend)
     _refuse_local_in_lambda(resolved.backend)  # a configuration stored before the refusal existed
     return resolved
 
@@ -68,8 +56,7 @@ def put_cluster(stores: Stores, caller: Caller, request: PutClusterRequest) -> C
     _refuse_local_in_lambda(request.backend)
     if request.backend == "local" and request.ecs is not None:
         raise UnprocessableError("`ecs` settings only apply to the ecs backend", code="UnexpectedEcsSettings")
-    if request.env_id and not request.project_id or request.project_id and not request.org_id:
-        raise UnprocessableError("scopes nest org -> project -> env: set the levels above", code="InvalidScope")
+    check_nesting(request.org_id, request.project_id, request.env_id)
     if request.ecs is not None:
         _require_allowed_network(request.ecs)
     config = ClusterConfig(

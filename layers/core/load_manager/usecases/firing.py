@@ -33,10 +33,10 @@ from load_manager.errors import LoadManagerError
 from load_manager.identity import Caller
 from load_manager.ids import now_ms
 from load_manager.models.automation import ScheduleOccurrence, TriggerFiring
-from load_manager.models.runs import EventTrigger, ScheduleTrigger, StartRunRequest
+from load_manager.models.run_requests import EventTrigger, ScheduleTrigger, StartRunRequest
 from load_manager.observability import count, logger
 from load_manager.store import Stores
-from load_manager.usecases import event_sources, runs
+from load_manager.usecases import event_sources
 from load_manager.usecases.event_tenancy import belongs
 
 KEEP_FIRINGS = 20
@@ -45,7 +45,7 @@ Starter = Callable[[], ExecutionStarter]
 
 
 class _Reference(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)  # built on first delivery, not at import (models/base.py)
 
     account_id: str = Field(alias="accountId", min_length=1)
     load_test_id: str = Field(alias="loadTestId", min_length=1)
@@ -68,6 +68,8 @@ def _start(
     stores: Stores, starter: Starter, caller: Caller, test_id: str, settings: StartRunRequest, key: str, trigger
 ) -> dict[str, Any]:
     """start_run, with what happened as {outcome, run_id, code, reason}; transient errors raise."""
+    from load_manager.usecases import runs  # lazy: the runs use case costs 6 ms at import (bench/cold_import.py --lazy), deliveries only
+
     try:
         run, created = runs.start_run(stores, starter, caller, test_id, settings, key, trigger=trigger)
     except LoadManagerError as exc:

@@ -20,13 +20,17 @@ record is deleted, and reconciled the same way (a hold whose record is gone, pas
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from load_manager.errors import AutomationLimitError, QuotaExceededError, RunLimitError
 from load_manager.ids import now_ms
-from load_manager.models.runs import FINAL_STATUSES, Run
+from load_manager.models.base import FINAL_STATUSES
 from load_manager.observability import count
 from load_manager.settings import get_settings
 from load_manager.store import Hold, Stores
+
+if TYPE_CHECKING:  # annotations only: the automation functions count their holds without the runs models
+    from load_manager.models.runs import Run
 
 RUNS, TRIGGERS, SCHEDULES = "runs", "triggers", "schedules"
 # A hold whose member is not stored yet may belong to a request still on its way: only older ones

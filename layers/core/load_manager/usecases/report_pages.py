@@ -15,7 +15,7 @@ from load_manager.models.runs import Run
 from load_manager.report import render
 from load_manager.store import Stores
 from load_manager.usecases import results, run_report, series
-from load_manager.usecases.runs import get_run
+from load_manager.usecases.reads import get_run
 
 
 @dataclass(frozen=True)

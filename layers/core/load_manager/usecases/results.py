@@ -9,7 +9,7 @@ from load_manager.analysis.criteria import Results
 from load_manager.errors import BaselineRequiredError, NotComparableError
 from load_manager.identity import Caller
 from load_manager.ids import now_ms
-from load_manager.models.load_tests import LoadTest
+from load_manager.models.load_test_reads import LoadTest
 from load_manager.models.results import (
     ComparedRun,
     EndpointStatsRow,
@@ -21,8 +21,8 @@ from load_manager.models.results import (
 )
 from load_manager.models.runs import Run
 from load_manager.store import Stores
-from load_manager.usecases import gates, load_tests, series
-from load_manager.usecases.runs import get_run
+from load_manager.usecases import gates, series
+from load_manager.usecases.reads import get_run, get_test
 
 DEFAULT_TRENDS = 100
 MAX_TRENDS = 1000
@@ -102,7 +102,7 @@ def _diff(stores: Stores, caller: Caller, base: Run, target: Run):
 
 
 def trends(stores: Stores, caller: Caller, test_id: str, limit: int) -> Trends:
-    test = load_tests.get(stores, caller, test_id)
+    test = get_test(stores, caller, test_id)
     newest = stores.runs.list(caller.account_id, test_id, status="Finished", limit=limit, after=None)  # indexed, newest first
     return Trends(load_test_id=test.id, baseline_run_id=test.baseline_run_id, items=[_trend_point(r) for r in reversed(newest)])
 
@@ -118,7 +118,7 @@ def _trend_point(run: Run) -> TrendPoint:
 
 
 def set_baseline(stores: Stores, caller: Caller, test_id: str, request: SetBaselineRequest) -> LoadTest:
-    test = load_tests.get(stores, caller, test_id)
+    test = get_test(stores, caller, test_id)
     if request.run_id is None:
         gates.check_criteria(test.criteria, None)  # regression criteria cannot lose their baseline
     else:
@@ -126,4 +126,4 @@ def set_baseline(stores: Stores, caller: Caller, test_id: str, request: SetBasel
     updated = stores.load_tests.update(
         caller.account_id, test_id, {"baseline_run_id": request.run_id, "updated_at": now_ms(), "updated_by": caller.actor}
     )
-    return updated or load_tests.get(stores, caller, test_id)
+    return updated or get_test(stores, caller, test_id)

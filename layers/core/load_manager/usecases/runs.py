@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from load_manager.adapters.step_functions import ExecutionStarter
-from load_manager.analysis.autostop import DEFAULT_AUTO_STOP
 from load_manager.errors import (
     BadRequestError,
     IdempotencyKeyReusedError,
@@ -21,7 +20,7 @@ from load_manager.errors import (
     UnprocessableError,
 )
 from load_manager.identity import Caller
-from load_manager.ids import is_id, new_id, now_ms
+from load_manager.ids import new_id, now_ms
 from load_manager.lifecycle import notify
 from load_manager.models.runs import (
     ACTIVE_STATUSES,
@@ -37,10 +36,12 @@ from load_manager.models.runs import (
 from load_manager.observability import count
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import IdempotencyRecord, Stores
-from load_manager.usecases import gates, quotas
+from load_manager.usecases import gates, load_profiles, quotas
+from load_manager.usecases.reads import get_run as get_run  # reading a run, for the areas that show one
+from load_manager.usecases.scopes import RunScope
 
 if TYPE_CHECKING:  # annotations only
-    from load_manager.models.scripts import ScriptRevision
+    from load_manager.models.revisions import ScriptRevision
 
 # The other areas' use cases a run needs (its test, its revision, its cluster, its archive) are
 # imported by the functions below that need them: reading and stopping a run (the runs function's
@@ -108,14 +109,15 @@ def start_run(
     return _ensure_started(stores, starter, existing), False
 
 
-def check_request(stores: Stores, caller: Caller, test, request: StartRunRequest) -> None:
+def check_request(stores: Stores, caller: Caller, test, request: StartRunRequest) -> Run:
     """Raise what starting `request` now would raise (revision, target, workers); write nothing."""
-    _new_run(stores, caller, test, new_id(), request, ApiTrigger(caller=caller.actor))
+    return _new_run(stores, caller, test, new_id(), request, ApiTrigger(caller=caller.actor))
 
 
 def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRunRequest, trigger=None) -> Run:
     from load_manager.usecases import scripts  # lazy: the scripts area costs 11 ms at import (bench/cold_import.py --lazy)
     from load_manager.usecases.clusters import resolve_cluster  # lazy: clusters cost 7 ms at import (bench/cold_import.py --lazy)
+    from load_manager.usecases.variables import run_environment  # lazy: the variables area costs 8 ms at import (bench/cold_import.py --lazy)
 
     revision = (
         scripts.resolve_revision(stores, caller, test.id, request.revision)
@@ -125,8 +127,10 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
     target_url = request.target_url or test.target_url
     if not target_url:
         raise UnprocessableError("no target: set the test's targetUrl or pass targetUrl", code="MissingTargetUrl")
-    users = request.target_users or test.default_users or DEFAULT_USERS
+    load = load_profiles.run_load(test, request, DEFAULT_USERS, DEFAULT_DURATION_SECONDS)  # users, spawn rate, duration, profile
+    data_split = load_profiles.run_data_split(test, request, revision.files, revision.revision_number)
     env_id = request.env_id or test.env_id
+    variables, secrets = run_environment(stores, caller.account_id, RunScope(test.org_id, test.project_id, env_id, test.id), request.variables)
     cluster = resolve_cluster(stores, caller.account_id, test.org_id, test.project_id, env_id)
     workers = request.workers or 1
     if workers > cluster.max_workers:
@@ -146,10 +150,10 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
         revision_number=revision.revision_number,
         script_sha256=revision.sha256,
         target_url=target_url,
-        target_users=users,
-        spawn_rate=request.spawn_rate or test.default_spawn_rate or float(users),
-        duration_seconds=request.duration_seconds or test.default_duration_seconds or DEFAULT_DURATION_SECONDS,
         workers=workers,
+        data_split=data_split,
+        variables=variables,
+        secrets=secrets,
         org_id=test.org_id,
         project_id=test.project_id,
         env_id=env_id,
@@ -158,6 +162,7 @@ def _new_run(stores: Stores, caller: Caller, test, run_id: str, request: StartRu
         created_at=now,
         created_by=caller.actor,
         trigger=trigger,
+        **load,
         **judged_by,
     )
     quotas.check_run_limits(run)  # users, workers, duration: a 422 naming the quota
@@ -172,6 +177,8 @@ def _judged_by(stores: Stores, caller: Caller, test, request: StartRunRequest) -
     gates.check_criteria(criteria, baseline_run_id)
     if baseline_run_id:
         gates.require_baseline_run(stores, caller, test.id, baseline_run_id)
+    from load_manager.analysis.autostop import DEFAULT_AUTO_STOP  # lazy: 2 ms at import, a model built (bench/cold_import.py --lazy), start only
+
     auto_stop = request.auto_stop or test.auto_stop or DEFAULT_AUTO_STOP
     return {"criteria": criteria, "auto_stop": auto_stop, "baseline_run_id": baseline_run_id}
 
@@ -210,13 +217,6 @@ def _fail_unstarted(stores: Stores, run: Run, reason: str) -> None:
         {"failure_reason": reason, "ended_at": now}, events=[notify.run_finished(run.id, "Failed", now)],
     )  # fmt: skip
     notify.drain(stores, run.account_id, run.id)
-
-
-def get_run(stores: Stores, caller: Caller, run_id: str) -> Run:
-    run = stores.runs.get(caller.account_id, run_id) if is_id(run_id) else None
-    if run is None:
-        raise RunNotFoundError(f"run {run_id!r} not found")
-    return run
 
 
 def list_runs(stores: Stores, caller: Caller, test_id: str, status: str | None, limit: int, cursor: str | None) -> RunPage:

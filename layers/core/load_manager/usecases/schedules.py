@@ -20,13 +20,15 @@ from load_manager.errors import BadRequestError, ScheduleNotFoundError, Unproces
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models.automation import CreateScheduleRequest, Schedule, ScheduleList, UpdateScheduleRequest
-from load_manager.models.runs import StartRunRequest
+from load_manager.models.run_requests import StartRunRequest
 from load_manager.store import Stores
-from load_manager.usecases import load_tests, quotas, runs
+from load_manager.usecases import quotas
+from load_manager.usecases.reads import get_test
 from load_manager.usecases.retention import refuse_pruned_pin
 
 if TYPE_CHECKING:  # annotations only
     from load_manager.models.load_tests import LoadTest
+    from load_manager.models.runs import Run
 
 SchedulesFactory = Callable[[], Schedules]
 NEXT_SHOWN = 3
@@ -53,8 +55,7 @@ def _checked(
     if start_at is not None and end_at is not None and end_at <= start_at:
         raise UnprocessableError("endAt must be after startAt", code="InvalidScheduleWindow")
     settings: StartRunRequest = values["run_settings"]
-    runs.check_request(stores, caller, test, settings)
-    duration = settings.duration_seconds or test.default_duration_seconds or runs.DEFAULT_DURATION_SECONDS
+    duration = _check_run(stores, caller, test, settings).duration_seconds  # a load profile's total, if it has one
     interval = spec.min_interval_seconds(expressions.to_datetime(max(now, start_at or 0)))
     if interval < duration:
         raise UnprocessableError(
@@ -67,7 +68,7 @@ def _checked(
 
 
 def create(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id: str, request: CreateScheduleRequest) -> Schedule:
-    test = load_tests.get(stores, caller, test_id)
+    test = _test(stores, caller, test_id)
     now = now_ms()
     values = _whole_seconds(request.model_dump(exclude={"run_settings"}) | {"run_settings": request.run_settings})
     spec, interval = _checked(stores, caller, test, values, now)
@@ -119,7 +120,7 @@ def update(
     for required in ("timezone", "enabled", "run_settings"):
         if required in sent and sent[required] is None:
             raise UnprocessableError(f"{required} cannot be null", code="ValidationError")
-    test = load_tests.get(stores, caller, test_id)
+    test = _test(stores, caller, test_id)
     now = now_ms()
     sent = _whole_seconds(sent)
     values = {field: getattr(current, field) for field in CreateScheduleRequest.model_fields if field != "name"} | sent
@@ -162,7 +163,7 @@ def get(stores: Stores, caller: Caller, test_id: str, schedule_id: str) -> Sched
 def list_for_test(stores: Stores, caller: Caller, test_id: str) -> ScheduleList:
     items = stores.schedules.list(caller.account_id, test_id) if is_id(test_id) else []
     if not items:
-        load_tests.get(stores, caller, test_id)
+        _test(stores, caller, test_id)
     now = now_ms()
     return ScheduleList(items=[with_next(item, now) for item in items])
 
@@ -206,3 +207,15 @@ def resync(stores: Stores, scheduler: SchedulesFactory) -> int:
     for schedule in schedules:
         clock.put(definition(schedule))
     return len(schedules)
+
+
+def _test(stores: Stores, caller: Caller, test_id: str) -> LoadTest:
+    """The caller's load test (404 if it has none)."""
+    return get_test(stores, caller, test_id)
+
+
+def _check_run(stores: Stores, caller: Caller, test: LoadTest, settings: StartRunRequest) -> Run:
+    """The run these settings would start, checked as a start checks it (4xx now, not at each firing)."""
+    from load_manager.usecases import runs  # lazy: the runs use case costs 6 ms at import (bench/cold_import.py --lazy)
+
+    return runs.check_request(stores, caller, test, settings)

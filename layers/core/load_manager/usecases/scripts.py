@@ -9,6 +9,7 @@ from urllib.parse import quote
 from load_manager.bundle.core import normalise_path
 from load_manager.errors import (
     BundleFileNotFoundError,
+    DuplicateUserClassError,
     LoadTestNotFoundError,
     NoUserClassError,
     RevisionNotFoundError,
@@ -39,28 +40,30 @@ from load_manager.validation import encode_script
 INITIAL_DESCRIPTION = "Initial version"
 
 
-def check_request(script_content: str, files: Sequence[BundleFile] | None = None, entry_path: str | None = None) -> CheckedBundle:
+def check_request(script_content: str, files: Sequence[BundleFile] | None = None, entry_path: str | list[str] | None = None) -> CheckedBundle:
     """Decode and statically check a bundle sent as JSON; raises 4xx domain errors."""
     return bundles.check_bundle(bundles.decode_bundle(script_content, files, entry_path))
 
 
-def validation_report(script_content: str, files: Sequence[BundleFile] | None = None, entry_path: str | None = None) -> ValidationReport:
+def validation_report(
+    script_content: str, files: Sequence[BundleFile] | None = None, entry_path: str | list[str] | None = None
+) -> ValidationReport:
     """The report of POST /v1/scripts/validate: syntax and Locust problems are reported, not raised."""
     bundle = bundles.decode_bundle(script_content, files, entry_path)
     base = {
         "size_bytes": bundle.size_bytes, "sha256": bundle.digest, "entry_path": bundle.entry_path,
-        "files": [bundles.to_info(info) for info in bundle.manifest],
+        "files": [bundles.to_info(info) for info in bundle.manifest], "entries": bundle.entry_list, "locustfiles": list(bundle.locustfiles),
     }  # fmt: skip
     try:
         analysis = bundles.check_bundle(bundle).analysis
     except ScriptSyntaxError as exc:
         errors = [SyntaxErrorDetail.model_validate(error) for error in (exc.details or {}).get("errors", [exc.details])]
         return ValidationReport(valid=False, errors=errors, **base)
-    except NoUserClassError as exc:
+    except (NoUserClassError, DuplicateUserClassError) as exc:
         return ValidationReport(valid=False, errors=[SyntaxErrorDetail(file=bundle.entry_path, line=None, column=None, message=exc.message)], **base)
     return ValidationReport(
         valid=True, user_classes=analysis.user_classes, task_sets=analysis.task_sets, shapes=analysis.shapes,
-        warnings=analysis.warnings, **base,
+        warnings=analysis.warnings, notes=analysis.notes, **base,
     )  # fmt: skip
 
 
@@ -71,6 +74,7 @@ def to_api(revision: StoredRevision) -> ScriptRevision:
 def to_summary(revision: StoredRevision) -> ScriptRevisionSummary:
     summary = ScriptRevisionSummary.model_validate(revision.model_dump(exclude={"account_id", "content"}))
     summary.files = bundles.manifest_of(revision)
+    summary.entries = revision.entries or [revision.entry_path]
     return summary
 
 
@@ -90,7 +94,9 @@ def draft_revision(
         created_by=caller.actor,
         rolled_back_from=rolled_back_from,
         warnings=analysis.warnings,
+        notes=analysis.notes,
         entry_path=checked.bundle.entry_path,
+        entries=list(checked.bundle.entries),  # empty: the entry file alone
         # A lone locustfile.py keeps the shape revisions always had (its manifest is derived on read).
         files=[] if checked.bundle.is_single_script else checked.manifest(),
         content=analysis.text,
@@ -113,7 +119,7 @@ def _append(stores: Stores, caller: Caller, test_id: str, checked: CheckedBundle
 
 def update_script(
     stores: Stores, caller: Caller, test_id: str, encoded: str, description: str | None,
-    files: Sequence[BundleFile] | None = None, entry_path: str | None = None,
+    files: Sequence[BundleFile] | None = None, entry_path: str | list[str] | None = None,
 ) -> tuple[ScriptRevision, bool]:  # fmt: skip
     """New revision; a snapshot identical to the latest creates none. Returns (revision, created)."""
     return _save(stores, caller, test_id, check_request(encoded, files, entry_path), description)

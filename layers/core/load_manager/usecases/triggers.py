@@ -24,6 +24,7 @@ rule's state (a disabled rule matches nothing; a delivery already on its way is 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from load_manager.adapters.eventbridge import EventRules, rule_name
 from load_manager.errors import BadRequestError, TriggerNotFoundError, UnprocessableError
@@ -33,9 +34,14 @@ from load_manager.models.automation import CreateTriggerRequest, Trigger, Trigge
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
 from load_manager.store import Stores
-from load_manager.usecases import event_sources, load_tests, quotas, runs
+from load_manager.usecases import event_sources, quotas
 from load_manager.usecases.event_tenancy import NOTHING_OWNED, constrain
+from load_manager.usecases.reads import get_test
 from load_manager.usecases.retention import refuse_pruned_pin
+
+if TYPE_CHECKING:  # annotations only
+    from load_manager.models.load_tests import LoadTest
+    from load_manager.models.runs import Run, StartRunRequest
 
 RulesFactory = Callable[[], EventRules]
 SETTLE_ATTEMPTS = 5  # rule writes a PATCH makes at most while other PATCHes of the trigger keep landing
@@ -62,8 +68,8 @@ def rule_pattern(stores: Stores, trigger: Trigger, *, strict: bool = False) -> d
 
 
 def create(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, request: CreateTriggerRequest) -> Trigger:
-    test = load_tests.get(stores, caller, test_id)
-    runs.check_request(stores, caller, test, request.run_settings)  # a trigger that could never start a run is a 4xx now
+    test = _test(stores, caller, test_id)
+    _check_run(stores, caller, test, request.run_settings)  # a trigger that could never start a run is a 4xx now
     trigger_id = new_id()
     trigger = Trigger(
         id=trigger_id,
@@ -116,7 +122,7 @@ def get(stores: Stores, caller: Caller, test_id: str, trigger_id: str) -> Trigge
 def list_for_test(stores: Stores, caller: Caller, test_id: str) -> TriggerList:
     items = stores.triggers.list(caller.account_id, test_id) if is_id(test_id) else []
     if not items:
-        load_tests.get(stores, caller, test_id)  # 404 for an unknown test; a deleted test keeps listing its triggers
+        _test(stores, caller, test_id)  # 404 for an unknown test; a deleted test keeps listing its triggers
     return TriggerList(items=items)
 
 
@@ -126,7 +132,7 @@ def update(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, tr
     if not sent:
         raise BadRequestError("the body changes nothing: send at least one field", code="EmptyUpdate")
     changed = current.model_copy(update=sent)
-    runs.check_request(stores, caller, load_tests.get(stores, caller, test_id), changed.run_settings)
+    _check_run(stores, caller, _test(stores, caller, test_id), changed.run_settings)
     bus = rules()  # 503 without a bus, before anything is written
     if "event_pattern" in sent:
         _rewrite_rule(stores, bus, changed, current)
@@ -205,3 +211,15 @@ def resync(stores: Stores, rules: RulesFactory, account_id: str | None = None) -
     for trigger in triggers:
         bus.put(trigger.rule_name, rule_pattern(stores, trigger), rule_reference(trigger), _describe(trigger), enabled=trigger.enabled)
     return len(triggers)
+
+
+def _test(stores: Stores, caller: Caller, test_id: str) -> LoadTest:
+    """The caller's load test (404 if it has none)."""
+    return get_test(stores, caller, test_id)
+
+
+def _check_run(stores: Stores, caller: Caller, test: LoadTest, settings: StartRunRequest) -> Run:
+    """The run these settings would start, checked as a start checks it (4xx now, not at each firing)."""
+    from load_manager.usecases import runs  # lazy: the runs use case costs 6 ms at import (bench/cold_import.py --lazy)
+
+    return runs.check_request(stores, caller, test, settings)

@@ -23,6 +23,7 @@ Every task carries:
     load-manager:launch-id    one launch of the run: when two StartRun attempts race, the loser's
                               teardown stops its own tasks only, never the winner's
     load-manager:role         master | worker
+    load-manager:worker-index a worker's index (also its LOAD_MANAGER_WORKER_INDEX: locust_hooks.py)
 so a handle stored before begin still finds its workers (`ListTasks(startedBy=<run id>)`).
 
 Network: the Lambda reaches the master's *private* IP on 8089 and the workers reach it on 5557, so
@@ -53,19 +54,22 @@ from typing import Any
 
 from ..base import BackendUnavailableError, ClusterHandle, ClusterSpec, LocustCrashedError, LocustStartError, ProcessStatus
 from ..bundle_layout import BUNDLE_URL_ENV
+from ..locust_hooks import slot_env
 from ..locust_web import new_secret, poll
 from .logs import awslogs_location, log_tail_or_note, unreadable
-from .operations import RUN_TASK_MAX_COUNT, EcsOperations, master_archive_key, script_key
+from .operations import EcsOperations, master_archive_key, script_key
 from .tasks import (
     ROLE_MASTER,
     ROLE_WORKER,
     TAG_LAUNCH_ID,
     TAG_ROLE,
     TAG_RUN_ID,
+    TAG_WORKER_INDEX,
     AwsApiError,
     aws_call,
     failures,
     is_stopping,
+    missing_worker_indexes,
     started_by,
     tags,
     task_id,
@@ -126,7 +130,8 @@ class EcsLocustBackend(EcsOperations):
             store_secret(self._s3(), settings.script_bucket, handle.details["web_secret_key"], secret)
             self._upload_bundle(handle, spec)
             self._upload_bundle(handle, spec, web_secret=secret)
-            env = {**dict(spec.env), BUNDLE_URL_ENV: self._bundle_url(handle, spec, handle.details["master_archive_key"])}
+            master_url = self._bundle_url(handle, spec, handle.details["master_archive_key"])
+            env = {**dict(spec.env), **slot_env(None, spec.workers), BUNDLE_URL_ENV: master_url}
             response = self._run_tasks(handle, ROLE_MASTER, settings.master_task_definition, self._master_command(spec), env, count=1)
             started = response.get("tasks") or []
             if started:
@@ -241,8 +246,10 @@ class EcsLocustBackend(EcsOperations):
     def begin(self, handle: ClusterHandle, spec: ClusterSpec) -> None:
         super().begin(handle, spec)
         # The master answered with the secret, so it has its archive: the one object that holds the
-        # secret behind a URL DescribeTasks shows (the master's overrides) can go now.
-        self._delete_objects(handle, [str(handle.details.get("master_archive_key") or "")])
+        # secret behind a URL DescribeTasks shows (the master's overrides) can go now. Every worker
+        # is connected, so each has its archive too: one carrying the run's secrets goes as well.
+        keys = [handle.details.get("master_archive_key"), handle.details.get("script_key") if spec.run_env else None]
+        self._delete_objects(handle, [str(key) for key in keys if key])
 
     # ---- Locust's command lines ---------------------------------------------------------------
 
@@ -304,18 +311,19 @@ class EcsLocustBackend(EcsOperations):
             what = f"a Locust worker task ({task_id(stopped[0].get('taskArn', ''))})"
             status = task_status(stopped[0], self._container_name(handle), what)
             raise LocustStartError(f"{what} stopped during start", exit_code=status.exit_code, log_tail=status.log_tail)
-        missing = spec.workers - len(workers)
-        while missing > 0:
-            count = min(missing, RUN_TASK_MAX_COUNT)
-            env = {**dict(spec.env), BUNDLE_URL_ENV: self._bundle_url(handle, spec)}
+        # One RunTask per worker: each has its own LOAD_MANAGER_WORKER_INDEX (its data share, its
+        # runner.worker_index), which one call's overrides cannot give several tasks.
+        url = self._bundle_url(handle, spec)
+        for index in missing_worker_indexes(workers.values(), spec.workers):
+            env = {**dict(spec.env), **slot_env(index, spec.workers), BUNDLE_URL_ENV: url}
             response = self._run_tasks(
-                handle, ROLE_WORKER, self.settings.worker_task_definition, self._worker_command(master_ip), env, count=count
-            )
+                handle, ROLE_WORKER, self.settings.worker_task_definition, self._worker_command(master_ip), env, count=1,
+                extra_tags={TAG_WORKER_INDEX: str(index)},
+            )  # fmt: skip
             arns = [task["taskArn"] for task in response.get("tasks") or []]
             handle.details["worker_task_arns"].extend(arns)
-            if len(arns) < count or response.get("failures"):
-                raise self._start_error(handle, f"ECS started {len(arns)} of {count} Locust worker tasks: {failures(response)}")
-            missing -= count
+            if not arns or response.get("failures"):
+                raise self._start_error(handle, f"ECS did not start Locust worker task {index}: {failures(response)}")
 
     # ---- the master's web API ------------------------------------------------------------------
 

@@ -168,7 +168,7 @@ class EcsOperations(LocustWebBackend):
         bucket = handle.details["script_bucket"]
         key = handle.details["master_archive_key"] if web_secret else handle.details["script_key"]
         aws_call(
-            self._s3().put_object, Bucket=bucket, Key=key, Body=runtime_archive(spec, web_secret=web_secret),
+            self._s3().put_object, Bucket=bucket, Key=key, Body=runtime_archive(spec, web_secret=web_secret, with_run_env=True),
             ContentType="application/zip", ServerSideEncryption="AES256",
         )  # fmt: skip
 
@@ -183,10 +183,12 @@ class EcsOperations(LocustWebBackend):
         return str(url)
 
     def _run_tasks(
-        self, handle: ClusterHandle, role: str, task_definition: str, command: list[str], env: Mapping[str, str], *, count: int
+        self, handle: ClusterHandle, role: str, task_definition: str, command: list[str], env: Mapping[str, str], *, count: int,
+        extra_tags: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         settings = self.settings
         labels = {**dict(settings.tags), TAG_RUN_ID: tag_value(handle.run_id), TAG_LAUNCH_ID: handle.details["launch_id"], TAG_ROLE: role}
+        labels |= dict(extra_tags or {})
         environment = [{"name": str(k), "value": str(v)} for k, v in dict(env or {}).items()]
         environment.append({"name": "PYTHONUNBUFFERED", "value": "1"})  # a crash's last words reach the log
         response: dict[str, Any] = aws_call(

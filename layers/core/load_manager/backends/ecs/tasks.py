@@ -7,15 +7,17 @@ API functions (which never start a cluster) must not pay for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..base import BackendError, ProcessStatus
+from ..bundle_layout import BOOTSTRAP_FAILURES
 
 STOPPED = "STOPPED"
 TAG_RUN_ID = "load-manager:run-id"
 TAG_LAUNCH_ID = "load-manager:launch-id"
 TAG_ROLE = "load-manager:role"
+TAG_WORKER_INDEX = "load-manager:worker-index"  # a worker task's LOAD_MANAGER_WORKER_INDEX (its data share)
 ROLE_MASTER = "master"
 ROLE_WORKER = "worker"
 STARTED_BY_MAX = 36
@@ -114,12 +116,9 @@ def task_status(task: Mapping[str, Any], container_name: str, what: str) -> Proc
         lines.append(f"stopped reason: {task['stoppedReason']}")
     if container and container.get("reason"):
         lines.append(f"container {container_name}: {container['reason']}")
-    return ProcessStatus(
-        alive=False,
-        exit_code=exit_code if isinstance(exit_code, int) else None,
-        log_tail="\n".join(lines),
-        reason=f"{what} stopped",
-    )
+    code = exit_code if isinstance(exit_code, int) else None
+    meaning = BOOTSTRAP_FAILURES.get(code) if code is not None else None  # before Locust: what the bootstrap says it failed at
+    return ProcessStatus(alive=False, exit_code=code, log_tail="\n".join(lines), reason=f"{what} stopped" + (f": {meaning}" if meaning else ""))
 
 
 def tags(task: Mapping[str, Any]) -> dict[str, str]:
@@ -147,3 +146,11 @@ def tag_value(value: str) -> str:
 
 def key_part(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", run_id)[:200] or "run"
+
+
+def missing_worker_indexes(tasks: Iterable[Mapping[str, Any]], count: int) -> list[int]:
+    """The worker indexes in [0, count) no task of the launch has yet. A task without an index tag
+    (started before workers had indexes) stands for the lowest missing one: never more than `count`."""
+    found = [tags(task).get(TAG_WORKER_INDEX) for task in tasks]
+    missing = [index for index in range(count) if str(index) not in found]
+    return missing[sum(1 for index in found if index is None) :]

@@ -13,7 +13,8 @@ from pymongo.errors import DuplicateKeyError
 
 from load_manager.analysis.autostop import Counts
 from load_manager.analysis.series import Columns
-from load_manager.models.records import MetricsSample
+from load_manager.models.generators import READINGS, GeneratorReading
+from load_manager.models.metrics import MetricsSample
 from load_manager.models.runs import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
 from load_manager.store.mongo.db import after_key, wire_fields
 from load_manager.store.ports import OutboxEvent
@@ -63,6 +64,11 @@ class MongoRunStore:
         doc = self.collection.find_one({"id": run_id, "accountId": account_id}, {"_id": False, "outbox": True}) or {}
         entries = sorted(doc.get("outbox") or [], key=lambda e: e["at"])
         return [OutboxEvent(e["eventId"], e["detailType"], e["status"], e["at"]) for e in entries]
+
+    def add_events(self, account_id: str, run_id: str, events: Iterable[OutboxEvent]) -> None:
+        for e in events:  # each pushed only while its id is not in the outbox: a retried add changes nothing
+            entry = {"eventId": e.event_id, "detailType": e.detail_type, "status": e.status, "at": e.at}
+            self.collection.update_one({"id": run_id, "accountId": account_id, "outbox.eventId": {"$ne": e.event_id}}, {"$push": {"outbox": entry}})
 
     def event_sent(self, account_id: str, run_id: str, event_id: str) -> None:
         self.collection.update_one({"id": run_id, "accountId": account_id}, {"$pull": {"outbox": {"eventId": event_id}}})
@@ -245,3 +251,8 @@ class MongoMetricsStore:
     def latest(self, account_id: str, run_id: str) -> MetricsSample | None:
         doc = self.collection.find_one({"runId": run_id, "accountId": account_id}, {"_id": False, "accountId": False}, sort=[("at", -1)])
         return MetricsSample.model_validate(doc) if doc else None
+
+    def generator_readings(self, account_id: str, run_id: str) -> builtins.list[tuple[int, builtins.list[GeneratorReading]]]:
+        query = {"runId": run_id, "accountId": account_id, "generators.0": {"$exists": True}}
+        cursor = self.collection.find(query, {"_id": False, "at": True, "generators": True}).sort("at", 1)
+        return [(int(d["at"]), READINGS.validate_python(d["generators"])) for d in cursor]

@@ -1,6 +1,6 @@
-"""The MongoDB adapter's schema: every collection's indexes, created idempotently when the stores are
-built (cold start), never at import: creating an index that exists is a no-op, so a database made by
-an earlier version gets what it lacks.
+"""The MongoDB adapter's schema: every collection's indexes, created idempotently when its store is
+built (on its first use: store/lazy.py), never at import: creating an index that exists is a no-op,
+so a database made by an earlier version gets what it lacks. One function per aggregate.
 """
 
 from __future__ import annotations
@@ -8,12 +8,15 @@ from __future__ import annotations
 from pymongo import ASCENDING, DESCENDING
 
 
-def ensure_indexes(db) -> None:
+def load_test_indexes(db) -> None:
     db.load_tests.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.load_tests.create_index([("accountId", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)], name="by_account")
     db.load_tests.create_index(
         [("accountId", ASCENDING), ("projectId", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)], name="by_project"
     )
+
+
+def revision_indexes(db) -> None:
     db.script_revisions.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.script_revisions.create_index(
         [("loadTestId", ASCENDING), ("revisionNumber", ASCENDING)], unique=True, name="number_unique"
@@ -21,6 +24,10 @@ def ensure_indexes(db) -> None:
     db.script_revisions.create_index([("loadTestId", ASCENDING), ("createdAt", ASCENDING)], name="by_time")
     # Bundle files: one document per (tenant, sha256), at most 4 MiB each (MongoDB's limit is 16 MB).
     db.script_blobs.create_index([("accountId", ASCENDING), ("sha256", ASCENDING)], unique=True, name="blob_unique")
+    blob_collection_indexes(db)
+
+
+def run_indexes(db) -> None:
     db.load_test_runs.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.load_test_runs.create_index(
         [("accountId", ASCENDING), ("loadTestId", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)], name="by_test"
@@ -38,26 +45,48 @@ def ensure_indexes(db) -> None:
     # The sweeper's reads across tenants: active runs oldest first, and runs with events in their outbox.
     db.load_test_runs.create_index([("status", ASCENDING), ("createdAt", ASCENDING)], name="active_by_age")
     db.load_test_runs.create_index([("outbox.at", ASCENDING)], sparse=True, name="outbox_pending")
+
+
+def metrics_indexes(db) -> None:
     db.run_metrics.create_index([("runId", ASCENDING), ("at", ASCENDING)], name="by_run")
     db.run_series_final.create_index([("accountId", ASCENDING), ("runId", ASCENDING), ("endpoint", ASCENDING)], unique=True, name="series_unique")
+
+
+def cluster_indexes(db) -> None:
     db.locust_clusters.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.locust_clusters.create_index([("accountId", ASCENDING), ("scopeKey", ASCENDING)], unique=True, name="scope_unique")
+
+
+def idempotency_indexes(db) -> None:
     db.idempotency_keys.create_index([("accountId", ASCENDING), ("key", ASCENDING)], unique=True, name="key_unique")
     # MongoDB's TTL monitor removes expired keys (the code also ignores expired ones in between).
     db.idempotency_keys.create_index([("expiresAtDate", ASCENDING)], expireAfterSeconds=0, name="ttl")
 
 
-def ensure_automation_indexes(db) -> None:
-    for collection in (db.triggers, db.schedules):
-        collection.create_index([("id", ASCENDING)], unique=True, name="id_unique")
-        collection.create_index([("accountId", ASCENDING), ("loadTestId", ASCENDING), ("createdAt", ASCENDING)], name="by_test")
+def _automation_indexes(collection) -> None:
+    collection.create_index([("id", ASCENDING)], unique=True, name="id_unique")
+    collection.create_index([("accountId", ASCENDING), ("loadTestId", ASCENDING), ("createdAt", ASCENDING)], name="by_test")
 
 
-def ensure_tenancy_indexes(db) -> None:
+def trigger_indexes(db) -> None:
+    _automation_indexes(db.triggers)
+
+
+def schedule_indexes(db) -> None:
+    _automation_indexes(db.schedules)
+
+
+def event_source_indexes(db) -> None:
     db.event_sources.create_index([("id", ASCENDING)], unique=True, name="id_unique")
     db.event_sources.create_index([("kind", ASCENDING), ("value", ASCENDING)], unique=True, name="source_unique")
     db.event_sources.create_index([("ownerAccountId", ASCENDING), ("kind", ASCENDING), ("value", ASCENDING)], name="by_owner")
+
+
+def hold_indexes(db) -> None:
     db.quota_holds.create_index([("accountId", ASCENDING), ("pool", ASCENDING)], unique=True, name="pool_unique")
+
+
+def blob_collection_indexes(db) -> None:
     # Blob collection asks which of a tenant's revisions name given blobs.
     db.script_revisions.create_index([("accountId", ASCENDING), ("files.sha256", ASCENDING)], name="by_blob")
     db.script_blobs.create_index([("accountId", ASCENDING), ("touchedAt", ASCENDING)], name="by_touch")

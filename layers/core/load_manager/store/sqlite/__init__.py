@@ -11,10 +11,12 @@ from load_manager.store.sqlite.automation import SQLiteScheduleStore, SQLiteTrig
 from load_manager.store.sqlite.clusters import SQLiteClusterStore
 from load_manager.store.sqlite.idempotency import SQLiteIdempotencyStore
 from load_manager.store.sqlite.load_tests import SQLiteLoadTestStore
+from load_manager.store.sqlite.notifications import SQLiteNotificationChannelStore
 from load_manager.store.sqlite.revisions import SQLiteRevisionStore
 from load_manager.store.sqlite.runs import SQLiteMetricsStore, SQLiteRunStore
 from load_manager.store.sqlite.schema import open_database
 from load_manager.store.sqlite.tenancy import SQLiteEventSourceStore, SQLiteHoldStore
+from load_manager.store.sqlite.variables import SQLiteVariableStore
 
 __all__ = ["build_sqlite_stores"]
 
@@ -32,4 +34,6 @@ def build_sqlite_stores(path: str) -> Stores:
         schedules=SQLiteScheduleStore(db),
         event_sources=SQLiteEventSourceStore(db),
         holds=SQLiteHoldStore(db),
+        variables=SQLiteVariableStore(db),
+        notification_channels=SQLiteNotificationChannelStore(db),
     )

@@ -12,7 +12,8 @@ from typing import Any
 
 from load_manager.analysis.autostop import Counts
 from load_manager.analysis.series import Columns
-from load_manager.models.records import MetricsSample
+from load_manager.models.generators import READINGS, GeneratorReading
+from load_manager.models.metrics import MetricsSample
 from load_manager.models.runs import ACTIVE_STATUSES, Run, StatusChange
 from load_manager.store.ports import OutboxEvent
 from load_manager.store.sqlite.db import SQLiteDatabase, newest_first
@@ -58,6 +59,13 @@ class SQLiteRunStore:
             (account_id, run_id),
         )
         return [OutboxEvent(r["event_id"], r["detail_type"], r["status"], r["at"]) for r in rows]
+
+    def add_events(self, account_id: str, run_id: str, events: Iterable[OutboxEvent]) -> None:
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO run_outbox (account_id, run_id, event_id, detail_type, status, at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(account_id, run_id, e.event_id, e.detail_type, e.status, e.at) for e in events],
+            )
 
     def event_sent(self, account_id: str, run_id: str, event_id: str) -> None:
         with self.db.write() as conn:
@@ -240,3 +248,11 @@ class SQLiteMetricsStore:
             "SELECT doc FROM run_metrics WHERE run_id = ? AND account_id = ? ORDER BY at DESC LIMIT 1", (run_id, account_id)
         )
         return MetricsSample.model_validate_json(rows[0]["doc"]) if rows else None
+
+    def generator_readings(self, account_id: str, run_id: str) -> builtins.list[tuple[int, builtins.list[GeneratorReading]]]:
+        # json_extract in SQLite (C): the samples' endpoint rows never reach Python.
+        rows = self.db.tuples(
+            "SELECT at, json_extract(doc, '$.generators') FROM run_metrics WHERE run_id = ? AND account_id = ?"
+            " AND json_array_length(doc, '$.generators') > 0 ORDER BY at", (run_id, account_id),
+        )  # fmt: skip
+        return [(at, READINGS.validate_json(readings)) for at, readings in rows]

@@ -1,0 +1,45 @@
+"""The load tests port: a test's record, its last run and trend, its latest revision."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # annotations only: a port never builds (or imports) its area's models
+    from load_manager.models.load_tests import LastRun, LoadTest, LoadTestListItem
+    from load_manager.models.records import StoredRevision
+
+
+class LoadTestStore(Protocol):
+    def insert(self, test: LoadTest) -> None: ...
+
+    def get(self, account_id: str, test_id: str) -> LoadTest | None: ...
+
+    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTestListItem]:
+        """Newest first by (createdAt, id); `after` is the last key of the previous page. Each test
+        with its `lastRun` and `trend`, read with it (a test stored before they existed gets them
+        from its runs on its first listing)."""
+        ...
+
+    def record_run(self, account_id: str, test_id: str, run: LastRun) -> None:
+        """Record a run's state on its test: `lastRun` unless it holds a newer run (createdAt, then
+        run id) or the same run further along; a Finished run joins `trend` (once, the newest
+        TREND_RUNS kept). Atomic per test, any order, any number of times.
+
+        Kept on the test rather than joined at read: MongoDB has no index-bounded "newest run per
+        test" for a page of tests ($group over $in scans every run of them; mongomock has no $lookup
+        pipeline), so the list stays one indexed read whatever the number of runs. The lifecycle
+        records at StartRun and through the run's outbox (lifecycle/notify.py), so a crash between a
+        status change and its record is repaired by the next drain."""
+        ...
+
+    def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
+        """Apply field changes (snake_case names) and return the new state, or None if absent."""
+        ...
+
+    def advance_latest_revision(self, account_id: str, test_id: str, revision: StoredRevision) -> None:
+        """Point the test at `revision` unless it already points at a higher number."""
+        ...
+
+    def delete(self, account_id: str, test_id: str, deleted_at: int, deleted_by: str) -> bool:
+        """Soft delete: revisions stay, so runs that used them can still be reproduced."""
+        ...
