@@ -22,8 +22,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import queue
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -32,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from load_manager_local.background import BackgroundDeliveries
 
 log = logging.getLogger("load_manager_local.api_destinations")
 
@@ -77,41 +77,22 @@ def is_api_destination(target: dict[str, Any]) -> bool:
     return ":api-destination/" in str(target.get("Arn", ""))
 
 
-class ApiDestinations:
+class ApiDestinations(BackgroundDeliveries):
+    thread_name = "local-api-destinations"
+    stop_timeout = 60.0
+
     def __init__(self, dead_letters: Letters, render: Render, lookup: Lookup):
         self.dead_letters, self.render, self.lookup = dead_letters, render, lookup
-        self._queue: queue.Queue[Delivery | None] = queue.Queue()
-        self._idle = threading.Condition()
-        self._pending = 0
-        self._thread = threading.Thread(target=self._work, name="local-api-destinations", daemon=True)
-        self._thread.start()
+        super().__init__()
 
     def submit(self, delivery: Delivery) -> None:
-        with self._idle:
-            self._pending += 1
-        self._queue.put(delivery)
+        self._submit(delivery)
 
-    def drain(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._pending:
-                if not self._idle.wait(timeout=max(0.0, deadline - time.monotonic())):
-                    raise TimeoutError(f"{self._pending} API destination deliveries still pending after {timeout} s")
+    def handle(self, item: Delivery) -> None:
+        self.deliver(item)
 
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=60)
-
-    def _work(self) -> None:
-        while (delivery := self._queue.get()) is not None:
-            try:
-                self.deliver(delivery)
-            except Exception:  # noqa: BLE001 - the worker outlives any one delivery
-                log.exception("delivery to %s failed", delivery.target.get("Arn"))
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
+    def describe(self, item: Delivery) -> str:
+        return str(item.target.get("Arn"))
 
     def deliver(self, delivery: Delivery) -> None:
         destination, connection = _resources(delivery)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import queue
 import re
 import threading
 import time
@@ -45,6 +44,7 @@ import boto3
 
 from load_manager_local.api import ApiResponse
 from load_manager_local.api_destinations import ApiDestinations, Delivery, is_api_destination
+from load_manager_local.background import BackgroundDeliveries
 
 if TYPE_CHECKING:
     from load_manager_local.local_stack import LocalStack
@@ -138,44 +138,23 @@ class JsonLines:
             f.write(line)
 
 
-class Deliveries:
+class Deliveries(BackgroundDeliveries):
     """Asynchronous invocations of registered Lambda handlers, with Lambda's retries."""
+
+    thread_name = "local-aws-deliveries"
 
     def __init__(self, registry: dict[str, Callable], dead_letters: JsonLines):
         self.registry, self.dead_letters = registry, dead_letters
-        self._queue: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
-        self._idle = threading.Condition()
-        self._pending = 0
-        self._thread = threading.Thread(target=self._work, name="local-aws-deliveries", daemon=True)
-        self._thread.start()
+        super().__init__()
 
     def submit(self, function_name: str, payload: Any, origin: str) -> None:
-        with self._idle:
-            self._pending += 1
-        self._queue.put((function_name, payload, origin))
+        self._submit((function_name, payload, origin))
 
-    def drain(self, timeout: float = 30.0) -> None:
-        """Wait until every submitted delivery has been handled (tests)."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._pending:
-                if not self._idle.wait(timeout=max(0.0, deadline - time.monotonic())):
-                    raise TimeoutError(f"{self._pending} deliveries still pending after {timeout} s")
+    def handle(self, item: tuple[str, Any, str]) -> None:
+        self._deliver(*item)
 
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            try:
-                self._deliver(*item)
-            except Exception:  # noqa: BLE001 - the worker outlives any one delivery
-                log.exception("delivery to %s failed", item[0])
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
+    def describe(self, item: tuple[str, Any, str]) -> str:
+        return item[0]
 
     def _deliver(self, function_name: str, payload: Any, origin: str) -> None:
         from load_manager_local.stepfunctions import LambdaContext, function_arn
