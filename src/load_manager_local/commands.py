@@ -34,6 +34,7 @@ _CRITERION = re.compile(
     r"^(?:(?P<endpoint>.+):)?\s*(?P<metric>[A-Za-z0-9]+)\s*(?:(?P<op><=|>=|<|>)\s*(?P<value>[-+0-9.eE]+)|\+\s*(?P<pct>[0-9.]+)\s*%)$"
 )
 _AUTO_STOP = re.compile(r"^(?P<pct>[0-9.]+)%/(?P<window>[0-9]+)s$")
+_STAGE = re.compile(r"^(?P<seconds>[0-9]+)s:(?P<users>[0-9]+)(?:@(?P<rate>[0-9.]+))?$")
 
 
 class CliParser(argparse.ArgumentParser):
@@ -150,6 +151,22 @@ def auto_stop_of(value: str | None) -> dict[str, Any] | None:
     return {"enabled": True, "failRatio": float(found["pct"]) / 100, "windowSeconds": int(found["window"])}
 
 
+def load_profile_of(stages: list[str] | None) -> dict[str, Any] | None:
+    """`--stage 30s:10 --stage 60s:30@5` -> the API's loadProfile (the API checks the limits)."""
+    if not stages:
+        return None
+    parsed = []
+    for text in stages:
+        found = _STAGE.match(text.replace(" ", ""))
+        if not found:
+            raise UsageError(f"--stage {text!r}: write SECONDSs:USERS[@SPAWN_RATE] (60s:30 or 60s:30@5)")
+        stage: dict[str, Any] = {"durationSeconds": int(found["seconds"]), "users": int(found["users"])}
+        if found["rate"] is not None:
+            stage["spawnRate"] = float(found["rate"])
+        parsed.append(stage)
+    return {"stages": parsed}
+
+
 def _gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--criterion", action="append", metavar="RULE", help="p95Ms<200, 'GET /x:p99Ms<=500', rps>=50, p95Ms+10%% (repeatable)")
     parser.add_argument("--criteria-json", metavar="JSON|@FILE", help="criteria as the API takes them (a JSON list)")
@@ -264,6 +281,7 @@ def runs_start(ctx: Context) -> int:
     body = _body(
         targetUsers=a.users, spawnRate=a.spawn_rate, durationSeconds=a.duration, workers=a.workers, targetUrl=a.target_url,
         revision=a.revision, criteria=criteria_of(a), autoStop=auto_stop_of(a.auto_stop), baselineRunId=a.baseline,
+        loadProfile=load_profile_of(a.stage), dataSplit=a.data_split,
     )  # fmt: skip
     headers = {"Idempotency-Key": a.idempotency_key} if a.idempotency_key else None
     run = ctx.api.post(f"/v1/load-tests/{a.test_id}/runs", body, headers=headers)
@@ -437,6 +455,8 @@ def _register_runs(runs: argparse._SubParsersAction, leaf) -> None:
     for flag, kind in (("--users", int), ("--spawn-rate", float), ("--duration", int), ("--workers", int)):
         p.add_argument(flag, type=kind)
     p.add_argument("--target-url")
+    p.add_argument("--stage", action="append", metavar="SECONDSs:USERS[@RATE]", help="a load profile stage, in order (repeatable; not with --users)")
+    p.add_argument("--data-split", action="append", metavar="PATH", help="a CSV of the bundle each worker gets its own share of (repeatable)")
     p.add_argument("--revision", help="number or id (default: the latest)")
     p.add_argument("--baseline", metavar="RUN_ID", help="this run's baseline instead of the test's")
     p.add_argument("--no-criteria", action="store_true", help="judge this run by no criteria (result NotEvaluated)")

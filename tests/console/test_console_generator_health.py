@@ -14,19 +14,16 @@ the verdict line of docs/tutorial/first-run.md and gate-in-ci.md, and exit code 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import expect
+from support.serve import cli as _cli
 from support.serve import serve
 
 pytestmark = pytest.mark.slow
 
-CLI = Path(sys.executable).parent / "load-manager"
 BURNER = '''import time
 
 import gevent
@@ -50,11 +47,6 @@ class Burner(HttpUser):
 '''
 
 
-def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LOAD_MANAGER_API_URL": url, "COLUMNS": "200"}
-    return subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=180)
-
-
 def test_a_locustfile_that_burns_cpu_is_marked_generator_saturated(tmp_path, target, page, check_page):
     (tmp_path / "burner.py").write_text(BURNER)
     with serve(tmp_path / "data") as url:
@@ -69,7 +61,7 @@ def test_a_locustfile_that_burns_cpu_is_marked_generator_saturated(tmp_path, tar
 
 def _burner_run(url: str, tmp_path: Path, target) -> dict:
     created = _cli(url, "tests", "create", "--name", "burner", "--script", str(tmp_path / "burner.py"), "--target-url", target.url,
-                   "--users", "1", "--spawn-rate", "1", "--duration", "8", "--criterion", "failRatio<=0.01", "--json")  # fmt: skip
+                   "--users", "1", "--spawn-rate", "1", "--duration", "5", "--criterion", "failRatio<=0.01", "--json")  # fmt: skip
     assert created.returncode == 0, created.stderr
     test_id = json.loads(created.stdout)["id"]
 

@@ -5,13 +5,14 @@ import. A loopback target records every request: whose user, which worker said i
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
 import requests
 from support.recording_target import RecordingTarget
 from support.scripts import b64
-from support.serve import serve, wait_final
+from support.serve import cli, serve, wait_final
 
 pytestmark = pytest.mark.slow
 
@@ -56,9 +57,11 @@ def test_a_profile_drives_the_users_and_each_worker_gets_its_own_rows(tmp_path):
         assert created.json()["dataSplit"] == ["data/users.csv"]
         test_id = created.json()["id"]
 
-        started = requests.post(f"{url}/v1/load-tests/{test_id}/runs", json={"workers": 2, "loadProfile": PROFILE}, timeout=10)
-        assert started.status_code == 201, started.text
-        run = started.json()
+        # As a pipeline starts it: the profile and the split on the CLI's command line.
+        stages = [f"--stage={seconds}s:{users}@100" for seconds, users in STAGES]
+        started = cli(url, "runs", "start", test_id, "--workers", "2", *stages, "--data-split", "data/users.csv", "--json")
+        assert started.returncode == 0, started.stderr
+        run = json.loads(started.stdout)
         assert (run["durationSeconds"], run["targetUsers"], run["dataSplit"]) == (13, 30, ["data/users.csv"])
         final = wait_final(url, run["id"])
         assert final["status"] == "Finished", final.get("failureReason")

@@ -9,12 +9,12 @@ step: its run fails the thresholds and the regression criterion against the base
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.serve import cli as _cli
 from support.serve import serve
 
 pytestmark = pytest.mark.slow
@@ -39,11 +39,6 @@ REVISION_2 = REVISION_1 + """
     def checkout(self):
         self.client.get("/slow?ms=300", name="/checkout")  # the new step: a slow endpoint
 """
-
-
-def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LOAD_MANAGER_API_URL": url, "COLUMNS": "200"}
-    return subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=180)
 
 
 def _json(result: subprocess.CompletedProcess):

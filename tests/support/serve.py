@@ -42,6 +42,12 @@ def serve(data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: t
             proc.stdout.close()
 
 
+def cli(url: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """The `load-manager` CLI against this serve, as a pipeline runs it."""
+    env = {**os.environ, "LOAD_MANAGER_API_URL": url, "COLUMNS": "200"}
+    return subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def wait_final(url: str, run_id: str, timeout: float = 180) -> dict:
     """The run, read through serve's API, once it has ended (AssertionError after `timeout` s)."""
     deadline = time.monotonic() + timeout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from load_manager_local import cli
-from load_manager_local.commands import UsageError, auto_stop_of, exit_code, parse_criterion
+from load_manager_local.commands import UsageError, auto_stop_of, exit_code, load_profile_of, parse_criterion
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,16 @@ def test_auto_stop_options():
     assert auto_stop_of("50%/30s") == {"enabled": True, "failRatio": 0.5, "windowSeconds": 30}
     with pytest.raises(UsageError):
         auto_stop_of("lots")
+
+
+def test_load_profile_stages_from_the_command_line():
+    assert load_profile_of(None) is None
+    assert load_profile_of(["4s:10", "4s:30@10", "5s:5"]) == {
+        "stages": [{"durationSeconds": 4, "users": 10}, {"durationSeconds": 4, "users": 30, "spawnRate": 10.0}, {"durationSeconds": 5, "users": 5}]
+    }
+    for wrong in ("10", "4:10", "4s:ten", "4s:10@"):
+        with pytest.raises(UsageError, match="--stage"):
+            load_profile_of([wrong])
 
 
 @pytest.mark.parametrize(
