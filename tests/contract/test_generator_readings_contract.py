@@ -1,4 +1,4 @@
-"""The metrics store's generator readings (store/generator_ports.py), on every adapter: what each
+"""The metrics store's generator readings (store/ports/generators.py), on every adapter: what each
 sample carried, oldest first, samples without readings left out, one run and one tenant only."""
 
 from __future__ import annotations

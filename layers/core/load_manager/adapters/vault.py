@@ -1,6 +1,6 @@
 """The secret store ("vault"): where a secret's value lives, and the only place it is ever written.
 
-A value is kept per (tenant, secret id, version); the variables store (store/variable_ports.py) holds
+A value is kept per (tenant, secret id, version); the variables store (store/ports/variables.py) holds
 the secret's name, scope and current version, and a run records the version it used, so every step
 of the run reads the very value its Locust got, even after the secret was written again.
 

@@ -3,7 +3,7 @@ clusters (the most specific wins, usecases/scopes.py), the run's own variables a
 
 - Writes beyond one test's scope are the tenant admins' (as cluster configuration); a test's own
   entries may be written by anyone of the tenant (who can edit its script anyway).
-- Every write makes a new version, conditionally (store/variable_ports.py): racing writers never
+- Every write makes a new version, conditionally (store/ports/variables.py): racing writers never
   lose one nor share a number. A secret's value goes to the vault first (adapters/vault.py), at the
   version it will have, then its record names that version; a record never names a value that is
   not stored.
@@ -42,7 +42,7 @@ from load_manager.models.variables import (
 from load_manager.observability import logger
 from load_manager.settings import get_settings
 from load_manager.store import Stores
-from load_manager.store.variable_ports import MAX_ENTRIES_PER_KIND, entry_scope_key
+from load_manager.store.ports.variables import MAX_ENTRIES_PER_KIND, entry_scope_key
 from load_manager.usecases.scopes import RunScope, check_nesting, level_of, matches, specificity
 
 MAX_ATTEMPTS = 20  # conditional writes lost in a row before a 503 ConcurrentUpdate

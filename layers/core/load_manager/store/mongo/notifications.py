@@ -1,4 +1,4 @@
-"""MongoDB adapter of notification channels (store/notification_ports.py): collection
+"""MongoDB adapter of notification channels (store/ports/notifications.py): collection
 `notification_channels`, `id` unique and (accountId, createdAt, id) for a tenant's list; its indexes
 are made when the store is built (cold start). A PATCH is one `$set` (findOneAndUpdate)."""
 

@@ -1,4 +1,4 @@
-"""MongoDB adapter of variables and secrets (`config_entries`, store/variable_ports.py). Every write
+"""MongoDB adapter of variables and secrets (`config_entries`, store/ports/variables.py). Every write
 is one conditional write on one document: the unique index on (tenant, kind, scope, name) decides
 concurrent inserts, the version in the filter concurrent replaces and deletes."""
 
@@ -10,7 +10,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from load_manager.models.variables import ConfigEntry
-from load_manager.store.variable_ports import entry_scope_key
+from load_manager.store.ports.variables import entry_scope_key
 
 _HIDDEN = {"_id": False, "scopeKey": False}
 

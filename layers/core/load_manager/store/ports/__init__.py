@@ -3,7 +3,8 @@
 Every method takes the tenant (`account_id`) and filters by it: a record of another tenant is
 indistinguishable from a missing one.
 
-One module per aggregate (load_tests, revisions, runs with metrics, clusters, automation, tenancy),
+One module per aggregate (load_tests, revisions, runs with metrics and generators, clusters,
+automation, tenancy, idempotency, variables, notifications),
 named here too (`LOCATIONS`) with `Stores`: a new aggregate's port is a module of its own in this
 package, a line in `LOCATIONS` and a field of `Stores`.
 """
@@ -15,15 +16,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the names below are, for type checkers; at run time __getattr__ imports each when named
-    from load_manager.store.generator_ports import GeneratorReadings as GeneratorReadings
-    from load_manager.store.idempotency_ports import IdempotencyRecord as IdempotencyRecord
-    from load_manager.store.idempotency_ports import IdempotencyStore as IdempotencyStore
-    from load_manager.store.notification_ports import NotificationChannelStore as NotificationChannelStore
     from load_manager.store.ports.automation import ScheduleStore as ScheduleStore
     from load_manager.store.ports.automation import TriggerStore as TriggerStore
     from load_manager.store.ports.clusters import ClusterStore as ClusterStore
     from load_manager.store.ports.clusters import scope_key as scope_key
+    from load_manager.store.ports.generators import GeneratorReadings as GeneratorReadings
+    from load_manager.store.ports.idempotency import IdempotencyRecord as IdempotencyRecord
+    from load_manager.store.ports.idempotency import IdempotencyStore as IdempotencyStore
     from load_manager.store.ports.load_tests import LoadTestStore as LoadTestStore
+    from load_manager.store.ports.notifications import NotificationChannelStore as NotificationChannelStore
     from load_manager.store.ports.revisions import MAX_APPEND_ATTEMPTS as MAX_APPEND_ATTEMPTS
     from load_manager.store.ports.revisions import RevisionStore as RevisionStore
     from load_manager.store.ports.runs import MetricsStore as MetricsStore
@@ -32,16 +33,16 @@ if TYPE_CHECKING:  # what the names below are, for type checkers; at run time __
     from load_manager.store.ports.tenancy import EventSourceStore as EventSourceStore
     from load_manager.store.ports.tenancy import Hold as Hold
     from load_manager.store.ports.tenancy import HoldStore as HoldStore
-    from load_manager.store.variable_ports import VariableStore as VariableStore
+    from load_manager.store.ports.variables import VariableStore as VariableStore
 
-# Where each name lives (a module of this package, or a port beside it). Imported when first named:
+# Where each name lives (a module of this package). Imported when first named:
 # a function's cold start names a few (OutboxEvent, Hold, IdempotencyRecord), never every port's
 # Protocol; importing them all cost each function 3 ms (bench/cold_import.py).
 LOCATIONS = {
-    "GeneratorReadings": "load_manager.store.generator_ports",
-    "IdempotencyRecord": "load_manager.store.idempotency_ports",
-    "IdempotencyStore": "load_manager.store.idempotency_ports",
-    "NotificationChannelStore": "load_manager.store.notification_ports",
+    "GeneratorReadings": "load_manager.store.ports.generators",
+    "IdempotencyRecord": "load_manager.store.ports.idempotency",
+    "IdempotencyStore": "load_manager.store.ports.idempotency",
+    "NotificationChannelStore": "load_manager.store.ports.notifications",
     "ScheduleStore": "load_manager.store.ports.automation",
     "TriggerStore": "load_manager.store.ports.automation",
     "ClusterStore": "load_manager.store.ports.clusters",
@@ -55,7 +56,7 @@ LOCATIONS = {
     "EventSourceStore": "load_manager.store.ports.tenancy",
     "Hold": "load_manager.store.ports.tenancy",
     "HoldStore": "load_manager.store.ports.tenancy",
-    "VariableStore": "load_manager.store.variable_ports",
+    "VariableStore": "load_manager.store.ports.variables",
 }
 
 __all__ = sorted([*LOCATIONS, "Stores"])
@@ -83,5 +84,5 @@ class Stores:
     schedules: ScheduleStore
     event_sources: EventSourceStore
     holds: HoldStore  # quota holds (usecases/quotas.py)
-    variables: VariableStore  # variables and secrets' names and versions (store/variable_ports.py)
-    notification_channels: NotificationChannelStore  # store/notification_ports.py
+    variables: VariableStore  # variables and secrets' names and versions (store/ports/variables.py)
+    notification_channels: NotificationChannelStore  # store/ports/notifications.py

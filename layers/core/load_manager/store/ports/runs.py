@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from load_manager.store.generator_ports import GeneratorReadings
+from load_manager.store.ports.generators import GeneratorReadings
 
 if TYPE_CHECKING:  # annotations only: a port never builds (or imports) its area's models
     from load_manager.analysis.autostop import Counts

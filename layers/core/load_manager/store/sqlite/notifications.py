@@ -1,4 +1,4 @@
-"""SQLite adapter of notification channels (store/notification_ports.py): one document per channel,
+"""SQLite adapter of notification channels (store/ports/notifications.py): one document per channel,
 indexed by (tenant, created)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SQLite adapter of variables and secrets (store/variable_ports.py): one row per (tenant, kind,
+"""SQLite adapter of variables and secrets (store/ports/variables.py): one row per (tenant, kind,
 scope, name), UNIQUE in the table; replace and delete are conditional on the version."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import builtins
 import sqlite3
 
 from load_manager.models.variables import ConfigEntry
+from load_manager.store.ports.variables import entry_scope_key
 from load_manager.store.sqlite.db import SQLiteDatabase
-from load_manager.store.variable_ports import entry_scope_key
 
 VARIABLES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS config_entries (
