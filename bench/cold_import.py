@@ -283,6 +283,15 @@ LAZY_IMPORTS: dict[str, tuple[str, str]] = {
     "variables area (runs: start)": ("runs", "from load_manager.usecases.variables import run_environment"),
     "analysis.autostop (runs: start)": ("runs", "from load_manager.analysis.autostop import DEFAULT_AUTO_STOP"),
     "runs use case (triggers: deliveries, run settings)": ("triggers", "from load_manager.usecases import runs"),
+    "usecases.tokens (http: an API token caller's check)": ("load_tests", "from load_manager.usecases.tokens import confirm_active"),
+    "usecases.audit (authorizer: tokens resolved, never written)": ("authorizer", "from load_manager.usecases import audit"),
+    "models.audit (the trail's answer: the access function only)": ("load_tests", "import load_manager.models.audit"),
+    "hashlib (store.ports.audit: a record's digests)": ("load_tests", "import hashlib"),
+    "PyJWT and cryptography (authorizer: a JWT to verify)": ("authorizer", "import jwt\nfrom jwt import PyJWKClient\nimport jwt.algorithms"),
+    "usecases.budget (runs: a start, only with a vCPU budget)": ("runs", "from load_manager.usecases import budget"),
+    "usecases.usage (runs: a dry run)": ("runs", "from load_manager.usecases import usage"),
+    "usecases.usage (access: GET /v1/usage, off the tokens routes)": ("access", "from load_manager.usecases import usage"),
+    "load tests and runs use cases (access: usage sums never start runs)": ("access", "from load_manager.usecases import load_tests, runs"),
 }
 
 LAZY_CHILD = """\

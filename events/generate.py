@@ -24,6 +24,7 @@ Conventions
     handlers moto's EventBridge, where its connection, API destination and rule go).
   - `__VARIABLE_ID__` / `__SECRET_ID__`: a variable (`SEED_VARIABLE`) / secret (`SEED_SECRET`) of the
     tenant's account, set by an admin (a secret's value goes to the secret store of the test's data dir).
+  - `__TOKEN_ID__`: an API token of the tenant (`SEED_TOKEN`), created by an admin.
   - `__EVENT_SOURCE_ID__`: the ownership, made by an operator (`OPERATOR_CLAIMS`) for every case,
     of the CodeDeploy application `checkout` by the tenant of `CLAIMS` (`SEED_EVENT_SOURCE`): its
     triggers may match that application's deployments (usecases/event_tenancy.py).
@@ -35,10 +36,11 @@ Conventions
   A case's `expect` may mention placeholders too: they are seeded as well.
   With `sam local invoke`, create the records and replace the placeholders yourself:
   `sed 's/__TEST_ID__/<id>/g' events/scripts/get_latest.json | sam local invoke ScriptsFunction -e -`.
-- Authorized routes carry `requestContext.authorizer.jwt.claims` (sub, email, email_verified as
-  HTTP API flattens Cognito's boolean: "true", custom:accountId; `ADMIN_CLAIMS` adds the admin group
-  as HTTP API flattens it: "[load-manager-admins]", `OPERATOR_CLAIMS` the operators'): API
-  Gateway's JWT authorizer has already checked the token. /v1/health carries none.
+- Authorized routes carry `requestContext.authorizer.lambda`: the claims the API's Lambda authorizer
+  passes on (sub, email, email_verified flattened as "true", custom:accountId, and `CLAIMS`'s group
+  flattened as "[load-manager-editors]": role editor; `ADMIN_CLAIMS` has the admin group instead,
+  `RUNNER_CLAIMS` the runners', `VIEWER_CLAIMS` none, `OPERATOR_CLAIMS` the operators'): it has
+  already checked the credential. /v1/health carries none.
 - Each case also declares what the handler must answer (status, error code, a subset of the JSON
   body, placeholders allowed); the test reads that from `CASES` here. A hand-written event file is
   exercised too, with the generic checks only (no 5xx, error shape, bad input changes nothing).
@@ -82,24 +84,34 @@ EVENT_SOURCE_ID = "__EVENT_SOURCE_ID__"
 VARIABLE_ID = "__VARIABLE_ID__"
 SECRET_ID = "__SECRET_ID__"
 CHANNEL_ID = "__CHANNEL_ID__"
+TOKEN_ID = "__TOKEN_ID__"
 PLACEHOLDERS = (
     TEST_ID, BARE_TEST_ID, RUN_ID, FINAL_RUN_ID, CLUSTER_ID, TRIGGER_ID, SCHEDULE_ID, FINISHED_RUN_ID, BASELINE_RUN_ID, EVENT_SOURCE_ID,
-    VARIABLE_ID, SECRET_ID, CHANNEL_ID,
+    VARIABLE_ID, SECRET_ID, CHANNEL_ID, TOKEN_ID,
 )  # fmt: skip
 # Path parameters filled with a placeholder unless a case names them.
 DEFAULT_PARAMS = {
     "testId": TEST_ID, "runId": RUN_ID, "clusterId": CLUSTER_ID, "triggerId": TRIGGER_ID, "scheduleId": SCHEDULE_ID, "sourceId": EVENT_SOURCE_ID,
-    "variableId": VARIABLE_ID, "secretId": SECRET_ID, "channelId": CHANNEL_ID,
+    "variableId": VARIABLE_ID, "secretId": SECRET_ID, "channelId": CHANNEL_ID, "tokenId": TOKEN_ID,
 }  # fmt: skip
 MISSING_ID = "0" * 32  # well-formed, never created
-CLAIMS = {"sub": "3f1c2a9e-5b7d-4e21-9c1a-0d6b8e4f7a21", "email": "alice@example.com", "email_verified": "true", "custom:accountId": "acct-example"}
+# The default caller edits its tenant's tests (role editor, access.py); ADMIN_CLAIMS administers it.
+CLAIMS = {
+    "sub": "3f1c2a9e-5b7d-4e21-9c1a-0d6b8e4f7a21", "email": "alice@example.com", "email_verified": "true", "custom:accountId": "acct-example",
+    "cognito:groups": "[load-manager-editors]",
+}  # fmt: skip
 ADMIN_CLAIMS = {**CLAIMS, "cognito:groups": "[load-manager-admins]"}
+VIEWER_CLAIMS = {k: v for k, v in CLAIMS.items() if k != "cognito:groups"}  # in no group: a viewer
+RUNNER_CLAIMS = {**CLAIMS, "cognito:groups": "[load-manager-runners]"}
 # One of the deployment's operators (who say which tenant owns which event source); their own tenant is another.
 OPERATOR_CLAIMS = {
     "sub": "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "email": "ops@example.net", "email_verified": "true", "custom:accountId": "acct-ops",
     "cognito:groups": "[load-manager-operators]",
 }  # fmt: skip
-OTHER_TENANT = {"sub": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "email": "bob@example.org", "email_verified": "true", "custom:accountId": "acct-other"}
+OTHER_TENANT = {
+    "sub": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "email": "bob@example.org", "email_verified": "true", "custom:accountId": "acct-other",
+    "cognito:groups": "[load-manager-editors]",  # may write: its 404s are about the tenant, not the role
+}  # fmt: skip
 # A token whose email was never verified: the caller is named by its sub, not by that email.
 UNVERIFIED_EMAIL = {**CLAIMS, "email": "mallory@example.com", "email_verified": "false"}
 OTHER_TENANT_ADMIN = {**OTHER_TENANT, "cognito:groups": "[load-manager-admins]"}
@@ -238,6 +250,7 @@ SEED_EVENT_SOURCE = {"ownerAccountId": CLAIMS["custom:accountId"], "kind": "code
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
 TEAMS_URL = "https://example.webhook.office.com/webhookb2/abc/IncomingWebhook/def/ghi"
 SEED_CHANNEL = {"name": "On-call", "kind": "webhook", "url": "https://hooks.example.com/load-manager", "signingSecret": "whsec_0123456789abcdef", "testId": TEST_ID}
+SEED_TOKEN = {"name": "Seeded pipeline", "role": "runner"}
 SEED_SCHEDULE = {"name": "Nightly", "cron": "0 2 * * *", "timezone": "Europe/Paris", "runSettings": {"targetUsers": 5, "durationSeconds": 600}}
 ECS_SETTINGS = {
     "cluster": "load-manager",
@@ -282,6 +295,10 @@ CASES = [
     Case("DELETE /v1/load-tests/{testId}", "delete_not_found", 404, "LoadTestNotFound", params={"testId": MISSING_ID}),
     # scripts
     Case("PUT /v1/load-tests/{testId}/script", "update", 201, expect={"revisionNumber": 3}, body={"scriptContent": b64(SCRIPT_V3), "description": "Add items"}),
+    # A viewer reads but changes nothing (403 Forbidden naming the role, before the body is even read).
+    Case("PUT /v1/load-tests/{testId}/script", "update_viewer", 403, "Forbidden", claims=VIEWER_CLAIMS, body={"scriptContent": b64(SCRIPT_V3)},
+         expect={"details": {"requiredRole": "editor", "role": "viewer"}}),
+    Case("PUT /v1/load-tests/{testId}/script", "update_runner", 403, "Forbidden", claims=RUNNER_CLAIMS, body={"scriptContent": b64(SCRIPT_V3)}),
     Case("PUT /v1/load-tests/{testId}/script", "update_unchanged", 200, expect={"revisionNumber": 2}, body={"scriptContent": b64(SCRIPT_V2)}),
     Case("PUT /v1/load-tests/{testId}/script", "update_syntax_error", 422, "ScriptSyntaxError", expect={"details": {"line": 6}}, body={"scriptContent": b64(SYNTAX_ERROR)}),
     Case("PUT /v1/load-tests/{testId}/script", "update_not_found", 404, "LoadTestNotFound", params={"testId": MISSING_ID}, body={"scriptContent": b64(SCRIPT_V3)}),
@@ -327,7 +344,13 @@ CASES = [
         "scriptSha256": sha256(SCRIPT_V2), "targetUrl": TARGET_URL, "targetUsers": 5, "durationSeconds": 30, "workers": 1,
         "result": "NotEvaluated", "createdBy": CLAIMS["email"],
     }),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_runner", 201, claims=RUNNER_CLAIMS, body=START_BODY, expect={"status": "Pending"}),
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_viewer", 403, "Forbidden", claims=VIEWER_CLAIMS, body=START_BODY,
+         expect={"details": {"requiredRole": "runner", "role": "viewer"}}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_defaults", 201, body={}, expect={"status": "Pending", "revisionNumber": 2, "targetUsers": SEED_TEST["defaultUsers"]}),
+    # A dry run: the estimate (200), nothing started, stored or held (a 200 writes nothing: the test checks it).
+    Case("POST /v1/load-tests/{testId}/runs", "start_run_dry_run", 200, body=START_BODY, query="dryRun=true", claims=ADMIN_CLAIMS,
+         expect={"dryRun": True, "loadTestId": TEST_ID, "wouldStart": True, "durationSeconds": START_BODY["durationSeconds"]}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_named_revision", 201, body={**START_BODY, "revision": 1}, expect={"revisionNumber": 1, "scriptSha256": sha256(SCRIPT_V1)}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_idempotent", 200, body=START_BODY, headers={"idempotency-key": IDEMPOTENCY_KEY}, first_body=START_BODY, expect={"status": "Pending"}),
     Case("POST /v1/load-tests/{testId}/runs", "start_run_idempotency_key_reused", 409, "IdempotencyKeyReused", body=START_BODY, headers={"idempotency-key": IDEMPOTENCY_KEY}, first_body={**START_BODY, "targetUsers": 7}),
@@ -422,7 +445,7 @@ CASES = [
     Case("PUT /v1/clusters", "put_cluster_ecs", 200, claims=ADMIN_CLAIMS, writes=True, body={"orgId": "shop", "projectId": "checkout", "backend": "ecs", "maxWorkers": 16, "ecs": ECS_SETTINGS}, expect={
         "backend": "ecs", "maxWorkers": 16, "ecs": {"cluster": ECS_SETTINGS["cluster"], "subnets": ECS_SETTINGS["subnets"]},
     }),
-    Case("PUT /v1/clusters", "put_cluster_not_admin", 403, "AdminOnly", body={"backend": "local"}),
+    Case("PUT /v1/clusters", "put_cluster_not_admin", 403, "Forbidden", body={"backend": "local"}),
     # Only the deployment's subnets and groups (the test's environment names ECS_SETTINGS' as the deployment's own).
     Case("PUT /v1/clusters", "put_cluster_subnet_not_allowed", 422, "SubnetNotAllowed", claims=ADMIN_CLAIMS, body={
         "backend": "ecs", "ecs": {**ECS_SETTINGS, "subnets": ["subnet-0bad0bad"]},
@@ -436,37 +459,37 @@ CASES = [
     Case("PUT /v1/clusters", "put_cluster_unknown_backend", 422, "ValidationError", claims=ADMIN_CLAIMS, body={"backend": "kubernetes"}),
     Case("PUT /v1/clusters", "put_cluster_identity_field", 422, "IdentityFieldNotAllowed", claims=ADMIN_CLAIMS, body={"backend": "local", "accountId": "acct-other"}),
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster", 204, claims=ADMIN_CLAIMS),
-    Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_admin", 403, "AdminOnly"),
+    Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_admin", 403, "Forbidden"),
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_not_found", 404, "ClusterNotFound", claims=ADMIN_CLAIMS, params={"clusterId": MISSING_ID}),
     Case("DELETE /v1/clusters/{clusterId}", "delete_cluster_other_tenant", 404, "ClusterNotFound", claims=OTHER_TENANT_ADMIN),
     # variables and secrets
     Case("GET /v1/variables", "list_variables", 200),
     Case("PUT /v1/variables", "put_variable", 200, claims=ADMIN_CLAIMS, writes=True, body={"orgId": "shop", "name": "API_HOST", "value": "https://api.example.com"},
          expect={"orgId": "shop", "name": "API_HOST", "value": "https://api.example.com", "version": 1, "updatedBy": CLAIMS["email"]}),
-    Case("PUT /v1/variables", "put_variable_test_scope", 200, writes=True, body={"testId": TEST_ID, "name": "NUM_USERS", "value": "50"},
+    Case("PUT /v1/variables", "put_variable_test_scope", 200, claims=ADMIN_CLAIMS, writes=True, body={"testId": TEST_ID, "name": "NUM_USERS", "value": "50"},
          expect={"testId": TEST_ID, "orgId": None, "name": "NUM_USERS", "version": 1}),
-    Case("PUT /v1/variables", "put_variable_not_admin", 403, "AdminOnly", body={"name": "API_HOST", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_not_admin", 403, "Forbidden", body={"name": "API_HOST", "value": "x"}),
     Case("PUT /v1/variables", "put_variable_reserved_name", 422, "ReservedVariableName", claims=ADMIN_CLAIMS, body={"name": "LOCUST_HOST", "value": "x"}),
     Case("PUT /v1/variables", "put_variable_invalid_name", 422, "ValidationError", claims=ADMIN_CLAIMS, body={"name": "1-BAD", "value": "x"}),
     Case("PUT /v1/variables", "put_variable_invalid_scope", 422, "InvalidScope", claims=ADMIN_CLAIMS, body={"envId": "prod", "name": "API_HOST", "value": "x"}),
-    Case("PUT /v1/variables", "put_variable_test_and_org", 422, "InvalidScope", body={"orgId": "shop", "testId": TEST_ID, "name": "API_HOST", "value": "x"}),
-    Case("PUT /v1/variables", "put_variable_unknown_test", 404, "LoadTestNotFound", body={"testId": MISSING_ID, "name": "API_HOST", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_test_and_org", 422, "InvalidScope", claims=ADMIN_CLAIMS, body={"orgId": "shop", "testId": TEST_ID, "name": "API_HOST", "value": "x"}),
+    Case("PUT /v1/variables", "put_variable_unknown_test", 404, "LoadTestNotFound", claims=ADMIN_CLAIMS, body={"testId": MISSING_ID, "name": "API_HOST", "value": "x"}),
     Case("PUT /v1/variables", "put_variable_identity_field", 422, "IdentityFieldNotAllowed", claims=ADMIN_CLAIMS, body={"name": "A", "value": "x", "updatedBy": "m@example.com"}),
     Case("DELETE /v1/variables/{variableId}", "delete_variable", 204, claims=ADMIN_CLAIMS),
-    Case("DELETE /v1/variables/{variableId}", "delete_variable_not_admin", 403, "AdminOnly"),
+    Case("DELETE /v1/variables/{variableId}", "delete_variable_not_admin", 403, "Forbidden"),
     Case("DELETE /v1/variables/{variableId}", "delete_variable_not_found", 404, "VariableNotFound", claims=ADMIN_CLAIMS, params={"variableId": MISSING_ID}),
     Case("DELETE /v1/variables/{variableId}", "delete_variable_other_tenant", 404, "VariableNotFound", claims=OTHER_TENANT_ADMIN),
     Case("GET /v1/secrets", "list_secrets", 200),
     Case("PUT /v1/secrets", "put_secret", 200, claims=ADMIN_CLAIMS, writes=True, body={"projectId": "checkout", "orgId": "shop", "name": "API_TOKEN", "value": "tok-3f9a2c71"},
          expect={"orgId": "shop", "projectId": "checkout", "name": "API_TOKEN", "source": "stored", "reference": None, "version": 1}),
-    Case("PUT /v1/secrets", "put_secret_test_scope", 200, writes=True, body={"testId": TEST_ID, "name": "API_TOKEN", "value": "tok-for-one-test"},
+    Case("PUT /v1/secrets", "put_secret_test_scope", 200, claims=ADMIN_CLAIMS, writes=True, body={"testId": TEST_ID, "name": "API_TOKEN", "value": "tok-for-one-test"},
          expect={"testId": TEST_ID, "version": 1}),
     Case("PUT /v1/secrets", "put_secret_too_short", 422, "ValidationError", claims=ADMIN_CLAIMS, body={"name": "PIN", "value": "123"}),
     Case("PUT /v1/secrets", "put_secret_value_and_reference", 422, "ValidationError", claims=ADMIN_CLAIMS,
          body={"name": "DB_PASSWORD", "value": "hunter2-long", "reference": REFERENCE_ARN}),
     Case("PUT /v1/secrets", "put_secret_reference_not_allowed", 422, "SecretReferenceNotAllowed", claims=ADMIN_CLAIMS,
          body={"name": "DB_PASSWORD", "reference": REFERENCE_ARN}),
-    Case("PUT /v1/secrets", "put_secret_not_admin", 403, "AdminOnly", body={"name": "API_TOKEN", "value": "tok-3f9a2c71"}),
+    Case("PUT /v1/secrets", "put_secret_not_admin", 403, "Forbidden", body={"name": "API_TOKEN", "value": "tok-3f9a2c71"}),
     Case("DELETE /v1/secrets/{secretId}", "delete_secret", 204, claims=ADMIN_CLAIMS),
     Case("DELETE /v1/secrets/{secretId}", "delete_secret_not_found", 404, "SecretNotFound", claims=ADMIN_CLAIMS, params={"secretId": MISSING_ID}),
     Case("DELETE /v1/secrets/{secretId}", "delete_secret_a_variable", 404, "SecretNotFound", claims=ADMIN_CLAIMS, params={"secretId": VARIABLE_ID}),
@@ -543,7 +566,7 @@ CASES = [
     Case("DELETE /v1/event-sources/{sourceId}", "delete_event_source", 204, claims=OPERATOR_CLAIMS),
     Case("DELETE /v1/event-sources/{sourceId}", "delete_event_source_not_found", 404, "EventSourceNotFound", claims=OPERATOR_CLAIMS,
          params={"sourceId": MISSING_ID}),
-    Case("DELETE /v1/event-sources/{sourceId}", "delete_event_source_not_operator", 403, "OperatorOnly"),
+    Case("DELETE /v1/event-sources/{sourceId}", "delete_event_source_not_operator", 403, "OperatorOnly", claims=ADMIN_CLAIMS),
     # schedules
     Case("POST /v1/load-tests/{testId}/schedules", "create_schedule", 201, body={**SEED_SCHEDULE, "cron": "0 2 * * 1-5"}, expect={
         "name": "Nightly", "cron": "0 2 * * 1-5", "timezone": "Europe/Paris", "expression": "cron(0 2 ? * MON-FRI *)", "enabled": True,
@@ -582,7 +605,7 @@ CASES = [
     Case("POST /v1/notification-channels", "create_channel_slack_org", 201, claims=ADMIN_CLAIMS,
          body={"name": "Shop team", "kind": "slack", "url": SLACK_URL, "filter": "statusChange", "orgId": "shop"},
          expect={"kind": "slack", "orgId": "shop", "testId": None, "signingSecretSet": False, "endpointHost": "hooks.slack.com"}),
-    Case("POST /v1/notification-channels", "create_channel_scope_not_admin", 403, "AdminOnly", body={"name": "All", "kind": "teams", "url": TEAMS_URL}),
+    Case("POST /v1/notification-channels", "create_channel_scope_not_admin", 403, "Forbidden", body={"name": "All", "kind": "teams", "url": TEAMS_URL}),
     Case("POST /v1/notification-channels", "create_channel_webhook_without_secret", 422, "SigningSecretRequired",
          body={k: v for k, v in SEED_CHANNEL.items() if k != "signingSecret"}),
     Case("POST /v1/notification-channels", "create_channel_slack_with_secret", 422, "UnexpectedChannelField",
@@ -605,6 +628,36 @@ CASES = [
     Case("PATCH /v1/notification-channels/{channelId}", "patch_channel_not_found", 404, "NotificationChannelNotFound", params={"channelId": MISSING_ID}, body={"enabled": False}),
     Case("DELETE /v1/notification-channels/{channelId}", "delete_channel", 204),
     Case("DELETE /v1/notification-channels/{channelId}", "delete_channel_other_tenant", 404, "NotificationChannelNotFound", claims=OTHER_TENANT),
+    # API tokens (access)
+    Case("POST /v1/tokens", "create_token", 201, claims=ADMIN_CLAIMS, body={"name": "GitHub Actions - checkout", "role": "runner", "expiresInDays": 30},
+         expect={"name": "GitHub Actions - checkout", "role": "runner", "loadTestIds": None, "createdBy": CLAIMS["email"], "lastUsedAt": None, "revokedAt": None}),
+    Case("POST /v1/tokens", "create_token_scoped", 201, claims=ADMIN_CLAIMS, body={"name": "Nightly", "role": "viewer", "loadTestIds": [TEST_ID]},
+         expect={"role": "viewer", "loadTestIds": [TEST_ID]}),
+    Case("POST /v1/tokens", "create_token_not_admin", 403, "Forbidden", body={"name": "ci", "role": "runner"}),
+    Case("POST /v1/tokens", "create_token_unknown_test", 404, "LoadTestNotFound", claims=ADMIN_CLAIMS, body={"name": "ci", "role": "runner", "loadTestIds": [MISSING_ID]}),
+    Case("POST /v1/tokens", "create_token_other_tenant_test", 404, "LoadTestNotFound", claims=OTHER_TENANT_ADMIN, body={"name": "ci", "role": "runner", "loadTestIds": [TEST_ID]}),
+    Case("POST /v1/tokens", "create_token_admin_role", 422, "ValidationError", claims=ADMIN_CLAIMS, body={"name": "ci", "role": "admin"}),
+    Case("POST /v1/tokens", "create_token_expiry_too_long", 422, "ValidationError", claims=ADMIN_CLAIMS, body={"name": "ci", "role": "runner", "expiresInDays": 366}),
+    Case("POST /v1/tokens", "create_token_identity_field", 422, "IdentityFieldNotAllowed", claims=ADMIN_CLAIMS, body={"name": "ci", "role": "runner", "createdBy": "m@example.com"}),
+    Case("GET /v1/tokens", "list_tokens", 200, claims=ADMIN_CLAIMS, expect={"items": []}),
+    Case("GET /v1/tokens", "list_tokens_not_admin", 403, "Forbidden"),
+    Case("DELETE /v1/tokens/{tokenId}", "revoke_token", 204, claims=ADMIN_CLAIMS),
+    Case("DELETE /v1/tokens/{tokenId}", "revoke_token_not_found", 404, "TokenNotFound", claims=ADMIN_CLAIMS, params={"tokenId": MISSING_ID}),
+    Case("DELETE /v1/tokens/{tokenId}", "revoke_token_other_tenant", 404, "TokenNotFound", claims=OTHER_TENANT_ADMIN),
+    # The audit trail (access; admin)
+    Case("GET /v1/audit", "list_audit", 200, claims=ADMIN_CLAIMS, expect={"nextCursor": None}, query=f"target={TEST_ID}&limit=50"),
+    Case("GET /v1/audit", "list_audit_not_admin", 403, "Forbidden"),
+    Case("GET /v1/audit", "list_audit_bad_window", 422, "InvalidAuditWindow", claims=ADMIN_CLAIMS, query="from=2000&to=1000"),
+    Case("GET /v1/audit", "list_audit_invalid_cursor", 400, "InvalidCursor", claims=ADMIN_CLAIMS, query="cursor=not-a-cursor"),
+    # Usage and cost (access; a viewer reads them)
+    Case("GET /v1/usage", "get_usage", 200, query="groupBy=project", expect={"groupBy": "project", "currency": "USD", "truncated": False}),
+    Case("GET /v1/usage", "get_usage_bad_window", 422, "InvalidUsageWindow", query="from=2000&to=1000"),
+    Case("GET /v1/usage", "get_usage_window_too_long", 422, "InvalidUsageWindow", query="from=0&to=40000000000"),
+    Case("GET /v1/usage", "get_usage_unknown_grouping", 422, "ValidationError", query="groupBy=team"),
+    # The caller itself (access; anyone of the tenant)
+    Case("GET /v1/me", "get_me", 200, expect={"subject": CLAIMS["sub"], "email": CLAIMS["email"], "accountId": CLAIMS["custom:accountId"], "role": "editor"}),
+    Case("GET /v1/me", "get_me_viewer", 200, claims=VIEWER_CLAIMS, expect={"role": "viewer", "tokenId": None, "loadTestIds": None}),
+    Case("GET /v1/me", "get_me_admin", 200, claims=ADMIN_CLAIMS, expect={"role": "admin"}),
 ]
 
 # Inputs of RunWorkflowFunction, exactly as statemachine/run_lifecycle.asl.json builds them.

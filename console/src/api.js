@@ -156,3 +156,13 @@ export const deleteVariable = (variableId) => call('DELETE', `/v1/variables/${id
 export const listSecrets = () => data(call('GET', '/v1/secrets'));
 export const putSecret = (body) => data(call('PUT', '/v1/secrets', { body }));
 export const deleteSecret = (secretId) => call('DELETE', `/v1/secrets/${id(secretId)}`);
+
+// ---- who is calling, API tokens, the audit log ----
+/** `{ subject, email, accountId, role, tokenId?, loadTestIds? }`: asked once at start (access.js). */
+export const getMe = () => data(call('GET', '/v1/me'));
+export const listTokens = (query) => data(call('GET', '/v1/tokens', { query }));
+/** 201: the record with `token`, the secret itself, which the API answers this once and never again. */
+export const createToken = (body) => data(call('POST', '/v1/tokens', { body }));
+export const revokeToken = (tokenId) => call('DELETE', `/v1/tokens/${id(tokenId)}`);
+/** `query`: target, actor, from, to, limit, cursor; newest first. */
+export const listAudit = (query) => data(call('GET', '/v1/audit', { query }));

@@ -1,6 +1,7 @@
 // Boot: read /config.json, set the API client up, then render the page the URL names.
 import { html, render, useEffect, useState } from '../vendor/preact.js';
-import { configureApi } from './api.js';
+import { setCaller } from './access.js';
+import { configureApi, getMe } from './api.js';
 import { configureAuth } from './auth.js';
 import { loadConfig } from './config.js';
 import { interceptLinkClicks, navigate, resolveRoute, useLocation } from './router.js';
@@ -46,12 +47,23 @@ function NotFound({ pathname }) {
     <p>Nothing lives at <code>${pathname}</code>. <a href="/tests">See every test</a>.</p>`;
 }
 
+/** GET /v1/me, asked once: what the caller may do (access.js). Without an answer every control shows. */
+async function whoAmI() {
+  try {
+    return await getMe();
+  } catch (error) {
+    console.warn('GET /v1/me failed: every control is shown, and the API decides', error);
+    return null;
+  }
+}
+
 async function boot() {
   const root = document.getElementById('app');
   try {
     const config = await loadConfig();
     await configureAuth(config.auth); // may leave the page, to sign in
     configureApi(config);
+    setCaller(await whoAmI());
   } catch (error) {
     root.textContent = ''; // not "Loading…" under the error
     render(html`

@@ -23,4 +23,6 @@ export const routes = [
   { path: '/runs/:runId', page: () => import('./pages/run.js') },
   { path: '/clusters', page: () => import('./pages/clusters.js') },
   { path: '/variables', page: () => import('./pages/variables.js') },
+  { path: '/tokens', page: () => import('./pages/tokens.js') },
+  { path: '/audit', page: () => import('./pages/audit.js') },
 ];

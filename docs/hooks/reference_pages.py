@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import render_cli  # noqa: E402
 import render_events  # noqa: E402
 import render_openapi  # noqa: E402
+import render_roles  # noqa: E402
 import render_settings  # noqa: E402
 import render_template  # noqa: E402
 
@@ -47,6 +48,7 @@ RENDERERS: dict[str, Callable[[], str]] = {
     "cli": render_cli.reference,
     "cli-exit-codes": render_cli.exit_codes,
     "run-events": render_events.run_events,
+    "route-roles": lambda: render_roles.route_roles(_openapi()),
     "template-parameters": lambda: render_template.parameters(_template()),
     "template-outputs": lambda: render_template.outputs(_template()),
     "settings": lambda: render_settings.settings(render_template.environments(_template())),

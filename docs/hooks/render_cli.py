@@ -116,6 +116,8 @@ EXIT_MEANINGS = {
     "EXIT_GENERATOR_SATURATED": "the run Finished, and Passed or NotEvaluated, but a load generator was saturated "
     "(`generatorSaturated`): the load asked for may not have been applied; a run that Failed its gates with a saturated "
     "generator exits 1",
+    "EXIT_AUTHENTICATION": "the API refused the credential (HTTP 401): no token, an invalid one, or an API token that expired or was "
+    "revoked (`LOAD_MANAGER_TOKEN`, `--token`); fix the secret, not the build",
 }
 
 

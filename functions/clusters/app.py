@@ -63,7 +63,7 @@ def list_variables() -> VariablePage:
 
 @router.put(
     "/v1/variables",
-    summary="Set a variable of a scope (admin; a test's own: anyone of the tenant); each write is a new version",
+    summary="Set a variable of a scope (admin); each write is a new version",
     tags=["variables"],
     responses=responses(Variable, *BODY_ERRORS, 404, 503),
 )

@@ -13,6 +13,7 @@ from load_manager.adapters.step_functions import default_starter
 from load_manager.http import BODY_ERRORS, COMMON_ERRORS, api_function, binary_response, current_caller, error_docs, json_response, responses
 from load_manager.models.revisions import ScriptRevision
 from load_manager.models.runs import Run, RunPage, RunStatus, StartRunRequest
+from load_manager.models.usage_answers import RunEstimate
 from load_manager.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from load_manager.store import get_stores
 from load_manager.usecases import runs
@@ -25,17 +26,27 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
     "/v1/load-tests/<testId>/runs",
     summary="Start a run of the latest (or a named) script revision",
     tags=["runs"],
+    description="With `dryRun=true` nothing is started, stored or held: the answer (200, a RunEstimate) is what the run would use "
+    "(generators x vCPU x planned duration), its estimated cost, and whether it would start now (else the quota or budget refusal).",
     responses={
         **responses(Run, *BODY_ERRORS, 404, 409, 410, 429, 503, status=201, description="Run created and its lifecycle started"),
-        200: {"description": "Replay of an earlier request with the same Idempotency-Key", "content": {"application/json": {"model": Run}}},
+        200: {
+            "description": "Replay of an earlier request with the same Idempotency-Key (a Run); with dryRun=true, the estimate (a RunEstimate)",
+            "content": {"application/json": {"model": Run | RunEstimate}},
+        },
     },
 )
 def create_run(
     testId: str,  # noqa: N803 - the path parameter's name on the wire
     body: StartRunRequest | None = None,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", description="Repeat-safe key, up to 64 chars, kept 24 h")] = None,
-) -> Response[Run]:
+    dry_run: Annotated[bool, Query(alias="dryRun", description="Answer the estimate; start nothing")] = False,
+) -> Response[Run | RunEstimate]:
     request = body or StartRunRequest()  # no body: every setting from the test's defaults
+    if dry_run:
+        from load_manager.usecases import usage  # lazy: 3 ms at import (bench/cold_import.py --lazy), dry runs only
+
+        return json_response(usage.dry_run(get_stores(), current_caller(app), testId, request), 200)
     run, created = runs.start_run(get_stores(), default_starter, current_caller(app), testId, request, idempotency_key)
     return json_response(run, 201 if created else 200, headers={"Location": f"/v1/runs/{run.id}"})
 

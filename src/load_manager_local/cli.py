@@ -11,7 +11,9 @@ from load_manager_local import commands, local_commands
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = commands.CliParser(prog="load-manager", description="Load Manager: the local runtime, and a client of any Load Manager API")
+    parser = commands.CliParser(
+        prog="load-manager", description="Load Manager: the local runtime, and a client of any Load Manager API", epilog=commands.EPILOG_EXIT_CODES
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
     commands.register(sub)  # tests, script, runs, baseline: a client of any Load Manager API
@@ -61,7 +63,8 @@ def _serve(args: argparse.Namespace) -> int:
     if server.console is not None:
         print(f"Web console: {server.url}/", flush=True)
     logging.getLogger("load_manager_local").warning(
-        "local mode: Bearer JWTs are decoded WITHOUT signature verification; without one you are local@localhost in tenant 'local'"
+        "local mode: Bearer JWTs are decoded WITHOUT signature verification (API tokens, lmt_..., are checked as in AWS); "
+        "without one you are local@localhost in tenant 'local'"
     )
     try:
         server.serve_forever()

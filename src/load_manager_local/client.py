@@ -48,6 +48,9 @@ class ApiClient:
     def patch(self, path: str, body: Any) -> Any:
         return self._json("PATCH", path, json=body)
 
+    def delete(self, path: str) -> Any:
+        return self._json("DELETE", path)
+
     def text(self, path: str, **params: Any) -> str:
         """A text answer (an HTML page). A redirect (a presigned S3 URL in AWS) is followed; the
         token is not sent to the other host."""

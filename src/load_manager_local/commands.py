@@ -7,6 +7,8 @@ and Failed its gates (auto-stop included), 2 it Failed or was Cancelled, 3 a usa
 4 it Finished and Passed (or had no criteria) but a load generator was saturated: the load asked for
 may not have been applied, so the pass proves less than it says. A run that Failed its gates with a
 saturated generator stays 1: a failed gate never exits milder than before (the output says why).
+5 the API refused the credential (401: none, an invalid JWT, an API token expired or revoked), so a
+pipeline tells "fix the secret" from "fix the build".
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
 
-from load_manager_local import display
+from load_manager_local import display, token_commands
 from load_manager_local.client import ApiClient, ApiError
 
 EXIT_OK, EXIT_GATES_FAILED, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2, 3
 EXIT_GENERATOR_SATURATED = 4  # Finished, not Failed, but a load generator was saturated (generatorSaturated)
+EXIT_AUTHENTICATION = 5  # the API answered 401: no credential, or one it refuses (an expired or revoked API token)
+EPILOG_EXIT_CODES = (
+    "exit codes: 0 success (a run: Finished and Passed, or no criteria); 1 the run Failed its gates; 2 the run Failed or was "
+    "Cancelled; 3 a usage or API error; 4 Passed but a load generator was saturated; 5 authentication refused (401: "
+    "LOAD_MANAGER_TOKEN or --token missing, invalid, expired or revoked)"
+)
 _CRITERION = re.compile(
     r"^(?:(?P<endpoint>.+):)?\s*(?P<metric>[A-Za-z0-9]+)\s*(?:(?P<op><=|>=|<|>)\s*(?P<value>[-+0-9.eE]+)|\+\s*(?P<pct>[0-9.]+)\s*%)$"
 )
@@ -86,7 +94,7 @@ def _run(handler: Callable[[Context], int]) -> Callable[[argparse.Namespace], in
             ctx.err.print(f"[red]API error {exc.status or ''} {exc.code}:[/] {escape(exc.message)}")
             if exc.details:
                 ctx.err.print(json.dumps(exc.details, indent=2), markup=False)
-            return EXIT_USAGE
+            return EXIT_AUTHENTICATION if exc.status == 401 else EXIT_USAGE
 
     return call
 
@@ -392,14 +400,14 @@ def baseline_set(ctx: Context) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the tests, script, runs and baseline commands to `load-manager`."""
+    """Add the tests, script, runs, baseline and tokens commands to `load-manager`."""
     common = _common()
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction:
         return sub.add_parser(name, help=help_text).add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
 
     def leaf(parent: argparse._SubParsersAction, name: str, handler: Callable[[Context], int], help_text: str) -> argparse.ArgumentParser:
-        parser = parent.add_parser(name, parents=[common], help=help_text, description=help_text)
+        parser = parent.add_parser(name, parents=[common], help=help_text, description=help_text, epilog=EPILOG_EXIT_CODES)
         parser.set_defaults(handler=_run(handler))
         return parser
 
@@ -410,6 +418,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = leaf(baseline, "set", baseline_set, "set a test's baseline run (a Finished run of it; 'none' clears it)")
     p.add_argument("test_id")
     p.add_argument("run_id")
+    token_commands.register(group("tokens", "an account's API tokens for pipelines (admin): create, list, revoke"), leaf)
 
 
 def _register_tests(tests: argparse._SubParsersAction, leaf) -> None:

@@ -30,7 +30,8 @@ def http_event(
     body: bytes | str | None = None,
     claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway v2 event. `claims=None` means an unauthenticated route (no authorizer)."""
+    """An API Gateway v2 event. `claims`: what the Lambda authorizer passed on; None: no authorizer ran
+    (an unauthenticated route)."""
     raw = body.encode() if isinstance(body, str) else body
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     params: dict[str, str] = {}
@@ -62,7 +63,7 @@ def http_event(
     if path_parameters:
         event["pathParameters"] = path_parameters
     if claims is not None:
-        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        attach_authorizer_context(event, claims)
     if raw is not None:
         try:
             if not _is_text(headers.get("content-type", "")):
@@ -72,6 +73,12 @@ def http_event(
             # As API Gateway: a body that is not text (a zip, an image) reaches Lambda base64-encoded.
             event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
     return event
+
+
+def attach_authorizer_context(event: dict[str, Any], context: dict[str, Any]) -> None:
+    """Where the function finds what the HTTP API's Lambda authorizer passed on (its simple
+    response's `context`): `requestContext.authorizer.lambda` (identity.claims_of reads it)."""
+    event["requestContext"]["authorizer"] = {"lambda": dict(context)}
 
 
 def _is_text(content_type: str) -> bool:

@@ -43,6 +43,10 @@ def local_environment(lambda_environment: Mapping[str, str], data: Path, public_
     env.pop("SCRIPTS_BUCKET", None)  # and scripts reach local Locust on disk, never through a bucket
     env.pop("SECRETS_PREFIX", None)  # no Secrets Manager: secrets' values are private files in the data directory
     env.pop("SECRET_REFERENCE_ARN_PREFIX", None)  # and no other secret to reference
+    # The template's user pool does not exist here: with no issuer, the authorizer decodes Bearer JWTs
+    # WITHOUT verification (outside Lambda only, and says so); API tokens are checked as in AWS.
+    for name in ("JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"):
+        env.pop(name, None)
     if "PUBLIC_BASE_URL" in env:
         env["PUBLIC_BASE_URL"] = public_base_url  # RunFinished's links point at serve, which answers for API Gateway here
     return env

@@ -6,7 +6,6 @@ console's (load_manager_local.console); other methods there still get API Gatewa
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Mapping
@@ -15,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from load_manager_local.api import ApiResponse, InProcessApi
-from load_manager_local.auth import InvalidTokenError, claims_from_authorization
 from load_manager_local.aws import AwsGateway
 from load_manager_local.console import ConsoleFiles, is_api_path
 from load_manager_local.functions import project_root
@@ -43,16 +41,8 @@ def _handler_class(api: InProcessApi, console: ConsoleFiles | None, aws: AwsGate
             if aws is not None and (url.path == "/aws" or url.path.startswith("/aws/")):
                 self._send(aws.respond(self.command, url.path, url.query, dict(self.headers.items()), body))
                 return
-            route, _, _ = api.resolve(self.command, url.path)
-            try:
-                claims = claims_from_authorization(self.headers.get("Authorization")) if route and route.authorized else None
-            except InvalidTokenError as exc:
-                self._send(ApiResponse(401, {"content-type": "application/json"}, json.dumps({"message": f"Unauthorized: {exc}"}).encode()))
-                return
-            try:
-                response = api.request(
-                    self.command, url.path, query=url.query, headers=dict(self.headers.items()), body=body, claims=claims
-                )
+            try:  # the Authorization header goes through the template's Lambda authorizer (api.InProcessApi)
+                response = api.request(self.command, url.path, query=url.query, headers=dict(self.headers.items()), body=body)
             except Exception:  # a bug must not kill the server; Lambda would answer 500 too
                 log.exception("handler failed")
                 response = ApiResponse(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')

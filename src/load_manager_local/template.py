@@ -50,6 +50,17 @@ class HttpRoute:
         return {name: unquote(value) if name in greedy else value for name, value in found.groupdict().items()}
 
 
+@dataclass(frozen=True)
+class HttpAuthorizer:
+    """The HTTP API's default Lambda authorizer, as the template declares it."""
+
+    function: str  # directory under functions/
+    function_logical_id: str
+    name: str  # its name under the API's Auth.Authorizers
+    identity_headers: tuple[str, ...]  # lower case, as API Gateway hands headers over
+    ttl_seconds: int  # Identity.ReauthorizeEvery: how long API Gateway caches an answer per identity
+
+
 def load_template(path: Path) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 
@@ -77,3 +88,28 @@ def http_routes(template_path: Path) -> list[HttpRoute]:
             )
     # Literal segments win over parameters, as in API Gateway.
     return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
+
+
+def http_authorizer(template_path: Path) -> HttpAuthorizer | None:
+    """The default authorizer of the template's HTTP API when it is a Lambda function (None: none)."""
+    template = load_template(template_path)
+    resources = template.get("Resources", {})
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::Serverless::HttpApi":
+            continue
+        auth = resource.get("Properties", {}).get("Auth") or {}
+        name = auth.get("DefaultAuthorizer")
+        declared = (auth.get("Authorizers") or {}).get(name) or {}
+        arn = declared.get("FunctionArn")
+        if not isinstance(arn, str):  # a JWT authorizer, or an ARN this reader cannot follow
+            return None
+        logical_id = arn.split(".", 1)[0]  # !GetAtt AuthorizerFunction.Arn
+        identity = declared.get("Identity") or {}
+        return HttpAuthorizer(
+            function=resources[logical_id]["Properties"]["CodeUri"].rstrip("/").split("/")[-1],
+            function_logical_id=logical_id,
+            name=str(name),
+            identity_headers=tuple(str(h).lower() for h in identity.get("Headers") or ("Authorization",)),
+            ttl_seconds=int(identity.get("ReauthorizeEvery", 300)),
+        )
+    return None

@@ -39,9 +39,16 @@ def browser_context(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def console_url(tmp_path_factory):
+def console_data(tmp_path_factory) -> Path:
+    """The data directory of the session's `serve`: a test may store records there as the lifecycle
+    would (tests/support/results.py), e.g. a run in a given state, without running Locust."""
+    return tmp_path_factory.mktemp("console-serve")
+
+
+@pytest.fixture(scope="session")
+def console_url(console_data):
     """One `serve` for the console's modules (each test makes its own load tests)."""
-    with serve(tmp_path_factory.mktemp("console-serve")) as url:
+    with serve(console_data) as url:
         yield url
 
 

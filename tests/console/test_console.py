@@ -174,6 +174,7 @@ def _the_finished_run_page_shows_its_results(page, console_url: str, test_id: st
     expect(page.get_by_test_id("criteria-results")).to_contain_text("No criteria")
     expect(page.get_by_test_id("run-origin")).to_have_attribute("data-origin", "api")
     expect(page.get_by_test_id("run-origin")).to_contain_text("local@localhost")
+    expect(page.get_by_test_id("run-usage")).to_contain_text("vCPU-hours")  # what its processes used, recorded with its end
     links = page.get_by_test_id("report-links")
     report = requests.get(links.get_by_role("link", name="Results report").get_attribute("href"), timeout=10)
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
@@ -275,7 +276,8 @@ def _the_tests_list_shows_the_last_run_from_one_request(page, console_url: str, 
     check_page(page, "tests list with last runs")
     page.wait_for_load_state("networkidle")
     api = [path for path in asked if path.startswith("/v1/")]
-    assert sorted(api) == ["/v1/load-tests", "/v1/script-templates"], api  # one request for the page (and the form's templates)
+    # One request for the page (and the form's templates, and who is calling: asked once at start).
+    assert sorted(api) == ["/v1/load-tests", "/v1/me", "/v1/script-templates"], api
 
 
 # The bench target: ≤ 0.25 × the ~400 KB of gzipped JavaScript that Locust's own UI ships.

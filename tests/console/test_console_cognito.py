@@ -27,7 +27,11 @@ from load_manager_local.template import load_template
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-USERS = {"ana@example.com": {"custom:accountId": "acme"}, "bo@example.com": {"custom:accountId": "globex"}, "lu@example.com": {"custom:accountId": "local"}}
+EDITORS = ["load-manager-editors"]  # they create tests (role editor)
+USERS = {
+    "ana@example.com": {"custom:accountId": "acme", "cognito:groups": EDITORS}, "bo@example.com": {"custom:accountId": "globex", "cognito:groups": EDITORS},
+    "lu@example.com": {"custom:accountId": "local", "cognito:groups": EDITORS},
+}  # fmt: skip
 SCRIPT = "from locust import HttpUser, task\n\n\nclass U(HttpUser):\n    @task\n    def index(self):\n        self.client.get('/')\n"
 
 

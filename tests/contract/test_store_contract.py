@@ -88,6 +88,23 @@ def test_list_is_newest_first_keyset_paginated_and_filtered(any_stores):
     assert {t.id for t in p1} == {t.id for t in tests if t.project_id == "p1"}
 
 
+def test_list_of_some_ids_holds_only_those_of_the_account_paginated_and_filtered(any_stores):
+    """A token scoped to some tests lists only them (usecases/load_tests.list_page: `ids`)."""
+    base = now_ms()
+    tests = [make_test("acct", base + i, project="p1" if i % 2 else "p2") for i in range(6)]
+    for t in tests:
+        any_stores.load_tests.insert(t)
+    foreign = make_test("other", base)
+    any_stores.load_tests.insert(foreign)
+    wanted = frozenset({tests[0].id, tests[2].id, tests[3].id, tests[5].id, foreign.id, "f" * 32})
+    first = any_stores.load_tests.list("acct", project_id=None, limit=2, after=None, ids=wanted)
+    rest = any_stores.load_tests.list("acct", project_id=None, limit=5, after=(first[-1].created_at, first[-1].id), ids=wanted)
+    assert [t.id for t in first + rest] == [tests[5].id, tests[3].id, tests[2].id, tests[0].id]
+    assert [t.id for t in any_stores.load_tests.list("acct", project_id="p1", limit=5, after=None, ids=wanted)] == [tests[5].id, tests[3].id]
+    assert any_stores.load_tests.list("acct", project_id=None, limit=5, after=None, ids=frozenset()) == []
+    assert len(any_stores.load_tests.list("acct", project_id=None, limit=50, after=None, ids=None)) == 6
+
+
 def test_update_changes_only_given_fields(any_stores):
     test = make_test()
     any_stores.load_tests.insert(test)

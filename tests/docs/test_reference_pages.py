@@ -80,3 +80,17 @@ def test_every_operation_and_schema_of_openapi_is_rendered():
             assert f"### `{method.upper()} {path}`" in operations
     for name in spec["components"]["schemas"]:
         assert f"## {name} {{#{render_openapi.schema_anchor(name)}}}" in schemas
+
+
+def test_the_roles_page_renders_every_line_of_the_table_the_api_enforces(monkeypatch):
+    import render_roles
+
+    from load_manager import access
+
+    page = render_roles.route_roles(render_openapi.load(ROOT / "openapi.json"))
+    for key, need in access.ROUTE_ROLES.items():
+        row = next(line for line in page.splitlines() if f"[`{key}`]" in line)
+        assert (f"`{need}`" if need != access.PUBLIC else "no authentication") in row, key
+    monkeypatch.setitem(access.ROUTE_ROLES, "GET /v1/nowhere", "viewer")
+    with pytest.raises(RuntimeError, match="nowhere"):
+        render_roles.route_roles(render_openapi.load(ROOT / "openapi.json"))

@@ -69,12 +69,17 @@ def test_32_concurrent_updates_get_32_distinct_contiguous_numbers(tmp_path):
 
 def test_bearer_jwt_sets_caller_and_tenant(tmp_path):
     with serve(tmp_path) as url:
-        alice = {"Authorization": "Bearer " + make_unsigned_jwt({"sub": "a", "email": "alice@example.com", "email_verified": True, "custom:accountId": "acme"})}
+        alice = {"Authorization": "Bearer " + make_unsigned_jwt({"sub": "a", "email": "alice@example.com", "email_verified": True, "custom:accountId": "acme", "cognito:groups": ["load-manager-editors"]})}
         created = requests.post(f"{url}/v1/load-tests", json={"name": "x", "scriptContent": b64(SIMPLE)}, headers=alice, timeout=10).json()
         assert created["createdBy"] == "alice@example.com" and created["accountId"] == "acme"
         # The default local caller is another tenant: it cannot see acme's test.
         assert requests.get(f"{url}/v1/load-tests/{created['id']}", timeout=10).status_code == 404
         assert requests.get(f"{url}/v1/load-tests", headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 401
+        # API tokens are checked by the template's authorizer, as in AWS: the default (admin) caller makes one.
+        token = requests.post(f"{url}/v1/tokens", json={"name": "ci", "role": "viewer"}, timeout=10).json()["token"]
+        listed = requests.get(f"{url}/v1/load-tests", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert listed.status_code == 200 and created["id"] not in [t["id"] for t in listed.json()["items"]]  # tenant 'local', not acme
+        assert requests.get(f"{url}/v1/load-tests", headers={"Authorization": f"Bearer {token}x"}, timeout=10).json() == {"message": "Unauthorized"}
 
 
 def test_unknown_routes_404_and_wrong_methods_405_like_api_gateway(tmp_path):

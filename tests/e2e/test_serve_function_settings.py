@@ -68,6 +68,10 @@ def documented_deviations(template_environment: dict[str, str], data: Path) -> d
         expected["automation.notification_secret_prefix"] = ""  # channel credentials in a private file of the data dir
     if template_environment.get("SECRET_REFERENCE_ARN_PREFIX"):
         expected["secret_reference_arn_prefix"] = ""  # no Secrets Manager secret to reference
+    if template_environment.get("JWT_ISSUER"):
+        expected["jwt_issuer"] = ""  # the template's user pool does not exist here: JWTs decoded unverified (authn/jwts.py)
+    if template_environment.get("JWT_AUDIENCE"):
+        expected["jwt_audience"] = ()
     return expected
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 from support.ecs_standin import STACK_NAME, EcsStandIn
+from support.roles import with_role
 from support.runs import create_test, start_run, wait_for_status, wait_until_final
 from support.scripts import b64
 
@@ -37,7 +38,9 @@ pytestmark = [pytest.mark.ecs_standin, pytest.mark.slow, pytest.mark.timeout(240
 
 USERS = 4
 DURATION = 600  # never reached by the wall clock: the test skips to it
-TENANT_B = {"sub": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "email": "bob@example.org", "email_verified": "true", "custom:accountId": "tenant-b"}
+TENANT_B = with_role(
+    {"sub": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "email": "bob@example.org", "email_verified": "true", "custom:accountId": "tenant-b"}, "editor"
+)
 MANAGED = "tag:load-manager:managed-by"
 
 # Run B's locustfile: every half second, from B's worker task, it tries A's master. What happened is

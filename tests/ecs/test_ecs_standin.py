@@ -94,6 +94,10 @@ def test_a_distributed_run_loads_the_target_and_leaves_nothing(ecs_standin, targ
 
         # The backend found the master by the address DescribeTasks reports, the task's own.
         assert handle.web_url == f"http://{master.address}:{standin.settings.web_port}"
+        # DescribeTasks says each task's size as ECS does (CPU units, MiB: its definition's) and when it started.
+        definition = standin.moto_ecs.describe_task_definition(taskDefinition=described(standin, master.arn)["taskDefinitionArn"])["taskDefinition"]
+        assert (described(standin, master.arn)["cpu"], described(standin, master.arn)["memory"]) == (definition["cpu"], definition["memory"])
+        assert described(standin, workers[0].arn)["startedAt"] == workers[0].started_at and "stoppedAt" not in described(standin, workers[0].arn)
         assert len({task.address for task in standin.tasks()}) == 3
         assert "0.0.0.0" not in master.argv and master.argv.count(master.address) == 2  # web + master bind
         assert master.argv[:3] == ["python", "-c", LOADER] and master.argv[3:5] == ["--", "--master"]

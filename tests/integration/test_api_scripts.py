@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from support.roles import with_role
 from support.scripts import AUTH_A, AUTH_B, SIMPLE, b64, simple_variant
 
 
@@ -97,7 +98,7 @@ def test_identity_comes_from_claims_only(api):
     r = api.request("POST", "/v1/load-tests", body={"name": "x", "scriptContent": b64(SIMPLE), "createdBy": "mallory"}, claims=AUTH_A)
     assert r.status == 422 and r.json()["code"] == "IdentityFieldNotAllowed"
     assert api.request("GET", "/v1/load-tests", claims={"sub": "x"}).json()["code"] == "MissingTenantClaim"
-    sub_only = create(api, claims={"sub": "svc-123", "custom:accountId": "acct-a"})
+    sub_only = create(api, claims=with_role({"sub": "svc-123", "custom:accountId": "acct-a"}, "editor"))
     assert sub_only["createdBy"] == "svc-123"
 
 

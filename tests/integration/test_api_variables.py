@@ -4,11 +4,12 @@ is stored nowhere but the secret store; who may write where; what a run of a tes
 
 from __future__ import annotations
 
+from support.roles import with_role
 from support.scripts import SIMPLE, b64
 
 TOKEN = "tok-9d3b7e21f4a8"
-CLAIMS = {"sub": "u1", "email": "qa@example.com", "email_verified": "true", "custom:accountId": "acct-a"}
-ADMIN = {**CLAIMS, "cognito:groups": "[load-manager-admins]"}
+CLAIMS = with_role({"sub": "u1", "email": "qa@example.com", "email_verified": "true", "custom:accountId": "acct-a"}, "editor")
+ADMIN = with_role(CLAIMS, "admin")
 OTHER_ADMIN = {**ADMIN, "custom:accountId": "acct-b"}
 
 
@@ -32,7 +33,7 @@ def test_a_secret_is_written_never_read_back_and_stored_only_in_the_secret_store
     # A refused write echoes nothing of what it was sent.
     call(api, "PUT", "/v1/secrets", {"name": "API_TOKEN", "value": TOKEN, "reference": "arn:aws:nope"}, 422, claims=ADMIN)
     call(api, "PUT", "/v1/secrets", {"name": "LOCUST_TOKEN", "value": TOKEN}, 422, claims=ADMIN)
-    call(api, "PUT", "/v1/secrets", {"name": "API_TOKEN", "value": TOKEN}, 403)  # account-wide: admins only
+    call(api, "PUT", "/v1/secrets", {"name": "API_TOKEN", "value": TOKEN}, 403)  # admins only
     call(api, "GET", f"/v1/load-tests/{test_id}/environment", status=404, claims=OTHER_ADMIN)
     assert call(api, "GET", "/v1/secrets", claims=OTHER_ADMIN)["items"] == []
 
@@ -52,8 +53,9 @@ def test_variables_are_shown_and_resolved_for_a_test_most_specific_first(api, st
     test_id = call(api, "POST", "/v1/load-tests", {"name": "t", "scriptContent": b64(SIMPLE), "orgId": "shop", "projectId": "web"}, 201)["id"]
     call(api, "PUT", "/v1/variables", {"name": "API_HOST", "value": "https://account.example"}, claims=ADMIN)
     call(api, "PUT", "/v1/variables", {"orgId": "shop", "projectId": "web", "envId": "staging", "name": "API_HOST", "value": "https://staging"}, claims=ADMIN)
-    mine = call(api, "PUT", "/v1/variables", {"testId": test_id, "name": "NUM_USERS", "value": "25"})  # a test's own: no admin needed
-    call(api, "PUT", "/v1/variables", {"testId": test_id, "name": "NUM_USERS", "value": "30"})
+    call(api, "PUT", "/v1/variables", {"testId": test_id, "name": "NUM_USERS", "value": "25"}, 403)  # a test's own too: admins only
+    mine = call(api, "PUT", "/v1/variables", {"testId": test_id, "name": "NUM_USERS", "value": "25"}, claims=ADMIN)
+    call(api, "PUT", "/v1/variables", {"testId": test_id, "name": "NUM_USERS", "value": "30"}, claims=ADMIN)
     listed = call(api, "GET", "/v1/variables")["items"]
     assert [(v["name"], v["value"], v["envId"], v["version"]) for v in listed] == [
         ("API_HOST", "https://account.example", None, 1), ("API_HOST", "https://staging", "staging", 1), ("NUM_USERS", "30", None, 2),
@@ -65,7 +67,8 @@ def test_variables_are_shown_and_resolved_for_a_test_most_specific_first(api, st
 
     assert environment(None) == {"API_HOST": "https://account.example (account)", "NUM_USERS": "30 (test)"}
     assert environment("staging") == {"API_HOST": "https://staging (env)", "NUM_USERS": "30 (test)"}
-    call(api, "DELETE", f"/v1/variables/{mine['id']}", status=204)  # a test's own: its users may delete it
+    call(api, "DELETE", f"/v1/variables/{mine['id']}", status=403)  # the test's editor may not
+    call(api, "DELETE", f"/v1/variables/{mine['id']}", status=204, claims=ADMIN)
     assert environment(None) == {"API_HOST": "https://account.example (account)"}
 
 

@@ -51,6 +51,10 @@ def _resolve(value: Any, create_pool: bool) -> Any:
         return VALUES[value["Ref"]]
     if set(value) == {"Fn::GetAtt"}:
         return VALUES[".".join(value["Fn::GetAtt"])]
+    if set(value) == {"Fn::Join"}:
+        separator, items = value["Fn::Join"]
+        joined = _resolve(items, create_pool)
+        return separator.join(joined if isinstance(joined, list) else [joined])
     if set(value) == {"Fn::Sub"}:
         text, names = value["Fn::Sub"] if isinstance(value["Fn::Sub"], list) else (value["Fn::Sub"], {})
         names = {**VALUES, **{k: _resolve(v, create_pool) for k, v in names.items()}}
@@ -60,8 +64,9 @@ def _resolve(value: Any, create_pool: bool) -> Any:
 
 @pytest.mark.parametrize("create_pool", [True, False], ids=["stack-pool", "existing-issuer"])
 def test_the_api_trusts_the_tokens_the_console_signs_in_with(resources, create_pool):
-    jwt = resources["HttpApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"]
-    issuer, audience = _resolve(jwt["issuer"], create_pool), _resolve(jwt["audience"], create_pool)
+    # What the API's Lambda authorizer verifies JWTs against (load_manager/authn/jwts.py).
+    verified = resources["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    issuer, audience = _resolve(verified["JWT_ISSUER"], create_pool), _resolve(verified["JWT_AUDIENCE"], create_pool).split(",")
     auth = _resolve(resources["ConsolePublisher"]["Properties"]["Config"], create_pool)["auth"]
     if create_pool:
         assert issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool"  # Cognito's iss claim

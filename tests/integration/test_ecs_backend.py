@@ -575,6 +575,30 @@ def test_teardown_stops_every_task_and_deletes_the_script(backend, infra, fake, 
     assert not backend.status(handle).alive
 
 
+def test_task_usage_counts_every_task_of_the_launch_by_its_size_stopped_ones_too(settings, infra, fake, spec):
+    # Workers of another size than the master's; moto's DescribeTasks says no task's size, so each is
+    # read from its task definition (DescribeTaskDefinition), as for a task ECS answers without one.
+    bigger = infra["ecs"].register_task_definition(
+        family="load-manager-locust-big-worker", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="2048", memory="4096",
+        containerDefinitions=[{"name": CONTAINER, "image": "locustio/locust:2.47.0", "essential": True, "memory": 4096}],
+    )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
+    backend = make_backend(dataclasses.replace(settings, worker_task_definition=bigger))
+    handle = backend.start(spec)
+    stored = ClusterHandle.from_dict(handle.to_dict())
+    backend.teardown(handle)
+    described = _tasks(infra["ecs"], [handle.details["master_task_arn"], *handle.details["worker_task_arns"]])
+    assert all(t["lastStatus"] == "STOPPED" and "cpu" not in t for t in described.values())
+
+    usage = backend.task_usage(stored)
+    assert sorted((u.role, u.vcpu, u.memory_gb) for u in usage) == [("master", 1.0, 2.0)] + [("worker", 2.0, 4.0)] * spec.workers
+    # A recorded task ECS no longer knows (it forgets stopped ones after about an hour) is still
+    # counted, by its role's task definition, without times (the lifecycle gives it the run's own).
+    stored.details["worker_task_arns"] = [*stored.details["worker_task_arns"], f"arn:aws:ecs:{REGION}:123456789012:task/{CLUSTER}/{'0' * 32}"]
+    again = backend.task_usage(stored)
+    assert sorted((u.role, u.vcpu, u.memory_gb) for u in again) == [("master", 1.0, 2.0)] + [("worker", 2.0, 4.0)] * (spec.workers + 1)
+    assert again[-1].started_at is None and again[-1].stopped_at is None
+
+
 def test_teardown_of_a_racing_launch_leaves_the_winner_alone(backend, infra, fake, spec):
     winner = backend.launch(spec)
     loser = backend.launch(spec)  # a concurrent StartRun attempt of the same run

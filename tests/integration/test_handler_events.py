@@ -147,6 +147,8 @@ def _seed(api, text: str) -> dict[str, str]:
         ids[gen.VARIABLE_ID] = _create(api, "/v1/variables", gen.SEED_VARIABLE, claims=gen.ADMIN_CLAIMS, method="PUT", status=200)["id"]
     if gen.SECRET_ID in text:
         ids[gen.SECRET_ID] = _create(api, "/v1/secrets", gen.SEED_SECRET, claims=gen.ADMIN_CLAIMS, method="PUT", status=200)["id"]
+    if gen.TOKEN_ID in text:
+        ids[gen.TOKEN_ID] = _create(api, "/v1/tokens", gen.SEED_TOKEN, claims=gen.ADMIN_CLAIMS)["id"]
     if gen.BASELINE_RUN_ID in text:
         ids[gen.BASELINE_RUN_ID] = _finished_run(api, test_id, {**gen.SEED_FINISHED_RUN, "revision": 1})
         _create(api, f"/v1/load-tests/{test_id}/baseline", {"runId": ids[gen.BASELINE_RUN_ID]}, method="PUT", status=200)
@@ -241,8 +243,8 @@ def test_event_file(path: Path, api, stores, state_machine):
         assert _snapshot(stores) == before, "the store changed"
     else:
         assert _snapshot(stores) != before, "a successful write left the store as it was"
-    if route.route_key == "POST /v1/load-tests/{testId}/runs" and response.status in (200, 201):
-        _check_started(state_machine, stores, response, body)
+    if route.route_key == "POST /v1/load-tests/{testId}/runs" and response.status in (200, 201) and not body.get("dryRun"):
+        _check_started(state_machine, stores, response, body)  # a dry run started nothing: the store is unchanged (above)
         if first is not None and first.status == 201:
             assert body["id"] == first.json()["id"], "an Idempotency-Key replay must return the first run"
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from support.local_runtime import local_runtime
+from support.roles import with_role
 from support.runs import assert_no_locust_left, create_test, wait_for_status, wait_until_final
 from support.scripts import SIMPLE, b64
 
@@ -119,7 +120,7 @@ def test_a_schedule_every_minute_with_60_s_runs_skips_the_occurrence_that_finds_
     assert_no_locust_left(run["id"])
 
 
-GLOBEX = {"sub": "b", "email": "bo@globex.example", "email_verified": "true", "custom:accountId": "globex"}
+GLOBEX = with_role({"sub": "b", "email": "bo@globex.example", "email_verified": "true", "custom:accountId": "globex"}, "editor")
 
 
 def test_the_local_bus_never_hands_a_tenant_another_tenants_events(local, client):

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from support.roles import with_role
 from support.runs import assert_no_locust_left, create_test, locust_work_dirs, start_run, wait_for_status, wait_until_final
 from support.scripts import SIMPLE, b64
 
@@ -46,6 +47,12 @@ def test_run_is_pinned_counts_match_the_target_and_ends_finished(client, runtime
     assert reported <= served <= reported + 5  # at most one in-flight request per user
     assert final["summary"]["p95Ms"] is not None and final["endpoints"]
     assert sum(e["requests"] for e in final["endpoints"]) == reported
+    # What its one Locust process used, recorded with the final status: CPU it really spent, at most
+    # the machine's cores over its observed time; a local run costs nothing.
+    usage = final["usage"]
+    assert usage["basis"] == "consumed" and [(r["role"], r["count"]) for r in usage["roles"]] == [("locust", 1)]
+    assert 0 < usage["vcpuSeconds"] <= usage["durationSeconds"] * (os.cpu_count() or 1) and usage["memoryGbSeconds"] > 0
+    assert usage["estimatedCost"] == {"amount": 0.0, "currency": "USD", "region": None, "priceSource": "local"}
     assert os.path.getsize(final["reportLocation"]) > 10_000
     script = client.request("GET", f"/v1/runs/{run['id']}/script").json()
     assert script["revisionNumber"] == 1 and script["sha256"] == final["scriptSha256"]
@@ -128,7 +135,7 @@ def test_stop_while_running_cancels_with_who_stopped_it(client, runtime, target)
     test_id = create_test(client, SIMPLE, target.url)
     run = start_run(client, test_id, targetUsers=3, durationSeconds=60)
     wait_for_status(client, run["id"], {"Running"})
-    stop = client.request("POST", f"/v1/runs/{run['id']}/stop", claims={"sub": "s", "email": "sre@example.com", "email_verified": "true", "custom:accountId": "local"})
+    stop = client.request("POST", f"/v1/runs/{run['id']}/stop", claims=with_role({"sub": "s", "email": "sre@example.com", "email_verified": "true", "custom:accountId": "local"}, "runner"))
     assert stop.status == 202 and stop.json()["status"] == "Stopping"
     final = wait_until_final(client, run["id"], timeout=30)
     assert final["status"] == "Cancelled"

@@ -89,7 +89,7 @@ def test_a_run_gets_the_most_specific_of_each_name_and_records_which_without_a_s
     for level, scope in (("account", {}), ("org", {"orgId": "shop"}), ("project", {"orgId": "shop", "projectId": "checkout"})):
         put_variable(stores, "LEVEL", level, **scope)
     put_variable(stores, "LEVEL", "other env", orgId="shop", projectId="checkout", envId="staging")  # not this run's env
-    put_variable(stores, "ONLY_TEST", "mine", caller=USER, testId=test.id)  # a test's own: its users may set it
+    put_variable(stores, "ONLY_TEST", "mine", caller=ADMIN, testId=test.id)  # a test's own (admins write variables at every level)
     put_variable(stores, "API_TOKEN", "plain, same level", orgId="shop", projectId="checkout")
     put_secret(stores, vault, "API_TOKEN", "an older token", orgId="shop", projectId="checkout")
     secret = put_secret(stores, vault, "API_TOKEN", TOKEN, orgId="shop", projectId="checkout")

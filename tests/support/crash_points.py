@@ -139,6 +139,9 @@ class CrashingBackend:
     def live_launches(self):
         return self._call("live_launches")
 
+    def task_usage(self, handle):
+        return self._call("task_usage", handle)
+
 
 class RecordingBus:
     """The event bus: every PutEvents delivered (a consumer sees each), each a crash point."""

@@ -35,7 +35,8 @@ What was verified about moto 5.2 (tests/ecs/test_ecs_standin.py keeps it checked
 
 The seams are botocore event hooks on the clients the stand-in hands out (`ecs`, `s3`, `logs`):
     after-call.ecs.RunTask        each task started becomes a process (see `_spawn`)
-    after-call.ecs.DescribeTasks  status, stop code, exit code and addresses from the process
+    after-call.ecs.DescribeTasks  status, stop code, exit code and addresses from the process; the
+                                  task's size (cpu, memory) from its definition, as ECS answers
     after-call.ecs.StopTask       SIGTERM to the task's process group, SIGKILL after a grace
     before-parameter-build.ecs.ListTasks  moto learns of exited tasks before it lists
     before-call.*, before-send.*  call counters; `fail_calls` answers a real AWS error response
@@ -781,6 +782,11 @@ class EcsStandIn:
         exited = task.exited.is_set()
         stop_requested = bool(task.stop_reason)
         described["startedAt"] = task.started_at
+        # ECS answers a Fargate task's size (CPU units, MiB, as strings): its definition's; moto leaves them out.
+        definition = self._definition(described["taskDefinitionArn"]) if described.get("taskDefinitionArn") else {}
+        for key in ("cpu", "memory"):
+            if definition.get(key) and not described.get(key):
+                described[key] = str(definition[key])
         if exited:
             described["lastStatus"] = described["desiredStatus"] = "STOPPED"
             if task.start_error:

@@ -20,6 +20,7 @@ from load_manager.backends.base import (
     FinalResults,
     LiveStats,
     ProcessStatus,
+    TaskUsage,
 )
 from load_manager.backends.generator_stats import GeneratorUsage
 
@@ -54,6 +55,8 @@ class FakeBackend:
     failures_per_sample: int = 0  # of those requests, how many fail
     html_report: str | None = None  # what collect hands over as Locust's report
     generators: list[GeneratorUsage] = field(default_factory=list)  # each sample's generator readings (generator_stats)
+    # What task_usage answers after teardown (as ECS would: sizes and times); None: unsized, like local processes.
+    task_usages: list[TaskUsage] | None = None
 
     def factory(self, _cluster) -> FakeBackend:
         return self
@@ -143,6 +146,10 @@ class FakeBackend:
         was_alive = cluster.alive
         cluster.alive, cluster.torn_down = False, True
         return ProcessStatus(alive=False, exit_code=None if was_alive else cluster.exit_code)
+
+    def task_usage(self, handle: ClusterHandle) -> list[TaskUsage] | None:
+        self.calls.append("task_usage")
+        return None if self.task_usages is None else list(self.task_usages)
 
     # ---- for tests -----------------------------------------------------------------------------
 

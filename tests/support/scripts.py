@@ -1,5 +1,7 @@
 """Locust scripts used across tests."""
 
+from support.roles import with_role
+
 SIMPLE = """from locust import HttpUser, task, between
 
 
@@ -17,8 +19,9 @@ def simple_variant(n: int) -> str:
     return SIMPLE.replace('self.client.get("/")', f'self.client.get("/items/{n}")')
 
 
-AUTH_A = {"sub": "user-a", "email": "alice@example.com", "email_verified": "true", "custom:accountId": "acct-a"}
-AUTH_B = {"sub": "user-b", "email": "bob@example.com", "email_verified": "true", "custom:accountId": "acct-b"}
+# Editors of their tenants (they create and change tests; access.py): support/roles.py gives other roles.
+AUTH_A = with_role({"sub": "user-a", "email": "alice@example.com", "email_verified": "true", "custom:accountId": "acct-a"}, "editor")
+AUTH_B = with_role({"sub": "user-b", "email": "bob@example.com", "email_verified": "true", "custom:accountId": "acct-b"}, "editor")
 
 
 def b64(text: str) -> str:

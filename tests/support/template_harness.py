@@ -19,13 +19,17 @@ How (src/load_manager_local/stack.py does the template part):
   machine from statemachine/run_lifecycle.asl.json with its DefinitionSubstitutions, run by moto's
   interpreter (load_manager_local.stepfunctions), its Lambda tasks dispatched to the real
   run_workflow handler. Anything else is named as CloudFormation would name it (NamingResolver).
-- Every invocation (API route, state machine task, rule target, schedule) runs the function's real
+- A request with an Authorization header goes through the HTTP API's Lambda authorizer first (the
+  AuthorizerFunction, its answers cached per header for the template's TTL: gateway_authorizer.py),
+  and its context reaches the route's function; without one, the caller is the local default one.
+- Every invocation (API route, authorizer, state machine task, rule target, schedule) runs the function's real
   handler inside `settings_scope(Settings.from_env(<its environment>))`, with `iam_check.CALLER`
   naming it. Nothing else is set by hand: no set_settings, no backend factory, no clock.
 - IAM (tests/support/iam_check.py): every AWS call of a function is authorized against its role's
   policies (inline, SAM's policy templates as translated, the template's managed policies); so are
   the invocations AWS services make: the state machine's role invoking run_workflow, a rule invoking
-  the triggers function (its AWS::Lambda::Permission), a schedule's role invoking it.
+  the triggers function (its AWS::Lambda::Permission), a schedule's role invoking it, API Gateway
+  invoking the authorizer (the permission SAM writes for it).
 - ECS Fargate is the ECS stand-in (tests/support/ecs_standin.py): tasks are local processes
   running real Locust; its moto server answers ECS, S3, CloudWatch Logs and EC2 over HTTP, and the
   functions' own clients of it get its hooks (tasks as processes, security groups as its network model).
@@ -75,6 +79,7 @@ REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 STANDIN_SERVICES = ("ECS", "S3", "CLOUDWATCH_LOGS", "EC2")  # botocore's AWS_ENDPOINT_URL_<service id>
 EVENTS_PRINCIPAL = "events.amazonaws.com"
+APIGATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 
 
 class TemplateHarness:
@@ -137,6 +142,16 @@ class TemplateHarness:
                 return handler(event, context)
         finally:
             CALLER.reset(token)
+
+    def invoke_authorizer(self, logical_id: str, authorizer_name: str, event: Any) -> Any:
+        """API Gateway invokes the HTTP API's Lambda authorizer: the function's resource policy (the
+        permission SAM writes for it) must let this API's authorizers invoke it."""
+        api_id = self.resolver.ref("HttpApi")
+        source = f"arn:aws:execute-api:{REGION}:{DEFAULT_ACCOUNT_ID}:{api_id}/authorizers/{authorizer_name}"
+        request = Request("lambda:InvokeFunction", self.functions[logical_id].arn, {"aws:SourceArn": source, "aws:SourceAccount": DEFAULT_ACCOUNT_ID})
+        if not all(d.allowed for d in self.iam.authorize(APIGATEWAY_PRINCIPAL, "apigateway:authorizer", [request])):
+            raise LambdaServiceError("AccessDeniedException", f"API Gateway may not invoke {logical_id}", 403)  # API Gateway answers 500
+        return self.invoke(logical_id, event)
 
     def put_events(self, entries: list[dict[str, Any]]) -> list[str]:
         """Someone else (not a function of the stack) puts events; returns their ids."""
@@ -219,6 +234,7 @@ class TemplateHarness:
                 arn = f"arn:aws:sts::{DEFAULT_ACCOUNT_ID}:assumed-role/{self.resolver.name(logical_id)}/session"
                 principals[logical_id] = Principal(logical_id, arn, self.stack.role_policies(logical_id, self.resolver))
         principals[EVENTS_PRINCIPAL] = Principal(EVENTS_PRINCIPAL, EVENTS_PRINCIPAL, self._lambda_permissions(EVENTS_PRINCIPAL))
+        principals[APIGATEWAY_PRINCIPAL] = Principal(APIGATEWAY_PRINCIPAL, APIGATEWAY_PRINCIPAL, self._lambda_permissions(APIGATEWAY_PRINCIPAL))
         self._ec2 = self._client("ec2")
         facts = Facts(REGION, DEFAULT_ACCOUNT_ID, task_definition=self._describe_task_definition, security_group=self._describe_security_group)
         self.iam = IamCheck(principals, facts, on_client=self._adopt).install()
@@ -361,6 +377,11 @@ class TemplateApi(InProcessApi):
     def invoke(self, route: HttpRoute, event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.harness.invoke(route.function_logical_id, event)
         return result
+
+    def invoke_authorizer(self, event: dict[str, Any]) -> Any:
+        assert self.gateway is not None
+        authorizer = self.gateway.authorizer
+        return self.harness.invoke_authorizer(authorizer.function_logical_id, authorizer.name, event)
 
 
 def _task_definition(properties: Mapping[str, Any]) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def test_every_function_runs_with_the_environment_cloudformation_gives_it(stack)
 
 def test_the_local_backend_cannot_be_configured_in_aws(stack):
     admin = json.loads(ADMIN_EVENT.read_text())
-    claims, body = admin["requestContext"]["authorizer"]["jwt"]["claims"], json.loads(admin["body"])
+    claims, body = admin["requestContext"]["authorizer"]["lambda"], json.loads(admin["body"])
     assert body["backend"] == "local"
     since = stack.iam.mark()
     refused = call(stack, "PUT", "/v1/clusters", body, status=422, claims=claims)
@@ -182,6 +182,29 @@ def test_a_run_started_through_the_api_runs_on_ecs_and_finishes(stack, target):
     )  # fmt: skip
 
 
+def assert_usage_recorded(stack, run_id: str, tasks_before: int, workers: int) -> None:
+    """The run's usage, recorded once its tasks are torn down: the workers' vCPU-seconds are within 10 %
+    of workers x the worker task's vCPU (the template's definition) x how long the worker tasks ran
+    (their processes' own start and exit); the master is counted beside them, and the cost is priced."""
+    from support.polling import eventually
+
+    usage = eventually(lambda: call(stack, "GET", f"/v1/runs/{run_id}")["usage"], timeout=60)
+    assert usage is not None, "no usage recorded after the teardown"
+    ecs = stack.settings["RunWorkflowFunction"].ecs
+    vcpu = int(stack.standin.moto_ecs.describe_task_definition(taskDefinition=ecs.worker_task_definition)["taskDefinition"]["cpu"]) / 1024
+    started = stack.standin.tasks()[tasks_before:]
+    ran = [(t.stopped_at - t.started_at).total_seconds() for t in started if t.role == "worker"]
+    assert len(ran) == workers and all(seconds > 0 for seconds in ran)
+    roles = {r["role"]: r for r in usage["roles"]}
+    assert (roles["master"]["count"], roles["worker"]["count"], usage["loadGenerators"]) == (1, workers, workers + 1)
+    expected = workers * vcpu * (sum(ran) / workers)
+    assert abs(roles["worker"]["vcpuSeconds"] - expected) <= 0.1 * expected, (roles["worker"], expected)
+    assert usage["vcpuSeconds"] == pytest.approx(roles["master"]["vcpuSeconds"] + roles["worker"]["vcpuSeconds"], abs=0.01)
+    assert usage["basis"] == "allocated" and usage["durationSeconds"] >= 3  # the run's 3 s of load at least
+    cost = usage["estimatedCost"]
+    assert (cost["currency"], cost["region"], cost["priceSource"]) == ("USD", "us-east-1", "table") and cost["amount"] > 0
+
+
 def objects_holding(stack, value: str) -> list[str]:
     """The keys of the stack's bucket whose object holds `value`."""
     bucket, s3 = stack.settings["RunWorkflowFunction"].ecs.scripts_bucket, stack.standin._moto_s3
@@ -225,6 +248,7 @@ def test_a_run_started_by_an_event_on_the_stacks_bus_runs_on_ecs_and_finishes(st
     assert (run["trigger"]["triggerId"], run["trigger"]["eventId"], run["backend"]) == (trigger["id"], event_id, "ecs")
     final = wait_until_final(stack.api, run["id"], timeout=120)
     assert_ran_on_ecs(stack, final, tasks_before, workers=WORKERS, target=target)
+    assert_usage_recorded(stack, run["id"], tasks_before, workers=WORKERS)
     assert_allowed(
         stack, since,
         ("TriggersFunction", "events:PutRule"), ("TriggersFunction", "events:PutTargets"), ("events.amazonaws.com", "lambda:InvokeFunction"),

@@ -35,16 +35,18 @@ LAYER = ROOT / "layers" / "core"
 
 # The model modules (load_manager/models/<area>.py) each function's cold start may create.
 START_MODELS = {"base", "criteria", "load_profiles", "run_requests", "run_variables"}  # what starts a run
-RUN_MODELS = START_MODELS | {"generators", "runs"}  # a Run and what it names
+RUN_MODELS = START_MODELS | {"generators", "runs", "usage"}  # a Run and what it names (its usage, too)
 LIFECYCLE_MODELS = RUN_MODELS | {"bundles", "clusters", "load_tests", "load_test_reads", "metrics", "records", "results", "revisions", "scripts"}
 MODELS: dict[str, set[str]] = {
+    "access": {"base", "tokens", "audit", "usage", "usage_answers", "me"},  # API tokens, the audit trail (and, as they join, the caller and usage)
+    "authorizer": {"base", "tokens"},  # an API token's record (a JWT needs no model)
     "clusters": {"base", "clusters", "variables", "run_variables"},  # clusters, and variables and secrets per scope
     "console_publisher": set(),
     "load_tests": {"base", "bundles", "criteria", "load_profiles", "load_tests", "load_test_reads"},
     # A channel may belong to a test, checked through usecases.load_tests (usecases.reads.get_test would spare its models).
     "notifications": {"base", "notifications", "load_tests", "load_test_reads", "bundles", "criteria", "load_profiles"},
     "results": RUN_MODELS | {"results", "revisions", "load_test_reads", "bundles"},  # a comparison names both runs' scripts; a baseline, the test
-    "runs": RUN_MODELS | {"revisions", "bundles"},  # a run's exact script revision
+    "runs": RUN_MODELS | {"revisions", "bundles", "usage_answers"},  # a run's exact script revision; a dry run's estimate
     "scripts": {"base", "bundles", "scripts", "revisions", "records"},  # records: a revision as stored
     "triggers": START_MODELS | {"automation"},  # a trigger or schedule starts runs (the runs use case: where it does)
     "run_workflow": LIFECYCLE_MODELS,  # not an API function: the lifecycle's steps
@@ -54,7 +56,8 @@ MODELS: dict[str, set[str]] = {
 # builds a generic class when it is defined), and in the lifecycle functions, the step input and the
 # default auto-stop settings every run falls back on.
 BUILT_AT_IMPORT = {
-    "load_manager.settings." + name for name in ("_Frozen", "EcsDefaults", "AutomationSettings", "QuotaSettings", "Settings")
+    "load_manager.settings." + name
+    for name in ("_Frozen", "EcsDefaults", "AutomationSettings", "QuotaSettings", "UsageSettings", "Settings")
 } | {"load_manager.models.base.Page"}
 BUILT_BY_LIFECYCLE = {"load_manager.lifecycle.dispatch.StepInput", "load_manager.models.criteria.AutoStopSettings"}
 # Paid on a request that needs them (the Mongo driver on the first one that reads a store), never at import.

@@ -169,7 +169,7 @@ class FailingInsert:
     def __init__(self, real):
         self.real = real
 
-    def insert(self, _item):
+    def insert(self, _item, **_options):
         raise RuntimeError("database unavailable")
 
     def __getattr__(self, name):

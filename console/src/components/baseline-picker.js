@@ -2,6 +2,7 @@
 // comparisons measure against. Picked from the test's Finished runs; cleared with null (the API
 // refuses while regression criteria need it, and says so).
 import { html, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { listRuns, setBaseline } from '../api.js';
 import { formatDateTime, shortId } from '../format.js';
 import { useApi } from '../hooks.js';
@@ -36,7 +37,7 @@ export function BaselinePicker({ test, onSaved }) {
             ${runs[0] && runs[0].id !== current ? html` <a href=${`/runs/compare?base=${encodeURIComponent(current)}&target=${encodeURIComponent(runs[0].id)}`}>Compare the latest Finished run with it</a>.` : null}`
         : 'No baseline: regression criteria and comparisons by default need one.'}</p>
       <${ErrorMessage} error=${finished.error} title="Could not list the Finished runs" />
-      ${runs.length ? html`
+      ${!may('PUT /v1/load-tests/{testId}/baseline') ? null : runs.length ? html`
         <div class="inline-form">
           <label>Finished run
             <select name="baselineRunId" defaultValue=${current ?? runs[0].id}>

@@ -5,6 +5,7 @@
 // and column) and saved as one revision (PUT …/script with files + entryPath). A zip can replace it
 // all as a new revision (PUT …/script/archive), and any revision downloads as a zip.
 import { html, useEffect, useMemo, useRef, useState } from '../../vendor/preact.js';
+import { currentCaller, may, roleFor } from '../access.js';
 import { downloadArchive, saveScript, uploadArchive, validateScript } from '../api.js';
 import { fileFromComputer, isPython, loadBundle, newTextFile, toRequest } from '../bundle.js';
 import { formatDateTime, formatNumber } from '../format.js';
@@ -14,6 +15,8 @@ import { ScriptEditor } from './script-editor.js';
 import { ValidationReport } from './validation-report.js';
 
 const VALIDATE_AFTER_MS = 600;
+// A caller who may not save a revision reads the bundle: editors read-only, no file tools, no save.
+const mayEdit = () => may('PUT /v1/load-tests/{testId}/script');
 const NONE = [];
 
 /** Holds the revision shown: a save keeps the editors; a zip upload loads the new revision afresh. */
@@ -50,6 +53,7 @@ function useValidation(initialFiles, latest) {
   const [validation, setValidation] = useState({ report: null, error: null, checking: false });
   const checks = useRef(0);
   async function validate(list) {
+    if (!may('POST /v1/scripts/validate')) return null;
     const mine = ++checks.current;
     setValidation((previous) => ({ ...previous, checking: true }));
     try {
@@ -141,10 +145,11 @@ function BundleForm({ test, revision, initialFiles, onSaved, onReplaced }) {
         problems=${problemsOf(file)} control=${editorControl(editors, file.key)} />`)}
     <${ValidationReport} report=${validation.report} problems=${problems} checking=${validation.checking} onGoTo=${goTo} showFiles=${files.length > 1} />
     <${ErrorMessage} error=${problemsFrom(validation.error).length ? null : validation.error} title="Validation failed" />
-    <form class="inline-form" onSubmit=${save}>
+    ${mayEdit() ? html`<form class="inline-form" onSubmit=${save}>
       <label>What changed <input name="description" maxlength="2000" placeholder="e.g. more browsing, fewer checkouts" /></label>
       <button type="submit" data-testid="save-revision" disabled=${saved.busy}>Save as new revision</button>
-    </form>
+    </form>` : html`<p class="muted" data-testid="read-only-note">
+      Read-only: a new revision needs the ${roleFor('PUT /v1/load-tests/{testId}/script')} role; yours is ${currentCaller()?.role}.</p>`}
     <${ErrorMessage} error=${problemsFrom(saved.error).length ? null : saved.error} title="Not saved" />
     ${saved.message ? html`<${Notice}>${saved.message}</${Notice}>` : null}
     <${BundleTools} test=${test} revision=${saved.revision} entryPath=${files[0].path} onAdd=${bundle.add} onReplaced=${onReplaced} />`;
@@ -175,9 +180,9 @@ function FilePanel({ test, file, active, bundle, problems, control }) {
   return html`
     <div role="tabpanel" id=${`panel-${file.key}`} aria-labelledby=${`tab-${file.key}`} hidden=${!active}
       data-testid="file-panel" data-path=${file.path}>
-      <${FileTools} file=${file} onRename=${(path) => bundle.change(file.key, { path })} onRemove=${() => bundle.remove(file.key)} />
+      ${mayEdit() ? html`<${FileTools} file=${file} onRename=${(path) => bundle.change(file.key, { path })} onRemove=${() => bundle.remove(file.key)} />` : null}
       ${file.binary ? html`<${BinaryFile} file=${file} />` : html`
-        <${ScriptEditor} key=${`${file.key}:${isPython(file.path)}`} initialText=${file.text} python=${isPython(file.path)}
+        <${ScriptEditor} key=${`${file.key}:${isPython(file.path)}`} initialText=${file.text} python=${isPython(file.path)} readOnly=${!mayEdit()}
           onChange=${(text) => bundle.change(file.key, { text })} problems=${problems} control=${control}
           label=${file.entry ? `Locust script of ${test.name}` : `${file.path} of ${test.name}`} testId=${file.entry ? 'script-editor' : 'file-editor'} />`}
     </div>`;
@@ -251,7 +256,7 @@ function RevisionLine({ test, revision, dirty }) {
       <strong>Revision ${revision.revisionNumber}</strong>${latest ? ' (latest)' : ''} by ${revision.createdBy},
       ${' '}${formatDateTime(revision.createdAt)}${revision.description ? html` — <q>${revision.description}</q>` : null}
       ${dirty ? html` · <em>unsaved changes</em>` : null}
-      ${!latest ? html`<br />You are viewing an older revision: saving creates revision ${test.latestRevisionNumber + 1} with this content.
+      ${!latest ? html`<br />You are viewing an older revision${mayEdit() ? `: saving creates revision ${test.latestRevisionNumber + 1} with this content` : ''}.
         ${' '}<a href=${base}>Open the latest</a>.` : null}
     </p>`;
 }
@@ -273,11 +278,12 @@ function BundleTools({ test, revision, entryPath, onAdd, onReplaced }) {
   return html`
     <div class="bundle-tools">
       <h3>Files and zip archives</h3>
-      <form class="inline-form" onSubmit=${addTyped} aria-label="Add a file">
-        <label>New file path <input name="newPath" placeholder="e.g. common/auth.py or data/users.csv" autocomplete="off" spellcheck="false" /></label>
-        <button type="submit" class="secondary">Add file</button>
-      </form>
-      <label class="file-input">Add files from this computer <input type="file" multiple onChange=${addFromComputer} /></label>
+      ${mayEdit() ? html`
+        <form class="inline-form" onSubmit=${addTyped} aria-label="Add a file">
+          <label>New file path <input name="newPath" placeholder="e.g. common/auth.py or data/users.csv" autocomplete="off" spellcheck="false" /></label>
+          <button type="submit" class="secondary">Add file</button>
+        </form>
+        <label class="file-input">Add files from this computer <input type="file" multiple onChange=${addFromComputer} /></label>` : null}
       <${ZipArchives} test=${test} revision=${revision} entryPath=${entryPath} onReplaced=${onReplaced} />
     </div>`;
 }
@@ -312,12 +318,13 @@ function ZipArchives({ test, revision, entryPath, onReplaced }) {
     }
   }
   return html`
-    <form class="inline-form" onSubmit=${upload} aria-label="Upload a zip as a new revision">
-      <label>Zip archive <input type="file" name="zip" accept=".zip,application/zip" required /></label>
-      <label>Entry file in the zip <input name="zipEntry" defaultValue=${entryPath} autocomplete="off" /></label>
-      <label>Description of the uploaded revision <input name="zipDescription" maxlength="2000" /></label>
-      <button type="submit" class="secondary" disabled=${outcome.busy}>Upload as a new revision</button>
-    </form>
+    ${may('PUT /v1/load-tests/{testId}/script/archive') ? html`
+      <form class="inline-form" onSubmit=${upload} aria-label="Upload a zip as a new revision">
+        <label>Zip archive <input type="file" name="zip" accept=".zip,application/zip" required /></label>
+        <label>Entry file in the zip <input name="zipEntry" defaultValue=${entryPath} autocomplete="off" /></label>
+        <label>Description of the uploaded revision <input name="zipDescription" maxlength="2000" /></label>
+        <button type="submit" class="secondary" disabled=${outcome.busy}>Upload as a new revision</button>
+      </form>` : null}
     <p><button type="button" class="secondary" data-testid="download-zip" onClick=${download}>
       Download revision ${revision.revisionNumber} as a zip</button></p>
     <${ErrorMessage} error=${outcome.error} title="The archive failed" />`;

@@ -2,12 +2,15 @@
 // maximum regression against the baseline run, for all requests or one "METHOD name" endpoint) and
 // auto-stop. The API judges everything: its 422s are shown at the field they name.
 import { html, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { updateTest } from '../api.js';
 import { fieldErrors } from '../field-errors.js';
 import { METRIC_LABELS } from '../format.js';
 import { FieldError, invalidProps } from './field-error.js';
 import { ErrorMessage, Notice } from './messages.js';
 
+// Gates are saved with PATCH …/{testId}: a caller who may not sees them disabled, without buttons.
+const mayEdit = () => may('PATCH /v1/load-tests/{testId}');
 const METRICS = ['p50Ms', 'p90Ms', 'p95Ms', 'p99Ms', 'avgMs', 'maxMs', 'failRatio', 'rps'];
 const OPERATORS = ['<', '<=', '>', '>='];
 const UNITS = { failRatio: 'a ratio, 0 to 1', rps: 'requests/s' };
@@ -52,23 +55,26 @@ export function CriteriaEditor({ test, onSaved }) {
   }
 
   const errors = fieldErrors(outcome.error, BY_CODE);
+  const editable = mayEdit();
   return html`
     <form onSubmit=${submit} data-testid="criteria-form" aria-labelledby="criteria-heading" noValidate>
       <h3 id="criteria-heading">Pass/fail criteria</h3>
       <p class="muted">A run passes when every criterion holds on Locust's final figures. A regression criterion compares with the baseline run.</p>
       ${rows.length ? null : html`<p>No criteria: runs end with the result "Not evaluated".</p>`}
-      ${rows.map((row, i) => html`<${CriterionRow} key=${row.key} row=${row} index=${i} errors=${errors}
-        onEdit=${(patch) => edit(row.key, patch)} onRemove=${() => setRows((now) => now.filter((r) => r.key !== row.key))} />`)}
+      <fieldset class="bare" disabled=${!editable}>
+        ${rows.map((row, i) => html`<${CriterionRow} key=${row.key} row=${row} index=${i} errors=${errors} editable=${editable}
+          onEdit=${(patch) => edit(row.key, patch)} onRemove=${() => setRows((now) => now.filter((r) => r.key !== row.key))} />`)}
+      </fieldset>
       <${ErrorMessage} error=${outcome.error} title="Criteria not saved" />
       ${outcome.message ? html`<${Notice}>${outcome.message}</${Notice}>` : null}
-      <div class="buttons">
+      ${editable ? html`<div class="buttons">
         <button type="button" class="secondary" onClick=${() => setRows((now) => [...now, toRow({ metric: 'p95Ms', operator: '<', threshold: '' })])}>Add a criterion</button>
         <button type="submit" data-testid="save-criteria">Save criteria</button>
-      </div>
+      </div>` : null}
     </form>`;
 }
 
-function CriterionRow({ row, index, errors, onEdit, onRemove }) {
+function CriterionRow({ row, index, errors, editable, onEdit, onRemove }) {
   const field = (name) => `criteria.${index}.${name}`;
   const props = (name) => invalidProps(errors, 'criteria', field(name));
   const value = (name) => (event) => onEdit({ [name]: event.currentTarget.value });
@@ -101,7 +107,7 @@ function CriterionRow({ row, index, errors, onEdit, onRemove }) {
         <label>Maximum regression (%)
           <input name=${field('maxRegressionPercent')} type="number" step="any" value=${row.maxRegressionPercent} onInput=${value('maxRegressionPercent')} ...${props('maxRegressionPercent')} />
           <${FieldError} errors=${errors} form="criteria" field=${field('maxRegressionPercent')} /></label>`}
-      <div><button type="button" class="danger" onClick=${onRemove}>Remove criterion ${index + 1}</button></div>
+      ${editable ? html`<div><button type="button" class="danger" onClick=${onRemove}>Remove criterion ${index + 1}</button></div>` : null}
     </fieldset>`;
 }
 
@@ -126,11 +132,12 @@ export function AutoStopEditor({ test, onSaved }) {
   }
   const errors = fieldErrors(outcome.error);
   const props = (name) => invalidProps(errors, 'autostop', `autoStop.${name}`);
+  const editable = mayEdit();
   return html`
     <form onSubmit=${submit} data-testid="auto-stop-form" aria-labelledby="auto-stop-heading" noValidate key=${JSON.stringify(current)}>
       <h3 id="auto-stop-heading">Auto-stop</h3>
       <p class="muted">${current ? 'This test\u2019s own settings.' : 'The default: stop a run whose failure ratio reaches 90 % over 60 s.'} A run stopped this way ends Finished with the result Failed.</p>
-      <div class="grid-form">
+      <fieldset class="grid-form bare" disabled=${!editable}>
         <label class="checkbox"><input type="checkbox" name="enabled" defaultChecked=${current?.enabled ?? true} /> Stop runs that fail too much</label>
         <label>Failure ratio (0 to 1)
           <input name="failRatio" type="number" step="any" defaultValue=${current?.failRatio ?? 0.9} ...${props('failRatio')} />
@@ -138,12 +145,12 @@ export function AutoStopEditor({ test, onSaved }) {
         <label>Window (seconds)
           <input name="windowSeconds" type="number" step="1" defaultValue=${current?.windowSeconds ?? 60} ...${props('windowSeconds')} />
           <${FieldError} errors=${errors} form="autostop" field="autoStop.windowSeconds" /></label>
-      </div>
+      </fieldset>
       <${ErrorMessage} error=${outcome.error} title="Auto-stop not saved" />
       ${outcome.message ? html`<${Notice}>${outcome.message}</${Notice}>` : null}
-      <div class="buttons">
+      ${editable ? html`<div class="buttons">
         <button type="submit">Save auto-stop</button>
         ${current ? html`<button type="button" class="secondary" onClick=${() => save(null, 'Auto-stop is back to the default.')}>Use the default</button>` : null}
-      </div>
+      </div>` : null}
     </form>`;
 }

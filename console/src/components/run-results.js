@@ -1,6 +1,7 @@
 // The end of a run page: the result (criteria results, auto-stop's reason), the per-endpoint table
 // and the errors from GET /v1/runs/{id}/stats, the report pages, and the way to a comparison.
 import { html, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { setBaseline } from '../api.js';
 import { formatMs, formatNumber, formatPercent } from '../format.js';
 import { CriteriaResults, StopReason } from './criteria-results.js';
@@ -47,7 +48,7 @@ function Baseline({ run, test, onTestChanged }) {
             data-testid="compare-with-baseline">Compare with the baseline</a>`
         : html`<span class="muted">The test has no baseline run.</span>`}
       <a href=${runsPage}>Compare with another run</a>
-      ${run.status === 'Finished' && baseline !== run.id ? html`
+      ${run.status === 'Finished' && baseline !== run.id && may('PUT /v1/load-tests/{testId}/baseline') ? html`
         <button type="button" class="secondary" data-testid="make-baseline" onClick=${makeBaseline}>Make this run the baseline</button>` : null}
     </div>
     <${ErrorMessage} error=${outcome.error} title="Not set as the baseline" />

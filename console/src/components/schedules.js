@@ -2,6 +2,7 @@
 // optional window, enabled or not; what each occurrence did and the next ones (the API computes
 // them). Create, edit, enable/disable, delete.
 import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { createSchedule, deleteSchedule, listSchedules, updateSchedule } from '../api.js';
 import { fieldErrors } from '../field-errors.js';
 import { formatDateTime, formatSeconds, shortId } from '../format.js';
@@ -42,9 +43,10 @@ export function Schedules({ test }) {
       ${schedules.loading && !schedules.data ? html`<${Loading} what="Loading schedules" />`
         : items.length ? items.map((s) => html`<${ScheduleCard} key=${s.id} schedule=${s} actions=${actions} />`)
         : html`<p>No schedule.</p>`}
-      <${ScheduleForm} key=${editing?.id ?? 'new'} test=${test} schedule=${editing} open=${Boolean(editing) || (schedules.data && !items.length)}
-        onDone=${(message) => { setEditing(null); setOutcome({ error: null, message }); schedules.reload(); }}
-        onCancel=${() => setEditing(null)} />
+      ${may(editing ? 'PATCH /v1/load-tests/{testId}/schedules/{scheduleId}' : 'POST /v1/load-tests/{testId}/schedules') ? html`
+        <${ScheduleForm} key=${editing?.id ?? 'new'} test=${test} schedule=${editing} open=${Boolean(editing) || (schedules.data && !items.length)}
+          onDone=${(message) => { setEditing(null); setOutcome({ error: null, message }); schedules.reload(); }}
+          onCancel=${() => setEditing(null)} />` : null}
     </section>`;
 }
 
@@ -75,9 +77,11 @@ function ScheduleCard({ schedule: s, actions }) {
       </dl>
       <${Occurrences} occurrences=${s.occurrences} />
       <div class="buttons">
-        <button type="button" class="secondary" onClick=${() => actions.edit(s)}>Edit<span class="visually-hidden"> ${s.name}</span></button>
-        <button type="button" class="secondary" data-testid="toggle-schedule" onClick=${() => actions.toggle(s)}>${s.enabled ? 'Disable' : 'Enable'}<span class="visually-hidden"> ${s.name}</span></button>
-        <button type="button" class="danger" onClick=${() => actions.remove(s)}>Delete<span class="visually-hidden"> ${s.name}</span></button>
+        ${may('PATCH /v1/load-tests/{testId}/schedules/{scheduleId}') ? html`
+          <button type="button" class="secondary" onClick=${() => actions.edit(s)}>Edit<span class="visually-hidden"> ${s.name}</span></button>
+          <button type="button" class="secondary" data-testid="toggle-schedule" onClick=${() => actions.toggle(s)}>${s.enabled ? 'Disable' : 'Enable'}<span class="visually-hidden"> ${s.name}</span></button>` : null}
+        ${may('DELETE /v1/load-tests/{testId}/schedules/{scheduleId}') ? html`
+          <button type="button" class="danger" onClick=${() => actions.remove(s)}>Delete<span class="visually-hidden"> ${s.name}</span></button>` : null}
       </div>
     </article>`;
 }

@@ -7,10 +7,10 @@ import { ErrorMessage, Loading } from './messages.js';
 /**
  * `initialText` is read once (key the component to load another text); `onChange(text)` follows
  * every edit; `problems` are the API's errors ({line, column, message}); `python: false` edits plain
- * text (a bundle's data files); `control.current` gets
+ * text (a bundle's data files); `readOnly` shows it without letting it change; `control.current` gets
  * `{ focusAt(line, column) }` for the page's error list.
  */
-export function ScriptEditor({ initialText, onChange, problems, label, control, python = true, testId = 'script-editor' }) {
+export function ScriptEditor({ initialText, onChange, problems, label, control, python = true, readOnly = false, testId = 'script-editor' }) {
   const parent = useRef();
   const view = useRef();
   const [cm, setCm] = useState(null);
@@ -26,7 +26,7 @@ export function ScriptEditor({ initialText, onChange, problems, label, control, 
         parent: parent.current,
         doc: initialText,
         extensions: [
-          pythonExtensions(loaded, { label, python }),
+          pythonExtensions(loaded, { label, python, readOnly }),
           loaded.lintGutter(),
           loaded.EditorView.updateListener.of((update) => {
             if (update.docChanged) latestOnChange.current?.(update.state.doc.toString());

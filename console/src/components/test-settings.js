@@ -1,6 +1,7 @@
 // A test's settings (PATCH /v1/load-tests/{id}): only changed fields are sent; a field emptied
 // is sent as null, which the API reads as "clear it".
 import { html, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { updateTest } from '../api.js';
 import { ErrorMessage, Notice } from './messages.js';
 
@@ -34,16 +35,18 @@ export function TestSettings({ test, onSaved }) {
     }
   }
 
+  // A caller who may not change the test reads the same fields, disabled, with no save button.
+  const editable = may('PATCH /v1/load-tests/{testId}');
   return html`
     <form class="grid-form" onSubmit=${submit}>
       ${FIELDS.map((field) => html`
         <label>${field.label}
           <input name=${field.name} type=${field.type || 'text'} required=${field.required} min=${field.min}
-            max=${field.max} step=${field.step} defaultValue=${test[field.name] ?? ''} />
+            max=${field.max} step=${field.step} defaultValue=${test[field.name] ?? ''} disabled=${!editable} />
         </label>`)}
       <${ErrorMessage} error=${error} title="Settings not saved" />
       ${notice ? html`<${Notice}>${notice}</${Notice}>` : null}
-      <div><button type="submit">Save settings</button></div>
+      ${editable ? html`<div><button type="submit">Save settings</button></div>` : null}
     </form>`;
 }
 

@@ -3,6 +3,7 @@
 // one or edit one (PATCH: only what changed is sent; the API checks the result as a whole and
 // rewrites the rule).
 import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { createTrigger, deleteTrigger, listTriggers, updateTrigger } from '../api.js';
 import { fieldErrors } from '../field-errors.js';
 import { formatDateTime, shortId } from '../format.js';
@@ -47,9 +48,10 @@ export function Triggers({ test }) {
         : items.length ? items.map((trigger) => html`<${TriggerCard} key=${trigger.id} trigger=${trigger} actions=${actions} />`)
         : html`<p>No trigger.</p>`}
       ${triggers.data ? html`<button type="button" class="secondary" onClick=${() => triggers.reload()}>Refresh triggers</button>` : null}
-      <${TriggerForm} key=${editing?.id ?? 'new'} test=${test} trigger=${editing} open=${Boolean(editing) || (triggers.data && !items.length)}
-        onDone=${(message) => { setEditing(null); setOutcome({ error: null, message }); triggers.reload(); }}
-        onCancel=${() => setEditing(null)} />
+      ${may(editing ? 'PATCH /v1/load-tests/{testId}/triggers/{triggerId}' : 'POST /v1/load-tests/{testId}/triggers') ? html`
+        <${TriggerForm} key=${editing?.id ?? 'new'} test=${test} trigger=${editing} open=${Boolean(editing) || (triggers.data && !items.length)}
+          onDone=${(message) => { setEditing(null); setOutcome({ error: null, message }); triggers.reload(); }}
+          onCancel=${() => setEditing(null)} />` : null}
     </section>`;
 }
 
@@ -70,11 +72,13 @@ function TriggerCard({ trigger, actions }) {
       </dl>
       <${Firings} firings=${trigger.lastFirings} />
       <div class="buttons">
-        <button type="button" class="secondary" data-testid="edit-trigger" onClick=${() => actions.edit(trigger)}>
-          Edit<span class="visually-hidden"> ${trigger.name}</span></button>
-        <button type="button" class="secondary" data-testid="toggle-trigger" onClick=${() => actions.toggle(trigger)}>
-          ${enabled ? 'Disable' : 'Enable'}<span class="visually-hidden"> ${trigger.name}</span></button>
-        <button type="button" class="danger" onClick=${() => actions.remove(trigger)}>Delete trigger<span class="visually-hidden"> ${trigger.name}</span></button>
+        ${may('PATCH /v1/load-tests/{testId}/triggers/{triggerId}') ? html`
+          <button type="button" class="secondary" data-testid="edit-trigger" onClick=${() => actions.edit(trigger)}>
+            Edit<span class="visually-hidden"> ${trigger.name}</span></button>
+          <button type="button" class="secondary" data-testid="toggle-trigger" onClick=${() => actions.toggle(trigger)}>
+            ${enabled ? 'Disable' : 'Enable'}<span class="visually-hidden"> ${trigger.name}</span></button>` : null}
+        ${may('DELETE /v1/load-tests/{testId}/triggers/{triggerId}') ? html`
+          <button type="button" class="danger" onClick=${() => actions.remove(trigger)}>Delete trigger<span class="visually-hidden"> ${trigger.name}</span></button>` : null}
       </div>
     </article>`;
 }

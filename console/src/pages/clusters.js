@@ -1,7 +1,8 @@
 // /clusters — where runs execute, per scope (account → org → project → env; the most specific
-// wins). Anyone may read; writes (PUT /v1/clusters, DELETE) need the admin group, and the API's
-// 403 is shown as it comes: the console does not guess who is an admin.
+// wins). Anyone may read; writes (PUT /v1/clusters, DELETE) need the role access.js names (admin):
+// others see no edit control, and the API decides anyway (its 403 is shown as it comes).
 import { html, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { deleteCluster, listClusters, putCluster } from '../api.js';
 import { formatDateTime } from '../format.js';
 import { readForm } from '../forms.js';
@@ -39,7 +40,7 @@ export default function ClustersPage() {
     ${outcome.message ? html`<${Notice}>${outcome.message}</${Notice}>` : null}
     ${clusters.loading && !clusters.data ? html`<${Loading} what="Loading clusters" />`
       : html`<${ClustersTable} clusters=${clusters.data?.items ?? []} onEdit=${setEditing} onDelete=${remove} />`}
-    <${ClusterForm} key=${editing?.id ?? 'new'} cluster=${editing} onSaved=${saved} onCancel=${() => setEditing(null)} />`;
+    ${may('PUT /v1/clusters') ? html`<${ClusterForm} key=${editing?.id ?? 'new'} cluster=${editing} onSaved=${saved} onCancel=${() => setEditing(null)} />` : null}`;
 }
 
 function scopeOf(cluster) {
@@ -64,8 +65,8 @@ function ClustersTable({ clusters, onEdit, onDelete }) {
           <td>${cluster.ecs?.cluster ?? '—'}</td>
           <td>${cluster.updatedBy}, ${formatDateTime(cluster.updatedAt)}</td>
           <td><div class="actions">
-            <button type="button" class="secondary" onClick=${() => onEdit(cluster)}>Edit<span class="visually-hidden"> ${scopeOf(cluster)}</span></button>
-            <button type="button" class="danger" onClick=${() => onDelete(cluster)}>Delete<span class="visually-hidden"> ${scopeOf(cluster)}</span></button>
+            ${may('PUT /v1/clusters') ? html`<button type="button" class="secondary" onClick=${() => onEdit(cluster)}>Edit<span class="visually-hidden"> ${scopeOf(cluster)}</span></button>` : null}
+            ${may('DELETE /v1/clusters/{clusterId}') ? html`<button type="button" class="danger" onClick=${() => onDelete(cluster)}>Delete<span class="visually-hidden"> ${scopeOf(cluster)}</span></button>` : null}
           </div></td>
         </tr>`)}
       </tbody>

@@ -2,6 +2,7 @@
 // a reload while it runs, stop; at the end its result (criteria, auto-stop), the per-endpoint table
 // from GET /v1/runs/{id}/stats, the errors, the reports, and a comparison with the baseline.
 import { html, useEffect, useMemo, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { getRun, getRunStats, getTest, stopRun } from '../api.js';
 import { formatDateTime, formatMs, formatNumber, formatPercent, formatSeconds, formatTime, shortId } from '../format.js';
 import { useApi, usePolling } from '../hooks.js';
@@ -93,7 +94,7 @@ function RunHeader({ run, test, onStopped }) {
       <p class="run-state">
         <span aria-live="polite">Status: <${StatusBadge} status=${run.status} testId="run-status" />
         ${' '}Result: <${ResultBadge} result=${run.result} testId="run-result" /></span>
-        ${!FINAL_STATUSES.has(run.status) ? html`
+        ${!FINAL_STATUSES.has(run.status) && may('POST /v1/runs/{runId}/stop') ? html`
           <button type="button" class="danger" data-testid="stop-run" onClick=${stop}
             disabled=${run.status === 'Stopping' || run.stopRequestedAt != null}>Stop run</button>` : null}
       </p>
@@ -107,6 +108,7 @@ function RunHeader({ run, test, onStopped }) {
         <dt>Target</dt><dd class="url">${run.targetUrl}</dd>
         <dt>Started by</dt><dd><${RunOrigin} run=${run} />, ${formatDateTime(run.createdAt)}</dd>
         ${run.backend ? html`<dt>Backend</dt><dd>${run.backend}${run.locustVersion ? html`<span class="muted">, Locust ${run.locustVersion}</span>` : null}</dd>` : null}
+        ${run.usage ? html`<dt>Usage</dt><dd data-testid="run-usage">${formatNumber(run.usage.vcpuSeconds / 3600, 4)} vCPU-hours, ${formatNumber(run.usage.memoryGbSeconds / 3600, 4)} GB-hours (${run.usage.roles.map((r) => `${r.count} ${r.role}`).join(', ')}), about ${formatNumber(run.usage.estimatedCost.amount, 4)} ${run.usage.estimatedCost.currency}</dd>` : null}
         ${run.variables?.length || run.secrets?.length ? html`<dt>Environment</dt><dd><${RunEnvironment} run=${run} /></dd>` : null}
       </dl>
     </section>`;

@@ -1,6 +1,7 @@
 // /tests/{id}/history — every revision, newest first: number, author, time, description; view one,
 // diff two, or roll back (a NEW revision with an older one's content: history is never rewritten).
 import { html, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { getTest, listRevisions, rollback } from '../api.js';
 import { formatDateTime } from '../format.js';
 import { useApi, usePaged } from '../hooks.js';
@@ -70,7 +71,7 @@ function RevisionRow({ testId, revision, latest, onRollback }) {
       <td><div class="actions">
         <a href=${`${base}?revision=${n}`} aria-label=${`View revision ${n}`}>View</a>
         ${n > 1 ? html`<a href=${`${base}/diff?from=${n - 1}&to=${n}`} aria-label=${`Changes in revision ${n}`}>Changes</a>` : null}
-        ${latest != null && n !== latest ? html`
+        ${latest != null && n !== latest && may('POST /v1/load-tests/{testId}/script/rollback') ? html`
           <button type="button" class="secondary" data-testid="rollback" onClick=${() => onRollback(n)}>Roll back to revision ${n}</button>` : null}
       </div></td>
     </tr>`;

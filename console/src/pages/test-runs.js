@@ -1,6 +1,7 @@
 // /tests/{id}/runs — the test's runs, newest first, and a form to start one. Empty fields are not
 // sent, so the API applies the test's defaults (shown as placeholders) and the latest revision.
 import { html, useRef, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { getTest, listRuns, startRun } from '../api.js';
 import { formatDateTime, formatSeconds, shortId } from '../format.js';
 import { newIdempotencyKey, readForm } from '../forms.js';
@@ -26,7 +27,7 @@ export default function TestRunsPage({ params }) {
     <${TestBreadcrumb} test=${test.data} testId=${testId} />
     <${PageHeading} title=${test.data ? `${test.data.name}: runs` : 'Runs'} />
     <${TestNav} testId=${testId} current="runs">
-    ${test.data ? html`<${StartRunForm} test=${test.data} />` : null}
+    ${test.data && may('POST /v1/load-tests/{testId}/runs') ? html`<${StartRunForm} test=${test.data} />` : null}
     <${ErrorMessage} error=${test.error || runs.error} title="Could not load the runs" />
     <h2>Runs</h2>
     ${runs.loading && !runs.items.length ? html`<${Loading} what="Loading runs" />`

@@ -9,6 +9,7 @@
 // loaded on its first visit and kept while another tab is shown, so unsaved edits survive a switch.
 // `/tests/{id}#automation` (and #gates, #settings: the anchors of the page before it had tabs) opens that tab.
 import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { deleteTest, getRevision, getTest, latestScript } from '../api.js';
 import { useApi } from '../hooks.js';
 import { navigate } from '../router.js';
@@ -97,7 +98,7 @@ function SettingsPanel({ test }) {
     <section class="card" aria-labelledby="settings-heading" id="settings">
       <h2 id="settings-heading">Settings</h2>
       <${TestSettings} test=${test.data} onSaved=${test.setData} />
-      <${DeleteTest} test=${test.data} />
+      ${may('DELETE /v1/load-tests/{testId}') ? html`<${DeleteTest} test=${test.data} />` : null}
     </section>`;
 }
 

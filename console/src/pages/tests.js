@@ -3,6 +3,7 @@
 // GET /v1/load-tests carries `lastRun` and `trend`. And a form to create a test from a script or a
 // template (revision 1).
 import { html, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { createTest, listTemplates, listTests } from '../api.js';
 import { decodeBase64, encodeBase64 } from '../base64.js';
 import { formatDateTime, formatMs } from '../format.js';
@@ -33,11 +34,11 @@ export default function TestsPage() {
     <${ErrorMessage} error=${tests.error} title="Could not list the tests" />
     ${tests.loading && !tests.items.length ? html`<${Loading} what="Loading tests" />` : html`<${TestsTable} tests=${tests.items} />`}
     <${LoadMore} paged=${tests} what="tests" />
-    <${NewTestForm} />`;
+    ${may('POST /v1/load-tests') ? html`<${NewTestForm} />` : null}`;
 }
 
 function TestsTable({ tests }) {
-  if (!tests.length) return html`<p data-testid="tests-list">No load tests yet: create one below.</p>`;
+  if (!tests.length) return html`<p data-testid="tests-list">No load tests yet${may('POST /v1/load-tests') ? ': create one below' : ''}.</p>`;
   return html`
     <table data-testid="tests-list" class="listing">
       <caption class="visually-hidden">Load tests, newest first</caption>

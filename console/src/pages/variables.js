@@ -1,9 +1,10 @@
 // /variables — the environment variables and secrets every Locust process of a run gets, per scope
 // (account → org → project → env → test; the most specific wins, a run's own variables above all).
 // Variables show their values; a secret shows its name, scope and version only: the API never
-// answers its value, and the form's field is a password field emptied once sent. Writes beyond one
-// test need the admin group: the API's 403 is shown as it comes.
+// answers its value, and the form's field is a password field emptied once sent. Writes need the
+// role access.js names: others see no form and no delete button (and the API's 403 is shown as it comes).
 import { html, useState } from '../../vendor/preact.js';
+import { may } from '../access.js';
 import { deleteSecret, deleteVariable, listSecrets, listVariables, putSecret, putVariable } from '../api.js';
 import { formatDateTime } from '../format.js';
 import { readForm } from '../forms.js';
@@ -42,13 +43,13 @@ export default function VariablesPage() {
     <${ErrorMessage} error=${variables.error} title="Could not list the variables" />
     ${variables.loading && !variables.data ? html`<${Loading} what="Loading variables" />`
       : html`<${EntryTable} kind="variable" entries=${variables.data?.items ?? []} onDelete=${(e) => remove('variable', e)} />`}
-    <${EntryForm} kind="variable" onSaved=${(e) => saved('variable', e)} />
+    ${may('PUT /v1/variables') ? html`<${EntryForm} kind="variable" onSaved=${(e) => saved('variable', e)} />` : null}
     <h2>Secrets</h2>
     <p>A secret's value is written, never shown again; runs record which version they used.</p>
     <${ErrorMessage} error=${secrets.error} title="Could not list the secrets" />
     ${secrets.loading && !secrets.data ? html`<${Loading} what="Loading secrets" />`
       : html`<${EntryTable} kind="secret" entries=${secrets.data?.items ?? []} onDelete=${(e) => remove('secret', e)} />`}
-    <${EntryForm} kind="secret" onSaved=${(e) => saved('secret', e)} />`;
+    ${may('PUT /v1/secrets') ? html`<${EntryForm} kind="secret" onSaved=${(e) => saved('secret', e)} />` : null}`;
 }
 
 export function scopeOf(entry) {
@@ -75,7 +76,8 @@ function EntryTable({ kind, entries, onDelete }) {
           <td>${kind === 'secret' ? (entry.reference ? html`reference <code>${entry.reference}</code>` : 'stored') : html`<code>${entry.value}</code>`}</td>
           <td>${entry.version}</td>
           <td>${entry.updatedBy}, ${formatDateTime(entry.updatedAt)}</td>
-          <td><button type="button" class="danger" onClick=${() => onDelete(entry)}>Delete<span class="visually-hidden"> ${entry.name}, ${scopeOf(entry)}</span></button></td>
+          <td>${may(kind === 'secret' ? 'DELETE /v1/secrets/{secretId}' : 'DELETE /v1/variables/{variableId}') ? html`
+            <button type="button" class="danger" onClick=${() => onDelete(entry)}>Delete<span class="visually-hidden"> ${entry.name}, ${scopeOf(entry)}</span></button>` : null}</td>
         </tr>`)}
       </tbody>
     </table>`;

@@ -299,3 +299,42 @@ class InvalidDataSplitError(UnprocessableError):
     """A dataSplit path that is not a CSV text file of the run's (or the test's latest) revision."""
 
     code = "InvalidDataSplit"
+
+
+# ---- API tokens (usecases/tokens.py) -----------------------------------------------------------------
+
+
+class TokenNotFoundError(NotFoundError):
+    code = "TokenNotFound"
+
+
+class TokenRevokedError(UnauthorizedError):
+    """The request's API token was revoked (DELETE /v1/tokens/{tokenId}): refused at once, whatever the authorizer cached."""
+
+    code = "TokenRevoked"
+
+
+class TokenExpiredError(UnauthorizedError):
+    code = "TokenExpired"
+
+
+class TokenLimitError(QuotaExceededError):
+    """The tenant has as many active tokens as it may: revoke one (or let one expire) first."""
+
+    code = "TokenLimitReached"
+
+
+# ---- usage and budget (usecases/usage.py, usecases/budget.py) -------------------------------------
+
+
+class VcpuBudgetExceededError(QuotaExceededError):
+    """The run's estimate would take the tenant's month over its vCPU-hour budget (QUOTA_VCPU_HOURS_PER_MONTH).
+    `details`: budgetVcpuHours, usedVcpuHours (recorded this month + in-flight estimates), estimateVcpuHours."""
+
+    code = "VcpuBudgetExceeded"
+
+
+class UsageWindowError(UnprocessableError):
+    """GET /v1/usage: `from` after `to`, or a window longer than a usage read may cover."""
+
+    code = "InvalidUsageWindow"

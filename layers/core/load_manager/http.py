@@ -20,10 +20,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
+from load_manager.access import PUBLIC, refusal, required_role, role_at_least
 from load_manager.errors import LoadManagerError
 from load_manager.identity import Caller, caller_from_event
 from load_manager.models.base import IDENTITY_FIELDS, ErrorResponse
 from load_manager.observability import count, logger, metrics
+from load_manager.store import get_stores
 
 JSON = "application/json"
 
@@ -134,7 +136,11 @@ def api_function(
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
         event = _encode_greedy_path(event)
-        response = _reject_unexpected_body(event, binary.get(event.get("routeKey", ""))) or app.resolve(event, context)
+        response = (
+            _refuse_below_role(event)
+            or _reject_unexpected_body(event, binary.get(event.get("routeKey", "")))
+            or app.resolve(event, context)
+        )
         response = _within_lambda_limit(response, str(event.get("routeKey", "")))
         count(f"Api{int(response.get('statusCode', 200)) // 100}xx")  # Api2xx, Api4xx, Api5xx
         return response
@@ -171,6 +177,42 @@ def _within_lambda_limit(response: dict, route_key: str) -> dict:
         details={"responseBytes": size, "limitBytes": LAMBDA_RESPONSE_LIMIT},
     )
     return {"statusCode": 422, "headers": {"Content-Type": JSON}, "body": error.model_dump_json(by_alias=True, exclude_none=True)}
+
+
+def _error_dict(status: int, code: str, message: str, details: Any = None) -> dict:
+    body = ErrorResponse(code=code, message=message, details=details)
+    return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": body.model_dump_json(by_alias=True, exclude_none=True)}
+
+
+def _refuse_below_role(event: dict) -> dict | None:
+    """401/403 before the handler (and before the body is even validated) for a caller below the
+    role its route needs (access.ROUTE_ROLES). A route missing from the table is refused: fail closed."""
+    route_key = str(event.get("routeKey") or "")
+    need = required_role(route_key)
+    if need == PUBLIC:
+        return None
+    if need is None:
+        logger.error("a route without a line in access.ROUTE_ROLES was refused", extra={"routeKey": route_key})
+        return _error_dict(403, "Forbidden", f"the route {route_key!r} declares no role", {"requiredRole": None, "role": None})
+    try:
+        caller = caller_from_event(event)
+        confirm_token(caller)  # a revoked or expired token is a 401 before any role check
+    except LoadManagerError as exc:
+        return _error_dict(exc.status, exc.code, exc.message, exc.details)
+    if role_at_least(caller.role, need):
+        return None
+    refused = refusal(caller.role, need)
+    return _error_dict(refused.status, refused.code, refused.message, refused.details)
+
+
+def confirm_token(caller: Caller) -> None:
+    """For an API token caller, that its token is live now (usecases/tokens.confirm_active): the
+    authorizer caches its answers, a DELETE /v1/tokens/{tokenId} must not wait for that cache."""
+    if caller.token_id is None:
+        return
+    from load_manager.usecases.tokens import confirm_active  # lazy: token callers only; costs 12 ms at import (bench/cold_import.py)
+
+    confirm_active(get_stores(), caller)
 
 
 def _reject_unexpected_body(event: dict, binary_media: frozenset[str] | None) -> dict | None:

@@ -11,11 +11,12 @@ without touching the others (a context variable, so each thread sees only its ow
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -91,6 +92,51 @@ class QuotaSettings(_Frozen):
     users_per_run: int = Field(default=20_000, ge=1, le=100_000)
     workers_per_run: int = Field(default=32, ge=1, le=64)
     duration_seconds: int = Field(default=86_400, ge=1, le=86_400)
+    # A month's vCPU-hours per tenant (0: no budget): a start whose estimate would take the month's
+    # used + in-flight vCPU-hours over it is a 429 VcpuBudgetExceeded (usecases/budget.py).
+    vcpu_hours_per_month: float = Field(default=0, ge=0, le=10_000_000)
+
+
+# Fargate on demand, Linux/x86, USD (https://aws.amazon.com/fargate/pricing/, the us-east-1 rates
+# also quoted by https://www.vantage.sh/blog/fargate-pricing); the other US regions named charge the same.
+# A price is (per vCPU-hour, per GB-hour): plain tuples, no model of their own to build at every cold start.
+US_FARGATE_PRICE = (0.04048, 0.004445)
+FARGATE_PRICES = {"us-east-1": US_FARGATE_PRICE, "us-east-2": US_FARGATE_PRICE, "us-west-2": US_FARGATE_PRICE}
+
+
+Price = Annotated[float, Field(ge=0)]
+
+
+class UsageSettings(_Frozen):
+    """What a run's recorded usage is priced at, and what an ECS run's estimate assumes (analysis/usage.py).
+    `prices` per region (USAGE_PRICES, JSON {"eu-west-1": {"vcpuHour": .., "gbHour": ..}}, adds to or
+    replaces the built-in ones); a region not in it is priced at `default_price` (priceSource "default").
+    The task sizes are the deployment's Fargate task definitions' (LOCUST_MASTER_CPU, ... from the template)."""
+
+    currency: str = "USD"
+    prices: dict[str, tuple[Price, Price]] = Field(default_factory=lambda: dict(FARGATE_PRICES))
+    default_price: tuple[Price, Price] = US_FARGATE_PRICE
+    # As Fargate writes them: CPU units (1024 = 1 vCPU) and MiB (1024 = Fargate's "1 GB").
+    master_cpu: int = Field(default=1024, ge=128, le=16_384)
+    master_memory: int = Field(default=2048, ge=512, le=122_880)
+    worker_cpu: int = Field(default=1024, ge=128, le=16_384)
+    worker_memory: int = Field(default=2048, ge=512, le=122_880)
+
+    @property
+    def master_vcpu(self) -> float:
+        return self.master_cpu / 1024
+
+    @property
+    def master_memory_gb(self) -> float:
+        return self.master_memory / 1024
+
+    @property
+    def worker_vcpu(self) -> float:
+        return self.worker_cpu / 1024
+
+    @property
+    def worker_memory_gb(self) -> float:
+        return self.worker_memory / 1024
 
 
 class Settings(_Frozen):
@@ -104,6 +150,9 @@ class Settings(_Frozen):
     data_dir: str = ".data"
     tenant_claim: str = Field(default="custom:accountId", min_length=1)
     admin_group: str = Field(default="load-manager-admins", min_length=1)
+    # Roles below admin (access.py): the highest group a user is in wins; no group is a viewer.
+    editor_group: str = Field(default="load-manager-editors", min_length=1)
+    runner_group: str = Field(default="load-manager-runners", min_length=1)
     # The deployment's operators (not a tenant's admins): they say which tenant owns which event source.
     operator_group: str = Field(default="load-manager-operators", min_length=1)
     max_script_bytes: int = Field(default=DEFAULT_MAX_SCRIPT_BYTES, ge=1024, le=4 * 1024 * 1024)
@@ -119,6 +168,7 @@ class Settings(_Frozen):
     ecs: EcsDefaults = EcsDefaults()
     automation: AutomationSettings = AutomationSettings()
     quotas: QuotaSettings = QuotaSettings()
+    usage: UsageSettings = UsageSettings()
     # A bundle blob no revision references is collected only once it was last written this long ago:
     # longer than any save takes, so a save naming it meanwhile never loses it (usecases/retention.py).
     blob_grace_seconds: int = Field(default=3600, ge=60, le=30 * 86_400)
@@ -127,6 +177,12 @@ class Settings(_Frozen):
     # under `secret_reference_arn_prefix` + `<accountId>/` (empty: references are refused).
     secrets_prefix: str = ""
     secret_reference_arn_prefix: str = ""
+    # The API's Lambda authorizer (load_manager/authn): JWTs must come from `jwt_issuer`, signed by a
+    # key of `jwks_url` (default: the issuer's /.well-known/jwks.json), for one of `jwt_audience`
+    # (app client ids). Empty issuer: refused in Lambda, decoded WITHOUT verification elsewhere.
+    jwt_issuer: str = ""
+    jwt_audience: tuple[str, ...] = ()
+    jwks_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +198,8 @@ class Settings(_Frozen):
             "data_dir": data_dir,
             "tenant_claim": env.get("TENANT_CLAIM", "custom:accountId"),
             "admin_group": env.get("ADMIN_GROUP", "load-manager-admins"),
+            "editor_group": env.get("EDITOR_GROUP", "load-manager-editors"),
+            "runner_group": env.get("RUNNER_GROUP", "load-manager-runners"),
             "operator_group": env.get("OPERATOR_GROUP", "load-manager-operators"),
             "max_script_bytes": env.get("MAX_SCRIPT_BYTES", DEFAULT_MAX_SCRIPT_BYTES),
             "state_machine_arn": env.get("RUN_STATE_MACHINE_ARN", ""),
@@ -169,9 +227,13 @@ class Settings(_Frozen):
             },
             "automation": _automation_from_env(env),
             "quotas": _from_env(env, QUOTA_VARIABLES),
+            "usage": _usage_from_env(env),
             "blob_grace_seconds": env.get("BLOB_GC_GRACE_SECONDS", 3600),
             "secrets_prefix": env.get("SECRETS_PREFIX", "").strip(),
             "secret_reference_arn_prefix": env.get("SECRET_REFERENCE_ARN_PREFIX", "").strip(),
+            "jwt_issuer": env.get("JWT_ISSUER", "").strip(),  # exact: some issuers end with "/" (Auth0)
+            "jwt_audience": _split_list(env.get("JWT_AUDIENCE", "")),
+            "jwks_url": env.get("JWKS_URL", "").strip(),
         }
         try:
             settings = cls.model_validate(values)
@@ -206,7 +268,31 @@ AUTOMATION_VARIABLES = {
 QUOTA_VARIABLES = {
     "concurrent_runs": "QUOTA_CONCURRENT_RUNS", "users_per_run": "QUOTA_USERS_PER_RUN",
     "workers_per_run": "QUOTA_WORKERS_PER_RUN", "duration_seconds": "QUOTA_RUN_DURATION_SECONDS",
+    "vcpu_hours_per_month": "QUOTA_VCPU_HOURS_PER_MONTH",
 }  # fmt: skip
+USAGE_VARIABLES = {
+    "master_cpu": "LOCUST_MASTER_CPU", "master_memory": "LOCUST_MASTER_MEMORY",
+    "worker_cpu": "LOCUST_WORKER_CPU", "worker_memory": "LOCUST_WORKER_MEMORY",
+}  # fmt: skip
+
+
+def _usage_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {"prices": _price_table(env.get("USAGE_PRICES", "").strip())}
+    return values | _from_env(env, USAGE_VARIABLES)
+
+
+def _price_table(raw: str) -> dict[str, object]:
+    """USAGE_PRICES (JSON {"<region>": {"vcpuHour": n, "gbHour": n}}) over the built-in prices."""
+    table: dict[str, object] = dict(FARGATE_PRICES)
+    if not raw:
+        return table
+    try:
+        extra = json.loads(raw)
+    except ValueError:
+        raise SettingsError("invalid Load Manager settings: USAGE_PRICES is not JSON") from None
+    if not isinstance(extra, dict):
+        raise SettingsError('invalid Load Manager settings: USAGE_PRICES must be {"<region>": {"vcpuHour": n, "gbHour": n}}')
+    return table | {region: (p.get("vcpuHour"), p.get("gbHour")) if isinstance(p, dict) else p for region, p in extra.items()}
 
 
 def _from_env(env: Mapping[str, str], names: Mapping[str, str]) -> dict[str, object]:

@@ -251,6 +251,18 @@ class FinalResults:
 
 
 @dataclass(frozen=True)
+class TaskUsage:
+    """One load generator a platform sized (an ECS task): its size and when it ran (epoch seconds;
+    None where the platform did not say, e.g. a task still stopping)."""
+
+    role: str  # master | worker
+    vcpu: float
+    memory_gb: float
+    started_at: float | None
+    stopped_at: float | None
+
+
+@dataclass(frozen=True)
 class ProcessStatus:
     """Is the cluster alive. `reason` says what ended it (which process or task, and how)."""
 
@@ -316,4 +328,10 @@ class LocustBackend(Protocol):
         takes (local: the work dirs under its base dir; ecs: the tagged tasks running in the
         deployment's cluster). How a sweeper finds a cluster whose run has ended but whose teardown
         failed. A listing, bounded by what the platform returns in a few calls."""
+        ...
+
+    def task_usage(self, handle: ClusterHandle) -> list[TaskUsage] | None:
+        """What the cluster's generators were given and for how long, as the platform records it
+        (ecs: every task of the launch, master and workers, stopped ones too), read once it is torn
+        down. None: the platform sizes nothing (local processes; their own readings say what they used)."""
         ...

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from . import locust_hooks
-from .base import BackendUnavailableError, ClusterHandle, ClusterSpec, ProcessStatus
+from .base import BackendUnavailableError, ClusterHandle, ClusterSpec, ProcessStatus, TaskUsage
 from .bootstrap import locust_command, locustfile_paths, unpack, web_guard_env
 from .bundle_layout import BOOTSTRAP_FAILURES, BUNDLE_URL_ENV, loader_command, runtime_archive
 from .local_processes import (
@@ -185,6 +185,10 @@ class LocalLocustBackend(LocustWebBackend):
                 )
             found.append((handle.started_at or mtime(work_dir), handle))
         return [handle for _, handle in sorted(found, key=lambda pair: pair[0])]
+
+    def task_usage(self, handle: ClusterHandle) -> list[TaskUsage] | None:
+        """Nothing sizes local processes: what they used is their own readings (generator_usage.py)."""
+        return None
 
     def _base(self) -> str:
         return self._base_dir or tempfile.gettempdir()

@@ -27,7 +27,7 @@ from typing import Any
 from load_manager.adapters.vault import SecretVault
 from load_manager.adapters.vaults import get_vault
 from load_manager.backends import BackendFactory
-from load_manager.backends.base import ClusterHandle, ClusterSpec, FinalResults, LiveStats, LocustBackend, ProcessStatus
+from load_manager.backends.base import ClusterHandle, ClusterSpec, FinalResults, LiveStats, LocustBackend, ProcessStatus, TaskUsage
 from load_manager.backends.redaction import MASK, SECRET_NAMES_ENV
 from load_manager.backends.redaction import pattern as masking_pattern
 from load_manager.errors import SecretUnreadableError
@@ -158,6 +158,9 @@ class RedactingBackend:
 
     def live_launches(self) -> list[ClusterHandle]:
         return self._call("live_launches")
+
+    def task_usage(self, handle: ClusterHandle) -> list[TaskUsage] | None:
+        return self._call("task_usage", handle)  # sizes and times: nothing of Locust's text
 
     def _status(self, status: ProcessStatus) -> ProcessStatus:
         return dataclasses.replace(status, log_tail=self.redactor.text(status.log_tail), reason=self.redactor.text(status.reason))

@@ -20,7 +20,7 @@ from load_manager.backends import BackendFactory
 from load_manager.backends.base import ClusterSpec, LocustCrashedError
 from load_manager.errors import RunNotFoundError
 from load_manager.ids import now_ms
-from load_manager.lifecycle import launches, notify, run_environment
+from load_manager.lifecycle import launches, notify, run_environment, usage
 from load_manager.lifecycle.polling import EVENTS_PER_POLL_LOOP, poll_interval_seconds
 from load_manager.lifecycle.results import final_fields, live_figures, metrics_sample
 from load_manager.lifecycle.step_errors import failure_reason
@@ -105,6 +105,7 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
     run = _load(stores, run_id, account_id)
     if run.status in FINAL_STATUSES:  # a retried Finalize: finish what the attempt before did not
         launches.teardown_all(stores, backends, run)
+        run = usage.record(stores, backends, run_id, account_id) or run
         if not run.results_report_location:
             finalize_report(stores, run)
         notify.drain(stores, account_id, run_id)
@@ -117,14 +118,16 @@ def finalize(stores: Stores, backends: BackendFactory, run_id: str, account_id: 
         if results.html_report:
             fields["report_location"] = keep_locust_report(run, results.html_report)
     fields |= generator_fields(stores, run)  # judged from the samples, beside the criteria
+    fields |= usage.final_fields(stores, run)  # a local run's, from the same samples (ECS: after the teardown)
     change, verdict = final_change(stores, run, fields)
     finished = notify.run_finished(run.id, change.status, change.at)
     ended = stores.runs.transition(run.account_id, run.id, ACTIVE_STATUSES, change, fields | verdict, events=[finished])
     if ended is not None:
         _count_ended(ended)
     launches.teardown_all(stores, backends, run)
+    recorded = usage.record(stores, backends, run_id, account_id)  # once torn down: what its generators used
     if ended is not None:
-        finalize_report(stores, ended)
+        finalize_report(stores, recorded or ended)
     notify.drain(stores, account_id, run_id)  # after teardown: a slow bus never keeps Locust running
     return _state(_load(stores, run_id, account_id), done=True)
 
@@ -141,11 +144,12 @@ def mark_failed(stores: Stores, backends: BackendFactory, run_id: str, account_i
     now = now_ms()
     failed = stores.runs.transition(
         run.account_id, run.id, ACTIVE_STATUSES, StatusChange(status="Failed", at=now, actor=SYSTEM, reason=reason),
-        {"failure_reason": reason, "ended_at": now}, events=[notify.run_finished(run.id, "Failed", now)],
+        {"failure_reason": reason, "ended_at": now, **usage.final_fields(stores, run)}, events=[notify.run_finished(run.id, "Failed", now)],
     )  # fmt: skip
+    recorded = usage.record(stores, backends, run_id, account_id)  # torn down above (or it never launched)
     if failed is not None:
         _count_ended(failed)
-        finalize_report(stores, failed)
+        finalize_report(stores, recorded or failed)
     notify.drain(stores, account_id, run_id)
     return _state(_load(stores, run_id, account_id), done=True)
 

@@ -23,7 +23,8 @@ other launch of the run the backend still runs (ECS tasks tagged with its id, a 
 named after it) are torn down, the Failed change writes RunFinished to the outbox, the outbox is
 drained. Every write is conditional, so a sweep racing a step (or another sweep) changes nothing
 twice. Then the outbox leftovers of every tenant (events older than `OUTBOX_GRACE_SECONDS`: a
-bus that was down) are drained.
+bus that was down) are drained, and the audit records a crash left in their documents (MongoDB:
+store/ports/audit.py) are copied to the trail.
 
 Then what the runs' ends left behind (a teardown that failed: MarkFailed logs it and moves on):
 - clusters: every launch the deployment's backend still has (`live_launches`: ECS tasks tagged
@@ -68,6 +69,7 @@ class SweepReport:
     failed: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     events_sent: int = 0
+    audit_records_finished: int = 0  # documents whose audit records a crash left in them (store/ports/audit.py)
     torn_down: list[str] = field(default_factory=list)  # leftover launches of ended runs: "<run id>/<launch id>"
     groups_deleted: list[str] = field(default_factory=list)
     groups_in_use: list[str] = field(default_factory=list)  # held by interfaces Fargate has not released yet
@@ -97,6 +99,7 @@ def sweep(
         report.events_sent += notify.drain(stores, account_id, run_id)
         if stores.runs.pending_events(account_id, run_id):
             break  # the bus refuses: the next sweep tries again, rather than each leftover timing out now
+    _drain_audit(stores, limit, report)
     _tear_down_leftovers(stores, backends, now - int(grace_seconds * 1000), report)
     if security_groups:
         _collect_security_groups(stores, ec2, report)
@@ -113,6 +116,15 @@ def _count(report: SweepReport) -> None:
     for name, value in figures.items():
         if value:
             count(name, value)
+
+
+def _drain_audit(stores: Stores, limit: int, report: SweepReport) -> None:
+    """Audit records a crash left in the documents they were written with (MongoDB), to the trail."""
+    try:
+        report.audit_records_finished = stores.audit.drain(None, limit)
+    except Exception:  # the next sweep tries again
+        logger.exception("the sweeper could not drain the audit records left behind")
+        report.errors += 1
 
 
 def _tear_down_leftovers(stores: Stores, backends: BackendFactory, ended_before: int, report: SweepReport) -> None:

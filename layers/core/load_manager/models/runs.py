@@ -23,6 +23,7 @@ from load_manager.models.run_requests import RunTrigger
 from load_manager.models.run_requests import ScheduleTrigger as ScheduleTrigger
 from load_manager.models.run_requests import StartRunRequest as StartRunRequest
 from load_manager.models.run_variables import RunSecret, RunVariable
+from load_manager.models.usage import RunUsage
 
 
 class StatusChange(ApiModel):
@@ -141,6 +142,9 @@ class Run(ApiModel):
     data_split: list[str] = Field(default_factory=list, description="CSV files whose rows each worker got its own share of")
     variables: list[RunVariable] = Field(default_factory=list, description="The variables its Locust processes got, and from where")
     secrets: list[RunSecret] = Field(default_factory=list, description="The secrets its Locust processes got: where from, which version (no value)")
+    usage: RunUsage | None = Field(
+        default=None, description="What its load generators used, and its estimated cost: recorded once its cluster is torn down (null before)"
+    )
 
 
 class RunPage(Page[Run]):

@@ -8,13 +8,16 @@ secrets resolve by too). No match: the deployment's default.
 
 from __future__ import annotations
 
-from load_manager.errors import ClusterNotFoundError, ForbiddenError, RunActiveError, UnprocessableError
+from load_manager.access import ADMIN, require_role
+from load_manager.errors import ClusterNotFoundError, RunActiveError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import new_id, now_ms
 from load_manager.models.base import BackendKind
 from load_manager.models.clusters import ClusterConfig, ClusterPage, EcsClusterSettings, PutClusterRequest
 from load_manager.settings import get_settings
 from load_manager.store import Stores
+from load_manager.store.ports.clusters import scope_key
+from load_manager.usecases import audit
 from load_manager.usecases.scopes import RunScope, check_nesting, most_specific
 
 DEFAULT_CLUSTER_ID = "default"
@@ -45,8 +48,7 @@ def default_cluster(account_id: str, backend: BackendKind) -> ClusterConfig:
 
 
 def _require_admin(caller: Caller) -> None:
-    if not caller.is_admin:
-        raise ForbiddenError(f"managing clusters needs the {get_settings().admin_group!r} group", code="AdminOnly")
+    require_role(caller.role, ADMIN, "managing clusters")
 
 
 def put_cluster(stores: Stores, caller: Caller, request: PutClusterRequest) -> ClusterConfig:
@@ -71,7 +73,18 @@ def put_cluster(stores: Stores, caller: Caller, request: PutClusterRequest) -> C
         updated_at=now_ms(),
         updated_by=caller.actor,
     )
-    return stores.clusters.put(config)
+
+    def write(existing: ClusterConfig | None) -> ClusterConfig | None:
+        """Replace the scope's configuration as read (or create the scope's first): `expect` says which."""
+        previous = existing.updated_at if existing else None
+        stored = config.model_copy(update={"id": existing.id if existing else config.id, "updated_at": audit.stamp(previous)})
+        record = audit.change(caller, "cluster.update" if existing else "cluster.create", stored.id, before=existing, after=stored)
+        return stores.clusters.put(stored, audit=record, expect={"updated_at": existing.updated_at} if existing else {})
+
+    def at_scope() -> ClusterConfig | None:
+        return next((c for c in stores.clusters.list(caller.account_id) if scope_key(c) == scope_key(config)), None)
+
+    return audit.until_written(at_scope, write, "cluster configuration")
 
 
 def _require_allowed_network(ecs: EcsClusterSettings) -> None:
@@ -100,5 +113,11 @@ def delete_cluster(stores: Stores, caller: Caller, cluster_id: str) -> None:
     _require_admin(caller)
     if stores.runs.has_active_on_cluster(caller.account_id, cluster_id):
         raise RunActiveError("a run on this cluster is active; stop it or wait for it to end")
-    if not stores.clusters.delete(caller.account_id, cluster_id):
-        raise ClusterNotFoundError(f"cluster configuration {cluster_id!r} not found")
+
+    def write(current: ClusterConfig | None) -> bool | None:
+        if current is None:
+            raise ClusterNotFoundError(f"cluster configuration {cluster_id!r} not found")
+        record = audit.change(caller, "cluster.delete", cluster_id, before=current)
+        return stores.clusters.delete(caller.account_id, cluster_id, audit=record, expect={"updated_at": current.updated_at}) or None
+
+    audit.until_written(lambda: stores.clusters.get(caller.account_id, cluster_id), write, "cluster configuration")

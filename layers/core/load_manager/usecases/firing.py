@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from load_manager.access import RUNNER
 from load_manager.adapters.step_functions import ExecutionStarter
 from load_manager.errors import LoadManagerError
 from load_manager.identity import Caller
@@ -101,7 +102,8 @@ def fire_event(stores: Stores, starter: Starter, payload: dict[str, Any]) -> dic
         trigger_id=trigger.id, event_id=event_id, source=str(event.get("source") or ""),
         detail_type=str(event.get("detail-type") or ""), event_digest=digest,
     )  # fmt: skip
-    caller = Caller(subject=f"trigger:{trigger.id}", email=None, account_id=trigger.account_id, groups=frozenset())
+    # A trigger starts runs as a runner would (its run.start record says so), never more.
+    caller = Caller(subject=f"trigger:{trigger.id}", email=None, account_id=trigger.account_id, groups=frozenset(), role=RUNNER)
     if not trigger.enabled:  # matched before its rule was disabled (EventBridge retries a delivery for up to an hour)
         result: dict[str, Any] = {"outcome": "skipped", "reason": "the trigger is disabled"}
     else:
@@ -134,7 +136,7 @@ def fire_schedule(stores: Stores, starter: Starter, payload: dict[str, Any]) -> 
     key = f"schedule {schedule.id} {at}"
     result = _decide(stores, schedule, at, key)
     if result is None:
-        caller = Caller(subject=f"schedule:{schedule.id}", email=None, account_id=schedule.account_id, groups=frozenset())
+        caller = Caller(subject=f"schedule:{schedule.id}", email=None, account_id=schedule.account_id, groups=frozenset(), role=RUNNER)
         started_by = ScheduleTrigger(schedule_id=schedule.id, occurrence_at=at)
         result = _start(stores, starter, caller, schedule.load_test_id, schedule.run_settings, key, started_by)
     occurrence = ScheduleOccurrence(at=at, fired_at=now_ms(), **result)

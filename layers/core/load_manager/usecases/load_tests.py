@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from load_manager.errors import BadRequestError, LoadTestNotFoundError, RunActiveError
+from load_manager.errors import BadRequestError, ForbiddenError, RunActiveError
 from load_manager.identity import Caller
 from load_manager.ids import new_id, now_ms
 from load_manager.models.load_tests import CreateLoadTestRequest, LoadTest, LoadTestPage, UpdateLoadTestRequest
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import Stores
-from load_manager.usecases import gates, load_profiles, retention
+from load_manager.usecases import audit, gates, load_profiles, retention
 from load_manager.usecases.reads import get_test as get  # reading a test, for the areas that show one
 
 
@@ -16,6 +16,8 @@ def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> Lo
     """Revision 1 is the bundle sent (scriptContent, files, entryPath) or a script template's."""
     from load_manager.usecases import bundles, scripts  # lazy: the scripts area costs 24 ms at import (bench/cold_import.py --lazy), create only
 
+    if caller.load_test_ids is not None:  # the new test would be outside its scope: invisible to it at once
+        raise ForbiddenError("a token scoped to some load tests cannot create one")
     if request.template_id is not None:
         checked = bundles.check_bundle(bundles.template_bundle(request.template_id))
         description = request.script_description or f"From template {bundles.template_name(request.template_id)}"
@@ -46,31 +48,36 @@ def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> Lo
         updated_at=now,
         updated_by=caller.actor,
     )
-    stores.load_tests.insert(test)
+    stores.load_tests.insert(test, audit=audit.change(caller, "loadTest.create", test.id, load_test_id=test.id, after=test, at=now))
     return test
 
 
 def list_page(stores: Stores, caller: Caller, project_id: str | None, limit: int, cursor: str | None) -> LoadTestPage:
     after = decode_cursor(cursor, int, str)
-    rows = stores.load_tests.list(caller.account_id, project_id=project_id, limit=limit + 1, after=after)
+    rows = stores.load_tests.list(caller.account_id, project_id=project_id, limit=limit + 1, after=after, ids=caller.load_test_ids)
     page, more = rows[:limit], len(rows) > limit
     return LoadTestPage(items=page, next_cursor=encode_cursor([page[-1].created_at, page[-1].id]) if more else None)
 
 
 def update(stores: Stores, caller: Caller, test_id: str, request: UpdateLoadTestRequest) -> LoadTest:
-    current = get(stores, caller, test_id)
-    changes = {field: getattr(request, field) for field in request.model_fields_set}
-    if not changes:
+    sent = {field: getattr(request, field) for field in request.model_fields_set}
+    if not sent:
         raise BadRequestError("the body changes nothing: send at least one field", code="EmptyUpdate")
-    if "criteria" in changes:
-        changes["criteria"] = changes["criteria"] or []  # null clears them
-        gates.check_criteria(changes["criteria"], baseline_run_id=current.baseline_run_id)
-    _check_load_changes(stores, caller, current, changes)
-    changes |= {"updated_at": now_ms(), "updated_by": caller.actor}
-    test = stores.load_tests.update(caller.account_id, test_id, changes)
-    if test is None:
-        raise LoadTestNotFoundError(f"load test {test_id!r} not found")
-    if test.revision_retention is not None and "revision_retention" in changes:
+    # The gate fields name the record's action (a PATCH of criteria is a change of the test's gate).
+    action = "criteria.update" if "criteria" in sent else "autoStop.update" if "auto_stop" in sent else "loadTest.update"
+
+    def write(current: LoadTest) -> LoadTest | None:
+        changes = dict(sent)
+        if "criteria" in changes:
+            changes["criteria"] = changes["criteria"] or []  # null clears them
+            gates.check_criteria(changes["criteria"], baseline_run_id=current.baseline_run_id)
+        _check_load_changes(stores, caller, current, changes)
+        changes |= {"updated_at": audit.stamp(current.updated_at), "updated_by": caller.actor}
+        record = audit.change(caller, action, test_id, load_test_id=test_id, before=current, after=audit.merged(current, changes), changed=sent)
+        return stores.load_tests.update(caller.account_id, test_id, changes, audit=record, expect={"updated_at": current.updated_at})
+
+    test = audit.until_written(lambda: get(stores, caller, test_id), write, "load test")
+    if test.revision_retention is not None and "revision_retention" in sent:
         retention.prune(stores, caller.account_id, test_id, test.revision_retention.keep_last)  # setting it prunes at once
     return test
 
@@ -87,8 +94,11 @@ def _check_load_changes(stores: Stores, caller: Caller, current: LoadTest, chang
 
 
 def delete(stores: Stores, caller: Caller, test_id: str) -> None:
-    get(stores, caller, test_id)
-    if stores.runs.has_active(caller.account_id, test_id):
-        raise RunActiveError("the load test has an active run; stop it or wait for it to end")
-    if not stores.load_tests.delete(caller.account_id, test_id, now_ms(), caller.actor):
-        raise LoadTestNotFoundError(f"load test {test_id!r} not found")
+    def write(current: LoadTest) -> bool | None:
+        if stores.runs.has_active(caller.account_id, test_id):
+            raise RunActiveError("the load test has an active run; stop it or wait for it to end")
+        record = audit.change(caller, "loadTest.delete", test_id, load_test_id=test_id, before=current)
+        expect = {"updated_at": current.updated_at}
+        return stores.load_tests.delete(caller.account_id, test_id, now_ms(), caller.actor, audit=record, expect=expect) or None
+
+    audit.until_written(lambda: get(stores, caller, test_id), write, "load test")

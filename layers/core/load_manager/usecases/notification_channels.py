@@ -18,16 +18,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from load_manager.access import ADMIN, require_role
 from load_manager.adapters.channel_credentials import ChannelCredentials, credential_store
 from load_manager.adapters.notification_targets import ChannelTargets, channel_resource_name
-from load_manager.errors import AutomationLimitError, BadRequestError, ChannelNotFoundError, ForbiddenError, UnprocessableError
+from load_manager.errors import AutomationLimitError, BadRequestError, ChannelNotFoundError, UnprocessableError
 from load_manager.identity import Caller
 from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models.notifications import ChannelList, CreateChannelRequest, NotificationChannel, UpdateChannelRequest
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
 from load_manager.store import Hold, Stores
-from load_manager.usecases import load_tests
+from load_manager.usecases import audit, load_tests
 from load_manager.usecases.quotas import ORPHAN_GRACE_MS
 from load_manager.usecases.scopes import check_nesting
 
@@ -58,10 +59,10 @@ def _check_kind(request: CreateChannelRequest) -> None:
 
 
 def _check_access(caller: Caller, test_id: str | None) -> None:
-    """A test's channels are managed by anyone of the tenant (a deleted test's too, to delete them);
-    an account's, org's, project's or env's by its admins."""
-    if test_id is None and not caller.is_admin:
-        raise ForbiddenError(f"channels of an account, org, project or env need the {get_settings().admin_group!r} group", code="AdminOnly")
+    """A test's channels are managed by its editors (a deleted test's too, to delete them: the route's
+    line); an account's, org's, project's or env's by its admins."""
+    if test_id is None:
+        require_role(caller.role, ADMIN, "a channel of an account, org, project or env")
 
 
 def create(stores: Stores, targets: TargetsFactory, caller: Caller, request: CreateChannelRequest) -> NotificationChannel:
@@ -86,7 +87,8 @@ def create(stores: Stores, targets: TargetsFactory, caller: Caller, request: Cre
     try:
         secrets.put(channel.account_id, channel.id, credentials)
         bus.put(channel, credentials)
-        stores.notification_channels.insert(channel)
+        record = audit.change(caller, "notificationChannel.create", channel.id, load_test_id=channel.test_id, after=channel, at=channel.created_at)
+        stores.notification_channels.insert(channel, audit=record)
     except BaseException:
         _undo(stores, bus, channel)
         raise
@@ -124,7 +126,7 @@ def _take_hold(stores: Stores, channel: NotificationChannel) -> None:
 
 def get(stores: Stores, caller: Caller, channel_id: str) -> NotificationChannel:
     channel = stores.notification_channels.get(caller.account_id, channel_id) if is_id(channel_id) else None
-    if channel is None:
+    if channel is None or (channel.test_id is not None and not caller.sees_test(channel.test_id)):
         raise ChannelNotFoundError(f"notification channel {channel_id!r} not found")
     return channel
 
@@ -132,7 +134,8 @@ def get(stores: Stores, caller: Caller, channel_id: str) -> NotificationChannel:
 def list_channels(stores: Stores, caller: Caller, test_id: str | None) -> ChannelList:
     if test_id is not None and not is_id(test_id):
         raise BadRequestError("testId is a load test id (32 hex characters)", code="InvalidTestId")
-    return ChannelList(items=stores.notification_channels.list(caller.account_id, test_id))
+    items = stores.notification_channels.list(caller.account_id, test_id)
+    return ChannelList(items=[c for c in items if c.test_id is None or caller.sees_test(c.test_id)])  # a scoped token's tests only
 
 
 def update(stores: Stores, targets: TargetsFactory, caller: Caller, channel_id: str, request: UpdateChannelRequest) -> NotificationChannel:
@@ -158,7 +161,17 @@ def update(stores: Stores, targets: TargetsFactory, caller: Caller, channel_id: 
         credentials = ChannelCredentials(credentials.url, sent["signing_secret"], credentials.auth_value)
     if "url" in sent or "signing_secret" in sent:
         secrets.put(current.account_id, current.id, credentials)
-    stored = stores.notification_channels.update(current.account_id, current.id, changes)
+
+    def write(latest: NotificationChannel | None) -> tuple[NotificationChannel | None] | None:
+        if latest is None:  # deleted meanwhile
+            return (None,)
+        stamped = changes | {"updated_at": audit.stamp(latest.updated_at)}
+        after = audit.merged(latest, stamped)
+        record = audit.change(caller, "notificationChannel.update", latest.id, load_test_id=latest.test_id, before=latest, after=after, changed=sent)
+        stored = stores.notification_channels.update(latest.account_id, latest.id, stamped, audit=record, expect={"updated_at": latest.updated_at})
+        return (stored,) if stored is not None else None
+
+    (stored,) = audit.until_written(lambda: stores.notification_channels.get(current.account_id, current.id), write, "notification channel")
     return _settle(stores, bus, stored or current, credentials, deleted=stored is None)
 
 
@@ -190,7 +203,13 @@ def delete(stores: Stores, targets: TargetsFactory, caller: Caller, channel_id: 
     _check_access(caller, channel.test_id)
     targets().delete(channel)
     credential_store().delete(channel.account_id, channel.id)
-    stores.notification_channels.delete(channel.account_id, channel.id)
+
+    def write(latest: NotificationChannel | None) -> bool | None:  # gone meanwhile: deleted by another request, and recorded by it
+        record = audit.change(caller, "notificationChannel.delete", channel.id, load_test_id=channel.test_id, before=latest)
+        expect = {"updated_at": latest.updated_at} if latest else None
+        return latest is None or stores.notification_channels.delete(channel.account_id, channel.id, audit=record, expect=expect) or None
+
+    audit.until_written(lambda: stores.notification_channels.get(channel.account_id, channel.id), write, "notification channel")
     stores.holds.release(channel.account_id, POOL, channel.id)
 
 

@@ -20,6 +20,7 @@ record is deleted, and reconciled the same way (a hold whose record is gone, pas
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from load_manager.errors import AutomationLimitError, QuotaExceededError, RunLimitError
@@ -31,6 +32,7 @@ from load_manager.store import Hold, Stores
 
 if TYPE_CHECKING:  # annotations only: the automation functions count their holds without the runs models
     from load_manager.models.runs import Run
+    from load_manager.store.ports.audit import AuditRecord
 
 RUNS, TRIGGERS, SCHEDULES = "runs", "triggers", "schedules"
 # A hold whose member is not stored yet may belong to a request still on its way: only older ones
@@ -72,25 +74,49 @@ def check_concurrent_runs(stores: Stores, account_id: str) -> None:
             raise _runs_exceeded(limit, current)
 
 
-def insert_run(stores: Stores, run: Run) -> bool:
+def insert_run(stores: Stores, run: Run, audit: AuditRecord | None = None) -> bool:
     """`stores.runs.insert`, within the tenant's concurrent-run quota: a hold first (429 if none is
-    free), then the run. False (no change) when a run with this id exists already."""
+    free), then the run (with its `audit` record). False (no change) when a run with this id exists already."""
     limit = get_settings().quotas.concurrent_runs
     hold = Hold(member=run.id, group=None, at=now_ms())
     if not _take(stores, run.account_id, RUNS, hold, limit, None, lambda h, now: _run_is_over(stores, run.account_id, h, now)):
         held = len(stores.holds.holds(run.account_id, RUNS))
         count("QuotaExceeded")
         raise _runs_exceeded(limit, held)
+    budget = _budget()
     try:
-        inserted = stores.runs.insert(run)
+        if budget is not None:
+            budget.take(stores, run)  # the month's vCPU-hours: 429 VcpuBudgetExceeded past them
+        inserted = stores.runs.insert(run, audit=audit)
     except BaseException:
         stores.holds.release(run.account_id, RUNS, run.id)
+        if budget is not None:
+            budget.release(stores, run.account_id, run.id)
         raise
-    if not inserted:  # a retry of a run stored already: keep the hold only while that run is active
+    if not inserted:  # a retry of a run stored already: keep the holds only while that run is active
         existing = stores.runs.get(run.account_id, run.id)
         if existing is None or existing.status in FINAL_STATUSES:
             stores.holds.release(run.account_id, RUNS, run.id)
+        if budget is not None:
+            budget.release_unless_active(stores, run)
     return inserted
+
+
+def check_budget(stores: Stores, run: Run) -> None:
+    """A 429 early, before a request claims its idempotency key, when the run would take the month
+    past the tenant's vCPU-hour budget (the authoritative check is `insert_run`'s hold)."""
+    budget = _budget()
+    if budget is not None:
+        budget.check(stores, run)
+
+
+def _budget() -> ModuleType | None:
+    """usecases/budget.py, imported only where a budget is set: most deployments never pay for it."""
+    if not get_settings().quotas.vcpu_hours_per_month:
+        return None
+    from load_manager.usecases import budget  # lazy: 7 ms at import (bench/cold_import.py --lazy), only with a budget
+
+    return budget
 
 
 def _runs_exceeded(limit: int, current: int) -> QuotaExceededError:

@@ -8,7 +8,6 @@ from load_manager.analysis.comparison import compare_endpoints, figure_deltas, h
 from load_manager.analysis.criteria import Results
 from load_manager.errors import BaselineRequiredError, NotComparableError
 from load_manager.identity import Caller
-from load_manager.ids import now_ms
 from load_manager.models.load_test_reads import LoadTest
 from load_manager.models.results import (
     ComparedRun,
@@ -21,7 +20,7 @@ from load_manager.models.results import (
 )
 from load_manager.models.runs import Run
 from load_manager.store import Stores
-from load_manager.usecases import gates, series
+from load_manager.usecases import audit, gates, series
 from load_manager.usecases.reads import get_run, get_test
 
 DEFAULT_TRENDS = 100
@@ -118,12 +117,14 @@ def _trend_point(run: Run) -> TrendPoint:
 
 
 def set_baseline(stores: Stores, caller: Caller, test_id: str, request: SetBaselineRequest) -> LoadTest:
-    test = get_test(stores, caller, test_id)
-    if request.run_id is None:
-        gates.check_criteria(test.criteria, None)  # regression criteria cannot lose their baseline
-    else:
-        gates.require_baseline_run(stores, caller, test_id, request.run_id)
-    updated = stores.load_tests.update(
-        caller.account_id, test_id, {"baseline_run_id": request.run_id, "updated_at": now_ms(), "updated_by": caller.actor}
-    )
-    return updated or get_test(stores, caller, test_id)
+    def write(test: LoadTest) -> LoadTest | None:
+        if request.run_id is None:
+            gates.check_criteria(test.criteria, None)  # regression criteria cannot lose their baseline
+        else:
+            gates.require_baseline_run(stores, caller, test_id, request.run_id)
+        changes = {"baseline_run_id": request.run_id, "updated_at": audit.stamp(test.updated_at), "updated_by": caller.actor}
+        after = audit.merged(test, changes)
+        record = audit.change(caller, "baseline.update", test_id, load_test_id=test_id, before=test, after=after, changed=["baseline_run_id"])
+        return stores.load_tests.update(caller.account_id, test_id, changes, audit=record, expect={"updated_at": test.updated_at})
+
+    return audit.until_written(lambda: get_test(stores, caller, test_id), write, "load test")

@@ -36,12 +36,13 @@ from load_manager.models.runs import (
 from load_manager.observability import count
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import IdempotencyRecord, Stores
-from load_manager.usecases import gates, load_profiles, quotas
+from load_manager.usecases import audit, gates, load_profiles, quotas
 from load_manager.usecases.reads import get_run as get_run  # reading a run, for the areas that show one
 from load_manager.usecases.scopes import RunScope
 
 if TYPE_CHECKING:  # annotations only
     from load_manager.models.revisions import ScriptRevision
+    from load_manager.store.ports.audit import AuditRecord
 
 # The other areas' use cases a run needs (its test, its revision, its cluster, its archive) are
 # imported by the functions below that need them: reading and stopping a run (the runs function's
@@ -79,7 +80,7 @@ def start_run(
     started_by = trigger or ApiTrigger(caller=caller.actor)
     if idempotency_key is None:
         run = _new_run(stores, caller, test, new_id(), request, started_by)
-        quotas.insert_run(stores, run)
+        quotas.insert_run(stores, run, _started(caller, run))
         return _ensure_started(stores, starter, run), True
 
     if trigger is None and not IDEMPOTENCY_KEY.match(idempotency_key):
@@ -92,6 +93,7 @@ def start_run(
     if record is None:
         run = _new_run(stores, caller, test, new_id(), request, started_by)
         quotas.check_concurrent_runs(stores, caller.account_id)  # a 429 before the key is claimed
+        quotas.check_budget(stores, run)  # and one for the month's vCPU-hour budget
         record = stores.idempotency.claim(
             caller.account_id, IdempotencyRecord(idempotency_key, fingerprint, run.id, now + IDEMPOTENCY_TTL_MS), now
         )
@@ -101,7 +103,7 @@ def start_run(
     if existing is None:
         # Ours, or a claimer that died before inserting its run: insert it under the recorded id.
         run = _new_run(stores, caller, test, record.run_id, request, started_by)
-        if quotas.insert_run(stores, run):
+        if quotas.insert_run(stores, run, _started(caller, run)):
             return _ensure_started(stores, starter, run), True
         existing = stores.runs.get(caller.account_id, record.run_id)
         if existing is None:  # runs are never deleted: another writer's insert must be visible
@@ -235,15 +237,20 @@ def stop_run(stores: Stores, caller: Caller, run_id: str) -> Run:
     if run.status in FINAL_STATUSES:
         raise RunFinalError(f"run {run_id!r} is already {run.status}")
     now = now_ms()
-    requested = stores.runs.update(
-        caller.account_id, run_id, {"stop_requested_at": now, "stop_requested_by": caller.actor}, when_status_in=ACTIVE_STATUSES
-    )
+    fields = {"stop_requested_at": now, "stop_requested_by": caller.actor}
+    record = audit.change(caller, "run.stop", run_id, load_test_id=run.load_test_id, before=run, after=run.model_copy(update=fields), at=now)
+    requested = stores.runs.update(caller.account_id, run_id, fields, when_status_in=ACTIVE_STATUSES, audit=record)
     if requested is None:
         raise RunFinalError(f"run {run_id!r} ended before it could be stopped")
     stopping = stores.runs.transition(
         caller.account_id, run_id, {"Running"}, StatusChange(status="Stopping", at=now, actor=caller.actor, reason="stop requested")
     )
     return stopping or requested
+
+
+def _started(caller: Caller, run: Run) -> AuditRecord:
+    """The record of a run started: by a person, a token (its use), or a trigger's or schedule's firing."""
+    return audit.change(caller, "run.start", run.id, load_test_id=run.load_test_id, after=run, at=run.created_at)
 
 
 def run_script(stores: Stores, caller: Caller, run_id: str) -> ScriptRevision:

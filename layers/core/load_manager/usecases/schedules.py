@@ -22,7 +22,7 @@ from load_manager.ids import is_id, new_id, now_ms
 from load_manager.models.automation import CreateScheduleRequest, Schedule, ScheduleList, UpdateScheduleRequest
 from load_manager.models.run_requests import StartRunRequest
 from load_manager.store import Stores
-from load_manager.usecases import quotas
+from load_manager.usecases import audit, quotas
 from load_manager.usecases.reads import get_test
 from load_manager.usecases.retention import refuse_pruned_pin
 
@@ -84,10 +84,14 @@ def create(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id:
     try:
         clock.put(definition(schedule))
         try:
-            stores.schedules.insert(schedule)
+            created = audit.change(caller, "schedule.create", schedule.id, load_test_id=test.id, after=schedule, at=now)
+            stores.schedules.insert(schedule, audit=created)
             refuse_pruned_pin(stores, schedule.account_id, schedule.load_test_id, schedule.run_settings.revision)
-        except BaseException:
-            stores.schedules.delete(schedule.account_id, schedule.load_test_id, schedule.id)
+        except BaseException:  # a schedule stored is taken back, on the record too
+            stores.schedules.delete(
+                schedule.account_id, schedule.load_test_id, schedule.id,
+                audit=audit.change(caller, "schedule.delete", schedule.id, load_test_id=test.id, before=schedule),
+            )  # fmt: skip
             clock.delete(schedule.scheduler_name)
             raise
     except BaseException:
@@ -128,17 +132,35 @@ def update(
     changes = sent | {"expression": spec.expression, "min_interval_seconds": interval, "updated_at": now, "updated_by": caller.actor}
     clock = scheduler()
     clock.put(definition(current.model_copy(update=changes)))
-    updated = stores.schedules.update(caller.account_id, test_id, schedule_id, changes)
-    if updated is None:
-        raise ScheduleNotFoundError(f"schedule {schedule_id!r} was deleted meanwhile")
+    updated = _store_change(stores, caller, current, changes, sent)
     try:
         refuse_pruned_pin(stores, caller.account_id, test_id, updated.run_settings.revision)
-    except BaseException:  # pruned meanwhile: the schedule goes back to what it was
+    except BaseException:  # pruned meanwhile: the schedule goes back to what it was (a change of its own, on the record)
         previous = {field: getattr(current, field) for field in changes}
         clock.put(definition(current))
-        stores.schedules.update(caller.account_id, test_id, schedule_id, previous)
+        undo = audit.change(caller, "schedule.update", schedule_id, load_test_id=test_id, before=updated, after=audit.merged(updated, previous))
+        stores.schedules.update(caller.account_id, test_id, schedule_id, previous, audit=undo)
         raise
     return with_next(updated, now)
+
+
+def _store_change(stores: Stores, caller: Caller, current: Schedule, changes: dict[str, Any], sent: dict[str, Any]) -> Schedule:
+    """One atomic merge of the changes, on the record; again from the stored schedule when another change came between."""
+
+    def read() -> Schedule:
+        latest = stores.schedules.get(caller.account_id, current.load_test_id, current.id)
+        if latest is None:
+            raise ScheduleNotFoundError(f"schedule {current.id!r} was deleted meanwhile")
+        return latest
+
+    def write(latest: Schedule) -> Schedule | None:
+        stamped = changes | {"updated_at": audit.stamp(latest.updated_at)}
+        after = audit.merged(latest, stamped)
+        record = audit.change(caller, "schedule.update", latest.id, load_test_id=latest.load_test_id, before=latest, after=after, changed=sent)
+        expect = {"updated_at": latest.updated_at}
+        return stores.schedules.update(caller.account_id, latest.load_test_id, latest.id, stamped, audit=record, expect=expect)
+
+    return audit.until_written(read, write, "schedule")
 
 
 def _whole_seconds(values: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +173,7 @@ def _whole_seconds(values: dict[str, Any]) -> dict[str, Any]:
 
 def _get(stores: Stores, caller: Caller, test_id: str, schedule_id: str) -> Schedule:
     schedule = stores.schedules.get(caller.account_id, test_id, schedule_id) if is_id(test_id) and is_id(schedule_id) else None
-    if schedule is None:
+    if schedule is None or not caller.sees_test(test_id):
         raise ScheduleNotFoundError(f"schedule {schedule_id!r} of load test {test_id!r} not found")
     return schedule
 
@@ -161,9 +183,9 @@ def get(stores: Stores, caller: Caller, test_id: str, schedule_id: str) -> Sched
 
 
 def list_for_test(stores: Stores, caller: Caller, test_id: str) -> ScheduleList:
-    items = stores.schedules.list(caller.account_id, test_id) if is_id(test_id) else []
+    items = stores.schedules.list(caller.account_id, test_id) if is_id(test_id) and caller.sees_test(test_id) else []
     if not items:
-        _test(stores, caller, test_id)
+        _test(stores, caller, test_id)  # 404 for an unknown (or unseen) test
     now = now_ms()
     return ScheduleList(items=[with_next(item, now) for item in items])
 
@@ -171,7 +193,13 @@ def list_for_test(stores: Stores, caller: Caller, test_id: str) -> ScheduleList:
 def delete(stores: Stores, scheduler: SchedulesFactory, caller: Caller, test_id: str, schedule_id: str) -> None:
     schedule = _get(stores, caller, test_id, schedule_id)
     scheduler().delete(schedule.scheduler_name)
-    stores.schedules.delete(caller.account_id, test_id, schedule_id)
+
+    def write(latest: Schedule | None) -> bool | None:  # gone meanwhile: deleted by another request, and recorded by it
+        record = audit.change(caller, "schedule.delete", schedule_id, load_test_id=test_id, before=latest)
+        expect = {"updated_at": latest.updated_at} if latest else None
+        return latest is None or stores.schedules.delete(caller.account_id, test_id, schedule_id, audit=record, expect=expect) or None
+
+    audit.until_written(lambda: stores.schedules.get(caller.account_id, test_id, schedule_id), write, "schedule")
     quotas.release(stores, quotas.SCHEDULES, caller.account_id, schedule_id)
 
 

@@ -32,7 +32,7 @@ from load_manager.models.scripts import (
 )
 from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import Stores
-from load_manager.usecases import bundles
+from load_manager.usecases import audit, bundles
 from load_manager.usecases.bundles import CheckedBundle
 from load_manager.usecases.retention import prune_after_save
 from load_manager.validation import encode_script
@@ -104,12 +104,16 @@ def draft_revision(
 
 
 def _require_test(stores: Stores, caller: Caller, test_id: str) -> None:
-    if not is_id(test_id) or stores.load_tests.get(caller.account_id, test_id) is None:
+    if not is_id(test_id) or not caller.sees_test(test_id) or stores.load_tests.get(caller.account_id, test_id) is None:
         raise LoadTestNotFoundError(f"load test {test_id!r} not found")
 
 
-def _append(stores: Stores, caller: Caller, test_id: str, checked: CheckedBundle, draft: StoredRevision) -> tuple[StoredRevision, bool]:
-    revision, created = stores.revisions.append(draft, skip_if_same_as_latest=True, blobs=checked.blobs())
+def _append(
+    stores: Stores, caller: Caller, test_id: str, checked: CheckedBundle, draft: StoredRevision, action: str = "script.update"
+) -> tuple[StoredRevision, bool]:
+    # Stored with the revision (none when none is created); its before is the latest the store numbered it after.
+    record = audit.change(caller, action, draft.id, load_test_id=test_id, after=draft, at=draft.created_at)
+    revision, created = stores.revisions.append(draft, skip_if_same_as_latest=True, blobs=checked.blobs(), audit=record)
     # Also on a no-op: repairs a pointer left behind if an earlier writer died between the two writes.
     stores.load_tests.advance_latest_revision(caller.account_id, test_id, revision)
     if created:
@@ -147,7 +151,7 @@ def rollback(stores: Stores, caller: Caller, test_id: str, ref: str | int, descr
     checked = bundles.check_bundle(bundles.bundle_of(stores, source))
     text = description or f"Rollback to revision {source.revision_number}"
     draft = draft_revision(caller, test_id, checked, text, rolled_back_from=source.revision_number)
-    revision, created = _append(stores, caller, test_id, checked, draft)
+    revision, created = _append(stores, caller, test_id, checked, draft, "script.rollback")
     return to_api(revision), created
 
 

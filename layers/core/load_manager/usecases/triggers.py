@@ -34,7 +34,7 @@ from load_manager.models.automation import CreateTriggerRequest, Trigger, Trigge
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
 from load_manager.store import Stores
-from load_manager.usecases import event_sources, quotas
+from load_manager.usecases import audit, event_sources, quotas
 from load_manager.usecases.event_tenancy import NOTHING_OWNED, constrain
 from load_manager.usecases.reads import get_test
 from load_manager.usecases.retention import refuse_pruned_pin
@@ -92,10 +92,11 @@ def create(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, re
     try:
         bus.put(trigger.rule_name, pattern, rule_reference(trigger), _describe(trigger), enabled=trigger.enabled)
         try:
-            stores.triggers.insert(trigger)
+            stores.triggers.insert(trigger, audit=audit.change(caller, "trigger.create", trigger.id, load_test_id=test.id, after=trigger))
             refuse_pruned_pin(stores, trigger.account_id, trigger.load_test_id, trigger.run_settings.revision)
-        except BaseException:
-            stores.triggers.delete(trigger.account_id, trigger.load_test_id, trigger.id)
+        except BaseException:  # a trigger stored is taken back, on the record too
+            undone = audit.change(caller, "trigger.delete", trigger.id, load_test_id=test.id, before=trigger)
+            stores.triggers.delete(trigger.account_id, trigger.load_test_id, trigger.id, audit=undone)
             bus.delete(trigger.rule_name)
             raise
     except BaseException:
@@ -114,15 +115,15 @@ def _of_account(stores: Stores, account_id: str) -> list[Trigger]:
 
 def get(stores: Stores, caller: Caller, test_id: str, trigger_id: str) -> Trigger:
     trigger = stores.triggers.get(caller.account_id, test_id, trigger_id) if is_id(test_id) and is_id(trigger_id) else None
-    if trigger is None:
+    if trigger is None or not caller.sees_test(test_id):
         raise TriggerNotFoundError(f"trigger {trigger_id!r} of load test {test_id!r} not found")
     return trigger
 
 
 def list_for_test(stores: Stores, caller: Caller, test_id: str) -> TriggerList:
-    items = stores.triggers.list(caller.account_id, test_id) if is_id(test_id) else []
+    items = stores.triggers.list(caller.account_id, test_id) if is_id(test_id) and caller.sees_test(test_id) else []
     if not items:
-        _test(stores, caller, test_id)  # 404 for an unknown test; a deleted test keeps listing its triggers
+        _test(stores, caller, test_id)  # 404 for an unknown (or unseen) test; a deleted test keeps listing its triggers
     return TriggerList(items=items)
 
 
@@ -136,15 +137,27 @@ def update(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, tr
     bus = rules()  # 503 without a bus, before anything is written
     if "event_pattern" in sent:
         _rewrite_rule(stores, bus, changed, current)
-    changes = sent | {"updated_at": now_ms(), "updated_by": caller.actor}
-    stored = stores.triggers.update(caller.account_id, test_id, trigger_id, changes)
-    if stored is None:
-        bus.delete(current.rule_name)  # deleted meanwhile: the rule written above goes too
-        raise TriggerNotFoundError(f"trigger {trigger_id!r} was deleted meanwhile")
+
+    def read() -> Trigger:
+        latest = stores.triggers.get(caller.account_id, test_id, trigger_id)
+        if latest is None:
+            bus.delete(current.rule_name)  # deleted meanwhile: the rule written above goes too
+            raise TriggerNotFoundError(f"trigger {trigger_id!r} was deleted meanwhile")
+        return latest
+
+    def write(latest: Trigger) -> Trigger | None:  # one atomic merge of the fields sent: concurrent PATCHes of others all land
+        changes = sent | {"updated_at": audit.stamp(latest.updated_at), "updated_by": caller.actor}
+        after = audit.merged(latest, changes)
+        record = audit.change(caller, "trigger.update", trigger_id, load_test_id=test_id, before=latest, after=after, changed=sent)
+        return stores.triggers.update(caller.account_id, test_id, trigger_id, changes, audit=record, expect={"updated_at": latest.updated_at})
+
+    stored = audit.until_written(read, write, "trigger")
     try:
         refuse_pruned_pin(stores, caller.account_id, test_id, stored.run_settings.revision)
-    except BaseException:  # pruned meanwhile: the trigger goes back to what it was
-        stores.triggers.update(caller.account_id, test_id, trigger_id, {field: getattr(current, field) for field in changes})
+    except BaseException:  # pruned meanwhile: the trigger goes back to what it was (a change of its own, on the record)
+        back = {field: getattr(current, field) for field in [*sent, "updated_at", "updated_by"]}
+        undo = audit.change(caller, "trigger.update", trigger_id, load_test_id=test_id, before=stored, after=audit.merged(stored, back), changed=sent)
+        stores.triggers.update(caller.account_id, test_id, trigger_id, back, audit=undo)
         _settle_rule(stores, bus, current)
         raise
     return _settle_rule(stores, bus, stored)
@@ -197,7 +210,13 @@ def _settle_rule(stores: Stores, bus: EventRules, trigger: Trigger) -> Trigger:
 def delete(stores: Stores, rules: RulesFactory, caller: Caller, test_id: str, trigger_id: str) -> None:
     trigger = get(stores, caller, test_id, trigger_id)
     rules().delete(trigger.rule_name)
-    stores.triggers.delete(caller.account_id, test_id, trigger_id)
+
+    def write(latest: Trigger | None) -> bool | None:  # gone meanwhile: deleted by another request, and recorded by it
+        record = audit.change(caller, "trigger.delete", trigger_id, load_test_id=test_id, before=latest)
+        expect = {"updated_at": latest.updated_at} if latest else None
+        return latest is None or stores.triggers.delete(caller.account_id, test_id, trigger_id, audit=record, expect=expect) or None
+
+    audit.until_written(lambda: stores.triggers.get(caller.account_id, test_id, trigger_id), write, "trigger")
     quotas.release(stores, quotas.TRIGGERS, caller.account_id, trigger_id)
 
 

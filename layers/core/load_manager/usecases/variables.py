@@ -1,8 +1,7 @@
 """Variables and secrets: set per scope (account, org, project, env, test), resolved for a run like
 clusters (the most specific wins, usecases/scopes.py), the run's own variables above all.
 
-- Writes beyond one test's scope are the tenant admins' (as cluster configuration); a test's own
-  entries may be written by anyone of the tenant (who can edit its script anyway).
+- Writes are the tenant admins' (role admin, as cluster configuration), a test's own entries too.
 - Every write makes a new version, conditionally (store/ports/variables.py): racing writers never
   lose one nor share a number. A secret's value goes to the vault first (adapters/vault.py), at the
   version it will have, then its record names that version; a record never names a value that is
@@ -14,10 +13,10 @@ clusters (the most specific wins, usecases/scopes.py), the run's own variables a
 
 from __future__ import annotations
 
+from load_manager.access import ADMIN, require_role
 from load_manager.adapters.vault import SecretVault, SecretVersionTakenError, account_part
 from load_manager.errors import (
     ConcurrencyError,
-    ForbiddenError,
     LoadTestNotFoundError,
     SecretNotFoundError,
     UnprocessableError,
@@ -43,6 +42,7 @@ from load_manager.observability import logger
 from load_manager.settings import get_settings
 from load_manager.store import Stores
 from load_manager.store.ports.variables import MAX_ENTRIES_PER_KIND, entry_scope_key
+from load_manager.usecases import audit
 from load_manager.usecases.scopes import RunScope, check_nesting, level_of, matches, specificity
 
 MAX_ATTEMPTS = 20  # conditional writes lost in a row before a 503 ConcurrentUpdate
@@ -61,11 +61,16 @@ RESERVED_PREFIXES = ("LOAD_MANAGER_", "LOCUST_", "GEVENT_", "PYTHON", "LD_", "PI
 
 
 def list_variables(stores: Stores, caller: Caller) -> VariablePage:
-    return VariablePage(items=[to_variable(e) for e in stores.variables.list(caller.account_id, "variable")])
+    return VariablePage(items=[to_variable(e) for e in _visible(stores, caller, "variable")])
 
 
 def list_secrets(stores: Stores, caller: Caller) -> SecretPage:
-    return SecretPage(items=[to_secret(e) for e in stores.variables.list(caller.account_id, "secret")])
+    return SecretPage(items=[to_secret(e) for e in _visible(stores, caller, "secret")])
+
+
+def _visible(stores: Stores, caller: Caller, kind: EntryKind) -> list[ConfigEntry]:
+    """The tenant's entries but another test's, for a caller scoped to some tests."""
+    return [e for e in stores.variables.list(caller.account_id, kind) if e.test_id is None or caller.sees_test(e.test_id)]
 
 
 def put_variable(stores: Stores, caller: Caller, request: PutVariableRequest) -> Variable:
@@ -73,7 +78,7 @@ def put_variable(stores: Stores, caller: Caller, request: PutVariableRequest) ->
     for _ in range(MAX_ATTEMPTS):
         current = _current(stores, caller, "variable", request)
         entry = _next_entry(caller, "variable", request, current, value=request.value)
-        if _save(stores, entry, current):
+        if _save(stores, caller, entry, current):
             return to_variable(entry)
     raise ConcurrencyError("the variable changed too often while being written; try again")
 
@@ -88,7 +93,7 @@ def put_secret(stores: Stores, vault: SecretVault, caller: Caller, request: PutS
         entry = _next_entry(caller, "secret", request, current, reference=request.reference)
         if request.value is not None:
             entry = entry.model_copy(update={"version": _store_value(vault, entry, request.value.get_secret_value())})
-        if _save(stores, entry, current):
+        if _save(stores, caller, entry, current):
             return to_secret(entry)
         if current is None:
             vault.delete(caller.account_id, entry.id)  # lost the race to create it: that value is nobody's
@@ -152,7 +157,7 @@ def run_environment(
 
 def test_environment(stores: Stores, caller: Caller, test_id: str, env_id: str | None) -> RunEnvironment:
     """What a run of the test (in `env_id`, else the test's env) would get now, without its own variables."""
-    test = stores.load_tests.get(caller.account_id, test_id) if is_id(test_id) else None
+    test = stores.load_tests.get(caller.account_id, test_id) if is_id(test_id) and caller.sees_test(test_id) else None
     if test is None:
         raise LoadTestNotFoundError(f"load test {test_id!r} not found")
     scope = RunScope(test.org_id, test.project_id, env_id or test.env_id, test.id)
@@ -174,12 +179,8 @@ def check_name(name: str) -> None:
 def _check_write(stores: Stores, caller: Caller, scope: ScopeFields, name: str) -> None:
     check_nesting(scope.org_id, scope.project_id, scope.env_id, scope.test_id)
     check_name(name)
-    if scope.test_id is None:
-        if not caller.is_admin:
-            raise ForbiddenError(
-                f"variables and secrets beyond one test are set by the {get_settings().admin_group!r} group", code="AdminOnly"
-            )
-    elif stores.load_tests.get(caller.account_id, scope.test_id) is None:
+    require_role(caller.role, ADMIN, "writing variables and secrets")
+    if scope.test_id is not None and stores.load_tests.get(caller.account_id, scope.test_id) is None:
         raise LoadTestNotFoundError(f"load test {scope.test_id!r} not found")
 
 
@@ -221,15 +222,18 @@ def _store_value(vault: SecretVault, entry: ConfigEntry, value: str) -> int:
     raise ConcurrencyError("the secret changed too often while being written; try again")
 
 
-def _save(stores: Stores, entry: ConfigEntry, current: ConfigEntry | None) -> bool:
+def _save(stores: Stores, caller: Caller, entry: ConfigEntry, current: ConfigEntry | None) -> bool:
+    # On the record by name and version only (usecases/audit.py): never a value.
+    action = f"{entry.kind}.{'update' if current else 'create'}"
+    record = audit.change(caller, action, entry.id, load_test_id=entry.test_id, before=current, after=entry, at=entry.updated_at)
     if current is not None:
-        return stores.variables.replace(entry, current.version)
+        return stores.variables.replace(entry, current.version, audit=record)
     if stores.variables.count(entry.account_id, entry.kind) >= MAX_ENTRIES_PER_KIND:
         raise UnprocessableError(
             f"this tenant has {MAX_ENTRIES_PER_KIND} {entry.kind}s already: delete some first", code="TooManyVariables",
             details={"limit": MAX_ENTRIES_PER_KIND, "kind": entry.kind},
         )  # fmt: skip
-    return stores.variables.insert(entry)
+    return stores.variables.insert(entry, audit=record)
 
 
 def _delete(stores: Stores, caller: Caller, kind: EntryKind, entry_id: str) -> None:
@@ -238,9 +242,9 @@ def _delete(stores: Stores, caller: Caller, kind: EntryKind, entry_id: str) -> N
         entry = stores.variables.get(caller.account_id, entry_id) if is_id(entry_id) else None
         if entry is None or entry.kind != kind:
             raise missing(f"{kind} {entry_id!r} not found")
-        if entry.test_id is None and not caller.is_admin:  # a test's own entries: anyone of the tenant (the test may be gone)
-            raise ForbiddenError(f"variables and secrets beyond one test are set by the {get_settings().admin_group!r} group", code="AdminOnly")
-        if stores.variables.delete(caller.account_id, entry_id, entry.version):
+        require_role(caller.role, ADMIN, "deleting variables and secrets")  # a gone test's too
+        record = audit.change(caller, f"{kind}.delete", entry_id, load_test_id=entry.test_id, before=entry)
+        if stores.variables.delete(caller.account_id, entry_id, entry.version, audit=record):
             return
     raise ConcurrencyError(f"the {kind} changed too often while being deleted; try again")
 

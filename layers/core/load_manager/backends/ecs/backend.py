@@ -57,7 +57,7 @@ from ..bundle_layout import BUNDLE_URL_ENV
 from ..locust_hooks import slot_env
 from ..locust_web import new_secret, poll
 from .logs import awslogs_location, log_tail_or_note, unreadable
-from .operations import EcsOperations, master_archive_key, script_key
+from .operations import master_archive_key, script_key
 from .tasks import (
     ROLE_MASTER,
     ROLE_WORKER,
@@ -75,13 +75,14 @@ from .tasks import (
     task_id,
     task_status,
 )
+from .usage import EcsTaskUsage
 from .web_secret import secret_key, store_secret
 
 LIVE_TASKS_LISTED = 1000  # what `live_launches` looks at: ten ListTasks pages
 MASTER = "the Locust master task"
 
 
-class EcsLocustBackend(EcsOperations):
+class EcsLocustBackend(EcsTaskUsage):  # EcsOperations, with what a launch's tasks were given (usage.py)
     name = "ecs"
 
     # ---- the port ------------------------------------------------------------------------------

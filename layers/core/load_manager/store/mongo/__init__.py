@@ -48,4 +48,7 @@ def build_mongo_stores(db) -> Stores:
         "holds": store("tenancy", "MongoHoldStore", schema.hold_indexes),
         "variables": store("variables", "MongoVariableStore", "ensure_variable_indexes"),
         "notification_channels": store("notifications", "MongoNotificationChannelStore"),  # its constructor ensures its indexes
+        "tokens": store("tokens", "MongoTokenStore", "ensure_token_indexes"),
+        "usage": store("usage", "MongoUsageStore", "ensure_usage_indexes"),
+        "audit": store("audit", "MongoAuditStore", "audit_indexes"),
     })  # fmt: skip

@@ -11,10 +11,11 @@ import builtins
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from pymongo import ReturnDocument
 
 from load_manager.models.automation import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
-from load_manager.store.mongo.db import NO_ID
+from load_manager.store.mongo.audit import LIVE, Pending, carrying, embed, updated
+from load_manager.store.mongo.db import NO_ID, wire_fields
+from load_manager.store.ports.audit import AuditRecord
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,11 +23,14 @@ M = TypeVar("M", bound=BaseModel)
 class _Docs(Generic[M]):
     model: type[M]
 
-    def __init__(self, collection):
+    def __init__(self, db, collection):
         self.collection = collection
+        self.pending = Pending(db, collection)
 
-    def insert(self, item: M) -> None:
-        self.collection.insert_one(item.model_dump(by_alias=True))
+    def insert(self, item: M, *, audit: AuditRecord | None = None) -> None:
+        doc = item.model_dump(by_alias=True)
+        self.collection.insert_one(carrying(doc, audit))
+        self.pending.publish({"id": doc["id"], "accountId": doc["accountId"]}, audit)
 
     def get(self, account_id: str, test_id: str, item_id: str) -> M | None:
         doc = self.collection.find_one({"id": item_id, "accountId": account_id, "loadTestId": test_id}, NO_ID)
@@ -40,19 +44,27 @@ class _Docs(Generic[M]):
         query = {"accountId": account_id} | ({"loadTestId": test_id} if test_id is not None else {})
         return self.collection.count_documents(query)
 
-    def delete(self, account_id: str, test_id: str, item_id: str) -> bool:
-        return self.collection.delete_one({"id": item_id, "accountId": account_id, "loadTestId": test_id}).deleted_count == 1
+    def delete(
+        self, account_id: str, test_id: str, item_id: str, *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None
+    ) -> bool:
+        where = {"id": item_id, "accountId": account_id, "loadTestId": test_id, **wire_fields(self.model, expect or {})}
+        if audit is not None:  # a tombstone carries the record (store/ports/audit.py)
+            return self.pending.tombstone(where, audit)
+        return self.collection.delete_one(where).deleted_count == 1
 
     def list_all(self) -> builtins.list[M]:
-        return [self.model.model_validate(d) for d in self.collection.find({}, NO_ID).sort([("createdAt", 1), ("id", 1)])]
+        return [self.model.model_validate(d) for d in self.collection.find(LIVE, NO_ID).sort([("createdAt", 1), ("id", 1)])]
 
-    def update(self, account_id: str, test_id: str, item_id: str, changes: dict[str, Any]) -> M | None:
-        wire = self.model.model_construct(**changes).model_dump(by_alias=True, include=set(changes)) if changes else {}
-        doc = self.collection.find_one_and_update(
-            {"id": item_id, "accountId": account_id, "loadTestId": test_id}, {"$set": wire}, NO_ID,
-            return_document=ReturnDocument.AFTER,
-        )  # fmt: skip
-        return self.model.model_validate(doc) if doc else None
+    def update(
+        self, account_id: str, test_id: str, item_id: str, changes: dict[str, Any], *, audit: AuditRecord | None = None,
+        expect: dict[str, Any] | None = None,
+    ) -> M | None:  # fmt: skip
+        where = {"id": item_id, "accountId": account_id, "loadTestId": test_id, **wire_fields(self.model, expect or {})}
+        doc = updated(self.collection, where, embed({"$set": wire_fields(self.model, changes)}, audit))
+        if doc is None:
+            return None
+        self.pending.publish({"id": item_id, "accountId": account_id}, audit)
+        return self.model.model_validate(doc)
 
     def _prepend(self, account_id: str, item_id: str, field: str, entry: BaseModel, keep: int) -> None:
         self.collection.update_one(
@@ -65,7 +77,7 @@ class MongoTriggerStore(_Docs[Trigger]):
     model = Trigger
 
     def __init__(self, db):
-        super().__init__(db.triggers)
+        super().__init__(db, db.triggers)
 
     def record_firing(self, account_id: str, trigger_id: str, firing: TriggerFiring, keep: int) -> None:
         self._prepend(account_id, trigger_id, "lastFirings", firing, keep)
@@ -75,7 +87,7 @@ class MongoScheduleStore(_Docs[Schedule]):
     model = Schedule
 
     def __init__(self, db):
-        super().__init__(db.schedules)
+        super().__init__(db, db.schedules)
 
     def record_occurrence(self, account_id: str, schedule_id: str, occurrence: ScheduleOccurrence, keep: int) -> None:
         self._prepend(account_id, schedule_id, "occurrences", occurrence, keep)

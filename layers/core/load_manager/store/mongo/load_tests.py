@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ReturnDocument
-
 from load_manager.models.load_tests import TREND_RUNS, LastRun, LoadTest, LoadTestListItem, TrendPoint
 from load_manager.models.records import StoredRevision
+from load_manager.store.mongo.audit import Pending, carrying, embed, updated
 from load_manager.store.mongo.db import LIVE, NO_ID, after_key, wire_fields
+from load_manager.store.ports.audit import AuditRecord
 
 VERSION = "lastRunVersion"  # the document has lastRun and trend (absent: made before them)
 RUN_FIELDS = {"_id": False, **dict.fromkeys(("id", "status", "result", "revisionNumber", "createdAt", "startedAt", "endedAt", "summary.p95Ms"), True)}
@@ -27,18 +27,24 @@ class MongoLoadTestStore:
     def __init__(self, db):
         self.collection = db.load_tests
         self.runs = db.load_test_runs
+        self.pending = Pending(db, self.collection)
 
-    def insert(self, test: LoadTest) -> None:
-        self.collection.insert_one(test.model_dump(by_alias=True) | {"lastRun": None, "trend": [], VERSION: 1})
+    def insert(self, test: LoadTest, *, audit: AuditRecord | None = None) -> None:
+        self.collection.insert_one(carrying(test.model_dump(by_alias=True) | {"lastRun": None, "trend": [], VERSION: 1}, audit))
+        self.pending.publish({"id": test.id, "accountId": test.account_id}, audit)
 
     def get(self, account_id: str, test_id: str) -> LoadTest | None:
         doc = self.collection.find_one({"id": test_id, "accountId": account_id, **LIVE}, NO_ID)
         return LoadTest.model_validate(doc) if doc else None
 
-    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTestListItem]:
+    def list(
+        self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None, ids: frozenset[str] | None = None
+    ) -> list[LoadTestListItem]:
         query: dict[str, Any] = {"accountId": account_id, **LIVE}
         if project_id is not None:
             query["projectId"] = project_id
+        if ids is not None:  # a scoped token's tests
+            query["id"] = {"$in": sorted(ids)}
         if after is not None:
             query |= after_key(after)
         docs = list(self.collection.find(query, NO_ID).sort([("createdAt", -1), ("id", -1)]).limit(limit))
@@ -75,12 +81,16 @@ class MongoLoadTestStore:
             self.record_run(account_id, test_id, LastRun.of_document(doc))
         self.collection.update_one({"id": test_id, "accountId": account_id}, {"$set": {VERSION: 1}})
 
-    def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
+    def update(
+        self, account_id: str, test_id: str, changes: dict[str, Any], *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None
+    ) -> LoadTest | None:
         wire = wire_fields(LoadTest, changes)
-        doc = self.collection.find_one_and_update(
-            {"id": test_id, "accountId": account_id, **LIVE}, {"$set": wire}, NO_ID, return_document=ReturnDocument.AFTER
-        )
-        return LoadTest.model_validate(doc) if doc else None
+        where = {"id": test_id, "accountId": account_id, **LIVE, **wire_fields(LoadTest, expect or {})}
+        doc = updated(self.collection, where, embed({"$set": wire}, audit))
+        if doc is None:
+            return None
+        self.pending.publish({"id": test_id, "accountId": account_id}, audit)
+        return LoadTest.model_validate(doc)
 
     def advance_latest_revision(self, account_id: str, test_id: str, revision: StoredRevision) -> None:
         # Conditional: a slower writer of an older revision can never move `latest` backwards.
@@ -96,8 +106,13 @@ class MongoLoadTestStore:
             },
         )
 
-    def delete(self, account_id: str, test_id: str, deleted_at: int, deleted_by: str) -> bool:
-        result = self.collection.update_one(
-            {"id": test_id, "accountId": account_id, **LIVE}, {"$set": {"deletedAt": deleted_at, "deletedBy": deleted_by}}
-        )
-        return result.modified_count == 1
+    def delete(
+        self, account_id: str, test_id: str, deleted_at: int, deleted_by: str, *, audit: AuditRecord | None = None,
+        expect: dict[str, Any] | None = None,
+    ) -> bool:  # fmt: skip
+        where = {"id": test_id, "accountId": account_id, **LIVE, **wire_fields(LoadTest, expect or {})}
+        result = self.collection.update_one(where, embed({"$set": {"deletedAt": deleted_at, "deletedBy": deleted_by}}, audit))
+        if result.modified_count != 1:
+            return False
+        self.pending.publish({"id": test_id, "accountId": account_id}, audit)
+        return True

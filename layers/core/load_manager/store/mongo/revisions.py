@@ -15,14 +15,17 @@ from pymongo.errors import DuplicateKeyError
 
 from load_manager.errors import ConcurrencyError
 from load_manager.models.records import StoredRevision
+from load_manager.store.mongo.audit import Pending, carrying
 from load_manager.store.mongo.db import NO_ID, WITHOUT_CONTENT
 from load_manager.store.ports import MAX_APPEND_ATTEMPTS
+from load_manager.store.ports.audit import AuditRecord, script_digest
 
 
 class MongoRevisionStore:
     def __init__(self, db):
         self.collection = db.script_revisions
         self.blobs = db.script_blobs
+        self.pending = Pending(db, self.collection)
 
     def get_blobs(self, account_id: str, digests: Iterable[str]) -> dict[str, bytes]:
         wanted = sorted(set(digests))
@@ -49,7 +52,7 @@ class MongoRevisionStore:
                 pass  # two writers upserting the same new blob: the loser's duplicate key means it is stored
 
     def append(
-        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None
+        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None, audit: AuditRecord | None = None
     ) -> tuple[StoredRevision, bool]:
         """Optimistic: take latest+1 and let the unique (loadTestId, revisionNumber) index arbitrate.
 
@@ -66,13 +69,17 @@ class MongoRevisionStore:
             revision = draft.model_copy(update={"revision_number": (latest["revisionNumber"] if latest else 0) + 1})
             if attempt == 0:
                 self._put_blobs(draft.account_id, blobs or {}, draft.created_at)
+            # Its record's before: the latest revision this attempt numbered the new one after.
+            record = audit.with_before(script_digest(latest["sha256"]) if latest else None) if audit else None
             try:
-                self.collection.insert_one(revision.model_dump(by_alias=True))
+                self.collection.insert_one(carrying(revision.model_dump(by_alias=True), record))
+                self.pending.publish({"id": draft.id}, record)
                 return revision, True
             except DuplicateKeyError:
                 # A retried insert of our own id (retryWrites after a lost ack) already succeeded.
-                mine = self.collection.find_one({"id": draft.id}, NO_ID)
+                mine = self.collection.find_one({"id": draft.id})
                 if mine:
+                    self.pending.finish(mine)  # its record too
                     return StoredRevision.model_validate(mine), True
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
         raise ConcurrencyError("too many concurrent script updates; retry the request")

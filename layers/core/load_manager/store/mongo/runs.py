@@ -16,11 +16,14 @@ from load_manager.analysis.series import Columns
 from load_manager.models.generators import READINGS, GeneratorReading
 from load_manager.models.metrics import MetricsSample
 from load_manager.models.runs import ACTIVE_STATUSES, FINAL_STATUSES, Run, StatusChange
+from load_manager.store.mongo.audit import Pending, carrying, embed
 from load_manager.store.mongo.db import after_key, wire_fields
 from load_manager.store.ports import OutboxEvent
+from load_manager.store.ports.audit import AuditRecord
 
-# What a run read leaves out: the cluster handle and the outbox are the lifecycle's, not the run's.
-_RUN_PROJECTION = {"_id": False, "clusterHandle": False, "outbox": False}
+# What a run read leaves out: the cluster handle and the outbox are the lifecycle's, not the run's
+# (nor are the audit records a crash left in it).
+_RUN_PROJECTION = {"_id": False, "clusterHandle": False, "outbox": False, "auditPending": False}
 
 
 class MongoRunStore:
@@ -30,13 +33,15 @@ class MongoRunStore:
 
     def __init__(self, db):
         self.collection = db.load_test_runs
+        self.pending = Pending(db, self.collection)
 
-    def insert(self, run: Run) -> bool:
+    def insert(self, run: Run, *, audit: AuditRecord | None = None) -> bool:
         try:
-            self.collection.insert_one(run.model_dump(by_alias=True))
-            return True
+            self.collection.insert_one(carrying(run.model_dump(by_alias=True), audit))
         except DuplicateKeyError:
             return False
+        self.pending.publish({"id": run.id, "accountId": run.account_id}, audit)
+        return True
 
     def get(self, account_id: str, run_id: str) -> Run | None:
         doc = self.collection.find_one({"id": run_id, "accountId": account_id}, _RUN_PROJECTION)
@@ -78,8 +83,11 @@ class MongoRunStore:
         cursor = self.collection.find(query, {"_id": False, "id": True, "accountId": True}).limit(limit)
         return [(d["accountId"], d["id"]) for d in cursor]
 
-    def update(self, account_id, run_id, fields, *, when_status_in) -> Run | None:
-        return self._conditional(account_id, run_id, when_status_in, {"$set": wire_fields(Run, fields)})
+    def update(self, account_id, run_id, fields, *, when_status_in, audit: AuditRecord | None = None) -> Run | None:
+        run = self._conditional(account_id, run_id, when_status_in, embed({"$set": wire_fields(Run, fields)}, audit))
+        if run is not None:
+            self.pending.publish({"id": run_id, "accountId": account_id}, audit)
+        return run
 
     def has_active(self, account_id: str, test_id: str) -> bool:
         query = {"accountId": account_id, "loadTestId": test_id, "status": {"$in": sorted(ACTIVE_STATUSES)}}

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the names below are, for type checkers; at run time __getattr__ imports each when named
+    from load_manager.store.ports.audit import AuditRecord as AuditRecord
+    from load_manager.store.ports.audit import AuditStore as AuditStore
     from load_manager.store.ports.automation import ScheduleStore as ScheduleStore
     from load_manager.store.ports.automation import TriggerStore as TriggerStore
     from load_manager.store.ports.clusters import ClusterStore as ClusterStore
@@ -33,12 +35,17 @@ if TYPE_CHECKING:  # what the names below are, for type checkers; at run time __
     from load_manager.store.ports.tenancy import EventSourceStore as EventSourceStore
     from load_manager.store.ports.tenancy import Hold as Hold
     from load_manager.store.ports.tenancy import HoldStore as HoldStore
+    from load_manager.store.ports.tokens import TokenStore as TokenStore
+    from load_manager.store.ports.usage import BudgetHold as BudgetHold
+    from load_manager.store.ports.usage import UsageStore as UsageStore
     from load_manager.store.ports.variables import VariableStore as VariableStore
 
 # Where each name lives (a module of this package). Imported when first named:
 # a function's cold start names a few (OutboxEvent, Hold, IdempotencyRecord), never every port's
 # Protocol; importing them all cost each function 3 ms (bench/cold_import.py).
 LOCATIONS = {
+    "AuditRecord": "load_manager.store.ports.audit",
+    "AuditStore": "load_manager.store.ports.audit",
     "GeneratorReadings": "load_manager.store.ports.generators",
     "IdempotencyRecord": "load_manager.store.ports.idempotency",
     "IdempotencyStore": "load_manager.store.ports.idempotency",
@@ -57,6 +64,9 @@ LOCATIONS = {
     "Hold": "load_manager.store.ports.tenancy",
     "HoldStore": "load_manager.store.ports.tenancy",
     "VariableStore": "load_manager.store.ports.variables",
+    "TokenStore": "load_manager.store.ports.tokens",
+    "BudgetHold": "load_manager.store.ports.usage",
+    "UsageStore": "load_manager.store.ports.usage",
 }
 
 __all__ = sorted([*LOCATIONS, "Stores"])
@@ -86,3 +96,6 @@ class Stores:
     holds: HoldStore  # quota holds (usecases/quotas.py)
     variables: VariableStore  # variables and secrets' names and versions (store/ports/variables.py)
     notification_channels: NotificationChannelStore  # store/ports/notifications.py
+    tokens: TokenStore  # API tokens (store/ports/tokens.py)
+    usage: UsageStore  # usage sums over the runs, and the vCPU budget's holds (store/ports/usage.py)
+    audit: AuditStore  # the append-only audit trail (store/ports/audit.py)

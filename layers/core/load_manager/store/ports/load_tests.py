@@ -7,17 +7,22 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:  # annotations only: a port never builds (or imports) its area's models
     from load_manager.models.load_tests import LastRun, LoadTest, LoadTestListItem
     from load_manager.models.records import StoredRevision
+    from load_manager.store.ports.audit import AuditRecord
 
 
 class LoadTestStore(Protocol):
-    def insert(self, test: LoadTest) -> None: ...
+    def insert(self, test: LoadTest, *, audit: AuditRecord | None = None) -> None:
+        """`audit`: the change's record, stored with it (store/ports/audit.py), as by every audited write below."""
+        ...
 
     def get(self, account_id: str, test_id: str) -> LoadTest | None: ...
 
-    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTestListItem]:
+    def list(
+        self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None, ids: frozenset[str] | None = None
+    ) -> list[LoadTestListItem]:
         """Newest first by (createdAt, id); `after` is the last key of the previous page. Each test
         with its `lastRun` and `trend`, read with it (a test stored before they existed gets them
-        from its runs on its first listing)."""
+        from its runs on its first listing). `ids`: only those tests (a scoped token's); None: all."""
         ...
 
     def record_run(self, account_id: str, test_id: str, run: LastRun) -> None:
@@ -32,14 +37,20 @@ class LoadTestStore(Protocol):
         status change and its record is repaired by the next drain."""
         ...
 
-    def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
-        """Apply field changes (snake_case names) and return the new state, or None if absent."""
+    def update(
+        self, account_id: str, test_id: str, changes: dict[str, Any], *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None
+    ) -> LoadTest | None:
+        """Apply field changes (snake_case names) and return the new state, or None if absent (or, with
+        `expect`, if a stored field no longer has the value given: a concurrent change)."""
         ...
 
     def advance_latest_revision(self, account_id: str, test_id: str, revision: StoredRevision) -> None:
         """Point the test at `revision` unless it already points at a higher number."""
         ...
 
-    def delete(self, account_id: str, test_id: str, deleted_at: int, deleted_by: str) -> bool:
+    def delete(
+        self, account_id: str, test_id: str, deleted_at: int, deleted_by: str, *, audit: AuditRecord | None = None,
+        expect: dict[str, Any] | None = None,
+    ) -> bool:
         """Soft delete: revisions stay, so runs that used them can still be reproduced."""
         ...

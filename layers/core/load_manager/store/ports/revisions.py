@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # annotations only: a port never builds (or imports) its area's models
     from load_manager.models.records import StoredRevision
+    from load_manager.store.ports.audit import AuditRecord
 
 
 # Optimistic appends retry on a lost race; this bounds the worst case under heavy contention.
@@ -22,14 +23,15 @@ class RevisionStore(Protocol):
     (tenant, sha256): immutable, written once, shared by every revision that has the same bytes."""
 
     def append(
-        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None
+        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None, audit: AuditRecord | None = None
     ) -> tuple[StoredRevision, bool]:
         """Store `draft` as the next revision number, atomically (numbers 1..N, contiguous, unique),
         with the blobs its manifest names (sha256 -> bytes; ones already stored are kept as they are).
 
         With `skip_if_same_as_latest`, a snapshot identical (sha256: the bundle digest) to the latest
         creates nothing and returns (latest, False). `draft.revision_number` is ignored: the store
-        assigns it.
+        assigns it. `audit` is stored with the revision (none when none is created), its `beforeDigest`
+        the digest of the latest revision the store numbered this one after (`script_digest`).
         """
         ...
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # annotations only: a port never builds (or imports) its area
     from load_manager.analysis.series import Columns
     from load_manager.models.metrics import MetricsSample
     from load_manager.models.runs import Run, StatusChange
+    from load_manager.store.ports.audit import AuditRecord
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,8 @@ class RunStore(Protocol):
     """Runs. Every status write is conditional on the current status, so a retried task or a late
     poll can never move a run out of a final state."""
 
-    def insert(self, run: Run) -> bool:
-        """False (and no change) when a run with this id exists already: inserts are retry-safe."""
+    def insert(self, run: Run, *, audit: AuditRecord | None = None) -> bool:
+        """False (and no change, no record) when a run with this id exists already: inserts are retry-safe."""
         ...
 
     def get(self, account_id: str, run_id: str) -> Run | None: ...
@@ -68,7 +69,9 @@ class RunStore(Protocol):
         still in their outbox: the sweeper's leftovers. Indexed."""
         ...
 
-    def update(self, account_id: str, run_id: str, fields: dict[str, Any], *, when_status_in: Iterable[str]) -> Run | None:
+    def update(
+        self, account_id: str, run_id: str, fields: dict[str, Any], *, when_status_in: Iterable[str], audit: AuditRecord | None = None
+    ) -> Run | None:
         """Set fields (snake_case) only while the run is in one of the given statuses."""
         ...
 

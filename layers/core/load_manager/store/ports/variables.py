@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # annotations only
     from load_manager.models.variables import ConfigEntry, ScopeFields
+    from load_manager.store.ports.audit import AuditRecord
 
 # How many entries of one kind a tenant may have (a write past it is a 422 naming the limit).
 MAX_ENTRIES_PER_KIND = 500
@@ -23,11 +24,11 @@ def entry_scope_key(entry: ConfigEntry | ScopeFields) -> str:
 
 
 class VariableStore(Protocol):
-    def insert(self, entry: ConfigEntry) -> bool:
+    def insert(self, entry: ConfigEntry, *, audit: AuditRecord | None = None) -> bool:
         """Store a new entry; False (and nothing written) when its (tenant, kind, scope, name) exists."""
         ...
 
-    def replace(self, entry: ConfigEntry, expected_version: int) -> bool:
+    def replace(self, entry: ConfigEntry, expected_version: int, *, audit: AuditRecord | None = None) -> bool:
         """Replace the entry of `entry.id` only while its stored version is `expected_version`."""
         ...
 
@@ -41,6 +42,6 @@ class VariableStore(Protocol):
 
     def count(self, account_id: str, kind: str) -> int: ...
 
-    def delete(self, account_id: str, entry_id: str, expected_version: int) -> bool:
+    def delete(self, account_id: str, entry_id: str, expected_version: int, *, audit: AuditRecord | None = None) -> bool:
         """Delete the entry while its version is `expected_version`; False otherwise (or absent)."""
         ...

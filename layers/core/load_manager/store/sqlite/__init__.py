@@ -7,6 +7,7 @@ automation, tenancy) over the connections of `db` and the tables of `schema`.
 from __future__ import annotations
 
 from load_manager.store.ports import Stores
+from load_manager.store.sqlite.audit import SQLiteAuditStore
 from load_manager.store.sqlite.automation import SQLiteScheduleStore, SQLiteTriggerStore
 from load_manager.store.sqlite.clusters import SQLiteClusterStore
 from load_manager.store.sqlite.idempotency import SQLiteIdempotencyStore
@@ -16,6 +17,8 @@ from load_manager.store.sqlite.revisions import SQLiteRevisionStore
 from load_manager.store.sqlite.runs import SQLiteMetricsStore, SQLiteRunStore
 from load_manager.store.sqlite.schema import open_database
 from load_manager.store.sqlite.tenancy import SQLiteEventSourceStore, SQLiteHoldStore
+from load_manager.store.sqlite.tokens import SQLiteTokenStore
+from load_manager.store.sqlite.usage import SQLiteUsageStore
 from load_manager.store.sqlite.variables import SQLiteVariableStore
 
 __all__ = ["build_sqlite_stores"]
@@ -36,4 +39,7 @@ def build_sqlite_stores(path: str) -> Stores:
         holds=SQLiteHoldStore(db),
         variables=SQLiteVariableStore(db),
         notification_channels=SQLiteNotificationChannelStore(db),
+        tokens=SQLiteTokenStore(db),
+        usage=SQLiteUsageStore(db),
+        audit=SQLiteAuditStore(db),
     )

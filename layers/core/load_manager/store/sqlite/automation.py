@@ -9,6 +9,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from load_manager.models.automation import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
+from load_manager.store.ports.audit import AuditRecord
+from load_manager.store.sqlite.audit import still, write_record
 from load_manager.store.sqlite.db import SQLiteDatabase
 
 M = TypeVar("M", bound=BaseModel)
@@ -23,13 +25,14 @@ class _DocTable(Generic[M]):
     def __init__(self, db: SQLiteDatabase):
         self.db = db
 
-    def insert(self, item: M) -> None:
+    def insert(self, item: M, *, audit: AuditRecord | None = None) -> None:
         doc = item.model_dump(by_alias=True)
         with self.db.write() as conn:
             conn.execute(
                 f"INSERT INTO {self.table} (id, account_id, load_test_id, created_at, doc) VALUES (?, ?, ?, ?, ?)",
                 (doc["id"], doc["accountId"], doc["loadTestId"], doc["createdAt"], json.dumps(doc)),
             )
+            write_record(conn, audit)
 
     def get(self, account_id: str, test_id: str, item_id: str) -> M | None:
         rows = self.db.query(
@@ -49,26 +52,36 @@ class _DocTable(Generic[M]):
         rows = self.db.query(f"SELECT COUNT(*) AS n FROM {self.table} WHERE account_id = ? AND load_test_id = ?", (account_id, test_id))
         return rows[0]["n"]
 
-    def delete(self, account_id: str, test_id: str, item_id: str) -> bool:
+    def delete(
+        self, account_id: str, test_id: str, item_id: str, *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None
+    ) -> bool:
         with self.db.write() as conn:
-            cursor = conn.execute(
-                f"DELETE FROM {self.table} WHERE id = ? AND account_id = ? AND load_test_id = ?", (item_id, account_id, test_id)
-            )
-            return cursor.rowcount == 1
+            where = ("WHERE id = ? AND account_id = ? AND load_test_id = ?", (item_id, account_id, test_id))
+            row = conn.execute(f"SELECT doc FROM {self.table} {where[0]}", where[1]).fetchone()
+            if row is None or not still(self.model.model_validate_json(row["doc"]), expect):
+                return False
+            conn.execute(f"DELETE FROM {self.table} {where[0]}", where[1])
+            write_record(conn, audit)
+            return True
 
     def list_all(self) -> builtins.list[M]:
         return [self.model.model_validate_json(r["doc"]) for r in self.db.query(f"SELECT doc FROM {self.table} ORDER BY created_at, id")]
 
-    def update(self, account_id: str, test_id: str, item_id: str, changes: dict[str, Any]) -> M | None:
+    def update(
+        self, account_id: str, test_id: str, item_id: str, changes: dict[str, Any], *, audit: AuditRecord | None = None,
+        expect: dict[str, Any] | None = None,
+    ) -> M | None:  # fmt: skip
         with self.db.write() as conn:  # read-modify-write, serialised by BEGIN IMMEDIATE: changes merge, none is lost
             row = conn.execute(
                 f"SELECT doc FROM {self.table} WHERE id = ? AND account_id = ? AND load_test_id = ?", (item_id, account_id, test_id)
             ).fetchone()
-            if row is None:
+            current = self.model.model_validate_json(row["doc"]) if row else None
+            if current is None or not still(current, expect):
                 return None
-            item = self.model.model_validate_json(row["doc"]).model_copy(update=changes)
+            item = current.model_copy(update=changes)
             item = self.model.model_validate(item.model_dump(by_alias=True))  # nested fields validated again
             conn.execute(f"UPDATE {self.table} SET doc = ? WHERE id = ?", (item.model_dump_json(by_alias=True), item_id))
+            write_record(conn, audit)
             return item
 
     def _prepend(self, account_id: str, item_id: str, field: str, entry: BaseModel, keep: int) -> None:

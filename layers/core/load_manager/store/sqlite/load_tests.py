@@ -14,6 +14,8 @@ from typing import Any
 
 from load_manager.models.load_tests import TREND_RUNS, LastRun, LoadTest, LoadTestListItem, TrendPoint, merge_trend
 from load_manager.models.records import StoredRevision
+from load_manager.store.ports.audit import AuditRecord
+from load_manager.store.sqlite.audit import still, write_record
 from load_manager.store.sqlite.db import SQLiteDatabase, newest_first
 
 
@@ -33,13 +35,14 @@ class SQLiteLoadTestStore:
     def __init__(self, db: SQLiteDatabase):
         self.db = db
 
-    def insert(self, test: LoadTest) -> None:
+    def insert(self, test: LoadTest, *, audit: AuditRecord | None = None) -> None:
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO load_tests (id, account_id, project_id, created_at, deleted_at, doc) VALUES (?, ?, ?, ?, ?, ?)",
                 _load_test_row(test.model_dump(by_alias=True)),
             )
             conn.execute("INSERT INTO load_test_last_runs (load_test_id, account_id) VALUES (?, ?)", (test.id, test.account_id))
+            write_record(conn, audit)
 
     def get(self, account_id: str, test_id: str) -> LoadTest | None:
         rows = self.db.query(
@@ -47,7 +50,9 @@ class SQLiteLoadTestStore:
         )
         return LoadTest.model_validate_json(rows[0]["doc"]) if rows else None
 
-    def list(self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None) -> list[LoadTestListItem]:
+    def list(
+        self, account_id: str, *, project_id: str | None, limit: int, after: tuple[int, str] | None, ids: frozenset[str] | None = None
+    ) -> list[LoadTestListItem]:
         sql = (
             "SELECT t.id, t.doc, r.load_test_id AS recorded, r.last_run, r.trend FROM load_tests t"
             " LEFT JOIN load_test_last_runs r ON r.load_test_id = t.id WHERE t.account_id = ? AND t.deleted_at IS NULL"
@@ -56,6 +61,9 @@ class SQLiteLoadTestStore:
         if project_id is not None:
             sql += " AND t.project_id = ?"
             params.append(project_id)
+        if ids is not None:  # a scoped token's tests: at most a few dozen
+            sql += f" AND t.id IN ({', '.join('?' * len(ids))})" if ids else " AND 0"
+            params.extend(sorted(ids))
         rows = self.db.query(*newest_first(sql, params, after, limit))
         filled = {r["id"]: self._fill(account_id, r["id"]) for r in rows if r["recorded"] is None}  # made before lastRun existed
         return [_item(r["doc"], *filled.get(r["id"], (r["last_run"], r["trend"]))) for r in rows]
@@ -99,15 +107,19 @@ class SQLiteLoadTestStore:
         with self.db.write() as conn:
             return self._recorded(conn, account_id, test_id)
 
-    def update(self, account_id: str, test_id: str, changes: dict[str, Any]) -> LoadTest | None:
+    def update(
+        self, account_id: str, test_id: str, changes: dict[str, Any], *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None
+    ) -> LoadTest | None:
         with self.db.write() as conn:
             row = conn.execute(
                 "SELECT doc FROM load_tests WHERE id = ? AND account_id = ? AND deleted_at IS NULL", (test_id, account_id)
             ).fetchone()
-            if row is None:
+            current = LoadTest.model_validate_json(row["doc"]) if row else None
+            if current is None or not still(current, expect):
                 return None
-            test = LoadTest.model_validate_json(row["doc"]).model_copy(update=changes)
+            test = current.model_copy(update=changes)
             self._replace(conn, test.model_dump(by_alias=True))
+            write_record(conn, audit)
             return test
 
     def advance_latest_revision(self, account_id: str, test_id: str, revision: StoredRevision) -> None:
@@ -126,15 +138,19 @@ class SQLiteLoadTestStore:
             )
             self._replace(conn, doc)
 
-    def delete(self, account_id: str, test_id: str, deleted_at: int, deleted_by: str) -> bool:
+    def delete(
+        self, account_id: str, test_id: str, deleted_at: int, deleted_by: str, *, audit: AuditRecord | None = None,
+        expect: dict[str, Any] | None = None,
+    ) -> bool:  # fmt: skip
         with self.db.write() as conn:
             row = conn.execute(
                 "SELECT doc FROM load_tests WHERE id = ? AND account_id = ? AND deleted_at IS NULL", (test_id, account_id)
             ).fetchone()
-            if row is None:
+            if row is None or not still(LoadTest.model_validate_json(row["doc"]), expect):
                 return False
             doc = json.loads(row["doc"]) | {"deletedAt": deleted_at, "deletedBy": deleted_by}
             self._replace(conn, doc)
+            write_record(conn, audit)
             return True
 
     @staticmethod

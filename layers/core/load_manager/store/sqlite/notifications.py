@@ -7,6 +7,8 @@ import builtins
 from typing import Any
 
 from load_manager.models.notifications import NotificationChannel
+from load_manager.store.ports.audit import AuditRecord
+from load_manager.store.sqlite.audit import still, write_record
 from load_manager.store.sqlite.db import SQLiteDatabase
 
 CHANNELS_SCHEMA = """
@@ -26,12 +28,13 @@ class SQLiteNotificationChannelStore:
         self.db = db
         db.apply_schema(CHANNELS_SCHEMA)
 
-    def insert(self, channel: NotificationChannel) -> None:
+    def insert(self, channel: NotificationChannel, *, audit: AuditRecord | None = None) -> None:
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO notification_channels (id, account_id, test_id, created_at, doc) VALUES (?, ?, ?, ?, ?)",
                 (channel.id, channel.account_id, channel.test_id, channel.created_at, channel.model_dump_json(by_alias=True)),
             )
+            write_record(conn, audit)
 
     def get(self, account_id: str, channel_id: str) -> NotificationChannel | None:
         rows = self.db.query("SELECT doc FROM notification_channels WHERE id = ? AND account_id = ?", (channel_id, account_id))
@@ -44,18 +47,27 @@ class SQLiteNotificationChannelStore:
         rows = self.db.query(sql + " ORDER BY created_at, id", params)
         return [NotificationChannel.model_validate_json(r["doc"]) for r in rows]
 
-    def update(self, account_id: str, channel_id: str, changes: dict[str, Any]) -> NotificationChannel | None:
+    def update(
+        self, account_id: str, channel_id: str, changes: dict[str, Any], *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None
+    ) -> NotificationChannel | None:
         with self.db.write() as conn:  # read, merge, write: one serialised transaction
             row = conn.execute("SELECT doc FROM notification_channels WHERE id = ? AND account_id = ?", (channel_id, account_id)).fetchone()
-            if row is None:
+            current = NotificationChannel.model_validate_json(row["doc"]) if row else None
+            if current is None or not still(current, expect):
                 return None
-            merged = NotificationChannel.model_validate_json(row["doc"]).model_copy(update=changes)
+            merged = current.model_copy(update=changes)
             conn.execute("UPDATE notification_channels SET doc = ? WHERE id = ?", (merged.model_dump_json(by_alias=True), channel_id))
+            write_record(conn, audit)
             return merged
 
-    def delete(self, account_id: str, channel_id: str) -> bool:
+    def delete(self, account_id: str, channel_id: str, *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None) -> bool:
         with self.db.write() as conn:
-            return conn.execute("DELETE FROM notification_channels WHERE id = ? AND account_id = ?", (channel_id, account_id)).rowcount == 1
+            row = conn.execute("SELECT doc FROM notification_channels WHERE id = ? AND account_id = ?", (channel_id, account_id)).fetchone()
+            if row is None or not still(NotificationChannel.model_validate_json(row["doc"]), expect):
+                return False
+            conn.execute("DELETE FROM notification_channels WHERE id = ? AND account_id = ?", (channel_id, account_id))
+            write_record(conn, audit)
+            return True
 
     def list_all(self) -> builtins.list[NotificationChannel]:
         rows = self.db.query("SELECT doc FROM notification_channels ORDER BY created_at, id")

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from load_manager.models.records import StoredRevision
+from load_manager.store.ports.audit import AuditRecord, script_digest
+from load_manager.store.sqlite.audit import write_record
 from load_manager.store.sqlite.db import SQLiteDatabase
 
 _BLOB_UPSERT = (
@@ -35,7 +37,7 @@ class SQLiteRevisionStore:
         return found
 
     def append(
-        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None
+        self, draft: StoredRevision, *, skip_if_same_as_latest: bool, blobs: Mapping[str, bytes] | None = None, audit: AuditRecord | None = None
     ) -> tuple[StoredRevision, bool]:
         # BEGIN IMMEDIATE serialises writers, so reading the max and inserting max+1 is atomic.
         with self.db.write() as conn:
@@ -58,6 +60,8 @@ class SQLiteRevisionStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (revision.id, revision.load_test_id, revision.account_id, number, revision.created_at, json.dumps(doc), revision.content),
             )
+            if audit is not None:  # its before: the latest revision as this transaction saw it
+                write_record(conn, audit.with_before(script_digest(_revision(latest).sha256) if latest is not None else None))
             return revision, True
 
     def latest(self, account_id: str, test_id: str) -> StoredRevision | None:

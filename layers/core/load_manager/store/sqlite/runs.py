@@ -16,6 +16,8 @@ from load_manager.models.generators import READINGS, GeneratorReading
 from load_manager.models.metrics import MetricsSample
 from load_manager.models.runs import ACTIVE_STATUSES, Run, StatusChange
 from load_manager.store.ports import OutboxEvent
+from load_manager.store.ports.audit import AuditRecord
+from load_manager.store.sqlite.audit import write_record
 from load_manager.store.sqlite.db import SQLiteDatabase, newest_first
 
 # Statuses of an active run, as an SQL list: `status IN (...)`.
@@ -26,12 +28,14 @@ class SQLiteRunStore:
     def __init__(self, db: SQLiteDatabase):
         self.db = db
 
-    def insert(self, run: Run) -> bool:
+    def insert(self, run: Run, *, audit: AuditRecord | None = None) -> bool:
         with self.db.write() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO load_test_runs (id, account_id, load_test_id, status, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)",
                 (run.id, run.account_id, run.load_test_id, run.status, run.created_at, run.model_dump_json(by_alias=True)),
             )
+            if cursor.rowcount == 1:
+                write_record(conn, audit)
             return cursor.rowcount == 1
 
     def get(self, account_id: str, run_id: str) -> Run | None:
@@ -78,8 +82,8 @@ class SQLiteRunStore:
         )
         return [(r["account_id"], r["run_id"]) for r in rows]
 
-    def update(self, account_id, run_id, fields, *, when_status_in) -> Run | None:
-        return self._conditional(account_id, run_id, set(when_status_in), lambda run: run.model_copy(update=fields))
+    def update(self, account_id, run_id, fields, *, when_status_in, audit: AuditRecord | None = None) -> Run | None:
+        return self._conditional(account_id, run_id, set(when_status_in), lambda run: run.model_copy(update=fields), audit=audit)
 
     def has_active(self, account_id: str, test_id: str) -> bool:
         rows = self.db.query(
@@ -152,7 +156,9 @@ class SQLiteRunStore:
         rows = self.db.query("SELECT cluster_handle FROM load_test_runs WHERE id = ? AND account_id = ?", (run_id, account_id))
         return json.loads(rows[0]["cluster_handle"]) if rows and rows[0]["cluster_handle"] else None
 
-    def _conditional(self, account_id: str, run_id: str, statuses: set[str], apply, events: Iterable[OutboxEvent] = ()) -> Run | None:
+    def _conditional(
+        self, account_id: str, run_id: str, statuses: set[str], apply, events: Iterable[OutboxEvent] = (), audit: AuditRecord | None = None
+    ) -> Run | None:
         with self.db.write() as conn:
             row = conn.execute("SELECT doc FROM load_test_runs WHERE id = ? AND account_id = ?", (run_id, account_id)).fetchone()
             if row is None:
@@ -169,6 +175,7 @@ class SQLiteRunStore:
                 "INSERT OR IGNORE INTO run_outbox (account_id, run_id, event_id, detail_type, status, at) VALUES (?, ?, ?, ?, ?, ?)",
                 [(account_id, run_id, e.event_id, e.detail_type, e.status, e.at) for e in events],
             )
+            write_record(conn, audit)
             return updated
 
 

@@ -7,7 +7,9 @@ import builtins
 import sqlite3
 
 from load_manager.models.variables import ConfigEntry
+from load_manager.store.ports.audit import AuditRecord
 from load_manager.store.ports.variables import entry_scope_key
+from load_manager.store.sqlite.audit import write_record
 from load_manager.store.sqlite.db import SQLiteDatabase
 
 VARIABLES_SCHEMA = """
@@ -30,23 +32,26 @@ class SQLiteVariableStore:
         self.db = db
         db.apply_schema(VARIABLES_SCHEMA)
 
-    def insert(self, entry: ConfigEntry) -> bool:
+    def insert(self, entry: ConfigEntry, *, audit: AuditRecord | None = None) -> bool:
         try:
             with self.db.write() as conn:
                 conn.execute(
                     "INSERT INTO config_entries (id, account_id, kind, scope_key, name, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (entry.id, entry.account_id, entry.kind, entry_scope_key(entry), entry.name, entry.version, _doc(entry)),
                 )
+                write_record(conn, audit)
         except sqlite3.IntegrityError:
             return False
         return True
 
-    def replace(self, entry: ConfigEntry, expected_version: int) -> bool:
+    def replace(self, entry: ConfigEntry, expected_version: int, *, audit: AuditRecord | None = None) -> bool:
         with self.db.write() as conn:
             changed = conn.execute(
                 "UPDATE config_entries SET version = ?, doc = ? WHERE id = ? AND account_id = ? AND version = ?",
                 (entry.version, _doc(entry), entry.id, entry.account_id, expected_version),
             ).rowcount
+            if changed == 1:
+                write_record(conn, audit)
         return changed == 1
 
     def get(self, account_id: str, entry_id: str) -> ConfigEntry | None:
@@ -67,11 +72,13 @@ class SQLiteVariableStore:
     def count(self, account_id: str, kind: str) -> int:
         return int(self.db.query("SELECT COUNT(*) AS n FROM config_entries WHERE account_id = ? AND kind = ?", (account_id, kind))[0]["n"])
 
-    def delete(self, account_id: str, entry_id: str, expected_version: int) -> bool:
+    def delete(self, account_id: str, entry_id: str, expected_version: int, *, audit: AuditRecord | None = None) -> bool:
         with self.db.write() as conn:
             deleted = conn.execute(
                 "DELETE FROM config_entries WHERE id = ? AND account_id = ? AND version = ?", (entry_id, account_id, expected_version)
             ).rowcount
+            if deleted == 1:
+                write_record(conn, audit)
         return deleted == 1
 
 
