@@ -129,3 +129,14 @@ def target():
 @pytest.fixture(scope="session")
 def example_locustfile() -> str:
     return (EXAMPLES / "locustfile.py").read_text()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files with most tests that start real Locust, a real server or a real build (marked slow)
+    first, the others after, each group in its own order: with `--dist loadfile` a long file that
+    starts last keeps the whole run waiting on it while the other workers sit idle."""
+    slow: dict[Path, int] = {}
+    for item in items:
+        if item.get_closest_marker("slow"):
+            slow[item.path] = slow.get(item.path, 0) + 1
+    items.sort(key=lambda item: -slow.get(item.path, 0))  # stable: a file's tests stay together and in order

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ from urllib.parse import unquote
 import yaml
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc] # libyaml's parser: 0.45 s -> 0.04 s here
     """Accepts CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values."""
 
 
@@ -62,7 +64,15 @@ class HttpAuthorizer:
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    """The template as data: parsed once per version of the file (every in-process API and serve reads
+    it for its routes and its authorizer), a copy each time so that no caller changes another's."""
+    stat = path.stat()
+    return copy.deepcopy(_parsed(str(path.resolve()), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    return yaml.load(Path(path).read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 
 
 def http_routes(template_path: Path) -> list[HttpRoute]:

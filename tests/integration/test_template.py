@@ -82,6 +82,7 @@ def _python312_dir() -> str:
     pytest.fail("sam build needs python3.12 (the template's runtime) on PATH")
 
 
+@pytest.mark.slow  # a real build: pip installs the layer for python3.12
 def test_sam_build_without_docker(tmp_path, template):
     build = tmp_path / "build"
     env = _sam_env(PATH=f"{_python312_dir()}{os.pathsep}{os.environ['PATH']}")

@@ -35,7 +35,7 @@ function AuditLog({ query }) {
   return html`
     <${PageHeading} title="Audit log" />
     <p>Every change to the account's configuration (tests, scripts, criteria, baselines, triggers, schedules, clusters,
-      variables and secrets by name, tokens, quotas) and every run started or stopped, newest first. Records are
+      variables and secrets by name, notification channels, tokens) and every run started or stopped, newest first. Records are
       written with the change itself and never updated or deleted. A digest is the SHA-256 of the resource as JSON.</p>
     <${Filters} filters=${filters} />
     <${ErrorMessage} error=${records.error} title="Could not read the audit log" />
