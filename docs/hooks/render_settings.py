@@ -112,10 +112,12 @@ class _Walker:
 
 
 def _field_info(model: Any, path: str) -> tuple[Any, dict[str, str]]:
+    from load_manager.settings_types import field_facts
+
     *parents, name = path.split(".")
     for parent in parents:
-        model = model.model_fields[parent].annotation
-    return model.model_fields[name], _comments(model)
+        model = field_facts(model, parent).annotation
+    return field_facts(model, name), _comments(model)
 
 
 def _comments(model: Any) -> dict[str, str]:
@@ -206,7 +208,9 @@ def settings(template_environments: dict[str, dict[str, Any]]) -> str:
 def _section(model: Any, prefix: str) -> str:
     if not prefix:
         return "### The deployment\n\n"
-    nested = model.model_fields[prefix].annotation
+    from load_manager.settings_types import field_facts
+
+    nested = field_facts(model, prefix).annotation
     doc = prose(" ".join((nested.__doc__ or "").split()))
     return f"### `{prefix}`\n\n{doc}\n\n"
 

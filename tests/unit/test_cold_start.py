@@ -52,13 +52,10 @@ MODELS: dict[str, set[str]] = {
     "run_workflow": LIFECYCLE_MODELS,  # not an API function: the lifecycle's steps
     "sweeper": LIFECYCLE_MODELS,
 }
-# Models built at import: the settings' (validated at the first invocation), the generic Page (pydantic
-# builds a generic class when it is defined), and in the lifecycle functions, the step input and the
-# default auto-stop settings every run falls back on.
-BUILT_AT_IMPORT = {
-    "load_manager.settings." + name
-    for name in ("_Frozen", "EcsDefaults", "AutomationSettings", "QuotaSettings", "UsageSettings", "Settings")
-} | {"load_manager.models.base.Page"}
+# Models built at import: the generic Page (pydantic builds a generic class when it is defined), and in
+# the lifecycle functions, the step input and the default auto-stop settings every run falls back on.
+# (The settings are checked dataclasses, not models: load_manager/settings_types.py.)
+BUILT_AT_IMPORT = {"load_manager.models.base.Page"}
 BUILT_BY_LIFECYCLE = {"load_manager.lifecycle.dispatch.StepInput", "load_manager.models.criteria.AutoStopSettings"}
 # Paid on a request that needs them (the Mongo driver on the first one that reads a store), never at import.
 CLIENT_LIBRARIES = ("pymongo", "boto3", "requests", "locust", "gevent", "moto", "mongomock", "flask", "jinja2")

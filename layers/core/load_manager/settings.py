@@ -16,22 +16,19 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from load_manager.settings_types import Field, Section, SettingsError
 
 DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024
 
 
-class SettingsError(RuntimeError):
-    """The environment does not describe a valid deployment."""
+__all__ = ["SettingsError", "Settings", "EcsDefaults", "AutomationSettings", "QuotaSettings", "UsageSettings"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EcsDefaults(_Frozen):
+@dataclass(frozen=True)
+class EcsDefaults(Section):
     """The deployment's own Fargate cluster (ECS_* variables): what runs use when no cluster
     configuration names other ECS resources, and what fills the gaps of one that does."""
 
@@ -57,7 +54,8 @@ class EcsDefaults(_Frozen):
     allowed_security_groups: tuple[str, ...] = ()
 
 
-class AutomationSettings(_Frozen):
+@dataclass(frozen=True)
+class AutomationSettings(Section):
     """Runs without a human (AUTOMATION_* and friends): the stack's event bus, where its rules and
     schedules point, and the per-tenant limits that keep one tenant from using up the bus's quota."""
 
@@ -83,7 +81,8 @@ class AutomationSettings(_Frozen):
     max_channels_per_account: int = Field(default=100, ge=1, le=10_000)
 
 
-class QuotaSettings(_Frozen):
+@dataclass(frozen=True)
+class QuotaSettings(Section):
     """What one tenant may use at once (QUOTA_* variables, from the template's parameters). A start
     over `concurrent_runs` is a 429 QuotaExceeded; a run asking for more users, workers or seconds
     than one run may have is a 422 RunLimitExceeded (usecases/quotas.py)."""
@@ -107,7 +106,8 @@ FARGATE_PRICES = {"us-east-1": US_FARGATE_PRICE, "us-east-2": US_FARGATE_PRICE, 
 Price = Annotated[float, Field(ge=0)]
 
 
-class UsageSettings(_Frozen):
+@dataclass(frozen=True)
+class UsageSettings(Section):
     """What a run's recorded usage is priced at, and what an ECS run's estimate assumes (analysis/usage.py).
     `prices` per region (USAGE_PRICES, JSON {"eu-west-1": {"vcpuHour": .., "gbHour": ..}}, adds to or
     replaces the built-in ones); a region not in it is priced at `default_price` (priceSource "default").
@@ -139,7 +139,8 @@ class UsageSettings(_Frozen):
         return self.worker_memory / 1024
 
 
-class Settings(_Frozen):
+@dataclass(frozen=True)
+class Settings(Section):
     store_backend: Literal["mongo", "sqlite"] = "sqlite"
     # MongoDB: in AWS the URI is read from Secrets Manager (`mongodb_secret_id`) on first use and
     # never sits in the environment; `mongodb_uri` is for development and tests only.
@@ -235,11 +236,7 @@ class Settings(_Frozen):
             "jwt_audience": _split_list(env.get("JWT_AUDIENCE", "")),
             "jwks_url": env.get("JWKS_URL", "").strip(),
         }
-        try:
-            settings = cls.model_validate(values)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise SettingsError(f"invalid Load Manager settings: {problems}") from None
+        settings: Settings = cls.model_validate(values)  # SettingsError names the field and what is wrong
         if settings.in_lambda and settings.default_backend == "local":
             raise SettingsError(
                 "invalid Load Manager settings: DEFAULT_CLUSTER_BACKEND=local inside AWS Lambda (tenant code would run in the control plane)"
