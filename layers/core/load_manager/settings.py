@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from load_manager.settings_types import Field, Section, SettingsError
@@ -27,7 +26,6 @@ DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024
 __all__ = ["SettingsError", "Settings", "EcsDefaults", "AutomationSettings", "QuotaSettings", "UsageSettings"]
 
 
-@dataclass(frozen=True)
 class EcsDefaults(Section):
     """The deployment's own Fargate cluster (ECS_* variables): what runs use when no cluster
     configuration names other ECS resources, and what fills the gaps of one that does."""
@@ -54,7 +52,6 @@ class EcsDefaults(Section):
     allowed_security_groups: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
 class AutomationSettings(Section):
     """Runs without a human (AUTOMATION_* and friends): the stack's event bus, where its rules and
     schedules point, and the per-tenant limits that keep one tenant from using up the bus's quota."""
@@ -81,7 +78,6 @@ class AutomationSettings(Section):
     max_channels_per_account: int = Field(default=100, ge=1, le=10_000)
 
 
-@dataclass(frozen=True)
 class QuotaSettings(Section):
     """What one tenant may use at once (QUOTA_* variables, from the template's parameters). A start
     over `concurrent_runs` is a 429 QuotaExceeded; a run asking for more users, workers or seconds
@@ -106,7 +102,6 @@ FARGATE_PRICES = {"us-east-1": US_FARGATE_PRICE, "us-east-2": US_FARGATE_PRICE, 
 Price = Annotated[float, Field(ge=0)]
 
 
-@dataclass(frozen=True)
 class UsageSettings(Section):
     """What a run's recorded usage is priced at, and what an ECS run's estimate assumes (analysis/usage.py).
     `prices` per region (USAGE_PRICES, JSON {"eu-west-1": {"vcpuHour": .., "gbHour": ..}}, adds to or
@@ -139,7 +134,6 @@ class UsageSettings(Section):
         return self.worker_memory / 1024
 
 
-@dataclass(frozen=True)
 class Settings(Section):
     store_backend: Literal["mongo", "sqlite"] = "sqlite"
     # MongoDB: in AWS the URI is read from Secrets Manager (`mongodb_secret_id`) on first use and
