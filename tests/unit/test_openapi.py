@@ -64,7 +64,7 @@ def test_routes_document_the_errors_they_can_answer(doc):
 
 def test_bearer_jwt_everywhere_but_public_routes(doc):
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "JWT checked by the API Gateway authorizer",
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT or lmt_ token", "description": "A Cognito JWT or an API token (lmt_...), checked by the API's Lambda authorizer",
     }
     assert doc["security"] == [{"bearerAuth": []}]
     public = {(r.method, r.path) for r in api_routes() if not r.authorized}
