@@ -56,7 +56,11 @@ def build_openapi() -> dict[str, Any]:
         title=TITLE,
         version=api_version(),
         description="Serverless control plane for Locust load tests: versioned scripts, runs, metrics.",
-        security_schemes={BEARER: HTTPBearer(bearerFormat="JWT or lmt_ token", description="A Cognito JWT or an API token (lmt_...), checked by the API's Lambda authorizer")},
+        security_schemes={
+            BEARER: HTTPBearer(
+                bearerFormat="JWT or lmt_ token", description="A Cognito JWT or an API token (lmt_...), checked by the API's Lambda authorizer"
+            )
+        },
         security=[{BEARER: []}],
     )
     doc = json.loads(raw)
