@@ -7,23 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
-from unittest.mock import patch
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.core.config import default_user_config
-from support.aws import use_moto_credentials
+from support.aws import stack_on_moto
 from support.fake_backend import FakeBackend
 from support.roles import token_claims, with_role
 from support.scripts import SIMPLE, b64, simple_variant
 
-from load_manager.adapters.step_functions import default_starter
 from load_manager.lifecycle.dispatch import run_step
-from load_manager.settings import set_settings
 from load_manager.store import get_stores
 
-REGION = "us-east-1"
 ACCOUNT = "acct-audit"
 PERSON = {"email_verified": "true", "custom:accountId": ACCOUNT}
 ALICE = with_role({**PERSON, "sub": "u-alice", "email": "alice@example.com"}, "editor")
@@ -32,34 +25,13 @@ ADMIN = with_role({**PERSON, "sub": "u-dana", "email": "dana@example.com"}, "adm
 OPERATOR = {"sub": "ops", "email": "ops@example.net", "email_verified": "true", "custom:accountId": "ops", "cognito:groups": "[load-manager-operators]"}
 PATTERN = {"source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
            "detail": {"state": ["SUCCESS"], "application": ["checkout"]}}  # fmt: skip
-NOOP = {"StartAt": "Noop", "States": {"Noop": {"Type": "Pass", "End": True}}}
 
 
 @pytest.fixture
 def aws(monkeypatch):
     """The stack's Step Functions (never executing: runs stay Pending), bus and schedule group, in moto."""
-    use_moto_credentials(monkeypatch)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with patch.dict(default_user_config, {"stepfunctions": {"execute_state_machine": False}}), mock_aws():
-        arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="lifecycle", definition=json.dumps(NOOP), roleArn="arn:aws:iam::123456789012:role/states"
-        )["stateMachineArn"]
-        boto3.client("events", region_name=REGION).create_event_bus(Name="stack-events")
-        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="stack-load-tests")
-        for name, value in {
-            "RUN_STATE_MACHINE_ARN": arn, "EVENT_BUS_NAME": "stack-events", "SCHEDULE_GROUP": "stack-load-tests",
-            "TRIGGERS_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:stack-triggers",
-            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/stack-scheduler",
-            "NOTIFICATION_ROLE_ARN": "arn:aws:iam::123456789012:role/stack-notify",
-        }.items():  # fmt: skip
-            monkeypatch.setenv(name, value)
-        set_settings(None)
-        default_starter.cache_clear()
-        try:
-            yield
-        finally:
-            default_starter.cache_clear()
-            set_settings(None)
+    with stack_on_moto(monkeypatch):
+        yield
 
 
 def call(api, method: str, path: str, body=None, status: int = 200, claims=ALICE, query: str = "") -> dict:

@@ -7,18 +7,15 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from unittest.mock import patch
 
 import boto3
 import pytest
-from moto import mock_aws
-from moto.core.config import default_user_config
+from support.aws import stack_on_moto
 from support.concurrency import race
 from support.fake_backend import FakeBackend
 from support.lifecycle import RecordingStarter
 from support.scripts import AUTH_A, AUTH_B, SIMPLE, b64
 
-from load_manager.adapters.step_functions import default_starter
 from load_manager.errors import QuotaExceededError
 from load_manager.identity import Caller
 from load_manager.lifecycle.dispatch import run_step
@@ -28,7 +25,6 @@ from load_manager.settings import Settings, set_settings
 from load_manager.usecases import load_tests, runs
 
 REGION = "us-east-1"
-NOOP = {"StartAt": "Noop", "States": {"Noop": {"Type": "Pass", "End": True}}}
 LIMITS = {"QUOTA_CONCURRENT_RUNS": "3", "QUOTA_WORKERS_PER_RUN": "2", "QUOTA_USERS_PER_RUN": "500", "QUOTA_RUN_DURATION_SECONDS": "3600",
           "MAX_AUTOMATIONS_PER_TEST": "4", "MAX_TRIGGERS_PER_ACCOUNT": "6", "MAX_SCHEDULES_PER_ACCOUNT": "6"}  # fmt: skip
 OPERATOR = {"sub": "ops", "custom:accountId": "ops", "cognito:groups": "[load-manager-operators]"}
@@ -39,28 +35,10 @@ RACERS = 20
 def aws(monkeypatch):
     """The deployment as the template configures it, its quotas lowered; AWS is moto (Step Functions
     never executes the definition: runs stay Pending, i.e. active)."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     for name, value in LIMITS.items():
         monkeypatch.setenv(name, value)
-    with patch.dict(default_user_config, {"stepfunctions": {"execute_state_machine": False}}), mock_aws():
-        arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="lifecycle", definition=json.dumps(NOOP), roleArn="arn:aws:iam::123456789012:role/states"
-        )["stateMachineArn"]
-        boto3.client("events", region_name=REGION).create_event_bus(Name="stack-events")
-        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="stack-load-tests")
-        for name, value in {
-            "RUN_STATE_MACHINE_ARN": arn, "EVENT_BUS_NAME": "stack-events", "SCHEDULE_GROUP": "stack-load-tests",
-            "TRIGGERS_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:stack-triggers",
-            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/stack-scheduler",
-        }.items():  # fmt: skip
-            monkeypatch.setenv(name, value)
-        set_settings(None)
-        default_starter.cache_clear()
-        try:
-            yield
-        finally:
-            default_starter.cache_clear()
-            set_settings(None)
+    with stack_on_moto(monkeypatch):
+        yield
 
 
 def call(api, method: str, path: str, body=None, status: int = 200, claims=AUTH_A) -> dict:

@@ -6,14 +6,10 @@ sweep with a grace period) never takes a blob a save is naming at the same time.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
-from unittest.mock import patch
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.core.config import default_user_config
+from support.aws import stack_on_moto
 from support.clock import FakeClock, installed
 from support.lifecycle import CALLER, RecordingStarter
 from support.scripts import SIMPLE, b64
@@ -26,36 +22,16 @@ from load_manager.models.automation import CreateEventSourceRequest, CreateTrigg
 from load_manager.models.bundles import BundleFile
 from load_manager.models.load_tests import CreateLoadTestRequest, UpdateLoadTestRequest
 from load_manager.models.runs import StartRunRequest
-from load_manager.settings import get_settings, set_settings
+from load_manager.settings import get_settings
 from load_manager.usecases import event_sources, firing, load_tests, retention, runs, scripts, triggers
 
-REGION = "us-east-1"
-NOOP = {"StartAt": "Noop", "States": {"Noop": {"Type": "Pass", "End": True}}}
 OPERATOR = {"sub": "ops", "custom:accountId": "ops", "cognito:groups": "[load-manager-operators]"}
 
 
 @pytest.fixture
 def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with patch.dict(default_user_config, {"stepfunctions": {"execute_state_machine": False}}), mock_aws():
-        arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="lifecycle", definition=json.dumps(NOOP), roleArn="arn:aws:iam::123456789012:role/states"
-        )["stateMachineArn"]
-        boto3.client("events", region_name=REGION).create_event_bus(Name="stack-events")
-        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="stack-load-tests")
-        for name, value in {
-            "RUN_STATE_MACHINE_ARN": arn, "EVENT_BUS_NAME": "stack-events", "SCHEDULE_GROUP": "stack-load-tests",
-            "TRIGGERS_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:stack-triggers",
-            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/stack-scheduler",
-        }.items():  # fmt: skip
-            monkeypatch.setenv(name, value)
-        set_settings(None)
-        default_starter.cache_clear()
-        try:
-            yield
-        finally:
-            default_starter.cache_clear()
-            set_settings(None)
+    with stack_on_moto(monkeypatch):
+        yield
 
 
 def version(n: int) -> str:
