@@ -150,10 +150,11 @@ def crash_recording(any_stores, monkeypatch):
             raise Crash()
 
     if is_sqlite(any_stores):
-        from load_manager.store.sqlite import automation, load_tests
+        from load_manager.store.sqlite import audit, automation, load_tests
 
         monkeypatch.setattr(load_tests, "write_record", crash)
         monkeypatch.setattr(automation, "write_record", crash)
+        monkeypatch.setattr(audit, "write_record", crash)  # what the stores' deletes call (audit.delete_audited)
     else:
         monkeypatch.setattr(Pending, "_copy", crash)
     return monkeypatch

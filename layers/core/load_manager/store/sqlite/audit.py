@@ -50,6 +50,20 @@ def still(current: Any, expect: dict[str, Any] | None) -> bool:
     return not expect or all(getattr(current, name) == value for name, value in expect.items())
 
 
+def delete_audited(
+    conn: sqlite3.Connection, table: str, where: tuple[str, tuple[Any, ...]], model: Any, expect: dict[str, Any] | None,
+    audit: AuditRecord | None,
+) -> bool:  # fmt: skip
+    """Delete the row `where` ("WHERE ...", params) finds in `table` if it is still as `expect` says,
+    with its audit record, in the caller's write transaction; False (nothing written) otherwise."""
+    row = conn.execute(f"SELECT doc FROM {table} {where[0]}", where[1]).fetchone()
+    if row is None or not still(model.model_validate_json(row["doc"]), expect):
+        return False
+    conn.execute(f"DELETE FROM {table} {where[0]}", where[1])
+    write_record(conn, audit)
+    return True
+
+
 class SQLiteAuditStore:
     def __init__(self, db: SQLiteDatabase):
         self.db = db

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from load_manager.models.automation import Schedule, ScheduleOccurrence, Trigger, TriggerFiring
 from load_manager.store.ports.audit import AuditRecord
-from load_manager.store.sqlite.audit import still, write_record
+from load_manager.store.sqlite.audit import delete_audited, still, write_record
 from load_manager.store.sqlite.db import SQLiteDatabase
 
 M = TypeVar("M", bound=BaseModel)
@@ -57,12 +57,7 @@ class _DocTable(Generic[M]):
     ) -> bool:
         with self.db.write() as conn:
             where = ("WHERE id = ? AND account_id = ? AND load_test_id = ?", (item_id, account_id, test_id))
-            row = conn.execute(f"SELECT doc FROM {self.table} {where[0]}", where[1]).fetchone()
-            if row is None or not still(self.model.model_validate_json(row["doc"]), expect):
-                return False
-            conn.execute(f"DELETE FROM {self.table} {where[0]}", where[1])
-            write_record(conn, audit)
-            return True
+            return delete_audited(conn, self.table, where, self.model, expect, audit)
 
     def list_all(self) -> builtins.list[M]:
         return [self.model.model_validate_json(r["doc"]) for r in self.db.query(f"SELECT doc FROM {self.table} ORDER BY created_at, id")]

@@ -8,7 +8,7 @@ from typing import Any
 from load_manager.models.clusters import ClusterConfig
 from load_manager.store.ports import scope_key
 from load_manager.store.ports.audit import AuditRecord
-from load_manager.store.sqlite.audit import still, write_record
+from load_manager.store.sqlite.audit import delete_audited, still, write_record
 from load_manager.store.sqlite.db import SQLiteDatabase
 
 
@@ -45,9 +45,5 @@ class SQLiteClusterStore:
 
     def delete(self, account_id: str, cluster_id: str, *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None) -> bool:
         with self.db.write() as conn:
-            row = conn.execute("SELECT doc FROM locust_clusters WHERE id = ? AND account_id = ?", (cluster_id, account_id)).fetchone()
-            if row is None or not still(ClusterConfig.model_validate_json(row["doc"]), expect):
-                return False
-            conn.execute("DELETE FROM locust_clusters WHERE id = ? AND account_id = ?", (cluster_id, account_id))
-            write_record(conn, audit)
-            return True
+            where = ("WHERE id = ? AND account_id = ?", (cluster_id, account_id))
+            return delete_audited(conn, "locust_clusters", where, ClusterConfig, expect, audit)

@@ -8,7 +8,7 @@ from typing import Any
 
 from load_manager.models.notifications import NotificationChannel
 from load_manager.store.ports.audit import AuditRecord
-from load_manager.store.sqlite.audit import still, write_record
+from load_manager.store.sqlite.audit import delete_audited, still, write_record
 from load_manager.store.sqlite.db import SQLiteDatabase
 
 CHANNELS_SCHEMA = """
@@ -62,12 +62,8 @@ class SQLiteNotificationChannelStore:
 
     def delete(self, account_id: str, channel_id: str, *, audit: AuditRecord | None = None, expect: dict[str, Any] | None = None) -> bool:
         with self.db.write() as conn:
-            row = conn.execute("SELECT doc FROM notification_channels WHERE id = ? AND account_id = ?", (channel_id, account_id)).fetchone()
-            if row is None or not still(NotificationChannel.model_validate_json(row["doc"]), expect):
-                return False
-            conn.execute("DELETE FROM notification_channels WHERE id = ? AND account_id = ?", (channel_id, account_id))
-            write_record(conn, audit)
-            return True
+            where = ("WHERE id = ? AND account_id = ?", (channel_id, account_id))
+            return delete_audited(conn, "notification_channels", where, NotificationChannel, expect, audit)
 
     def list_all(self) -> builtins.list[NotificationChannel]:
         rows = self.db.query("SELECT doc FROM notification_channels ORDER BY created_at, id")
