@@ -18,7 +18,8 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING
 
-from load_manager.errors import ForbiddenError, LoadTestNotFoundError, TokenExpiredError, TokenLimitError, TokenNotFoundError, TokenRevokedError
+from load_manager.access import ADMIN, require_role
+from load_manager.errors import LoadTestNotFoundError, TokenExpiredError, TokenLimitError, TokenNotFoundError, TokenRevokedError
 from load_manager.identity import Caller
 from load_manager.ids import new_id, now_ms
 from load_manager.models.tokens import CreatedToken, CreateTokenRequest, Token, TokenPage, TokenRecord
@@ -147,8 +148,7 @@ def confirm_active(stores: Stores, caller: Caller, now: int | None = None) -> No
 
 
 def _require_admin(caller: Caller) -> None:
-    if not caller.is_admin:
-        raise ForbiddenError("API tokens are managed by the account's admins", details={"requiredRole": "admin", "role": caller.role})
+    require_role(caller.role, ADMIN, "managing API tokens")  # the route's line says so too: this holds for direct callers
 
 
 def _scope(stores: Stores, caller: Caller, load_test_ids: list[str] | None) -> list[str] | None:
