@@ -142,7 +142,10 @@ def _rewrite_rules(account_id: str) -> None:
     description="A CodeDeploy application, an AWS account or a custom source: only its owner's triggers see its events. "
     "201 when assigned now, 200 when that tenant owned it already; 409 when another tenant does.",
     tags=["event sources"],
-    responses=responses(EventSource, *BODY_ERRORS, 409, status=201, description="Assigned"),
+    responses={
+        **responses(EventSource, *BODY_ERRORS, 409, status=201, description="Assigned"),
+        **responses(EventSource, status=200, description="That tenant owned it already"),
+    },
 )
 def create_event_source(body: CreateEventSourceRequest) -> Response[EventSource]:
     source, created = event_sources.create(get_stores(), _rewrite_rules, current_caller(app), body)
