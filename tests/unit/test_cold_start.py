@@ -35,7 +35,7 @@ LAYER = ROOT / "layers" / "core"
 
 # The model modules (load_manager/models/<area>.py) each function's cold start may create.
 START_MODELS = {"base", "criteria", "load_profiles", "run_requests", "run_variables"}  # what starts a run
-RUN_MODELS = START_MODELS | {"generators", "runs", "usage"}  # a Run and what it names (its usage, too)
+RUN_MODELS = START_MODELS | {"generators", "runs", "run_summaries", "usage"}  # a Run and what it names (its usage, too)
 LIFECYCLE_MODELS = RUN_MODELS | {"bundles", "clusters", "load_tests", "load_test_reads", "metrics", "records", "results", "revisions", "scripts"}
 MODELS: dict[str, set[str]] = {
     "access": {"base", "tokens", "audit", "usage", "usage_answers", "me"},  # API tokens, the audit trail (and, as they join, the caller and usage)
@@ -45,7 +45,9 @@ MODELS: dict[str, set[str]] = {
     "load_tests": {"base", "bundles", "criteria", "load_profiles", "load_tests", "load_test_reads"},
     # A channel may belong to a test, checked through usecases.load_tests (usecases.reads.get_test would spare its models).
     "notifications": {"base", "notifications", "load_tests", "load_test_reads", "bundles", "criteria", "load_profiles"},
-    "results": RUN_MODELS | {"results", "revisions", "load_test_reads", "bundles"},  # a comparison names both runs' scripts; a baseline, the test
+    # A finished run's figures (run_summaries), not the Run (the store builds it); a comparison names both
+    # runs' scripts; a baseline, the test.
+    "results": {"base", "criteria", "generators", "load_profiles", "results", "run_summaries", "revisions", "load_test_reads", "bundles"},
     "runs": RUN_MODELS | {"revisions", "bundles", "usage_answers"},  # a run's exact script revision; a dry run's estimate
     "scripts": {"base", "bundles", "scripts", "revisions", "records"},  # records: a revision as stored
     "triggers": START_MODELS | {"automation"},  # a trigger or schedule starts runs (the runs use case: where it does)

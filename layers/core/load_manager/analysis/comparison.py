@@ -6,7 +6,7 @@ from pydantic.alias_generators import to_camel
 
 from load_manager.analysis.criteria import Results, endpoint_key
 from load_manager.models.results import Delta, EndpointComparison, FigureDeltas, Highlight, OneSidedEndpoint
-from load_manager.models.runs import EndpointSummary, RunSummary
+from load_manager.models.run_summaries import EndpointSummary, RunSummary
 
 # figure -> True when higher is worse, False when lower is worse, None when neither (a count).
 DIRECTION: dict[str, bool | None] = {

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from load_manager.models.criteria import Criterion, CriterionResult
 
 if TYPE_CHECKING:  # annotations only: saving criteria (the load tests function) needs no runs models
-    from load_manager.models.runs import EndpointSummary, RunResult, RunSummary
+    from load_manager.models.base import RunResult
+    from load_manager.models.run_summaries import EndpointSummary, RunSummary
 
 # Criterion metric -> attribute of RunSummary / EndpointSummary (failRatio is derived for endpoints).
 FIELDS = {

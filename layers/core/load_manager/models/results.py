@@ -7,10 +7,10 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from load_manager.models.base import ApiModel, RequestModel
+from load_manager.models.base import ApiModel, RequestModel, RunResult, RunStatus
 from load_manager.models.criteria import CriterionResult, StopReason
 from load_manager.models.revisions import ScriptDiff
-from load_manager.models.runs import EndpointSummary, ErrorSummary, RunResult, RunStatus, RunSummary
+from load_manager.models.run_summaries import EndpointSummary, ErrorSummary, RunSummary
 
 
 class SeriesColumns(ApiModel):

@@ -22,6 +22,9 @@ from load_manager.models.run_requests import EventTrigger as EventTrigger
 from load_manager.models.run_requests import RunTrigger
 from load_manager.models.run_requests import ScheduleTrigger as ScheduleTrigger
 from load_manager.models.run_requests import StartRunRequest as StartRunRequest
+from load_manager.models.run_summaries import EndpointSummary as EndpointSummary  # a finished run's figures, named here as ever
+from load_manager.models.run_summaries import ErrorSummary as ErrorSummary
+from load_manager.models.run_summaries import RunSummary as RunSummary
 from load_manager.models.run_variables import RunSecret, RunVariable
 from load_manager.models.usage import RunUsage
 
@@ -45,44 +48,6 @@ class LiveFigures(ApiModel):
     p99_ms: float | None = None
     total_requests: int
     total_failures: int
-
-
-class EndpointSummary(ApiModel):
-    method: str
-    name: str
-    requests: int
-    failures: int
-    avg_ms: float
-    min_ms: float
-    max_ms: float
-    p50_ms: float | None = None
-    p90_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    rps: float
-
-
-class ErrorSummary(ApiModel):
-    method: str
-    name: str
-    error: str
-    occurrences: int
-
-
-class RunSummary(ApiModel):
-    total_requests: int
-    total_failures: int
-    fail_ratio: float
-    rps: float
-    p50_ms: float | None = None
-    p90_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    avg_ms: float | None = None
-    max_ms: float | None = None
-    duration_seconds: float
-
-
 
 
 class Run(ApiModel):

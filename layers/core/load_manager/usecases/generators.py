@@ -7,8 +7,8 @@ from __future__ import annotations
 from load_manager.analysis import generators
 from load_manager.analysis.series import step_for
 from load_manager.identity import Caller
+from load_manager.models.base import FINAL_STATUSES
 from load_manager.models.generators import RunGenerators
-from load_manager.models.runs import FINAL_STATUSES
 from load_manager.store import Stores
 from load_manager.usecases.reads import get_run
 

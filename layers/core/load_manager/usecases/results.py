@@ -4,6 +4,8 @@ report pages are usecases/report_pages.py."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from load_manager.analysis.comparison import compare_endpoints, figure_deltas, highlights, summary_figures
 from load_manager.analysis.criteria import Results
 from load_manager.errors import BaselineRequiredError, NotComparableError
@@ -18,10 +20,12 @@ from load_manager.models.results import (
     TrendPoint,
     Trends,
 )
-from load_manager.models.runs import Run
 from load_manager.store import Stores
 from load_manager.usecases import audit, gates, series
 from load_manager.usecases.reads import get_run, get_test
+
+if TYPE_CHECKING:  # annotations only: the runs come from the store, which builds their models (not this area's)
+    from load_manager.models.runs import Run
 
 DEFAULT_TRENDS = 100
 MAX_TRENDS = 1000

@@ -6,14 +6,18 @@ load_manager.analysis.series defines it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from load_manager.analysis.criteria import endpoint_key
 from load_manager.analysis.series import Columns, bucket_of, step_for
 from load_manager.errors import BadRequestError, InvalidCursorError
+from load_manager.models.base import FINAL_STATUSES
 from load_manager.models.results import MetricsSeries, SeriesColumns
-from load_manager.models.runs import FINAL_STATUSES, Run
 from load_manager.pagination import SINCE_MISMATCH, decode_series_cursor, series_cursor, series_cursor_after
 from load_manager.store import Stores
+
+if TYPE_CHECKING:  # annotations only: the runs come from the store, which builds their models
+    from load_manager.models.runs import Run
 
 PERCENTILES_ALL = "p50/p95: Locust's ~10 s window at each sample; p99: cumulative since the run started"
 PERCENTILES_ENDPOINT = "cumulative since the run started (Locust keeps no per-endpoint window)"
