@@ -273,12 +273,12 @@ class TemplateHarness:
     def _fresh_execution_environment(self) -> None:
         """What a Lambda execution environment starts without: this process has run other tests,
         whose cached starter and clients (other state machines, other endpoints) must not be reused."""
+        from load_manager.adapters import aws_clients
         from load_manager.adapters.eventbridge import set_publisher
         from load_manager.adapters.step_functions import default_starter
-        from load_manager.backends.ecs import tasks
 
         default_starter.cache_clear()
-        tasks._clients.clear()
+        aws_clients.clear()
         set_publisher(None)
 
     def _wire_invocations(self) -> None:

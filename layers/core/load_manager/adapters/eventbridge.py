@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+from load_manager.adapters import aws_clients
 from load_manager.errors import AutomationLimitError, AutomationUnavailableError, UnprocessableError
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
@@ -44,13 +45,8 @@ def rule_name(trigger_id: str) -> str:
     return f"{get_settings().automation.name_prefix}{trigger_id}"
 
 
-def _client(service: str, fast: bool = False):
-    import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-    from botocore.config import Config  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-
-    # Publishing sits in a run's lifecycle: short timeouts and one retry, never a long block.
-    config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}) if fast else None
-    return boto3.client(service, config=config)
+# Publishing sits in a run's lifecycle: short timeouts and one retry, never a long block.
+PUBLISH_CONFIG: dict[str, Any] = {"connect_timeout": 2, "read_timeout": 3, "retries": {"max_attempts": 2, "mode": "standard"}}
 
 
 def error_code(exc: Exception) -> str:
@@ -91,7 +87,7 @@ class EventBridgeRules:
         if not bus_name or not function_arn:
             raise AutomationUnavailableError("no event bus is configured (EVENT_BUS_NAME, TRIGGERS_FUNCTION_ARN): triggers are off")
         self.bus_name, self.function_arn, self.dead_letter_arn = bus_name, function_arn, dead_letter_arn
-        self.client = client or _client("events")
+        self.client = client or aws_clients.client("events")
 
     def put(self, name: str, pattern: dict[str, Any], target_input: dict[str, Any], description: str, enabled: bool = True) -> None:
         target: dict[str, Any] = {
@@ -137,7 +133,7 @@ class EventBridgePublisher:
         self._client = client
 
     def publish(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
-        client = self._client or _client("events", fast=True)
+        client = self._client or aws_clients.client("events", **PUBLISH_CONFIG)
         entry = {
             "Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail, default=str),
             "EventBusName": self.bus_name, "Resources": resources,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from load_manager.adapters import aws_clients
 from load_manager.adapters.channel_credentials import ChannelCredentials
 from load_manager.adapters.eventbridge import delete_rule, error_code, put_rule
 from load_manager.errors import AutomationLimitError, AutomationUnavailableError, UnprocessableError
@@ -88,11 +89,7 @@ class EventBridgeChannelTargets:
                 "no event bus or notification role is configured (EVENT_BUS_NAME, NOTIFICATION_ROLE_ARN): notifications are off"
             )
         self.bus_name, self.role_arn, self.dead_letter_arn = bus_name, role_arn, dead_letter_arn
-        if client is None:
-            import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-
-            client = boto3.client("events")
-        self.client = client
+        self.client = client or aws_clients.client("events")
 
     def put(self, channel: NotificationChannel, credentials: ChannelCredentials) -> None:
         name = channel.rule_name

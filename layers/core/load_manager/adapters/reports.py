@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from load_manager.adapters import aws_clients
 from load_manager.settings import get_settings
 
 PRESIGNED_SECONDS = 300
@@ -42,10 +43,8 @@ def in_s3() -> bool:
 def _save(account_id: str, filename: str, html: str) -> str:
     settings = get_settings()
     if settings.reports_bucket:
-        import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-
         key = f"reports/{account_id}/{filename}"
-        boto3.client("s3").put_object(
+        aws_clients.client("s3").put_object(
             Bucket=settings.reports_bucket, Key=key, Body=html.encode("utf-8"),
             ContentType="text/html; charset=utf-8", ServerSideEncryption="AES256",
         )
@@ -64,12 +63,9 @@ def is_s3(location: str) -> bool:
 
 def presigned_url(location: str, expires_seconds: int = PRESIGNED_SECONDS) -> str:
     """A GET URL for an s3:// location, valid for `expires_seconds`."""
-    import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-    from botocore.config import Config  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-
     bucket, _, key = location.removeprefix("s3://").partition("/")
     # SigV4: S3 refuses the legacy (v2) query signature botocore may still produce for presigned URLs.
-    client = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+    client = aws_clients.client("s3", signature_version="s3v4", s3={"addressing_style": "virtual"})
     return client.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key, "ResponseContentType": "text/html; charset=utf-8"}, ExpiresIn=expires_seconds
     )

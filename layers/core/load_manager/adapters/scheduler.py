@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from load_manager.adapters import aws_clients
 from load_manager.errors import AutomationLimitError, AutomationUnavailableError
 from load_manager.observability import logger
 from load_manager.settings import get_settings
@@ -66,11 +67,7 @@ class EventBridgeSchedules:
         if not function_arn or not role_arn:
             raise AutomationUnavailableError("no Scheduler target is configured (TRIGGERS_FUNCTION_ARN, SCHEDULER_ROLE_ARN): schedules are off")
         self.group, self.function_arn, self.role_arn, self.dead_letter_arn = group, function_arn, role_arn, dead_letter_arn
-        if client is None:
-            import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-
-            client = boto3.client("scheduler")
-        self.client = client
+        self.client = client or aws_clients.client("scheduler")
 
     def put(self, definition: ScheduleDefinition) -> None:
         arguments = self._arguments(definition)

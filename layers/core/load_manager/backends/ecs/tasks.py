@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from load_manager.adapters import aws_clients
+
 from ..base import BackendError, ProcessStatus
 from ..bundle_layout import BOOTSTRAP_FAILURES
 
@@ -63,25 +65,17 @@ def aws_call(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise AwsApiError(type(exc).__name__, operation, str(exc)) from exc
 
 
-_clients: dict[tuple[str, str | None], Any] = {}
-
-
 def client(service: str, region: str | None) -> Any:
-    """One client per service and region per execution environment, created on first use."""
-    key = (service, region)
-    if key not in _clients:
-        import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-        from botocore.config import Config  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-
-        # A failure's log tail (logs) is best effort: never worth a long wait on an unreachable endpoint.
-        quick = {"connect_timeout": 5, "read_timeout": 10} if service == "logs" else {}
-        config = Config(
-            retries={"mode": "standard", "max_attempts": 2 if quick else 8},  # teardown must survive throttling
-            signature_version="s3v4" if service == "s3" else None,  # presigned URLs work with SSE-KMS too
-            **quick,
-        )
-        _clients[key] = boto3.client(service, region_name=region, config=config)
-    return _clients[key]
+    """One client per service and region per execution environment (adapters/aws_clients.py)."""
+    # A failure's log tail (logs) is best effort: never worth a long wait on an unreachable endpoint.
+    quick = {"connect_timeout": 5, "read_timeout": 10} if service == "logs" else {}
+    return aws_clients.client(
+        service,
+        region=region,
+        retries={"mode": "standard", "max_attempts": 2 if quick else 8},  # teardown must survive throttling
+        signature_version="s3v4" if service == "s3" else None,  # presigned URLs work with SSE-KMS too
+        **quick,
+    )
 
 
 def private_ipv4_address(task: Mapping[str, Any]) -> str | None:
