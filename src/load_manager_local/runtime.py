@@ -24,7 +24,17 @@ if TYPE_CHECKING:
 # CloudFormation's generated name); tests register their own handler under it.
 WORKFLOW_FUNCTION = generated_name(STACK_NAME, "RunWorkflowFunction")
 NOTIFICATIONS_CODE_DIR = "notifications"  # functions/notifications: whose settings write channels' EventBridge resources
-CACHE_DIR = ".cache"  # in the data directory: SAM's translation of the template, kept between starts
+CACHE_DIR = ".cache"  # in the data directory: SAM's translation of the template, when there is no user cache folder
+
+
+def translation_cache_dir(data: Path) -> Path:
+    """Where SAM's translation of the template is kept between starts: translating costs ~1.5 s of
+    CPU, most of a start. The user's cache folder ($XDG_CACHE_HOME, else ~/.cache), shared by every
+    data directory (the key holds the template's path and bytes: stack_translate.cache_key); the
+    data directory's own without a home."""
+    home = os.path.expanduser("~")  # "~" itself when there is none
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(home, ".cache") if home != "~" else "")
+    return Path(base) / "load-manager" if base else data / CACHE_DIR
 
 
 def configure_local_runtime(data_dir: str | os.PathLike, **overrides: object) -> Path:
@@ -42,7 +52,7 @@ def configure_local_runtime(data_dir: str | os.PathLike, **overrides: object) ->
     for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
         os.environ.pop(name, None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    functions = LocalFunctions(local_stack(default_region(), DEFAULT_ACCOUNT_ID, cache_dir=data / CACHE_DIR), data, overrides)
+    functions = LocalFunctions(local_stack(default_region(), DEFAULT_ACCOUNT_ID, cache_dir=translation_cache_dir(data)), data, overrides)
     install(functions)
     set_settings(functions.default)
     set_stores(build_sqlite_stores(functions.default.sqlite_path))

@@ -116,7 +116,10 @@ class Stack:
         if kept is None:
             kept = self._translate(path, parameters or {})
             if cache_dir is not None:
-                write_cached(cache_dir, key, kept)
+                try:
+                    write_cached(cache_dir, key, kept)
+                except OSError:
+                    pass  # a cache that cannot be written only means translating again next time
         self.parameters: dict[str, Any] = kept.parameters
         self.artifacts: dict[str, Path] = dict(kept.artifacts)
         self.sam: dict[str, Any] = json.loads(kept.sam)

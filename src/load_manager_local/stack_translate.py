@@ -25,6 +25,7 @@ import yaml
 ARTIFACTS_BUCKET = "load-manager-local-artifacts"
 _LOCAL_ARTIFACTS = {"CodeUri", "ContentUri", "DefinitionUri"}
 _CACHE_FORMAT = 1  # bump when what is cached changes shape
+KEEP_TRANSLATIONS = 16
 # What SAM attaches by ARN (AWS-managed policies are not in the template); any other AWS-managed
 # policy is reported as unknown (it grants nothing here).
 AWS_MANAGED_POLICIES: dict[str, dict[str, Any]] = {
@@ -164,6 +165,14 @@ def write_cached(cache_dir: Path, key: str, stack: CachedStack) -> None:
     with tempfile.NamedTemporaryFile("w", dir=cache_dir, prefix=".template-", suffix=".tmp", delete=False) as f:
         json.dump(record, f)
     os.replace(f.name, cache_dir / f"template-{key}.json")
-    for old in cache_dir.glob("template-*.json"):  # translations of earlier templates: never read again
-        if old.name != f"template-{key}.json":
-            old.unlink(missing_ok=True)
+    # The folder may be shared (several checkouts, several templates): the newest few are kept.
+    kept = sorted(cache_dir.glob("template-*.json"), key=_mtime, reverse=True)
+    for old in kept[KEEP_TRANSLATIONS:]:
+        old.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0  # removed meanwhile by another serve
