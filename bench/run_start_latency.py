@@ -434,7 +434,9 @@ def _backend_sample(script: str, target: TimedTarget, base_dir: Path, n: int) ->
 
 def run(quick: bool) -> list[dict]:
     use_project_tree()
-    reps = 3 if quick else 5
+    # One start varies by up to ±20% here (raw Locust alone took 0.38-0.62 s in one run): 9 pairs
+    # keep the median ratio steady to a few percent; 5 moved it by ±5% between runs.
+    reps = 3 if quick else 9
     log(f"run_start_latency: {reps} repetitions + 1 warm-up of Load Manager / raw Locust / backend only / autostart, {USERS} users")
     samples: dict[str, list[dict]] = {"lm": [], "raw": [], "backend": [], "autostart": []}
     backend_error: str | None = None
