@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from load_manager.models.base import ApiModel, Page
+from load_manager.models.base import ApiModel, NextCursor
 
 
 class AuditTarget(ApiModel):
@@ -30,5 +30,6 @@ class AuditRecordOut(ApiModel):
     changed: list[str] = Field(default_factory=list, description="The fields the change set (names, never values)")
 
 
-class AuditPage(Page[AuditRecordOut]):
-    pass
+class AuditPage(ApiModel):
+    items: list[AuditRecordOut]
+    next_cursor: NextCursor = None

@@ -12,7 +12,7 @@ from load_manager.models.base import (
     Description,
     DurationSeconds,
     Name,
-    Page,
+    NextCursor,
     RequestModel,
     RunResult,
     RunStatus,
@@ -158,5 +158,6 @@ class LoadTestListItem(LoadTest):
     )
 
 
-class LoadTestPage(Page[LoadTestListItem]):
-    pass
+class LoadTestPage(ApiModel):
+    items: list[LoadTestListItem]
+    next_cursor: NextCursor = None

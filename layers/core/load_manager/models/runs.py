@@ -10,7 +10,7 @@ from load_manager.models.base import FINAL_STATUSES as FINAL_STATUSES
 from load_manager.models.base import (
     ApiModel,
     BackendKind,
-    Page,
+    NextCursor,
     RunResult,
     RunStatus,
 )
@@ -112,5 +112,6 @@ class Run(ApiModel):
     )
 
 
-class RunPage(Page[Run]):
-    pass
+class RunPage(ApiModel):
+    items: list[Run]
+    next_cursor: NextCursor = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from load_manager.models.base import ApiModel, Description, Page, RequestModel, RevisionSelector, ScriptContent
+from load_manager.models.base import ApiModel, Description, NextCursor, RequestModel, RevisionSelector, ScriptContent
 from load_manager.models.bundles import BundleFields, BundleFileInfo
 from load_manager.models.revisions import ENTRIES_DESCRIPTION, NOTES_DESCRIPTION, ScriptRevisionSummary
 from load_manager.models.revisions import FileDiff as FileDiff  # a revision as read (revisions.py), named here as ever
@@ -50,5 +50,6 @@ class ValidationReport(ApiModel):
     files: list[BundleFileInfo] = Field(default_factory=list, description="Every file of the bundle, the entry included")
 
 
-class RevisionPage(Page[ScriptRevisionSummary]):
-    pass
+class RevisionPage(ApiModel):
+    items: list[ScriptRevisionSummary]
+    next_cursor: NextCursor = None
