@@ -73,7 +73,7 @@ PRINTER = """
     print("json", json.dumps({"token": token}))
     print("html", html.escape(token))
     print("url", urllib.parse.quote(token, safe=""), urllib.parse.urlencode({"token": token}))
-    print("key follows"); print(key); print("json key", json.dumps(key))
+    print("key follows"); sys.stdout.write(key + "\\n"); print("json key", json.dumps(key))  # the value and its newline in one write: print makes two
     sys.stderr.write(f"stderr {token}\\n")
     os.write(2, f"raw fd 2 {token}\\n".encode())
     logging.basicConfig(format="%(levelname)s %(message)s"); logging.getLogger("locustfile").warning("logged %s", token)
