@@ -26,6 +26,7 @@ if "LOAD_MANAGER_DATA_DIR" not in os.environ:
     os.environ["LOAD_MANAGER_DATA_DIR"] = tempfile.mkdtemp(prefix="lm-tests-data-")
     atexit.register(shutil.rmtree, os.environ["LOAD_MANAGER_DATA_DIR"], ignore_errors=True)
 
+from support import file_order  # noqa: E402
 from support.examples import load_example  # noqa: E402
 
 from load_manager.adapters.vault import FileVault  # noqa: E402
@@ -131,12 +132,16 @@ def example_locustfile() -> str:
     return (EXAMPLES / "locustfile.py").read_text()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--record-durations", action="store_true", help="write each file's test time to tests/durations.json (support/file_order.py)")
+
+
+def pytest_configure(config):
+    if config.getoption("--record-durations") and not hasattr(config, "workerinput"):  # the controller sees every report
+        config.pluginmanager.register(file_order.Recorder(), "record-durations")
+
+
 def pytest_collection_modifyitems(config, items):
-    """The files with most tests that start real Locust, a real server or a real build (marked slow)
-    first, the others after, each group in its own order: with `--dist loadfile` a long file that
-    starts last keeps the whole run waiting on it while the other workers sit idle."""
-    slow: dict[Path, int] = {}
-    for item in items:
-        if item.get_closest_marker("slow"):
-            slow[item.path] = slow.get(item.path, 0) + 1
-    items.sort(key=lambda item: -slow.get(item.path, 0))  # stable: a file's tests stay together and in order
+    """Longest file first (support/file_order.py): with `--dist loadfile` a long file that starts
+    last keeps the whole run waiting on it while the other workers sit idle."""
+    file_order.order(items, ROOT)
