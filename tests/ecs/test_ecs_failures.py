@@ -12,7 +12,7 @@ import time
 import pytest
 from support.ecs_runs import USERS, assert_nothing_left, start
 from support.runs import create_test, start_run, wait_for_status, wait_until_final
-from support.scripts import b64
+from support.scripts import CRASHING_SCRIPT, b64
 
 pytestmark = [pytest.mark.ecs_standin, pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -35,17 +35,6 @@ def test_a_task_killed_mid_run_fails_the_run_with_the_reason(ecs_run, target, ex
     assert_nothing_left(standin)
 
 
-CRASHING_SCRIPT = """from locust import HttpUser, task
-raise RuntimeError("boom at import, on Fargate")
-
-
-class U(HttpUser):
-    @task
-    def t(self):
-        self.client.get("/")
-"""
-
-
 def test_a_master_whose_script_raises_at_import_fails_the_run_with_locusts_log(ecs_run, target):
     client, standin, _ = ecs_run
     run = start(client, target.url, CRASHING_SCRIPT, duration=30)
@@ -55,7 +44,7 @@ def test_a_master_whose_script_raises_at_import_fails_the_run_with_locusts_log(e
     # Locust's own words, read back from the task's CloudWatch Logs stream, then ECS's account. The
     # workers import the script too and may stop first: whichever task is found stopped is named.
     assert re.match(r"LocustStartError: (the Locust master task|Locust worker task \S+) stopped \(exit code 1\)", reason), reason
-    assert "RuntimeError: boom at import, on Fargate" in reason, reason
+    assert "RuntimeError: boom at import" in reason, reason
     assert "stop code: EssentialContainerExited" in reason, reason
     assert_nothing_left(standin)
 

@@ -10,24 +10,13 @@ import time
 import pytest
 from support.roles import with_role
 from support.runs import assert_no_locust_left, create_test, locust_work_dirs, start_run, wait_for_status, wait_until_final
-from support.scripts import SIMPLE, b64
+from support.scripts import CRASHING_SCRIPT, SIMPLE, b64
 
 from load_manager.store import get_stores
 from load_manager_local.runtime import WORKFLOW_FUNCTION
 from load_manager_local.stepfunctions import LambdaServiceError
 
 pytestmark = pytest.mark.slow
-
-CRASHING_SCRIPT = """from locust import HttpUser, task
-raise RuntimeError("boom at import")
-
-
-class U(HttpUser):
-    @task
-    def t(self):
-        self.client.get("/")
-"""
-
 
 def test_run_is_pinned_counts_match_the_target_and_ends_finished(client, runtime, target, example_locustfile):
     test_id = create_test(client, example_locustfile, target.url)

@@ -14,6 +14,18 @@ class WebsiteUser(HttpUser):
 """
 
 
+# Raises at import: Locust exits at start, and its own words must reach the run's failure reason.
+CRASHING_SCRIPT = """from locust import HttpUser, task
+raise RuntimeError("boom at import")
+
+
+class U(HttpUser):
+    @task
+    def t(self):
+        self.client.get("/")
+"""
+
+
 def simple_variant(n: int) -> str:
     """A distinct valid script per n (a different request path)."""
     return SIMPLE.replace('self.client.get("/")', f'self.client.get("/items/{n}")')
