@@ -1,8 +1,9 @@
 """One boto3 client per service and configuration per execution environment, created on first use.
 
 Creating a client is not free: botocore resolves the service's model, endpoint rules and handlers
-every time (about 7 ms of CPU here for an EventBridge client, more in a small Lambda), and AWS's
-advice is to create SDK clients once and reuse them across invocations. Clients are thread-safe.
+every time (an EventBridge client: 60 ms of CPU for the first in a process, 3-5 ms for each after
+it, here; a lookup here: 20 us), and AWS's advice is to create SDK clients once and reuse them
+across invocations. Clients are thread-safe.
 
 The key includes the AWS_* environment (region, credentials, endpoint overrides), so a process
 whose environment changes (a test's moto region, the template harness's stand-in endpoints) gets a
