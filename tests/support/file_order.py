@@ -51,9 +51,13 @@ class Recorder:
         self.seconds[report.nodeid.split("::", 1)[0]] += report.duration
 
     def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
+        """The files this run ran replace their records; the others' stay (a partial run), but not
+        those of files that are gone."""
         if self.seconds:
-            kept = {name: round(seconds, 1) for name, seconds in sorted(self.seconds.items())}
-            DURATIONS.write_text(json.dumps(kept, indent=1) + "\n")
+            root = DURATIONS.parent.parent
+            kept = {name: seconds for name, seconds in recorded().items() if (root / name).is_file()}
+            kept.update({name: round(seconds, 1) for name, seconds in self.seconds.items()})
+            DURATIONS.write_text(json.dumps(dict(sorted(kept.items())), indent=1) + "\n")
 
 
 def _file(item: Any, root: Path) -> str:
