@@ -27,7 +27,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
 
-from load_manager_local import display, token_commands
+from load_manager_local import account_commands, display, token_commands
 from load_manager_local.client import ApiClient, ApiError
 
 EXIT_OK, EXIT_GATES_FAILED, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2, 3
@@ -400,7 +400,7 @@ def baseline_set(ctx: Context) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the tests, script, runs, baseline and tokens commands to `load-manager`."""
+    """Add the tests, script, runs, baseline, tokens, audit and usage commands to `load-manager`."""
     common = _common()
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction:
@@ -419,6 +419,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("test_id")
     p.add_argument("run_id")
     token_commands.register(group("tokens", "an account's API tokens for pipelines (admin): create, list, revoke"), leaf)
+    account_commands.register(group("audit", "the account's audit trail (admin)"), group("usage", "what the account's runs used and cost"), leaf)
 
 
 def _register_tests(tests: argparse._SubParsersAction, leaf) -> None:

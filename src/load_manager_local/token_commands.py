@@ -20,7 +20,7 @@ from load_manager_local.client import ApiClient
 OK = 0  # commands.EXIT_OK
 
 
-class _Context(Protocol):  # commands.Context, as these commands use it
+class CommandContext(Protocol):  # commands.Context, as these commands (and account_commands') use it
     args: argparse.Namespace
     api: ApiClient
     out: Console
@@ -29,7 +29,7 @@ class _Context(Protocol):  # commands.Context, as these commands use it
     def emit(self, data: Any, human: Callable[[], object]) -> None: ...
 
 
-def tokens_create(ctx: _Context) -> int:
+def tokens_create(ctx: CommandContext) -> int:
     a = ctx.args
     body: dict[str, Any] = {"name": a.name, "role": a.role}
     if a.expires_in_days is not None:
@@ -51,7 +51,7 @@ def tokens_create(ctx: _Context) -> int:
     return OK
 
 
-def tokens_list(ctx: _Context) -> int:
+def tokens_list(ctx: CommandContext) -> int:
     page = ctx.api.get("/v1/tokens", limit=ctx.args.limit)
     rows = [
         [t["id"], t["name"], t["role"], " ".join(t.get("loadTestIds") or []) or "all", t["prefix"] + "…", t["createdBy"],
@@ -63,7 +63,7 @@ def tokens_list(ctx: _Context) -> int:
     return OK
 
 
-def tokens_revoke(ctx: _Context) -> int:
+def tokens_revoke(ctx: CommandContext) -> int:
     ctx.api.delete(f"/v1/tokens/{ctx.args.token_id}")
     ctx.emit({"id": ctx.args.token_id, "revoked": True}, lambda: ctx.out.print(f"token {ctx.args.token_id} revoked"))
     return OK

@@ -69,3 +69,19 @@ def test_a_runner_token_drives_a_run_until_it_is_revoked(tmp_path, target, monke
         assert [(r["action"], r["role"], r["tokenId"], r["target"]["id"], r["target"]["loadTestId"]) for r in used] == [
             ("run.start", "runner", token["id"], run["id"], test_id)]  # fmt: skip
         assert trail[1]["at"] <= used[0]["at"] <= trail[0]["at"]
+
+        # The same trail and the run's usage through the CLI, as an admin reads them from a terminal.
+        listed_cli = cli(url, "audit", "list", "--actor", "token:release pipeline")
+        assert listed_cli.returncode == 0, listed_cli.stderr
+        assert "run.start" in listed_cli.stdout and run["id"] in listed_cli.stdout and "runner" in listed_cli.stdout
+        by_target = cli(url, "audit", "list", "--target", token["id"], "--json")
+        assert [r["action"] for r in json.loads(by_target.stdout)["items"]] == ["token.revoke", "token.create"], by_target.stderr
+        later = cli(url, "audit", "list", "--since", "2200-01-01", "--json")
+        assert json.loads(later.stdout)["items"] == [], later.stderr
+        usage = cli(url, "usage", "show", "--json")
+        assert usage.returncode == 0, usage.stderr
+        report = json.loads(usage.stdout)
+        assert [(g["key"], g["runs"]) for g in report["items"]] == [(test_id, 1)] and report["total"]["runs"] == 1
+        assert report["total"]["vcpuHours"] > 0  # the local Locust process's own CPU time
+        table = cli(url, "usage", "show", "--group-by", "test")
+        assert table.returncode == 0 and test_id in table.stdout and "total" in table.stdout, table.stderr

@@ -92,3 +92,19 @@ def test_locust_names_with_brackets_print_as_they_are():
     display.show_run(console, {"id": "r", "status": "Failed", "revisionNumber": 1, "failureReason": "LocustStartError: [bold] boom"})
     text = out.getvalue()
     assert "GET /items/[id]" in text and "p95Ms of GET /items/[id]" in text and "[bold] boom" in text
+
+
+def test_times_on_the_command_line_are_iso_8601_and_utc_without_an_offset():
+    from load_manager_local.account_commands import epoch_ms
+
+    assert epoch_ms(None) is None
+    assert epoch_ms("2026-12-01") == epoch_ms("2026-12-01T00:00Z") == 1_796_083_200_000
+    assert epoch_ms("2026-12-01T09:30+01:00") == 1_796_113_800_000
+    assert epoch_ms("2026-12-01T09:30") == 1_796_113_800_000 + 3_600_000  # no offset: UTC
+
+
+def test_a_time_that_is_not_iso_8601_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["audit", "list", "--since", "last tuesday"])
+    assert usage.value.code == 3
+    assert "not an ISO 8601 date or date-time: 'last tuesday'" in capsys.readouterr().err
