@@ -68,3 +68,15 @@ def test_the_data_cannot_close_its_script_element():
     page = render.run_page(_run(), "t", _series(), locust_href="/x")
     data = page.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0]
     assert "<" not in data
+
+
+def test_the_run_page_says_what_the_run_used_and_cost_once_it_is_recorded():
+    series = _series()
+    assert "Usage</dt><dd>-</dd>" in render.run_page(_run(), "t", series, locust_href="/x")  # not recorded yet
+    ecs = {"vcpuSeconds": 24.51, "memoryGbSeconds": 49.02, "loadGenerators": 3, "durationSeconds": 13.1, "basis": "allocated",
+           "estimatedCost": {"amount": 0.0003, "currency": "USD", "region": "eu-west-1", "priceSource": "default"}}  # fmt: skip
+    page = render.run_page(_run(usage=ecs), "t", series, locust_href="/x")
+    assert ("Usage</dt><dd>0.0068 vCPU-hours, 0.0136 GB-hours, 3 load generators (allocated); "
+            "estimated 0.00 USD (default prices, eu-west-1)</dd>") in page  # fmt: skip
+    local = ecs | {"loadGenerators": 1, "basis": "consumed", "estimatedCost": {"amount": 0, "currency": "USD", "region": None, "priceSource": "local"}}
+    assert "1 load generator (consumed); no cost (this machine)</dd>" in render.run_page(_run(usage=local), "t", series, locust_href="/x")

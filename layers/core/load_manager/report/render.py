@@ -159,6 +159,7 @@ def _run_facts(run: Run, locust_href: str) -> str:
         ("Started / ended", f"{_time(run.started_at)} / {_time(run.ended_at)}"),
         ("Started by", escape(run.created_by)),
         ("Backend", escape(run.backend or "-")),
+        ("Usage", _usage_text(run)),
         ("Auto-stop", _auto_stop_text(run)),
         ("Baseline run", f"<code>{escape(run.baseline_run_id)}</code>" if run.baseline_run_id else "-"),
     ]
@@ -166,6 +167,19 @@ def _run_facts(run: Run, locust_href: str) -> str:
         items.append(("Failure", escape(run.failure_reason)))
     link = f'<p><a id="locust-link" href="{escape(locust_href)}">Locust\'s own report</a></p>' if run.report_location else ""
     return _facts(items) + link
+
+
+def _usage_text(run: Run) -> str:
+    """What the run's load generators used and what that cost (models/usage.py); "-" before it is recorded."""
+    used = run.usage
+    if used is None:
+        return "-"
+    cost = used.estimated_cost
+    where = f", {cost.region}" if cost.region else ""
+    priced = f"estimated {cost.amount:.2f} {cost.currency} ({cost.price_source} prices{where})"
+    generators = f"{used.load_generators} load generator{'' if used.load_generators == 1 else 's'}"
+    figures = f"{used.vcpu_seconds / 3600:.4f} vCPU-hours, {used.memory_gb_seconds / 3600:.4f} GB-hours, {generators}"
+    return escape(f"{figures} ({used.basis}); {'no cost (this machine)' if cost.price_source == 'local' else priced}")
 
 
 def _auto_stop_text(run: Run) -> str:
