@@ -82,7 +82,8 @@ def test_a_codedeploy_success_put_twice_starts_one_run_that_emits_run_started_an
         "eventDigest": run["trigger"]["eventDigest"],
     }  # fmt: skip
     final = wait_until_final(client, run["id"], timeout=60)
-    assert final["status"] == "Finished" and final["summary"]["totalRequests"] == target.total_requests() > 0
+    reported, served = final["summary"]["totalRequests"], target.total_requests()
+    assert final["status"] == "Finished" and 0 < reported <= served <= reported + 2  # at most one request in flight per user (2)
     firings = call(client, "GET", f"/v1/load-tests/{test_id}/triggers/{trigger['id']}")["lastFirings"]
     assert [(f["eventId"], f["outcome"], f["runId"]) for f in firings] == [(put[1], "duplicate", run["id"]), (put[0], "started", run["id"])]
 
