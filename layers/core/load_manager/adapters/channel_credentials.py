@@ -75,7 +75,7 @@ def credential_store() -> CredentialStore:
     prefix = settings.automation.notification_secret_prefix
     if not prefix:
         return file_credentials(settings.data_dir)
-    return CredentialStore(secrets_manager_vault(prefix, settings.ecs.region))  # one client per prefix and environment
+    return CredentialStore(secrets_manager_vault(prefix, settings.ecs.region))  # the execution environment's one client (aws_clients)
 
 
 def set_credential_store(store: CredentialStore | None) -> None:

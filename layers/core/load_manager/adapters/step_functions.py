@@ -8,6 +8,7 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
+from load_manager.adapters import aws_clients
 from load_manager.settings import get_settings
 
 if TYPE_CHECKING:  # annotations only: starting an execution (the triggers function) builds no run model
@@ -45,11 +46,7 @@ class StepFunctionsStarter:
 
     @property
     def client(self):
-        if self._client is None:
-            import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy): off every other route's cold path
-
-            self._client = boto3.client("stepfunctions")
-        return self._client
+        return self._client or aws_clients.client("stepfunctions")  # boto3 only when a run starts: off every other route's cold path
 
     def start(self, run: Run) -> str:
         try:

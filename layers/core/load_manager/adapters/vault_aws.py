@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from load_manager.adapters import aws_clients
 from load_manager.adapters.vault import SecretVersionTakenError, account_part
 from load_manager.errors import SecretStoreError, SecretUnreadableError
 
@@ -121,15 +122,6 @@ def _store_error(exc: Exception, what: str) -> SecretStoreError:
     return SecretStoreError(f"Secrets Manager could not {what} the secret: {code}", retryable=code in _TRANSIENT or not _code(exc))
 
 
-_vaults: dict[tuple[str, str | None], SecretsManagerVault] = {}
-
-
 def secrets_manager_vault(prefix: str, region: str | None) -> SecretsManagerVault:
-    """One client per execution environment (and prefix), created on first use."""
-    if (prefix, region) not in _vaults:
-        import boto3  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-        from botocore.config import Config  # lazy: boto3 costs 157 ms at import (bench/cold_import.py --lazy)
-
-        client = boto3.client("secretsmanager", region_name=region, config=Config(retries={"mode": "standard", "max_attempts": 4}))
-        _vaults[(prefix, region)] = SecretsManagerVault(prefix, client)
-    return _vaults[(prefix, region)]
+    """The vault of `prefix`, on the execution environment's one Secrets Manager client (aws_clients)."""
+    return SecretsManagerVault(prefix, aws_clients.client("secretsmanager", region=region, retries={"mode": "standard", "max_attempts": 4}))
