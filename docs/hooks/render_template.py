@@ -7,37 +7,36 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from markdown_text import code, prose, table
 
 
 class Tagged(dict):
-    """A CloudFormation short-form tag kept as written: `!Ref X` is Tagged({"Ref": "X"})."""
+    """An intrinsic function, shown in its short form: {"Ref": "X"} is `!Ref X`."""
 
     def __str__(self) -> str:
-        ((tag, value),) = self.items()
+        ((name, value),) = self.items()
+        tag = name.removeprefix("Fn::")
+        if tag == "GetAtt" and isinstance(value, list) and all(isinstance(part, str) for part in value):
+            value = ".".join(value)  # as written: !GetAtt Function.Arn
         return f"!{tag} {json.dumps(value) if not isinstance(value, str) else value}"
 
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Tagged:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return Tagged({suffix: value})
-
-
-_Loader.add_multi_constructor("!", _tagged)
+def _tagged(value: Any) -> Any:
+    """The template with each intrinsic function (a one-key {"Ref" or "Condition" or "Fn::...": ...}) a Tagged."""
+    if isinstance(value, list):
+        return [_tagged(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    found = {key: _tagged(item) for key, item in value.items()}
+    if len(found) == 1 and any(key in ("Ref", "Condition") or key.startswith("Fn::") for key in found):
+        return Tagged(found)
+    return found
 
 
 def load(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    from load_manager_local.template import parse_template
+
+    return _tagged(parse_template(path.read_text()))
 
 
 def environments(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -57,7 +56,7 @@ def _refs(value: Any) -> set[str]:
         ((tag, inner),) = value.items()
         if tag == "Ref" and isinstance(inner, str):
             return {inner}
-        if tag == "Sub":
+        if tag == "Fn::Sub":
             text = inner if isinstance(inner, str) else inner[0]
             return {part.split("}", 1)[0].split(".")[0] for part in text.split("${")[1:]}
         return _refs(inner)

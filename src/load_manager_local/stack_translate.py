@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from load_manager_local.template import parse_template
 
 ARTIFACTS_BUCKET = "load-manager-local-artifacts"
 _LOCAL_ARTIFACTS = {"CodeUri", "ContentUri", "DefinitionUri"}
@@ -50,33 +50,10 @@ AWS_MANAGED_POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
-class _IntrinsicsLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """CloudFormation's short forms (!Ref, !Sub, !GetAtt a.b, ...) as their long forms, without
-    touching yaml.SafeLoader itself (samtranslator's own helper registers on it, process-wide).
-    LibYAML's loader when PyYAML has it: the template reads in a tenth of the time."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
-    value: Any
-    if suffix == "GetAtt" and isinstance(node, yaml.ScalarNode):
-        value = str(loader.construct_scalar(node)).split(".", 1)
-    elif isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_IntrinsicsLoader.add_multi_constructor("!", _intrinsic)
-
-
 def read_sam_template(path: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     """The SAM template with local artifact paths replaced by the S3 locations `sam package` would
     upload them to, and those paths by logical id."""
-    template: dict[str, Any] = yaml.load(path.read_text(), Loader=_IntrinsicsLoader)  # noqa: S506 - a SafeLoader subclass
+    template = parse_template(path.read_text())
     artifacts: dict[str, Path] = {}
     for logical_id, resource in (template.get("Resources") or {}).items():
         properties = resource.get("Properties") or {}

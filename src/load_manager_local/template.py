@@ -1,4 +1,5 @@
-"""Read the HTTP routes that `template.yaml` declares, so the local runtime serves exactly those."""
+"""Read the HTTP routes that `template.yaml` declares, so the local runtime serves exactly those; and
+the one reading of the template's YAML (parse_template) that everything else here uses."""
 
 from __future__ import annotations
 
@@ -14,18 +15,47 @@ import yaml
 
 
 class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc] # libyaml's parser: 0.45 s -> 0.04 s here
-    """Accepts CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values."""
+    """CloudFormation's short forms (!Ref X, !Sub s, !GetAtt A.b, ...) as the long forms CloudFormation
+    defines ({"Ref": "X"}, {"Fn::Sub": s}, {"Fn::GetAtt": ["A", "b"]}), without touching
+    yaml.SafeLoader itself (samtranslator's own helper registers on it, process-wide)."""
 
 
-def _any_tag(loader: yaml.Loader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    value: Any
+    if suffix == "GetAtt" and isinstance(node, yaml.ScalarNode):
+        value = str(loader.construct_scalar(node)).split(".", 1)
+    elif isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
 
 
-_CfnLoader.add_multi_constructor("!", _any_tag)
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def parse_template(text: str) -> dict[str, Any]:
+    """A CloudFormation/SAM template's YAML, short-form intrinsics read as their long forms."""
+    return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def ref_target(value: Any) -> str | None:
+    """X of `{"Ref": "X"}` (`!Ref X`); None for anything else."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("Ref"), str):
+        return str(value["Ref"])
+    return None
+
+
+def get_att_target(value: Any) -> tuple[str, str] | None:
+    """(logical id, attribute) of `{"Fn::GetAtt": ["A", "b"]}` (`!GetAtt A.b`); None for anything else."""
+    if isinstance(value, dict) and len(value) == 1:
+        target = value.get("Fn::GetAtt")
+        if isinstance(target, list) and len(target) == 2 and all(isinstance(part, str) for part in target):
+            return target[0], target[1]
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,7 +102,7 @@ def load_template(path: Path) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=8)
 def _parsed(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
-    return yaml.load(Path(path).read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return parse_template(Path(path).read_text())
 
 
 def http_routes(template_path: Path) -> list[HttpRoute]:
@@ -110,10 +140,10 @@ def http_authorizer(template_path: Path) -> HttpAuthorizer | None:
         auth = resource.get("Properties", {}).get("Auth") or {}
         name = auth.get("DefaultAuthorizer")
         declared = (auth.get("Authorizers") or {}).get(name) or {}
-        arn = declared.get("FunctionArn")
-        if not isinstance(arn, str):  # a JWT authorizer, or an ARN this reader cannot follow
+        target = get_att_target(declared.get("FunctionArn"))  # !GetAtt AuthorizerFunction.Arn
+        if target is None or target[1] != "Arn":  # a JWT authorizer, or an ARN this reader cannot follow
             return None
-        logical_id = arn.split(".", 1)[0]  # !GetAtt AuthorizerFunction.Arn
+        logical_id = target[0]
         identity = declared.get("Identity") or {}
         return HttpAuthorizer(
             function=resources[logical_id]["Properties"]["CodeUri"].rstrip("/").split("/")[-1],

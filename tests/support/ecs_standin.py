@@ -116,7 +116,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from load_manager.backends.ecs import EcsSettings
-from load_manager_local.template import load_template
+from load_manager_local.template import load_template, ref_target
 from support.ecs_standin_network import ADDRESS_ENV, NETWORK_ENV, rules_of, write_sitecustomize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -865,11 +865,13 @@ def task_definitions_from_template(path: Path = TEMPLATE, *, stack_name: str = S
     values.update({"AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws"})
 
     def render(value: Any) -> Any:
-        # The loader drops tags: `!Ref Name` arrives as "Name", `!Sub` as its string.
-        if isinstance(value, str):
-            if value in values:
-                return values[value]
-            return re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: values.get(m.group(1), m.group(0)), value)
+        # `!Ref Name` is its value, `!Sub "text"` the text with ${Name} filled in; other intrinsics
+        # (a role's `!GetAtt`) are in no field the stand-in reads.
+        name = ref_target(value)
+        if name is not None:
+            return values.get(name, name)
+        if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str) and len(value) == 1:
+            return re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: values.get(m.group(1), m.group(0)), value["Fn::Sub"])
         if isinstance(value, list):
             return [render(v) for v in value]
         if isinstance(value, dict):

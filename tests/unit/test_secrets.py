@@ -13,7 +13,7 @@ from load_manager.adapters.secrets import mongodb_uri
 from load_manager.settings import Settings, SettingsError, set_settings
 from load_manager.store import get_stores, reset_stores
 from load_manager_local.functions import project_root
-from load_manager_local.template import load_template
+from load_manager_local.template import load_template, ref_target
 
 SECRET = "load-manager/mongodb"
 
@@ -63,13 +63,13 @@ def test_the_template_names_the_secret_and_allows_exactly_it():
     text = (project_root() / "template.yaml").read_text()
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert "MONGODB_URI" not in env and "{{resolve:" not in text, "no secret value in any environment"
-    assert env["MONGODB_SECRET_ID"] == "MongoDbSecretName"  # !Ref, as the loader reads it
+    assert ref_target(env["MONGODB_SECRET_ID"]) == "MongoDbSecretName"
     statement = template["Resources"]["MongoDbSecretReadPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement == [{
         "Sid": "ReadTheMongoDbSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-        "Resource": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${MongoDbSecretName}-??????",
+        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${MongoDbSecretName}-??????"},
     }]  # fmt: skip
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     # The console publisher (a deploy-time custom resource) never touches the database.
     functions = [f for f in functions if f["Properties"]["CodeUri"] != "functions/console_publisher/"]
-    assert all("MongoDbSecretReadPolicy" in (f["Properties"].get("Policies") or []) for f in functions)
+    assert all("MongoDbSecretReadPolicy" in map(ref_target, f["Properties"].get("Policies") or []) for f in functions)

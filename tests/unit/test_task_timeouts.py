@@ -52,7 +52,7 @@ def function_of(task: dict[str, Any], substitutions: dict[str, Any]) -> str:
     target = task.get("Parameters", {}).get("FunctionName") if resource.startswith("arn:aws:states:::lambda:invoke") else resource
     match = re.fullmatch(r"\$\{(\w+)\}", str(target))
     assert match, f"the Task names its function as {target!r}, not through a DefinitionSubstitution"
-    value = substitutions[match.group(1)]  # `!GetAtt Fn.Arn`, `!Ref Fn` or `!Sub "${Fn.Arn}"`, tag dropped by the loader
+    value = substitutions[match.group(1)]  # `!GetAtt Fn.Arn`, `!Ref Fn` or `!Sub "${Fn.Arn}"`, as long forms
     names = [word for word in re.findall(r"[A-Za-z0-9]+", json.dumps(value)) if TEMPLATE["Resources"].get(word, {}).get("Type") in FUNCTION_TYPES]
     assert len(names) == 1, f"substitution {match.group(1)} = {value!r} names no single function"
     return names[0]
