@@ -25,6 +25,9 @@ export const ROUTE_ROLES = {
   'POST /v1/load-tests/{testId}/schedules': 'editor',
   'PATCH /v1/load-tests/{testId}/schedules/{scheduleId}': 'editor',
   'DELETE /v1/load-tests/{testId}/schedules/{scheduleId}': 'editor',
+  'POST /v1/notification-channels': 'editor',
+  'PATCH /v1/notification-channels/{channelId}': 'editor',
+  'DELETE /v1/notification-channels/{channelId}': 'editor',
   'PUT /v1/clusters': 'admin',
   'DELETE /v1/clusters/{clusterId}': 'admin',
   'PUT /v1/variables': 'admin',
@@ -61,6 +64,10 @@ export function may(route) {
   }
   return roleAtLeast(caller.role, need);
 }
+
+/** Does the caller's role include `need`? For use cases that ask more than their route's line (an
+ *  account's, org's, project's or env's notification channels: admin). Unknown caller: yes. */
+export const hasRole = (need) => !caller || roleAtLeast(caller.role, need);
 
 /** The least role a route needs (for the words of a page a caller may not see). */
 export const roleFor = (route) => ROUTE_ROLES[route] ?? null;

@@ -146,6 +146,14 @@ export const updateSchedule = (testId, scheduleId, changes) =>
   data(call('PATCH', automation(testId, 'schedules', scheduleId), { body: changes }));
 export const deleteSchedule = (testId, scheduleId) => call('DELETE', automation(testId, 'schedules', scheduleId));
 
+// ---- notification channels (the URL, signing secret and auth header value are write-only) ----
+/** `testId`: that test's channels only; without it, every channel of the tenant (tests' and scopes'). */
+export const listChannels = (testId) => data(call('GET', '/v1/notification-channels', { query: { testId } }));
+export const createChannel = (body) => data(call('POST', '/v1/notification-channels', { body }));
+export const updateChannel = (channelId, changes) =>
+  data(call('PATCH', `/v1/notification-channels/${id(channelId)}`, { body: changes }));
+export const deleteChannel = (channelId) => call('DELETE', `/v1/notification-channels/${id(channelId)}`);
+
 // ---- clusters ----
 export const listClusters = () => data(call('GET', '/v1/clusters'));
 export const putCluster = (body) => data(call('PUT', '/v1/clusters', { body }));

@@ -23,6 +23,7 @@ export const routes = [
   { path: '/runs/:runId', page: () => import('./pages/run.js') },
   { path: '/clusters', page: () => import('./pages/clusters.js') },
   { path: '/variables', page: () => import('./pages/variables.js') },
+  { path: '/notifications', page: () => import('./pages/notifications.js') },
   { path: '/tokens', page: () => import('./pages/tokens.js') },
   { path: '/audit', page: () => import('./pages/audit.js') },
 ];

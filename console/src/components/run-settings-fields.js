@@ -50,5 +50,7 @@ export function describeRunSettings(settings) {
   if (settings?.revision != null) parts.push(`revision ${settings.revision}`);
   if (settings?.targetUrl) parts.push(settings.targetUrl);
   if (settings?.criteria) parts.push(`${settings.criteria.length} criteria of its own`);
+  if (settings?.loadProfile) parts.push(`a load profile of ${settings.loadProfile.stages.length} stage(s)`);
+  if (settings?.dataSplit) parts.push(settings.dataSplit.length ? `data split: ${settings.dataSplit.join(', ')}` : 'no data split');
   return parts.length ? `${parts.join(', ')}; the test's defaults for the rest` : 'the test\u2019s defaults';
 }

@@ -8,6 +8,7 @@ const SECTIONS = [
   { href: '/tests', label: 'Tests', active: (path) => path.startsWith('/tests') || path.startsWith('/runs') },
   { href: '/clusters', label: 'Clusters', active: (path) => path.startsWith('/clusters') },
   { href: '/variables', label: 'Variables', active: (path) => path.startsWith('/variables') },
+  { href: '/notifications', label: 'Notifications', active: (path) => path.startsWith('/notifications') },
   { href: '/tokens', label: 'API tokens', route: 'GET /v1/tokens', active: (path) => path.startsWith('/tokens') },
   { href: '/audit', label: 'Audit log', route: 'GET /v1/audit', active: (path) => path.startsWith('/audit') },
 ];

@@ -3,8 +3,9 @@
 //   `?revision=N`), every file a tab, validated as you type and on save by POST /v1/scripts/validate,
 //   saved with a description as a new revision;
 // - gates (`/gates`): pass/fail criteria, auto-stop and the baseline run;
-// - automation (`/automation`): runs without a human, event triggers and schedules;
-// - settings (`/settings`): the test's metadata, and deleting it.
+// - automation (`/automation`): runs without a human, event triggers and schedules, and where the
+//   end of its runs is announced (its notification channels);
+// - settings (`/settings`): the test's metadata, its load shape (default load profile, data split), and deleting it.
 // One page holds the four (routes.js keys it by test): the test is read once, a tab's content is
 // loaded on its first visit and kept while another tab is shown, so unsaved edits survive a switch.
 // `/tests/{id}#automation` (and #gates, #settings: the anchors of the page before it had tabs) opens that tab.
@@ -16,7 +17,9 @@ import { navigate } from '../router.js';
 import { BaselinePicker } from '../components/baseline-picker.js';
 import { BundleEditor } from '../components/bundle-editor.js';
 import { AutoStopEditor, CriteriaEditor } from '../components/criteria-editor.js';
+import { LoadShape } from '../components/load-shape.js';
 import { ErrorMessage, Loading } from '../components/messages.js';
+import { NotificationChannels } from '../components/notification-channels.js';
 import { PageHeading } from '../components/page-heading.js';
 import { Schedules } from '../components/schedules.js';
 import { TestBreadcrumb, TestNav, testTabUrl } from '../components/test-nav.js';
@@ -90,7 +93,8 @@ function AutomationPanel({ test }) {
       <h2 id="automation-heading">Runs without a human</h2>
       <${Triggers} test=${test.data} />
       <${Schedules} test=${test.data} />
-    </section>`;
+    </section>
+    <${NotificationChannels} test=${test.data} />`;
 }
 
 function SettingsPanel({ test }) {
@@ -98,6 +102,7 @@ function SettingsPanel({ test }) {
     <section class="card" aria-labelledby="settings-heading" id="settings">
       <h2 id="settings-heading">Settings</h2>
       <${TestSettings} test=${test.data} onSaved=${test.setData} />
+      <${LoadShape} test=${test.data} onSaved=${test.setData} />
       ${may('DELETE /v1/load-tests/{testId}') ? html`<${DeleteTest} test=${test.data} />` : null}
     </section>`;
 }
