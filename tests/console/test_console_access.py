@@ -71,6 +71,13 @@ def test_a_viewer_sees_no_control_that_changes_anything_and_a_runner_only_runs(p
     expect(page.get_by_test_id("stop-run")).to_be_visible()
     expect(page.get_by_test_id("signed-in-role")).to_have_text("admin")
     expect(page.get_by_role("navigation", name="Sections").get_by_role("link", name="API tokens")).to_be_visible()
+    # The baseline picker opens on the baseline, not on the newest Finished run listed first.
+    stores = build_sqlite_stores(str(console_data / "load_manager.db"))
+    stores.runs.insert(finished_run("local", test_id, stores.revisions.get_by_number("local", test_id, 1).id, 1, now_ms() - 60_000, 30))
+    assert requests.put(f"{console_url}/v1/load-tests/{test_id}/baseline", json={"runId": finished}, timeout=10).status_code == 200
+    page.goto(f"{test}/gates")
+    expect(page.get_by_role("combobox", name="Finished run")).to_have_value(finished)
+    assert requests.put(f"{console_url}/v1/load-tests/{test_id}/baseline", json={"runId": None}, timeout=10).status_code == 200
 
     _as(page, "viewer")
     page.goto(f"{test}/script")
@@ -101,7 +108,7 @@ def test_a_viewer_sees_no_control_that_changes_anything_and_a_runner_only_runs(p
     expect(page.get_by_test_id("delete-test")).to_have_count(0)
 
     page.goto(f"{test}/runs")
-    expect(page.get_by_test_id("run-row")).to_have_count(2)
+    expect(page.get_by_test_id("run-row")).to_have_count(3)  # running, finished and the newer Finished run
     expect(page.get_by_test_id("start-run")).to_have_count(0)
     page.goto(f"{console_url}/runs/{running}")
     expect(page.get_by_test_id("run-status")).to_have_text("Running")
@@ -138,6 +145,7 @@ def test_a_new_token_is_shown_once_and_never_after_a_reload(page, console_url, c
     page.goto(f"{console_url}/tokens")
     form = page.get_by_test_id("token-form")
     form.get_by_label("Name", exact=True).fill("ci-shop")
+    expect(form.get_by_role("combobox", name=re.compile("^Role"))).to_have_value("runner")  # the form's default
     form.get_by_role("combobox", name=re.compile("^Role")).select_option("runner")
     form.get_by_label("Expires in (days, 1 to 365)").fill("30")
     form.get_by_role("checkbox", name=re.compile("token-scope")).check()

@@ -40,8 +40,8 @@ export function BaselinePicker({ test, onSaved }) {
       ${!may('PUT /v1/load-tests/{testId}/baseline') ? null : runs.length ? html`
         <div class="inline-form">
           <label>Finished run
-            <select name="baselineRunId" defaultValue=${current ?? runs[0].id}>
-              ${runs.map((run) => html`<option value=${run.id}>${formatDateTime(run.createdAt)} · revision ${run.revisionNumber} · ${run.result}${run.id === current ? ' (baseline)' : ''}</option>`)}
+            <select name="baselineRunId">
+              ${runs.map((run) => html`<option value=${run.id} selected=${run.id === (current ?? runs[0].id)}>${formatDateTime(run.createdAt)} · revision ${run.revisionNumber} · ${run.result}${run.id === current ? ' (baseline)' : ''}</option>`)}
             </select></label>
           <button type="submit" class="secondary" data-testid="set-baseline">Set as baseline</button>
           ${current ? html`<button type="button" class="danger" onClick=${() => put(null, 'The test has no baseline now.')}>Clear the baseline</button>` : null}

@@ -169,8 +169,8 @@ function TokenForm({ tests, onCreated }) {
         <label>Name <input name="name" required maxlength="100" placeholder="e.g. github-actions-shop" ...${invalidProps(errors, 'token', 'name')} />
           <${FieldError} errors=${errors} form="token" field="name" /></label>
         <label>Role
-          <select name="role" defaultValue="runner" ...${invalidProps(errors, 'token', 'role')}>
-            ${ROLE_CHOICES.map((choice) => html`<option value=${choice.role}>${choice.label}</option>`)}
+          <select name="role" ...${invalidProps(errors, 'token', 'role')}>
+            ${ROLE_CHOICES.map((choice) => html`<option value=${choice.role} selected=${choice.role === 'runner'}>${choice.label}</option>`)}
           </select>
           <${FieldError} errors=${errors} form="token" field="role" /></label>
         <label>Expires in (days, 1 to 365)
