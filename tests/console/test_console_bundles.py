@@ -171,6 +171,11 @@ def test_gates_and_schedules_show_the_api_errors_at_their_fields(page, console_u
     form.get_by_label("Unit").select_option("hours")
     form.get_by_test_id("save-schedule").click()
     expect(row.get_by_test_id("schedule-when")).to_contain_text("rate(2 hours)")
+    row.get_by_role("button", name="Edit").click()  # the form opens on the schedule as it is
+    expect(form.get_by_label("Every")).to_have_value("2")
+    expect(form.get_by_label("Unit")).to_have_value("hours")
+    form.get_by_test_id("save-schedule").click()  # saved unchanged
+    expect(row.get_by_test_id("schedule-when")).to_contain_text("rate(2 hours)")
     row.get_by_test_id("toggle-schedule").click()
     expect(row).to_have_attribute("data-enabled", "false")
     page.once("dialog", lambda dialog: dialog.accept())

@@ -168,7 +168,7 @@ function ScheduleForm({ test, schedule, open, onDone, onCancel }) {
           <input name="cron" defaultValue=${schedule?.cron ?? '0 2 * * 1-5'} spellcheck="false" autocomplete="off" class="code" ...${props('cron')} />${fieldError('cron')}</label>` : html`
         <div class="inline-form">
           <label>Every <input name="rateEvery" type="number" min="1" defaultValue=${rateEvery} ...${props('rate')} /></label>
-          <label>Unit <select name="rateUnit" defaultValue=${rateUnit}>${RATE_UNITS.map((u) => html`<option value=${u}>${u}</option>`)}</select></label>
+          <label>Unit <select name="rateUnit">${RATE_UNITS.map((u) => html`<option value=${u} selected=${u === rateUnit}>${u}</option>`)}</select></label>
           ${fieldError('rate')}
         </div>`}
       <label>Time zone (IANA) <input name="timezone" list="time-zones" defaultValue=${schedule?.timezone ?? 'UTC'} autocomplete="off" ...${props('timezone')} />${fieldError('timezone')}</label>
