@@ -273,7 +273,6 @@ LAZY_IMPORTS: dict[str, tuple[str, str]] = {
     "flask": ("run_workflow", "import flask"),
     "deploy boto3": ("console_publisher", "import boto3"),
     # Other areas' use cases and models, off the import of functions whose every route does not need them.
-    "load tests area (runs: start, list)": ("runs", "from load_manager.usecases import load_tests"),
     "load tests models (notify.drain)": ("runs", "from load_manager.models.load_tests import LastRun"),
     "scripts area (runs: start, script)": ("runs", "from load_manager.usecases import scripts"),
     "scripts area (runs: archive)": ("runs", "from load_manager.usecases.bundles import archive_of"),
@@ -292,6 +291,8 @@ LAZY_IMPORTS: dict[str, tuple[str, str]] = {
     "usecases.usage (runs: a dry run)": ("runs", "from load_manager.usecases import usage"),
     "usecases.usage (access: GET /v1/usage, off the tokens routes)": ("access", "from load_manager.usecases import usage"),
     "load tests and runs use cases (access: usage sums never start runs)": ("access", "from load_manager.usecases import load_tests, runs"),
+    "dependents (load_tests: a delete removes what was the test's)": ("load_tests", "from load_manager.usecases import dependents"),
+    "dependents (sweeper: a deleted test's leftovers)": ("sweeper", "from load_manager.usecases import dependents"),
 }
 
 LAZY_CHILD = """\

@@ -66,7 +66,10 @@ def patch_load_test(testId: str, body: UpdateLoadTestRequest) -> LoadTest:  # no
 
 @router.delete(
     "/v1/load-tests/<testId>",
-    summary="Delete a load test (its revisions are kept for the runs that used them)",
+    summary="Delete a load test, its triggers, schedules and own variables, secrets and notification channels",
+    description="A soft delete: the test's revisions are kept for the runs that used them. What belonged to the test only goes with "
+    "it (its triggers' rules, its schedules, its own variables and secrets with their values, its own notification channels); "
+    "what cannot be removed at once is removed by the sweeper, and never fails the delete.",
     tags=["load-tests"],
     responses=responses(None, *COMMON_ERRORS, 404, 409, status=204, description="Deleted"),
 )

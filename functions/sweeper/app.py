@@ -1,6 +1,7 @@
 """The sweeper, invoked every few minutes by an EventBridge schedule (not by API Gateway): ends the
-runs no execution drives, sends the events no step will, and tears down what ended runs left
-behind: clusters, and on the ecs backend its per-run security groups (load_manager/lifecycle/sweeper.py)."""
+runs no execution drives, sends the events no step will, tears down what ended runs left behind
+(clusters, and on the ecs backend its per-run security groups), and removes what deleted tests left
+(triggers, schedules, their own variables, secrets and channels) (load_manager/lifecycle/sweeper.py)."""
 
 from __future__ import annotations
 

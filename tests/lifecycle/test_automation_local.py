@@ -9,7 +9,7 @@ that `serve` runs in real time.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import boto3
 import pytest
@@ -19,7 +19,7 @@ from support.runs import assert_no_locust_left, create_test, wait_for_status, wa
 from support.scripts import SIMPLE, b64
 
 from load_manager_local.api import InProcessApi
-from load_manager_local.aws import BUS_NAME
+from load_manager_local.aws import BUS_NAME, SCHEDULE_GROUP
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def call(client, method: str, path: str, body=None, status: int = 200):
     return answer.json()
 
 
-def emitted(local, until: str, timeout: float = 15) -> list[dict]:
+def emitted(local, until: str, timeout: float = 60) -> list[dict]:
     """Load Manager's own events on the local bus, once one of type `until` is there."""
     import time
 
@@ -81,7 +81,7 @@ def test_a_codedeploy_success_put_twice_starts_one_run_that_emits_run_started_an
         "type": "event", "triggerId": trigger["id"], "eventId": put[0], "source": "aws.codedeploy", "detailType": CODEDEPLOY,
         "eventDigest": run["trigger"]["eventDigest"],
     }  # fmt: skip
-    final = wait_until_final(client, run["id"], timeout=60)
+    final = wait_until_final(client, run["id"])
     reported, served = final["summary"]["totalRequests"], target.total_requests()
     assert final["status"] == "Finished" and 0 < reported <= served <= reported + 2  # at most one request in flight per user (2)
     firings = call(client, "GET", f"/v1/load-tests/{test_id}/triggers/{trigger['id']}")["lastFirings"]
@@ -101,12 +101,16 @@ def test_a_schedule_every_minute_with_60_s_runs_skips_the_occurrence_that_finds_
     body = {"name": "every minute", "cron": "* * * * *", "runSettings": {"targetUsers": 1, "durationSeconds": 60}}
     schedule = call(client, "POST", f"/v1/load-tests/{test_id}/schedules", body, 201)  # 60 s runs every 60 s: allowed
     assert schedule["expression"] == "cron(* * * * ? *)" and schedule["minIntervalSeconds"] == 60
-    first_minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    # The first minute after Scheduler created it (the clock fires nothing from before), not after
+    # reading this clock: a minute may begin in between.
+    scheduler = boto3.client("scheduler", region_name=local.sfn.region)
+    created = scheduler.get_schedule(Name=schedule["schedulerName"], GroupName=SCHEDULE_GROUP)["CreationDate"].astimezone(UTC)
+    first_minute = created.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
     assert [f.at for f in local.aws.scheduler.fire_due(first_minute)] == [first_minute]
     local.aws.drain()
     (run,) = call(client, "GET", f"/v1/load-tests/{test_id}/runs")["items"]
-    wait_for_status(client, run["id"], {"Running"}, timeout=30)
+    wait_for_status(client, run["id"], {"Running"}, timeout=90)
 
     assert [f.at for f in local.aws.scheduler.fire_due(first_minute + timedelta(minutes=1))] == [first_minute + timedelta(minutes=1)]
     local.aws.drain()
@@ -117,7 +121,7 @@ def test_a_schedule_every_minute_with_60_s_runs_skips_the_occurrence_that_finds_
     assert len(call(client, "GET", f"/v1/load-tests/{test_id}/runs")["items"]) == 1  # skipped, not queued
 
     call(client, "POST", f"/v1/runs/{run['id']}/stop", status=202)  # nobody waits the 60 s out
-    assert wait_until_final(client, run["id"], timeout=60)["status"] == "Cancelled"
+    assert wait_until_final(client, run["id"])["status"] == "Cancelled"
     assert_no_locust_left(run["id"])
 
 
@@ -126,8 +130,9 @@ GLOBEX = with_role({"sub": "b", "email": "bo@globex.example", "email_verified": 
 
 def test_the_local_bus_never_hands_a_tenant_another_tenants_events(local, client):
     """Tenant `local`'s widest triggers, and tenant globex's events put on the bus moto matches on: the
-    triggers function is handed none of them. Tenant local's test is deleted first, so any event
-    delivered to its triggers would be recorded (failed, LoadTestNotFound) without running Locust."""
+    triggers function is handed none of them. Tenant local's test loses its target first, so any event
+    delivered to its triggers would be recorded (failed, MissingTargetUrl) without running Locust
+    (deleting it would delete its triggers too)."""
     own(client, "local", "checkout")
     own(client, "globex", "billing")
     test_id = create_test(client, SIMPLE, "http://127.0.0.1:9")
@@ -141,7 +146,7 @@ def test_the_local_bus_never_hands_a_tenant_another_tenants_events(local, client
     assert refused.status == 422 and refused.json()["code"] == "EventSourceRequired"
     body = {"name": "globex's", "scriptContent": b64(SIMPLE), "targetUrl": "http://127.0.0.1:9"}
     globex_test = client.request("POST", "/v1/load-tests", body=body, claims=GLOBEX).json()["id"]
-    call(client, "DELETE", f"/v1/load-tests/{test_id}", status=204)
+    call(client, "PATCH", f"/v1/load-tests/{test_id}", {"targetUrl": None})
     events = boto3.client("events", region_name=local.sfn.region)
 
     def put(source: str, detail_type: str, detail: dict) -> str:
@@ -156,9 +161,9 @@ def test_the_local_bus_never_hands_a_tenant_another_tenants_events(local, client
     for name, trigger in made.items():
         assert call(client, "GET", f"/v1/load-tests/{test_id}/triggers/{trigger['id']}")["lastFirings"] == [], name
 
-    # The control: tenant local's own deployment is delivered (and recorded: its test is gone).
+    # The control: tenant local's own deployment is delivered (and recorded: its test has no target).
     own_deploy = put("aws.codedeploy", CODEDEPLOY, {"state": "SUCCESS", "application": "checkout", "deploymentId": "d-local"})
     local.aws.drain()
     (firing,) = call(client, "GET", f"/v1/load-tests/{test_id}/triggers/{made['deploys']['id']}")["lastFirings"]
-    assert (firing["eventId"], firing["outcome"], firing["code"]) == (own_deploy, "failed", "LoadTestNotFound")
+    assert (firing["eventId"], firing["outcome"], firing["code"]) == (own_deploy, "failed", "MissingTargetUrl")
     assert all(call(client, "GET", f"/v1/load-tests/{test_id}/triggers/{made[n]['id']}")["lastFirings"] == [] for n in ("load-manager", "run requests"))

@@ -43,8 +43,8 @@ MODELS: dict[str, set[str]] = {
     "clusters": {"base", "clusters", "variables", "run_variables"},  # clusters, and variables and secrets per scope
     "console_publisher": set(),
     "load_tests": {"base", "bundles", "criteria", "load_profiles", "load_tests", "load_test_reads"},
-    # A channel may belong to a test, checked through usecases.load_tests (usecases.reads.get_test would spare its models).
-    "notifications": {"base", "notifications", "load_tests", "load_test_reads", "bundles", "criteria", "load_profiles"},
+    # A channel may belong to a test, checked through usecases.reads.get_test (which builds no model of the load tests area).
+    "notifications": {"base", "notifications"},
     # A finished run's figures (run_summaries), not the Run (the store builds it); a comparison names both
     # runs' scripts; a baseline, the test.
     "results": {"base", "criteria", "generators", "load_profiles", "results", "run_summaries", "revisions", "load_test_reads", "bundles"},

@@ -110,7 +110,7 @@ function SettingsPanel({ test }) {
 function DeleteTest({ test }) {
   const [error, setError] = useState(null);
   async function remove() {
-    if (!window.confirm(`Delete the test "${test.name}"? Its revisions are kept for the runs that used them.`)) return;
+    if (!window.confirm(`Delete the test "${test.name}"? Its triggers, schedules and own variables, secrets and notification channels go with it; its revisions are kept for the runs that used them.`)) return;
     try {
       await deleteTest(test.id);
       navigate('/tests');

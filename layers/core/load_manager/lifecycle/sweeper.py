@@ -35,12 +35,17 @@ Then what the runs' ends left behind (a teardown that failed: MarkFailed logs it
   group of this deployment (backends/ecs/network.py) is deleted unless its run is active, at most
   `GROUPS_PER_SWEEP`; one Fargate still holds (its tasks' interfaces not yet released) is tried
   again by the next sweep.
+
+And what deleted tests left (usecases/dependents.py): every test deleted more than `GRACE_SECONDS`
+ago and still marked as awaiting cleanup (one indexed read) has its remaining triggers, schedules,
+own variables, secrets and notification channels removed as `system`, and loses the mark once
+nothing of it is left.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from load_manager.adapters.step_functions import RUNNING, Executions
 from load_manager.backends import BackendFactory
@@ -53,6 +58,9 @@ from load_manager.settings import get_settings
 from load_manager.store import Stores
 from load_manager.usecases.clusters import default_cluster
 
+if TYPE_CHECKING:  # annotations only
+    from load_manager.usecases.dependents import Reach
+
 GRACE_SECONDS = 120  # a younger run may still be in its request, or its execution in its first step
 RESTART_WINDOW_SECONDS = 900
 OUTBOX_GRACE_SECONDS = 60  # the step that wrote an event drains it at once; older ones are left over
@@ -60,6 +68,7 @@ BATCH = 200  # runs (and outboxes) per sweep, oldest first: the next sweep takes
 ABANDONED = "RunAbandoned"  # the Error of the reason the sweeper writes: "RunAbandoned: <why>"
 ORPHANS_PER_SWEEP = 10  # leftover clusters torn down per sweep (each a teardown: seconds on ECS)
 GROUPS_PER_SWEEP = 50  # leftover security groups tried per sweep (one DeleteSecurityGroup each)
+TESTS_PER_SWEEP = 50  # deleted tests whose leftovers are looked at per sweep, oldest deletion first
 
 
 @dataclass
@@ -73,6 +82,7 @@ class SweepReport:
     torn_down: list[str] = field(default_factory=list)  # leftover launches of ended runs: "<run id>/<launch id>"
     groups_deleted: list[str] = field(default_factory=list)
     groups_in_use: list[str] = field(default_factory=list)  # held by interfaces Fargate has not released yet
+    leftovers_removed: list[str] = field(default_factory=list)  # of deleted tests: "<test id>/<kind>/<id>"
     errors: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -82,10 +92,11 @@ class SweepReport:
 def sweep(
     stores: Stores, backends: BackendFactory, executions: Executions, *,
     grace_seconds: float = GRACE_SECONDS, restart_window_seconds: float = RESTART_WINDOW_SECONDS, limit: int = BATCH,
-    security_groups: bool = False, ec2: Any = None,
+    security_groups: bool = False, ec2: Any = None, reach: Reach | None = None,
 ) -> SweepReport:  # fmt: skip
     """`security_groups`: also collect the ecs backend's leftover run groups (`ec2`: the client to
-    do it with; default, the deployment's region's)."""
+    do it with; default, the deployment's region's). `reach`: where deleted tests' dependents live
+    (default, the deployment's bus, Scheduler and vault)."""
     now = now_ms()
     report = SweepReport()
     for run in stores.runs.list_active(created_before=now - int(grace_seconds * 1000), limit=limit):
@@ -103,6 +114,7 @@ def sweep(
     _tear_down_leftovers(stores, backends, now - int(grace_seconds * 1000), report)
     if security_groups:
         _collect_security_groups(stores, ec2, report)
+    _remove_deleted_tests_leftovers(stores, reach, now - int(grace_seconds * 1000), report)
     _count(report)
     return report
 
@@ -111,7 +123,7 @@ def _count(report: SweepReport) -> None:
     figures = {
         "SweeperRunsStarted": len(report.started), "SweeperRunsFailed": len(report.failed), "SweeperRunsCancelled": len(report.cancelled),
         "SweeperEventsSent": report.events_sent, "SweeperClustersTornDown": len(report.torn_down),
-        "SweeperSecurityGroupsDeleted": len(report.groups_deleted),
+        "SweeperSecurityGroupsDeleted": len(report.groups_deleted), "SweeperLeftoversRemoved": len(report.leftovers_removed),
     }  # fmt: skip
     for name, value in figures.items():
         if value:
@@ -146,6 +158,22 @@ def _tear_down_leftovers(stores: Stores, backends: BackendFactory, ended_before:
             continue
         logger.warning("the sweeper tore down a cluster its ended run left behind", extra={"runId": handle.run_id, "launchId": handle.launch_id})
         report.torn_down.append(f"{handle.run_id}/{handle.launch_id}")
+
+
+def _remove_deleted_tests_leftovers(stores: Stores, reach: Reach | None, deleted_before: int, report: SweepReport) -> None:
+    """What the deletions of tests (a while ago) left: a removal that failed, or was created meanwhile."""
+    try:
+        tests = stores.load_tests.awaiting_cleanup(deleted_before, TESTS_PER_SWEEP)
+        if not tests:
+            return
+        from load_manager.usecases import dependents  # lazy: 32 ms at import after the function (bench/cold_import.py --lazy)
+
+        removed, failures = dependents.sweep(stores, reach, tests)
+    except Exception:  # the next sweep tries again
+        logger.exception("the sweeper could not remove what deleted tests left")
+        report.errors += 1
+        return
+    report.leftovers_removed, report.errors = removed, report.errors + failures
 
 
 def _collect_security_groups(stores: Stores, ec2: Any, report: SweepReport) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from load_manager.errors import BadRequestError, ForbiddenError, RunActiveError
 from load_manager.identity import Caller
 from load_manager.ids import new_id, now_ms
@@ -10,6 +12,9 @@ from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import Stores
 from load_manager.usecases import audit, gates, load_profiles, retention
 from load_manager.usecases.reads import get_test as get  # reading a test, for the areas that show one
+
+if TYPE_CHECKING:  # annotations only
+    from load_manager.usecases.dependents import Reach
 
 
 def create(stores: Stores, caller: Caller, request: CreateLoadTestRequest) -> LoadTest:
@@ -93,7 +98,11 @@ def _check_load_changes(stores: Stores, caller: Caller, current: LoadTest, chang
         changes["data_split"] = load_profiles.checked_split(changes["data_split"] or [], latest.files, where)
 
 
-def delete(stores: Stores, caller: Caller, test_id: str) -> None:
+def delete(stores: Stores, caller: Caller, test_id: str, reach: Reach | None = None) -> None:
+    """The test's record (a soft delete), then what belonged to it only: its triggers, schedules, own
+    variables, secrets and notification channels (usecases/dependents.py; `reach`: where they live,
+    by default the deployment's). What cannot be removed now is the sweeper's, never this request's error."""
+
     def write(current: LoadTest) -> bool | None:
         if stores.runs.has_active(caller.account_id, test_id):
             raise RunActiveError("the load test has an active run; stop it or wait for it to end")
@@ -102,3 +111,6 @@ def delete(stores: Stores, caller: Caller, test_id: str) -> None:
         return stores.load_tests.delete(caller.account_id, test_id, now_ms(), caller.actor, audit=record, expect=expect) or None
 
     audit.until_written(lambda: get(stores, caller, test_id), write, "load test")
+    from load_manager.usecases import dependents  # lazy: 65 ms at import after the function (bench/cold_import.py --lazy)
+
+    dependents.after_delete(stores, reach, caller, test_id)

@@ -28,8 +28,9 @@ from load_manager.models.notifications import ChannelList, CreateChannelRequest,
 from load_manager.observability import count, logger
 from load_manager.settings import get_settings
 from load_manager.store import Hold, Stores
-from load_manager.usecases import audit, load_tests
+from load_manager.usecases import audit
 from load_manager.usecases.quotas import ORPHAN_GRACE_MS
+from load_manager.usecases.reads import get_test
 from load_manager.usecases.scopes import check_nesting
 
 TargetsFactory = Callable[[], ChannelTargets]
@@ -71,7 +72,7 @@ def create(stores: Stores, targets: TargetsFactory, caller: Caller, request: Cre
     host = _check_url(request.url)
     _check_access(caller, request.test_id)
     if request.test_id is not None:
-        load_tests.get(stores, caller, request.test_id)  # 404 for a test the tenant does not have
+        get_test(stores, caller, request.test_id)  # 404 for a test the tenant does not have
     channel_id = new_id()
     channel = NotificationChannel(
         id=channel_id, account_id=caller.account_id, name=request.name, kind=request.kind, filter=request.filter, enabled=request.enabled,

@@ -38,6 +38,7 @@ from load_manager.pagination import decode_cursor, encode_cursor
 from load_manager.store import IdempotencyRecord, Stores
 from load_manager.usecases import audit, gates, load_profiles, quotas
 from load_manager.usecases.reads import get_run as get_run  # reading a run, for the areas that show one
+from load_manager.usecases.reads import get_test  # reading a test (the load tests area's delete reaches this module: schedules)
 from load_manager.usecases.scopes import RunScope
 
 if TYPE_CHECKING:  # annotations only
@@ -74,9 +75,7 @@ def start_run(
     schedule come through here too, with `trigger` and a key of their own (`event <triggerId> <digest>`,
     `schedule <scheduleId> <ms>`: the spaces keep them apart from any key a client can send).
     """
-    from load_manager.usecases import load_tests  # lazy: the load tests area costs 15 ms at import (bench/cold_import.py --lazy)
-
-    test = load_tests.get(stores, caller, test_id)
+    test = get_test(stores, caller, test_id)
     started_by = trigger or ApiTrigger(caller=caller.actor)
     if idempotency_key is None:
         run = _new_run(stores, caller, test, new_id(), request, started_by)
@@ -222,9 +221,7 @@ def _fail_unstarted(stores: Stores, run: Run, reason: str) -> None:
 
 
 def list_runs(stores: Stores, caller: Caller, test_id: str, status: str | None, limit: int, cursor: str | None) -> RunPage:
-    from load_manager.usecases import load_tests  # lazy: the load tests area costs 15 ms at import (bench/cold_import.py --lazy)
-
-    load_tests.get(stores, caller, test_id)
+    get_test(stores, caller, test_id)
     after = decode_cursor(cursor, int, str)
     rows = stores.runs.list(caller.account_id, test_id, status=status, limit=limit + 1, after=after)
     page, more = rows[:limit], len(rows) > limit

@@ -13,6 +13,8 @@ clusters (the most specific wins, usecases/scopes.py), the run's own variables a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from load_manager.access import ADMIN, require_role
 from load_manager.adapters.vault import SecretVault, SecretVersionTakenError, account_part
 from load_manager.errors import (
@@ -113,6 +115,18 @@ def delete_secret(stores: Stores, vault: SecretVault, caller: Caller, secret_id:
         vault.delete(caller.account_id, secret_id)
     except Exception:  # the record is gone, so no run will read it: an orphan value, logged for the operator
         logger.exception("a deleted secret's value could not be removed from the secret store", extra={"secretId": secret_id})
+
+
+def delete_test_entry(stores: Stores, vault: Callable[[], SecretVault] | None, caller: Caller, entry: ConfigEntry) -> None:
+    """One of a deleted test's own entries (usecases/dependents.py); `vault`: a secret's. The test's
+    deletion is the authority: an editor deletes a test, and with it what only that test used. A
+    secret's values go first: no run of a deleted test can start to need them, and a vault that fails
+    leaves the record, by which the sweeper finds the secret again; a value written meanwhile goes too."""
+    if vault is not None:
+        vault().delete(entry.account_id, entry.id)
+    deleted = _delete(stores, caller, entry.kind, entry.id, check_role=False)
+    if vault is not None and deleted.version != entry.version:
+        vault().delete(entry.account_id, entry.id)
 
 
 def to_variable(entry: ConfigEntry) -> Variable:
@@ -236,16 +250,18 @@ def _save(stores: Stores, caller: Caller, entry: ConfigEntry, current: ConfigEnt
     return stores.variables.insert(entry, audit=record)
 
 
-def _delete(stores: Stores, caller: Caller, kind: EntryKind, entry_id: str) -> None:
+def _delete(stores: Stores, caller: Caller, kind: EntryKind, entry_id: str, *, check_role: bool = True) -> ConfigEntry:
+    """The entry as it was deleted. `check_role`: off only when the test it belongs to is being deleted."""
     missing = VariableNotFoundError if kind == "variable" else SecretNotFoundError
     for _ in range(MAX_ATTEMPTS):
         entry = stores.variables.get(caller.account_id, entry_id) if is_id(entry_id) else None
         if entry is None or entry.kind != kind:
             raise missing(f"{kind} {entry_id!r} not found")
-        require_role(caller.role, ADMIN, "deleting variables and secrets")  # a gone test's too
+        if check_role:
+            require_role(caller.role, ADMIN, "deleting variables and secrets")  # a gone test's too
         record = audit.change(caller, f"{kind}.delete", entry_id, load_test_id=entry.test_id, before=entry)
         if stores.variables.delete(caller.account_id, entry_id, entry.version, audit=record):
-            return
+            return entry
     raise ConcurrencyError(f"the {kind} changed too often while being deleted; try again")
 
 

@@ -11,6 +11,7 @@ same updates (a record racing the fill cannot be undone by it).
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from load_manager.models.load_tests import TREND_RUNS, LastRun, LoadTest, LoadTestListItem, TrendPoint
@@ -20,6 +21,7 @@ from load_manager.store.mongo.db import LIVE, NO_ID, after_key, wire_fields
 from load_manager.store.ports.audit import AuditRecord
 
 VERSION = "lastRunVersion"  # the document has lastRun and trend (absent: made before them)
+CLEANUP = "cleanupAt"  # a deleted test whose dependents may remain: its deletion's time (absent: none may)
 RUN_FIELDS = {"_id": False, **dict.fromkeys(("id", "status", "result", "revisionNumber", "createdAt", "startedAt", "endedAt", "summary.p95Ms"), True)}
 
 
@@ -111,8 +113,18 @@ class MongoLoadTestStore:
         expect: dict[str, Any] | None = None,
     ) -> bool:  # fmt: skip
         where = {"id": test_id, "accountId": account_id, **LIVE, **wire_fields(LoadTest, expect or {})}
-        result = self.collection.update_one(where, embed({"$set": {"deletedAt": deleted_at, "deletedBy": deleted_by}}, audit))
+        deleted = {"deletedAt": deleted_at, "deletedBy": deleted_by, CLEANUP: deleted_at}  # awaiting_cleanup, in the same write
+        result = self.collection.update_one(where, embed({"$set": deleted}, audit))
         if result.modified_count != 1:
             return False
         self.pending.publish({"id": test_id, "accountId": account_id}, audit)
         return True
+
+    def awaiting_cleanup(self, deleted_before: int, limit: int) -> builtins.list[tuple[str, str]]:
+        # `$exists` names the partial index's filter, which MongoDB needs to choose it (index awaiting_cleanup).
+        query = {CLEANUP: {"$exists": True, "$lt": deleted_before}}
+        docs = self.collection.find(query, {"_id": False, "accountId": True, "id": True}).sort([(CLEANUP, 1), ("id", 1)]).limit(limit)
+        return [(doc["accountId"], doc["id"]) for doc in docs]
+
+    def cleaned_up(self, account_id: str, test_id: str) -> None:
+        self.collection.update_one({"id": test_id, "accountId": account_id}, {"$unset": {CLEANUP: ""}})

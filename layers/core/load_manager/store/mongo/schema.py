@@ -14,6 +14,11 @@ def load_test_indexes(db) -> None:
     db.load_tests.create_index(
         [("accountId", ASCENDING), ("projectId", ASCENDING), ("createdAt", DESCENDING), ("id", DESCENDING)], name="by_project"
     )
+    # The sweeper's deleted tests whose dependents may remain (store/ports/load_tests.py awaiting_cleanup):
+    # partial, so it holds only those documents.
+    db.load_tests.create_index(
+        [("cleanupAt", ASCENDING), ("id", ASCENDING)], name="awaiting_cleanup", partialFilterExpression={"cleanupAt": {"$exists": True}}
+    )
 
 
 def revision_indexes(db) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a port never builds (or imports) its area's models
@@ -52,5 +53,17 @@ class LoadTestStore(Protocol):
         self, account_id: str, test_id: str, deleted_at: int, deleted_by: str, *, audit: AuditRecord | None = None,
         expect: dict[str, Any] | None = None,
     ) -> bool:
-        """Soft delete: revisions stay, so runs that used them can still be reproduced."""
+        """Soft delete: revisions stay, so runs that used them can still be reproduced. The same write
+        puts the test on `awaiting_cleanup` (its triggers, schedules, own variables, secrets and
+        channels are removed after it: usecases/dependents.py), so a crash right after it loses nothing."""
+        ...
+
+    def awaiting_cleanup(self, deleted_before: int, limit: int) -> builtins.list[tuple[str, str]]:
+        """(account id, test id) of every tenant's deleted tests still awaiting the removal of what
+        belonged to them, deleted before `deleted_before`, oldest deletion first: one indexed read of
+        the tests marked (a partial index: the tests that are not cost nothing)."""
+        ...
+
+    def cleaned_up(self, account_id: str, test_id: str) -> None:
+        """Take a deleted test off `awaiting_cleanup`: nothing of it is left. Idempotent."""
         ...

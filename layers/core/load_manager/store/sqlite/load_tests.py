@@ -8,6 +8,7 @@ without a row (made before the table) gets one from its runs on its first listin
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from typing import Any
@@ -150,8 +151,20 @@ class SQLiteLoadTestStore:
                 return False
             doc = json.loads(row["doc"]) | {"deletedAt": deleted_at, "deletedBy": deleted_by}
             self._replace(conn, doc)
+            conn.execute("UPDATE load_tests SET cleanup_at = ? WHERE id = ?", (deleted_at, test_id))  # awaiting_cleanup, in the same write
             write_record(conn, audit)
             return True
+
+    def awaiting_cleanup(self, deleted_before: int, limit: int) -> builtins.list[tuple[str, str]]:
+        rows = self.db.query(
+            "SELECT account_id, id FROM load_tests WHERE cleanup_at IS NOT NULL AND cleanup_at < ? ORDER BY cleanup_at, id LIMIT ?",
+            (deleted_before, limit),
+        )  # index load_tests_awaiting_cleanup (partial: the marked tests only)
+        return [(row["account_id"], row["id"]) for row in rows]
+
+    def cleaned_up(self, account_id: str, test_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("UPDATE load_tests SET cleanup_at = NULL WHERE id = ? AND account_id = ?", (test_id, account_id))
 
     @staticmethod
     def _replace(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:

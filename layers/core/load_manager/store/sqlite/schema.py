@@ -205,6 +205,14 @@ CREATE TABLE IF NOT EXISTS load_test_last_runs (
 """
 
 
+# Deleted tests whose triggers, schedules, own variables, secrets and channels may remain (the store's
+# `awaiting_cleanup`): `cleanup_at` is the deletion's time while it is so, NULL otherwise; the index
+# holds only those rows, so the sweeper's read costs nothing while none is.
+CLEANUP_INDEX = """
+CREATE INDEX IF NOT EXISTS load_tests_awaiting_cleanup ON load_tests (cleanup_at, id) WHERE cleanup_at IS NOT NULL;
+"""
+
+
 def open_database(path: str) -> SQLiteDatabase:
     """The database file at `path`, its tables, indexes and migrations applied (idempotent: every
     process opening the file runs them; two at once are safe)."""
@@ -222,6 +230,8 @@ def migrate(db: SQLiteDatabase) -> None:
     db.apply_schema(AUTOMATION_SCHEMA)
     db.apply_schema(TENANCY_SCHEMA)
     db.apply_schema(LAST_RUN_SCHEMA)
+    _add_column(db, "load_tests", "cleanup_at", "INTEGER")  # every database: the first tables never had it
+    db.apply_schema(CLEANUP_INDEX)
 
 
 def _metric_points(db: SQLiteDatabase) -> None:
