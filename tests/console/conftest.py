@@ -14,6 +14,10 @@ from support.browser import AXE, CHROMIUM_ARGS, axe_violations, chromium_executa
 from support.serve import serve
 
 _SCREENSHOTS: list[Path] = []
+# How long an action, a navigation or an `expect` may wait for the page: only a failure waits it out.
+# Playwright's `expect` has its own default (5 s) that set_default_timeout does not change; a page
+# fetching from a `serve` on a loaded CI machine (2 cores, 6 test workers) can take longer to render.
+PAGE_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +59,11 @@ def console_url(console_data):
 @pytest.fixture
 def page(browser_context):
     """A fresh tab; an uncaught exception in the console fails the test."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=PAGE_TIMEOUT_MS)
     tab = browser_context.new_page()
-    tab.set_default_timeout(15_000)
+    tab.set_default_timeout(PAGE_TIMEOUT_MS)
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     try:

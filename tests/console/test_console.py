@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from urllib.parse import urlsplit
 
 import boto3
@@ -132,15 +133,16 @@ def test_run_starts_and_updates_live_until_finished(page, console_url, target, c
     check_page(page, "runs, none yet")
     page.get_by_label("Users", exact=True).fill("3")
     page.get_by_label("Spawn rate (users/s)").fill("3")
-    page.get_by_label("Duration (s)").fill("5")
+    # 10 s of load: the page (a poll every 2 s, slower on a loaded machine) sees its chart grow while Running.
+    page.get_by_label("Duration (s)").fill("10")
     page.get_by_test_id("start-run").click()
     page.wait_for_url(RUN_URL)
     run_id = RUN_URL.search(page.url).group(1)
 
-    expect(page.get_by_test_id("run-status")).to_have_text("Running", timeout=30_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("Running", timeout=90_000)
     expect(page.get_by_test_id("stop-run")).to_be_enabled()
     check_page(page, "run, running")
-    expect(page.get_by_test_id("run-status")).to_have_text("Finished", timeout=60_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("Finished", timeout=90_000)
     watched = page.evaluate("window.__watch")
 
     # In lifecycle order, never back; Starting may last less than the page's poll, so it may be unseen.
@@ -218,9 +220,8 @@ def _a_trigger_made_in_the_page_starts_run_2(page, console_url: str, test_id: st
     events.put_events(Entries=[{"EventBusName": BUS_NAME, "Source": "load-manager", "DetailType": "RunRequested", "Detail": detail}])
     page.get_by_role("button", name="Refresh triggers").click()
     firing = page.get_by_test_id("trigger-firings").locator('tr[data-outcome="started"]')
-    for _ in range(20):  # the bus delivers asynchronously
-        if firing.count():
-            break
+    deadline = time.monotonic() + 60  # the bus delivers asynchronously, and the firing starts a run first
+    while not firing.count() and time.monotonic() < deadline:
         page.wait_for_timeout(250)
         page.get_by_role("button", name="Refresh triggers").click()
     expect(firing).to_have_count(1)
@@ -229,7 +230,7 @@ def _a_trigger_made_in_the_page_starts_run_2(page, console_url: str, test_id: st
     page.wait_for_url(RUN_URL)
     expect(page.get_by_test_id("run-origin")).to_have_attribute("data-origin", "event")
     expect(page.get_by_test_id("run-origin")).to_contain_text("RunRequested")
-    expect(page.get_by_test_id("run-status")).to_have_text("Finished", timeout=60_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("Finished", timeout=90_000)
     expect(page.get_by_test_id("criterion-result")).to_have_count(2)  # judged against the baseline: run 1
     expect(page.get_by_test_id("criteria-results")).to_contain_text("worse than the baseline")
     return RUN_URL.search(page.url).group(1)
@@ -303,9 +304,9 @@ def test_a_run_can_be_stopped(page, console_url, target):
     body = {"targetUsers": 1, "spawnRate": 1, "durationSeconds": 120}
     run_id = requests.post(f"{console_url}/v1/load-tests/{test_id}/runs", json=body, timeout=30).json()["id"]
     page.goto(f"{console_url}/runs/{run_id}")
-    expect(page.get_by_test_id("run-status")).to_have_text("Running", timeout=30_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("Running", timeout=90_000)
     page.get_by_test_id("stop-run").click()
-    expect(page.get_by_test_id("run-status")).to_have_text("Cancelled", timeout=30_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("Cancelled", timeout=90_000)
     expect(page.get_by_test_id("stop-run")).to_have_count(0)
     expect(page.get_by_test_id("status-timeline")).to_contain_text("local@localhost")  # who stopped it
 

@@ -97,7 +97,7 @@ def _expire_tokens(page) -> None:
     }""")
 
 
-def _wait_for(condition, timeout: float = 15) -> None:
+def _wait_for(condition, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

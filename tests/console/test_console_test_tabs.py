@@ -52,8 +52,13 @@ def _selected(page) -> str:
     return page.get_by_test_id("test-panel").get_attribute("data-tab")
 
 
-def _focused(page) -> str:
-    return page.evaluate("document.activeElement.id")
+def _expect_focused(page, element_id: str) -> None:
+    # Awaited: the console moves the focus in an effect, which may run just after what it shows is visible.
+    expect(page.locator(f"#{element_id}")).to_be_focused()
+
+
+def _expect_selected(page, tab: str) -> None:
+    expect(page.get_by_test_id("test-panel")).to_have_attribute("data-tab", tab)
 
 
 def test_each_tab_loads_from_its_own_url_and_the_tallest_is_a_fraction_of_the_old_page(page, console_url, target, check_page, capsys):
@@ -97,19 +102,21 @@ def test_the_tabs_work_from_the_keyboard_and_keep_unsaved_edits(page, console_ur
     expect(tablist.get_by_role("tab")).to_have_count(7)
     page.get_by_role("tab", name="Script").focus()
     page.keyboard.press("ArrowRight")
-    assert _focused(page) == "test-tab-history" and _selected(page) == "script"  # focus moves; nothing opens yet
+    _expect_focused(page, "test-tab-history")  # focus moves; nothing opens yet
+    _expect_selected(page, "script")
     page.keyboard.press("End")
-    assert _focused(page) == "test-tab-settings"
+    _expect_focused(page, "test-tab-settings")
     page.keyboard.press("Home")
     page.keyboard.press("ArrowLeft")  # wraps around
-    assert _focused(page) == "test-tab-settings"
+    _expect_focused(page, "test-tab-settings")
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
-    assert _focused(page) == "test-tab-gates"
+    _expect_focused(page, "test-tab-gates")
     page.keyboard.press("Enter")  # opens it: another URL, the same page, the focus stays on the tab
     expect(page).to_have_url(f"{console_url}/tests/{test_id}/gates")
     expect(page.get_by_test_id("criteria-form")).to_be_visible()
-    assert _focused(page) == "test-tab-gates" and _selected(page) == "gates"
+    _expect_focused(page, "test-tab-gates")
+    _expect_selected(page, "gates")
     assert page.get_by_role("tab", name="Gates").get_attribute("tabindex") == "0"
     assert page.get_by_role("tab", name="Script").get_attribute("tabindex") == "-1"  # one tab stop for the whole list
 
@@ -133,7 +140,7 @@ def test_the_tabs_work_from_the_keyboard_and_keep_unsaved_edits(page, console_ur
     page.keyboard.press(" ")
     expect(page).to_have_url(f"{console_url}/tests/{test_id}/runs")
     expect(page.get_by_test_id("start-run")).to_be_visible()
-    assert _focused(page) == "test-tab-runs"
+    _expect_focused(page, "test-tab-runs")
 
 
 def _rule_state(console_url: str, rule_name: str) -> str:

@@ -57,25 +57,27 @@ def test_events_put_through_serves_aws_endpoint_start_one_run_and_schedules_fire
         first, second = (events.put_events(Entries=[deploy_event("d-1")]) for _ in range(2))
         assert first["FailedEntryCount"] == second["FailedEntryCount"] == 0
 
-        firings = eventually(lambda: len(requests.get(f"{url}/v1/load-tests/{test_id}/triggers/{trigger['id']}", timeout=10).json()["lastFirings"]) == 2)
+        firings = eventually(lambda: len(requests.get(f"{url}/v1/load-tests/{test_id}/triggers/{trigger['id']}", timeout=10).json()["lastFirings"]) == 2, timeout=60)
         assert firings, "both deliveries were handled"
         (run,) = requests.get(f"{url}/v1/load-tests/{test_id}/runs", timeout=10).json()["items"]
         assert run["trigger"]["type"] == "event" and run["trigger"]["eventId"] == first["Entries"][0]["EventId"]
-        ended = eventually(lambda: requests.get(f"{url}/v1/runs/{run['id']}", timeout=10).json()["status"] == "Finished", timeout=60)
+        ended = eventually(lambda: requests.get(f"{url}/v1/runs/{run['id']}", timeout=10).json()["status"] == "Finished", timeout=120)
         assert ended, "the triggered run finished"
-        ours = eventually(lambda: (found := tail(tmp_path)) and found[-1]["detail-type"] == "RunFinished" and found)
+        ours = eventually(lambda: (found := tail(tmp_path)) and found[-1]["detail-type"] == "RunFinished" and found, timeout=60)
         assert [(e["detail-type"], e["detail"]["runId"]) for e in ours] == [("RunStarted", run["id"]), ("RunFinished", run["id"])]
         assert ours[1]["detail"]["links"]["run"] == f"{url}/v1/runs/{run['id']}"
 
-        # The clock serve runs: a rate schedule starting two seconds from now fires at once.
-        start = int(time.time() * 1000) + 2000
+        # The clock serve runs: a rate schedule starting a few seconds from now fires then. (Far
+        # enough ahead that the schedule exists before its start on a loaded machine: serve fires
+        # no occurrence from before a schedule was created.)
+        start = int(time.time() * 1000) + 6000
         schedule = requests.post(
             f"{url}/v1/load-tests/{test_id}/schedules", timeout=10,
             json={"name": "soon", "rate": "1 minute", "startAt": start, "runSettings": {"targetUsers": 1, "durationSeconds": 1}},
         ).json()  # fmt: skip
         assert aws_client("scheduler", url).get_schedule(Name=schedule["schedulerName"], GroupName=SCHEDULE_GROUP)["ScheduleExpression"] == "rate(1 minute)"
         path = f"{url}/v1/load-tests/{test_id}/schedules/{schedule['id']}"
-        occurrences = eventually(lambda: requests.get(path, timeout=10).json()["occurrences"], timeout=20)
+        occurrences = eventually(lambda: requests.get(path, timeout=10).json()["occurrences"], timeout=60)
         assert [(o["at"], o["outcome"]) for o in occurrences] == [(start - start % 1000, "started")], occurrences
         scheduled = requests.get(f"{url}/v1/runs/{occurrences[0]['runId']}", timeout=10).json()
         assert scheduled["trigger"] == {"type": "schedule", "scheduleId": schedule["id"], "occurrenceAt": occurrences[0]["at"]}
@@ -83,5 +85,5 @@ def test_events_put_through_serves_aws_endpoint_start_one_run_and_schedules_fire
 
     with serve(tmp_path) as url:  # moto forgot the rules; serve wrote them again from the store
         aws_client("events", url).put_events(Entries=[deploy_event("d-2")])
-        runs = eventually(lambda: len(requests.get(f"{url}/v1/load-tests/{test_id}/runs", timeout=10).json()["items"]) == 3)
+        runs = eventually(lambda: len(requests.get(f"{url}/v1/load-tests/{test_id}/runs", timeout=10).json()["items"]) == 3, timeout=60)
         assert runs, "the trigger fired after a restart"

@@ -79,8 +79,11 @@ def test_revision_2_adds_a_slow_endpoint_fails_its_gates_and_compare_says_why(tm
         assert [e["endpoint"] for e in compared["onlyInTarget"]] == ["GET /checkout"]
         assert compared["onlyInTarget"][0]["stats"]["p95Ms"] >= 300
         named = [h["message"] for h in compared["highlights"] if h["endpoint"] == "GET /checkout"]
-        assert named and "p95 3" in named[0] and "% against the base run's overall p95" in named[0], compared["highlights"]
-        assert compared["overall"]["p95Ms"]["worse"] is True and compared["overall"]["p95Ms"]["absolute"] >= 250
+        # Its p95 as the comparison has it (300 ms and up: how far up depends on the machine's load).
+        p95 = f"p95 {compared['onlyInTarget'][0]['stats']['p95Ms']:,.0f} ms"
+        assert named and p95 in named[0] and "% against the base run's overall p95" in named[0], compared["highlights"]
+        # At least 300 ms (revision 2) less under 150 ms (revision 1 passed p95Ms<150).
+        assert compared["overall"]["p95Ms"]["worse"] is True and compared["overall"]["p95Ms"]["absolute"] >= 150
         assert '+        self.client.get("/slow?ms=300", name="/checkout")' in compared["scriptDiff"]["unifiedDiff"]
 
         people = _cli(url, "runs", "compare", run_2["id"], "--report", str(tmp_path / "compare.html"))

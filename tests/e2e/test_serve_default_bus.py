@@ -63,7 +63,7 @@ def test_a_codedeploy_success_on_the_default_bus_starts_the_triggers_run(tmp_pat
         (put,) = events.put_events(Entries=[entry])["Entries"]
 
         trigger_path = f"{url}/v1/load-tests/{test_id}/triggers/{trigger['id']}"
-        firings = eventually(lambda: requests.get(trigger_path, timeout=10).json()["lastFirings"])
+        firings = eventually(lambda: requests.get(trigger_path, timeout=10).json()["lastFirings"], timeout=60)
         assert firings, "the forwarded event reached the trigger"
         (firing,) = firings
         assert firing["outcome"] == "started" and firing["source"] == "aws.codedeploy" and firing["detailType"] == CODEDEPLOY
@@ -79,5 +79,5 @@ def test_a_codedeploy_success_on_the_default_bus_starts_the_triggers_run(tmp_pat
         assert forwarded["forwardedFrom"]["id"] == put["EventId"] and forwarded["detail"] == DETAIL == original["detail"]
         assert forwarded["resources"] == entry["Resources"] and trigger["eventBusName"] == BUS_NAME
 
-        final = eventually(lambda: (r := requests.get(f"{url}/v1/runs/{run['id']}", timeout=10).json())["status"] in FINAL_STATUSES and r, timeout=60)
+        final = eventually(lambda: (r := requests.get(f"{url}/v1/runs/{run['id']}", timeout=10).json())["status"] in FINAL_STATUSES and r, timeout=120)
         assert final and final["status"] == "Finished", final
