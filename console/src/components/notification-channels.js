@@ -57,7 +57,10 @@ export function NotificationChannels({ test }) {
 }
 
 function ChannelTable({ channels, scoped, actions }) {
-  if (!channels.length) return html`<p data-testid="channels-list">No channel: no run is announced${scoped ? ' for a whole scope' : ''}.</p>`;
+  if (!channels.length) {
+    return html`<p data-testid="channels-list">${scoped ? 'No channel for a whole scope.'
+      : 'No channel of this test\u2019s own. The account\u2019s and its scopes\u2019 channels (on the Notifications page) announce its runs all the same when they match.'}</p>`;
+  }
   return html`
     <table class="listing" data-testid="channels-list">
       <caption class="visually-hidden">Notification channels</caption>
