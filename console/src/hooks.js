@@ -1,4 +1,4 @@
-// Small hooks shared by the pages: load from the API, poll it, debounce.
+// Small hooks shared by the pages: load from the API, poll it, debounce, act on a list, open an edit form.
 import { useCallback, useEffect, useRef, useState } from '../vendor/preact.js';
 
 /** Calls `load()` when `deps` change; `reload()` calls it again. Stale answers are dropped. */
@@ -79,4 +79,36 @@ export function usePaged(fetchPage, deps) {
     load(null);
   }, [load]);
   return { ...state, reload: () => load(null), loadMore: () => state.nextCursor && load(state.nextCursor) };
+}
+
+/**
+ * The row actions of a list (enable, disable, delete...): `act(action, message)` runs one, then says
+ * `message` or the error (`outcome`) and reloads the list (`useApi`'s `reload`).
+ */
+export function useActions(list) {
+  const [outcome, setOutcome] = useState({ error: null, message: null });
+  async function act(action, message) {
+    setOutcome({ error: null, message: null });
+    try {
+      await action();
+      setOutcome({ error: null, message });
+      list.reload();
+    } catch (error) {
+      setOutcome({ error, message: null });
+    }
+  }
+  return { outcome, setOutcome, act };
+}
+
+/** The ref of an edit form's panel: when it opens on an existing item (Edit pressed on a row above),
+ *  it comes to the user, scrolled to and focused on its name. */
+export function useFormPanel(editingExisting) {
+  const panel = useRef();
+  useEffect(() => {
+    if (editingExisting) {
+      panel.current?.scrollIntoView({ block: 'start' });
+      panel.current?.querySelector('input[name="name"]')?.focus();
+    }
+  }, []);
+  return panel;
 }

@@ -2,7 +2,8 @@
 // (PATCH); the kind and the scope are fixed (the API's rule: create another channel). The URL, the
 // signing secret and the auth header's value are typed, sent, and emptied from the form once saved:
 // the API never answers them, so an edit leaves them empty ("unchanged") unless a new one is typed.
-import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
+import { html, useState } from '../../vendor/preact.js';
+import { useFormPanel } from '../hooks.js';
 import { createChannel, updateChannel } from '../api.js';
 import { fieldErrors } from '../field-errors.js';
 import { FieldError, invalidProps } from './field-error.js';
@@ -46,13 +47,7 @@ function readChanges(elements, channel) {
 export function ChannelForm({ testId, channel, open, onDone, onCancel }) {
   const [kind, setKind] = useState(channel?.kind ?? 'slack');
   const [error, setError] = useState(null);
-  const panel = useRef();
-  useEffect(() => {
-    if (channel) { // Edit was pressed on a row above: bring the form to the user
-      panel.current?.scrollIntoView({ block: 'start' });
-      panel.current?.querySelector('input[name="name"]')?.focus();
-    }
-  }, []);
+  const panel = useFormPanel(Boolean(channel)); // Edit pressed above: the form comes to the user
 
   async function submit(event) {
     event.preventDefault();

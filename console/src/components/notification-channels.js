@@ -6,7 +6,7 @@
 import { html, useState } from '../../vendor/preact.js';
 import { deleteChannel, listChannels, updateChannel } from '../api.js';
 import { formatDateTime, shortId } from '../format.js';
-import { useApi } from '../hooks.js';
+import { useActions, useApi } from '../hooks.js';
 import { ChannelForm } from './channel-form.js';
 import { FILTER_LABELS, KIND_LABELS, mayManage, scopeOfChannel } from './channel-labels.js';
 import { ErrorMessage, Loading, Notice } from './messages.js';
@@ -16,17 +16,7 @@ export function NotificationChannels({ test }) {
   const testId = test?.id ?? null;
   const channels = useApi(() => listChannels(testId ?? undefined), [testId]);
   const [editing, setEditing] = useState(null);
-  const [outcome, setOutcome] = useState({ error: null, message: null });
-  async function act(action, message) {
-    setOutcome({ error: null, message: null });
-    try {
-      await action();
-      setOutcome({ error: null, message });
-      channels.reload();
-    } catch (error) {
-      setOutcome({ error, message: null });
-    }
-  }
+  const { outcome, setOutcome, act } = useActions(channels);
   const actions = {
     edit: setEditing,
     toggle: (c) => act(() => updateChannel(c.id, { enabled: !c.enabled }), `Channel "${c.name}" ${c.enabled ? 'disabled: it announces nothing until enabled' : 'enabled'}.`),

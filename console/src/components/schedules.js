@@ -1,12 +1,12 @@
 // A test's schedules (EventBridge Scheduler): cron (5 fields, read in a time zone) or rate, an
 // optional window, enabled or not; what each occurrence did and the next ones (the API computes
 // them). Create, edit, enable/disable, delete.
-import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
+import { html, useState } from '../../vendor/preact.js';
 import { may } from '../access.js';
 import { createSchedule, deleteSchedule, listSchedules, updateSchedule } from '../api.js';
 import { fieldErrors } from '../field-errors.js';
 import { formatDateTime, formatSeconds, shortId } from '../format.js';
-import { useApi } from '../hooks.js';
+import { useActions, useApi, useFormPanel } from '../hooks.js';
 import { FieldError, invalidProps } from './field-error.js';
 import { ErrorMessage, Loading, Notice } from './messages.js';
 import { RunSettingsFields, describeRunSettings, readRunSettings } from './run-settings-fields.js';
@@ -17,17 +17,7 @@ const ZONES = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValue
 export function Schedules({ test }) {
   const schedules = useApi(() => listSchedules(test.id), [test.id]);
   const [editing, setEditing] = useState(null);
-  const [outcome, setOutcome] = useState({ error: null, message: null });
-  async function act(action, message) {
-    setOutcome({ error: null, message: null });
-    try {
-      await action();
-      setOutcome({ error: null, message });
-      schedules.reload();
-    } catch (error) {
-      setOutcome({ error, message: null });
-    }
-  }
+  const { outcome, setOutcome, act } = useActions(schedules);
   const actions = {
     toggle: (s) => act(() => updateSchedule(test.id, s.id, { enabled: !s.enabled }), `Schedule "${s.name}" ${s.enabled ? 'disabled' : 'enabled'}.`),
     remove: (s) => window.confirm(`Delete the schedule "${s.name}"?`) && act(() => deleteSchedule(test.id, s.id), `Schedule "${s.name}" deleted.`),
@@ -128,13 +118,7 @@ function readSchedule(form, kind) {
 function ScheduleForm({ test, schedule, open, onDone, onCancel }) {
   const [kind, setKind] = useState(schedule?.rate ? 'rate' : 'cron');
   const [error, setError] = useState(null);
-  const panel = useRef();
-  useEffect(() => {
-    if (schedule) { // Edit was pressed on a card above: bring the form to the user
-      panel.current?.scrollIntoView({ block: 'start' });
-      panel.current?.querySelector('input[name="name"]')?.focus();
-    }
-  }, []);
+  const panel = useFormPanel(Boolean(schedule)); // Edit pressed above: the form comes to the user
   const [rateEvery, rateUnit] = (schedule?.rate ?? '15 minutes').split(' ');
   async function submit(event) {
     event.preventDefault();

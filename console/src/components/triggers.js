@@ -2,12 +2,12 @@
 // syntax; EventBridge matches, not us), enabled or not, what its last firings did, and a form to add
 // one or edit one (PATCH: only what changed is sent; the API checks the result as a whole and
 // rewrites the rule).
-import { html, useEffect, useRef, useState } from '../../vendor/preact.js';
+import { html, useState } from '../../vendor/preact.js';
 import { may } from '../access.js';
 import { createTrigger, deleteTrigger, listTriggers, updateTrigger } from '../api.js';
 import { fieldErrors } from '../field-errors.js';
 import { formatDateTime, shortId } from '../format.js';
-import { useApi } from '../hooks.js';
+import { useActions, useApi, useFormPanel } from '../hooks.js';
 import { FieldError, invalidProps } from './field-error.js';
 import { ErrorMessage, Loading, Notice } from './messages.js';
 import { RUN_SETTINGS_FIELDS, RunSettingsFields, describeRunSettings, readRunSettings } from './run-settings-fields.js';
@@ -17,17 +17,7 @@ const isEnabled = (trigger) => trigger.enabled !== false;
 export function Triggers({ test }) {
   const triggers = useApi(() => listTriggers(test.id), [test.id]);
   const [editing, setEditing] = useState(null);
-  const [outcome, setOutcome] = useState({ error: null, message: null });
-  async function act(action, message) {
-    setOutcome({ error: null, message: null });
-    try {
-      await action();
-      setOutcome({ error: null, message });
-      triggers.reload();
-    } catch (error) {
-      setOutcome({ error, message: null });
-    }
-  }
+  const { outcome, setOutcome, act } = useActions(triggers);
   const actions = {
     toggle: (t) => act(() => updateTrigger(test.id, t.id, { enabled: !isEnabled(t) }),
       `Trigger "${t.name}" ${isEnabled(t) ? 'disabled: its rule matches nothing until enabled' : 'enabled'}.`),
@@ -155,13 +145,7 @@ const PATTERN_ERRORS = Object.fromEntries(['InvalidEventPattern', 'EventSourceRe
 
 function TriggerForm({ test, trigger, open, onDone, onCancel }) {
   const [error, setError] = useState(null);
-  const panel = useRef();
-  useEffect(() => {
-    if (trigger) { // Edit was pressed on a card above: bring the form to the user
-      panel.current?.scrollIntoView({ block: 'start' });
-      panel.current?.querySelector('input[name="name"]')?.focus();
-    }
-  }, []);
+  const panel = useFormPanel(Boolean(trigger)); // Edit pressed above: the form comes to the user
   async function submit(event) {
     event.preventDefault();
     const form = event.currentTarget;
