@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from contract.test_automation_store_contract import make_trigger
+from support.automation_fakes import FakeRules, FakeSchedules
 from support.clock import FakeClock, installed
 from support.fake_backend import FakeBackend
 from support.lifecycle import RecordingStarter
@@ -17,7 +18,7 @@ from support.scripts import SIMPLE, b64
 
 from load_manager.adapters.channel_credentials import credential_store
 from load_manager.adapters.vault import FileVault
-from load_manager.errors import AutomationUnavailableError, LoadTestNotFoundError, SecretStoreError
+from load_manager.errors import LoadTestNotFoundError, SecretStoreError
 from load_manager.identity import Caller
 from load_manager.lifecycle.sweeper import GRACE_SECONDS, sweep
 from load_manager.models.automation import CreateEventSourceRequest, CreateScheduleRequest, CreateTriggerRequest
@@ -34,31 +35,6 @@ EDITOR = Caller(subject="u1", email="editor@example.com", account_id="acct", gro
 OTHER = Caller(subject="u9", email="admin@other.example", account_id="other", groups=frozenset({"load-manager-admins"}))
 OPERATOR = Caller(subject="ops", email="ops@example.net", account_id="ops", groups=frozenset({"load-manager-operators"}))
 PATTERN = {"source": ["aws.codedeploy"], "detail": {"state": ["SUCCESS"]}}
-
-
-class FakeRules:
-    def __init__(self, failing: bool = False):
-        self.rules: dict[str, dict] = {}
-        self.failing = failing
-
-    def put(self, name, pattern, target_input, description, enabled=True):
-        self.rules[name] = {"pattern": pattern, "input": target_input}
-
-    def delete(self, name):
-        if self.failing:
-            raise AutomationUnavailableError("EventBridge is unavailable (ThrottlingException); nothing was changed, retry later")
-        self.rules.pop(name, None)
-
-
-class FakeSchedules:
-    def __init__(self):
-        self.schedules: dict[str, object] = {}
-
-    def put(self, definition):
-        self.schedules[definition.name] = definition
-
-    def delete(self, name):
-        self.schedules.pop(name, None)
 
 
 class FakeTargets:

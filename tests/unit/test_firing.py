@@ -5,6 +5,7 @@ the rule and Scheduler ports are fakes, Step Functions is `RecordingStarter`."""
 from __future__ import annotations
 
 import pytest
+from support.automation_fakes import FakeRules, FakeSchedules
 from support.lifecycle import CALLER, RecordingStarter
 from support.scripts import SIMPLE, b64
 
@@ -15,28 +16,6 @@ from load_manager.models.load_tests import CreateLoadTestRequest
 from load_manager.usecases import event_sources, firing, load_tests, runs, schedules, triggers
 
 PATTERN = {"source": ["aws.codedeploy"], "detail": {"state": ["SUCCESS"]}}
-
-
-class FakeRules:
-    def __init__(self):
-        self.rules: dict[str, dict] = {}
-
-    def put(self, name, pattern, target_input, description, enabled=True):
-        self.rules[name] = {"pattern": pattern, "input": target_input, "enabled": enabled}
-
-    def delete(self, name):
-        self.rules.pop(name, None)
-
-
-class FakeSchedules:
-    def __init__(self):
-        self.schedules: dict[str, object] = {}
-
-    def put(self, definition):
-        self.schedules[definition.name] = definition
-
-    def delete(self, name):
-        self.schedules.pop(name, None)
 
 
 @pytest.fixture
