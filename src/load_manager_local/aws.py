@@ -277,6 +277,9 @@ class LocalAws:
 
         def put_events(backend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             forwarding = _FORWARDING.get()
+            # One time for moto's event and for our record of it: two clock reads may fall in two seconds.
+            now = time.time()
+            events = [e if e.get("Time") else {**e, "Time": now} for e in events]
             if forwarding is not None:  # moto forwards source, detail-type and detail; EventBridge keeps time and resources too
                 events = [{**e, "Time": forwarding[1]["time"], "Resources": forwarding[1].get("resources", [])} for e in events]
             outer = _NESTED_RECORDS.get()
